@@ -1,0 +1,153 @@
+//! The GitLab HTTP backend as terraform sees it: one state is one address, and every setting
+//! reaches terraform as a `TF_HTTP_*` variable in the child's environment (never
+//! `-backend-config`, which persists values, the token included, in `.terraform/` and plans).
+
+pub mod gitlab;
+
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+
+use crate::settings::Value;
+
+/// Everything but unreserved characters is encoded, so a `/` in a state name or project path
+/// becomes `%2F` and stays inside its route segment.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+pub fn encode_segment(raw: &str) -> String {
+    utf8_percent_encode(raw, SEGMENT).to_string()
+}
+
+pub fn decode_segment(encoded: &str) -> String {
+    percent_encoding::percent_decode_str(encoded)
+        .decode_utf8_lossy()
+        .into_owned()
+}
+
+/// Where the backend settings came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Source {
+    /// `TF_HTTP_ADDRESS` given explicitly (the old env.example).
+    Address,
+    /// `GITLAB_URL` + `GITLAB_PROJECT`.
+    Project,
+    /// GitLab CI's predefined `CI_API_V4_URL` + `CI_PROJECT_ID` + `CI_JOB_TOKEN`.
+    Ci,
+}
+
+#[derive(Debug, Clone)]
+pub struct Backend {
+    pub source: Source,
+    /// `https://host/api/v4`
+    pub api_url: String,
+    /// Numeric id or full path, decoded.
+    pub project: String,
+    /// `{api}/projects/{project}/terraform/state/`: the state name is appended, encoded.
+    pub base: String,
+    pub state: Value,
+    pub username: Value,
+    pub password: Value,
+}
+
+impl Backend {
+    pub fn address(&self) -> String {
+        format!("{}{}", self.base, encode_segment(&self.state.value))
+    }
+
+    pub fn lock_address(&self) -> String {
+        format!("{}/lock", self.address())
+    }
+
+    pub fn state_name(&self) -> &str {
+        &self.state.value
+    }
+
+    /// The backend for another state of the same project (for `tfw state ... NAME`).
+    pub fn for_state(&self, name: &str) -> Backend {
+        let mut other = self.clone();
+        other.state = Value {
+            value: name.to_string(),
+            origin: crate::settings::Origin::Flag,
+        };
+        other
+    }
+
+    /// The variables terraform's http backend reads. The password is among them: this list
+    /// goes only to `Command::envs`, never to argv, files or output.
+    pub fn env_vars(&self) -> Vec<(&'static str, String)> {
+        let address = self.address();
+        let lock = format!("{address}/lock");
+        vec![
+            ("TF_HTTP_ADDRESS", address),
+            ("TF_HTTP_LOCK_ADDRESS", lock.clone()),
+            ("TF_HTTP_UNLOCK_ADDRESS", lock),
+            ("TF_HTTP_LOCK_METHOD", "POST".into()),
+            ("TF_HTTP_UNLOCK_METHOD", "DELETE".into()),
+            ("TF_HTTP_USERNAME", self.username.value.clone()),
+            ("TF_HTTP_PASSWORD", self.password.value.clone()),
+        ]
+    }
+
+    /// GitLab's root (`https://host`), for GraphQL.
+    pub fn gitlab_root(&self) -> &str {
+        self.api_url.strip_suffix("/api/v4").unwrap_or(&self.api_url)
+    }
+}
+
+/// Splits `{api}/projects/{project}/terraform/state/{name}` into its parts.
+pub struct ParsedAddress {
+    pub api_url: String,
+    pub project: String,
+    pub base: String,
+    /// The last segment as written (still encoded).
+    pub last_segment: String,
+}
+
+pub fn parse_address(address: &str) -> Option<ParsedAddress> {
+    let (base, last) = address.rsplit_once('/')?;
+    let base = format!("{base}/");
+    let (api_url, rest) = base.split_once("/projects/")?;
+    let project = rest.strip_suffix("/terraform/state/")?;
+    if project.is_empty() || project.contains('/') {
+        return None;
+    }
+    Some(ParsedAddress {
+        api_url: api_url.to_string(),
+        project: decode_segment(project),
+        base: base.clone(),
+        last_segment: last.to_string(),
+    })
+}
+
+pub fn base_for(api_url: &str, project: &str) -> String {
+    format!(
+        "{}/projects/{}/terraform/state/",
+        api_url.trim_end_matches('/'),
+        encode_segment(project)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encodes_slashes_and_keeps_dots() {
+        assert_eq!(encode_segment("team/dev.eu"), "team%2Fdev.eu");
+        assert_eq!(encode_segment("group/sub/infra"), "group%2Fsub%2Finfra");
+    }
+
+    #[test]
+    fn parses_gitlab_addresses() {
+        let parsed =
+            parse_address("https://g.example.com/api/v4/projects/group%2Finfra/terraform/state/dev")
+                .unwrap();
+        assert_eq!(parsed.api_url, "https://g.example.com/api/v4");
+        assert_eq!(parsed.project, "group/infra");
+        assert_eq!(parsed.last_segment, "dev");
+        assert!(parse_address("https://g.example.com/state/dev").is_none());
+    }
+}

@@ -1,0 +1,369 @@
+//! The command line, as clap sees it. No logic lives here: `settings.rs` resolves these raw
+//! values together with the environment, `.env` and `tfw.toml`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+const EXAMPLES: &str = "\
+Examples:
+  tfw doctor                     check .env, tfw.toml, the binary and GitLab
+  tfw plan                       plan against your own state (dev-<you>)
+  tfw apply                      apply the plan you just reviewed
+  tfw use staging                switch state (tfw use - goes back)
+  tfw apply -- -target=aws_s3_bucket.x
+  tfw --state prod plan          one command against another state";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "tfw",
+    version,
+    about = "Terraform/OpenTofu against GitLab-managed state, safely",
+    long_about = "tfw runs Terraform or OpenTofu with the GitLab HTTP backend wired from a validated \
+per-developer .env, guards shared states, and keeps template files in sync across repositories.",
+    after_help = EXAMPLES,
+    propagate_version = true
+)]
+pub struct Cli {
+    /// Run as if tfw was started in DIR
+    #[arg(short = 'C', long = "chdir", global = true, value_name = "DIR")]
+    pub chdir: Option<PathBuf>,
+
+    /// The per-developer settings file [default: .env in the working directory]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub env_file: Option<PathBuf>,
+
+    /// Use this state for one command (overrides TF_STATE_NAME)
+    #[arg(long, global = true, value_name = "NAME")]
+    pub state: Option<String>,
+
+    /// Never prompt; a needed confirmation must be given as a flag
+    #[arg(long, global = true)]
+    pub non_interactive: bool,
+
+    /// Disable colour (also: NO_COLOR)
+    #[arg(long, global = true)]
+    pub no_color: bool,
+
+    /// Say more about what tfw does (secrets stay masked)
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    /// Print only errors and terraform's own output
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Initialise the working directory against the current state (-reconfigure, never migrates)
+    #[command(after_help = "Example:\n  tfw init -- -upgrade")]
+    Init(PassThrough),
+    /// Plan and save the plan for the current state
+    #[command(after_help = "Examples:\n  tfw plan\n  tfw plan --json plan.json\n  tfw plan -- -detailed-exitcode -var-file=dev.tfvars")]
+    Plan(PlanArgs),
+    /// Apply the saved plan of the current state (or plan, confirm, and apply)
+    #[command(after_help = "Examples:\n  tfw apply\n  tfw apply --auto-approve      (CI, or when you reviewed the plan)\n  tfw apply -- -target=module.db")]
+    Apply(ApplyArgs),
+    /// Destroy everything in the current state, after a confirmation naming it
+    #[command(after_help = "Examples:\n  tfw destroy\n  tfw --state staging destroy --allow-protected")]
+    Destroy(DestroyArgs),
+    /// Check the configuration (initialises without a backend when needed)
+    #[command(after_help = "Example:\n  tfw validate")]
+    Validate(PassThrough),
+    /// Format the configuration (--check for CI)
+    #[command(after_help = "Examples:\n  tfw fmt\n  tfw fmt --check")]
+    Fmt(FmtArgs),
+    /// Write the resource graph as SVG (no Graphviz needed) or DOT
+    #[command(after_help = "Examples:\n  tfw graph                 writes graph.svg\n  tfw graph --format dot -o -")]
+    Graph(GraphArgs),
+    /// Remove terraform's local working files (never .env, the lock file or backups)
+    #[command(after_help = "Examples:\n  tfw clean --dry-run\n  tfw clean")]
+    Clean(CleanArgs),
+    /// Check everything tfw needs and report every problem at once
+    #[command(after_help = "Examples:\n  tfw doctor\n  tfw doctor --offline --json")]
+    Doctor(DoctorArgs),
+    /// Show the resolved configuration and where each value came from (secrets masked)
+    #[command(after_help = "Examples:\n  tfw env\n  tfw env --json")]
+    Env(EnvArgs),
+    /// Run any terraform command with the backend environment set
+    #[command(after_help = "Examples:\n  tfw exec -- state list\n  tfw exec -- output -json")]
+    Exec(ExecArgs),
+    /// List states, or switch to one (`tfw use -` goes back), like kubectx
+    #[command(after_help = "Examples:\n  tfw use                   list (a picker on a terminal)\n  tfw use staging\n  tfw use -")]
+    Use(UseArgs),
+    /// Inspect and manage the project's states on GitLab
+    #[command(subcommand)]
+    State(StateCommand),
+    /// Create a new repository from the template
+    #[command(after_help = "Examples:\n  tfw new infra-networking\n  tfw new infra-dns --template ../tfw-template@v2")]
+    New(NewArgs),
+    /// Convert a repository made from the old Makefile template
+    #[command(after_help = "Examples:\n  tfw adopt --dry-run\n  tfw adopt --remove-legacy")]
+    Adopt(AdoptArgs),
+    /// Bring template-managed files up to the template's version
+    #[command(after_help = "Examples:\n  tfw sync --dry-run\n  tfw sync --check --json\n  tfw sync --check --repos ../repos/*")]
+    Sync(SyncArgs),
+    /// Write .env interactively (or print the lines to write, without a terminal)
+    #[command(after_help = "Examples:\n  tfw setup\n  tfw setup --url https://gitlab.example.com --project group/infra --username alice")]
+    Setup(SetupArgs),
+    /// Print a shell completion script
+    #[command(after_help = "Examples:\n  tfw completions bash > ~/.local/share/bash-completion/completions/tfw\n  tfw completions zsh > ~/.zfunc/_tfw")]
+    Completions(CompletionsArgs),
+    /// Print the man page (roff)
+    #[command(after_help = "Example:\n  tfw man | man -l -")]
+    Man,
+    /// Print state names for shell completion
+    #[command(hide = true)]
+    CompleteStates,
+}
+
+/// Arguments after `--` go to terraform unchanged.
+#[derive(Debug, Args, Default, Clone)]
+pub struct PassThrough {
+    /// Extra terraform arguments, after `--`
+    #[arg(last = true, value_name = "TERRAFORM_ARGS")]
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Write GitLab's plan report {"create":N,"update":N,"delete":N} to FILE
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+    /// Plan without taking the state lock (read-only GitLab role)
+    #[arg(long)]
+    pub no_lock: bool,
+    #[command(flatten)]
+    pub pass: PassThrough,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Apply without asking (required without a terminal)
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// In CI: plan again instead of applying the saved plan artifact
+    #[arg(long)]
+    pub replan: bool,
+    #[command(flatten)]
+    pub pass: PassThrough,
+}
+
+#[derive(Debug, Args)]
+pub struct DestroyArgs {
+    /// Destroy without asking (required without a terminal)
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Allow destroying a protected state (prod, staging...)
+    #[arg(long)]
+    pub allow_protected: bool,
+    #[command(flatten)]
+    pub pass: PassThrough,
+}
+
+#[derive(Debug, Args)]
+pub struct FmtArgs {
+    /// Only check formatting and show the diff (exit 3 when files need formatting)
+    #[arg(long)]
+    pub check: bool,
+    #[command(flatten)]
+    pub pass: PassThrough,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum GraphFormat {
+    Svg,
+    Dot,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    /// Output format
+    #[arg(long, value_enum, default_value_t = GraphFormat::Svg)]
+    pub format: GraphFormat,
+    /// Output file (`-` for stdout) [default: graph.svg or graph.dot]
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    #[command(flatten)]
+    pub pass: PassThrough,
+}
+
+#[derive(Debug, Args)]
+pub struct CleanArgs {
+    /// List what would be removed, remove nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Skip the checks that contact GitLab
+    #[arg(long)]
+    pub offline: bool,
+    /// Machine-readable report
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EnvArgs {
+    /// Machine-readable output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExecArgs {
+    /// The terraform command and its arguments, after `--`
+    #[arg(last = true, required = true, value_name = "TERRAFORM_ARGS")]
+    pub args: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct UseArgs {
+    /// State to switch to; `-` for the previous one
+    #[arg(value_name = "NAME", allow_hyphen_values = true)]
+    pub name: Option<String>,
+    /// List as JSON (no switching)
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// List the project's states
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a state's serial, lineage, resources, outputs (sensitive masked) and lock
+    Show {
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the stored versions of a state
+    Versions {
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Download a state (or one version of it)
+    Pull {
+        name: Option<String>,
+        /// A specific version
+        #[arg(long)]
+        serial: Option<u64>,
+        /// Write to FILE instead of stdout
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Release a state's lock (someone else's only with --force)
+    Unlock {
+        name: Option<String>,
+        /// Release a lock held by someone else (asks you to type the state name)
+        #[arg(long)]
+        force: bool,
+        /// With --force and no terminal: confirm by repeating the state name
+        #[arg(long, value_name = "NAME")]
+        confirm: Option<String>,
+    },
+    /// Delete a state (personal states only, unless --allow-protected); a backup is kept
+    Delete {
+        name: String,
+        #[arg(long)]
+        allow_protected: bool,
+        /// Do not ask (required without a terminal)
+        #[arg(long)]
+        yes: bool,
+    },
+    /// List (or delete) personal states not updated for a while
+    Prune {
+        /// Age, e.g. 30d, 12h
+        #[arg(long, default_value = "30d")]
+        older_than: String,
+        /// Really delete them (dry-run by default)
+        #[arg(long)]
+        delete: bool,
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Push a backup back as the newest version of its state
+    Restore {
+        file: PathBuf,
+        /// Confirm without a terminal by repeating the state name
+        #[arg(long, value_name = "NAME")]
+        confirm: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// Directory to create
+    pub dir: PathBuf,
+    /// Template source: a directory or a git URL, with an optional @REF
+    #[arg(long, value_name = "SRC[@REF]")]
+    pub template: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AdoptArgs {
+    /// Show what would change, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also remove the Makefile, scripts/ and backend.hcl
+    #[arg(long)]
+    pub remove_legacy: bool,
+    #[arg(long, value_name = "SRC[@REF]")]
+    pub template: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SyncArgs {
+    /// Template source: a directory or a git URL, with an optional @REF
+    #[arg(long, value_name = "SRC[@REF]")]
+    pub template: Option<String>,
+    /// Print the diff it would apply, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Exit 0 up to date, 2 update available, 3 drift, 1 error
+    #[arg(long)]
+    pub check: bool,
+    /// Machine-readable output
+    #[arg(long)]
+    pub json: bool,
+    /// Run even with uncommitted changes to managed files
+    #[arg(long)]
+    pub allow_dirty: bool,
+    /// Check or sync many repositories (directories, or files listing them)
+    #[arg(long, num_args = 1.., value_name = "DIR_OR_LIST")]
+    pub repos: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SetupArgs {
+    /// GitLab URL, e.g. https://gitlab.example.com
+    #[arg(long)]
+    pub url: Option<String>,
+    /// Project id or full path (group/sub/project)
+    #[arg(long)]
+    pub project: Option<String>,
+    /// Your GitLab username
+    #[arg(long)]
+    pub username: Option<String>,
+    /// Read the token from standard input (never from the command line)
+    #[arg(long)]
+    pub token_stdin: bool,
+    /// Replace an existing .env
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    pub shell: clap_complete::Shell,
+}

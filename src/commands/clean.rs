@@ -1,0 +1,50 @@
+//! `tfw clean`: removes terraform's local working files: `.terraform/`, saved plans, crash
+//! logs and graph outputs. Never `.env`, `.terraform.lock.hcl`, local state files or backups:
+//! what is removed here can always be recreated.
+
+use std::path::PathBuf;
+
+use anyhow::{Context as _, Result};
+
+use crate::cli::CleanArgs;
+use crate::context::Context;
+
+pub fn run(ctx: &Context, args: &CleanArgs) -> Result<i32> {
+    let dir = ctx.dir();
+    let mut targets: Vec<PathBuf> = vec![
+        dir.join(".terraform"),
+        dir.join(".tfw").join("plans"),
+        dir.join(".tfw").join("init.json"),
+        dir.join("graph.svg"),
+        dir.join("graph.dot"),
+    ];
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let crash = name == "crash.log" || (name.starts_with("crash.") && name.ends_with(".log"));
+            if crash || name.ends_with(".tfplan") {
+                targets.push(entry.path());
+            }
+        }
+    }
+    targets.retain(|path| path.exists());
+    targets.sort();
+    if targets.is_empty() {
+        ctx.printer.status("Nothing to clean.");
+        return Ok(0);
+    }
+    for path in &targets {
+        let shown = path.strip_prefix(dir).unwrap_or(path).display().to_string();
+        if args.dry_run {
+            println!("would remove {shown}");
+            continue;
+        }
+        if path.is_dir() {
+            std::fs::remove_dir_all(path).with_context(|| format!("cannot remove `{shown}`"))?;
+        } else {
+            std::fs::remove_file(path).with_context(|| format!("cannot remove `{shown}`"))?;
+        }
+        ctx.printer.status(&format!("removed {shown}"));
+    }
+    Ok(0)
+}

@@ -1,0 +1,157 @@
+//! `tfw env`: the resolved configuration and where each value came from, secrets masked.
+//! Touches no network and, with the binary's version cached, starts no process.
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::cli::EnvArgs;
+use crate::context::Context;
+use crate::problem::Problem;
+use crate::settings::{Origin, Value, is_secret_key};
+
+#[derive(Serialize)]
+struct Shown {
+    value: String,
+    origin: Origin,
+    from: String,
+}
+
+#[derive(Serialize)]
+struct Binary {
+    path: Option<String>,
+    product: Option<String>,
+    version: Option<String>,
+    reason: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Report {
+    state: Option<Shown>,
+    protected: Option<bool>,
+    address: Option<String>,
+    lock_address: Option<String>,
+    username: Option<Shown>,
+    password: Option<Shown>,
+    binary: Binary,
+    ci: bool,
+    env_file: String,
+    variables: Vec<Variable>,
+    problems: Vec<Problem>,
+}
+
+#[derive(Serialize)]
+struct Variable {
+    key: String,
+    value: String,
+    from: String,
+}
+
+pub fn run(ctx: &Context, args: &EnvArgs) -> Result<i32> {
+    let settings = &ctx.settings;
+    let (backend, mut problems) = settings.backend();
+    let shown = |value: &Value, secret: bool| Shown {
+        value: if secret { "****".into() } else { value.value.clone() },
+        origin: value.origin.clone(),
+        from: value.origin.describe(&settings.env_file),
+    };
+    let state = backend.as_ref().map(|b| b.state.clone()).or_else(|| settings.state());
+    let binary = match crate::engine::resolve(settings) {
+        Ok(engine) => {
+            let info = engine.info().map_err(|p| problems.push(p)).ok();
+            Binary {
+                path: Some(engine.program.display().to_string()),
+                product: info.as_ref().map(|i| i.product.clone()),
+                version: info.map(|i| i.version),
+                reason: Some(engine.reason),
+            }
+        }
+        Err(problem) => {
+            problems.push(problem);
+            Binary {
+                path: None,
+                product: None,
+                version: None,
+                reason: None,
+            }
+        }
+    };
+    let mut variables = Vec::new();
+    if let Some(dotenv) = &settings.dotenv {
+        for (key, value, line) in dotenv.iter() {
+            let (value, origin) = match settings.env.get(key).filter(|v| !v.is_empty()) {
+                Some(shell) => (shell.as_str(), Origin::Env),
+                None => (value, Origin::DotEnv { line }),
+            };
+            variables.push(Variable {
+                key: key.to_string(),
+                value: if is_secret_key(key) { "****".into() } else { value.to_string() },
+                from: origin.describe(&settings.env_file),
+            });
+        }
+    }
+    let report = Report {
+        protected: state.as_ref().map(|s| settings.project.is_protected(&s.value)),
+        state: state.as_ref().map(|s| shown(s, false)),
+        address: backend.as_ref().map(|b| b.address()),
+        lock_address: backend.as_ref().map(|b| b.lock_address()),
+        username: backend.as_ref().map(|b| shown(&b.username, false)),
+        password: backend.as_ref().map(|b| shown(&b.password, true)),
+        binary,
+        ci: settings.ci,
+        env_file: settings.env_file.display().to_string(),
+        variables,
+        problems,
+    };
+    let failed = report.problems.iter().any(Problem::is_error);
+    if args.json {
+        println!("{}", ctx.printer.mask(&serde_json::to_string_pretty(&report)?));
+        return Ok(i32::from(failed));
+    }
+    let p = &ctx.printer;
+    let row = |name: &str, value: &str, from: &str| {
+        let from = if from.is_empty() { String::new() } else { format!("  ({from})") };
+        println!("{:<12} {}{}", name, p.mask(value), p.paint(&from, console::Style::new().dim()));
+    };
+    if let Some(state) = &report.state {
+        let mark = if report.protected == Some(true) { "  [protected]" } else { "" };
+        row("state", &format!("{}{mark}", state.value), &state.from);
+    }
+    if let Some(address) = &report.address {
+        let from = match backend.as_ref().map(|b| b.source) {
+            Some(crate::backend::Source::Address) => "TF_HTTP_ADDRESS",
+            Some(crate::backend::Source::Project) => "GITLAB_URL + GITLAB_PROJECT",
+            Some(crate::backend::Source::Ci) => "CI_API_V4_URL + CI_PROJECT_ID",
+            None => "",
+        };
+        row("address", address, from);
+    }
+    if let Some(lock) = &report.lock_address {
+        row("lock", &format!("{lock} (POST/DELETE)"), "");
+    }
+    if let Some(user) = &report.username {
+        row("username", &user.value, &user.from);
+    }
+    if let Some(password) = &report.password {
+        row("password", &password.value, &password.from);
+    }
+    match (&report.binary.path, &report.binary.version) {
+        (Some(path), Some(version)) => row(
+            "binary",
+            &format!("{path} ({} {version})", report.binary.product.as_deref().unwrap_or("")),
+            report.binary.reason.as_deref().unwrap_or(""),
+        ),
+        (Some(path), None) => row("binary", path, report.binary.reason.as_deref().unwrap_or("")),
+        _ => row("binary", "(not found)", ""),
+    }
+    row("mode", if report.ci { "non-interactive (CI)" } else { "interactive" }, "");
+    if !report.variables.is_empty() {
+        println!();
+        for var in &report.variables {
+            row(&var.key, &var.value, &var.from);
+        }
+    }
+    for problem in &report.problems {
+        crate::render_problem(p, problem);
+    }
+    Ok(i32::from(failed))
+}

@@ -1,0 +1,22 @@
+//! `tfw exec -- ARGS`: any terraform command with the backend environment set (the escape
+//! hatch: `tfw exec -- state list`, `tfw exec -- console`). Output goes straight to the
+//! terminal so interactive commands work.
+
+use std::ffi::OsString;
+
+use anyhow::Result;
+
+use crate::cli::ExecArgs;
+use crate::context::Context;
+use crate::runner::Output;
+
+pub fn run(ctx: &Context, args: &ExecArgs) -> Result<i32> {
+    let backend = ctx.backend()?;
+    let engine = ctx.engine()?;
+    let first = args.args.first().map(String::as_str);
+    if !matches!(first, Some("init" | "version" | "fmt" | "-version" | "--version")) {
+        ctx.ensure_init(&engine, Some(&backend))?;
+    }
+    let tf: Vec<OsString> = args.args.iter().map(OsString::from).collect();
+    Ok(ctx.terraform(&engine, Some(&backend), tf, Output::Inherit)?.exit_code())
+}

@@ -1,0 +1,20 @@
+//! `tfw init`: `terraform init -input=false -reconfigure` against the current state, so a
+//! state switch never offers to migrate one state into another.
+
+use anyhow::Result;
+
+use crate::cli::PassThrough;
+use crate::context::Context;
+
+pub fn run(ctx: &Context, args: &PassThrough) -> Result<i32> {
+    let backend = ctx.backend()?;
+    ctx.report(ctx.settings.git_problems())?;
+    let engine = ctx.engine()?;
+    ctx.printer.status(&format!(
+        "Initialising for state {} ({})",
+        ctx.printer.bold(backend.state_name()),
+        backend.address()
+    ));
+    let outcome = ctx.init(&engine, Some(&backend), args.args.clone())?;
+    Ok(outcome.exit_code())
+}

@@ -1,0 +1,65 @@
+//! One file per subcommand; each takes the context (settings + printer) and its own
+//! arguments and returns the exit code. Dispatch is this one `match`.
+
+mod adopt;
+mod apply;
+mod clean;
+mod completions;
+mod destroy;
+mod doctor;
+mod env;
+mod exec;
+mod fmt;
+mod graph;
+mod init;
+mod new;
+mod plan;
+mod setup;
+mod state;
+mod sync;
+mod use_;
+mod validate;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+use crate::context::Context;
+use crate::printer::{Printer, Terminal};
+use crate::settings::Settings;
+
+pub fn dispatch(cli: Cli, mut printer: Printer, terminal: Terminal) -> Result<i32> {
+    // Commands that need no settings at all.
+    match &cli.command {
+        Command::Completions(args) => return completions::completions(args),
+        Command::Man => return completions::man(),
+        Command::New(args) => return new::run(args, &printer),
+        Command::Sync(args) if !args.repos.is_empty() => return sync::run_fleet(args, &printer),
+        _ => {}
+    }
+    let ci = terminal.ci || cli.non_interactive;
+    let settings = Settings::load(&cli, crate::process_env(), ci)?;
+    for secret in settings.secrets() {
+        printer.add_secret(&secret);
+    }
+    let ctx = Context { settings, printer };
+    match cli.command {
+        Command::Init(args) => init::run(&ctx, &args),
+        Command::Plan(args) => plan::run(&ctx, &args),
+        Command::Apply(args) => apply::run(&ctx, &args),
+        Command::Destroy(args) => destroy::run(&ctx, &args),
+        Command::Validate(args) => validate::run(&ctx, &args),
+        Command::Fmt(args) => fmt::run(&ctx, &args),
+        Command::Graph(args) => graph::run(&ctx, &args),
+        Command::Clean(args) => clean::run(&ctx, &args),
+        Command::Doctor(args) => doctor::run(&ctx, &args),
+        Command::Env(args) => env::run(&ctx, &args),
+        Command::Exec(args) => exec::run(&ctx, &args),
+        Command::Use(args) => use_::run(&ctx, &args),
+        Command::State(command) => state::run(&ctx, &command),
+        Command::Adopt(args) => adopt::run(&ctx, &args),
+        Command::Sync(args) => sync::run(&ctx, &args),
+        Command::Setup(args) => setup::run(&ctx, &args),
+        Command::CompleteStates => use_::complete_states(&ctx),
+        Command::Completions(_) | Command::Man | Command::New(_) => unreachable!("handled above"),
+    }
+}

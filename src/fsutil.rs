@@ -1,0 +1,84 @@
+//! Writing files so that nothing is ever torn: every file tfw writes (`.env` edits, the template
+//! lock, plans' metadata, backups) goes to a temporary file in the same directory, is flushed to
+//! disk, then renamed over the target. A kill -9 at any point leaves the old or the new file.
+
+use std::fs;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+/// Writes `contents` to `path` atomically. An existing file keeps its permissions; a new one
+/// gets `new_mode`.
+pub fn write_atomic(path: &Path, contents: &[u8], new_mode: u32) -> Result<()> {
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    let mode = match fs::metadata(path) {
+        Ok(meta) => meta.permissions().mode() & 0o7777,
+        Err(_) => new_mode,
+    };
+    let mut temp = tempfile::Builder::new()
+        .prefix(".tfw-tmp-")
+        .tempfile_in(dir)
+        .with_context(|| format!("cannot create a temporary file in `{}`", dir.display()))?;
+    // Permissions first, so the content never exists on disk with looser ones.
+    temp.as_file()
+        .set_permissions(fs::Permissions::from_mode(mode))
+        .context("cannot set permissions on a temporary file")?;
+    temp.write_all(contents)
+        .and_then(|()| temp.as_file().sync_all())
+        .with_context(|| format!("cannot write `{}`", path.display()))?;
+    fault_point("before-rename");
+    temp.persist(path)
+        .with_context(|| format!("cannot replace `{}`", path.display()))?;
+    Ok(())
+}
+
+/// Test hook: `TFW_TEST_ABORT_AT=<point>` kills the process at that point, as a kill -9 would,
+/// so the file-safety tests can show no torn file is ever left behind.
+pub fn fault_point(point: &str) {
+    if std::env::var("TFW_TEST_ABORT_AT").is_ok_and(|p| p == point) {
+        std::process::abort();
+    }
+}
+
+/// sha256 of some bytes, hex encoded.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(bytes);
+    let mut out = String::with_capacity(64);
+    for byte in digest {
+        out.push_str(&format!("{byte:02x}"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_existing_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        fs::write(&path, "old").unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+        write_atomic(&path, b"new", 0o600).unwrap();
+        assert_eq!(fs::read_to_string(&path).unwrap(), "new");
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o640);
+    }
+
+    #[test]
+    fn new_file_gets_new_mode() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/f");
+        write_atomic(&path, b"x", 0o600).unwrap();
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+}

@@ -1,0 +1,97 @@
+//! tfw: Terraform/OpenTofu against GitLab-managed state, driven by a validated per-developer
+//! `.env`. The flow of every command: `cli` (raw flags) -> `settings` (flags + environment +
+//! `.env` + `tfw.toml`, resolved once) -> one function in `commands` -> `runner` (terraform).
+//! Errors come back here and are rendered once.
+
+pub mod backend;
+pub mod backups;
+pub mod cli;
+pub mod commands;
+pub mod context;
+pub mod dotenv;
+pub mod engine;
+pub mod fsutil;
+pub mod plans;
+pub mod printer;
+pub mod problem;
+pub mod project;
+pub mod runner;
+pub mod safety;
+pub mod settings;
+pub mod template;
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+
+use clap::Parser;
+
+use crate::cli::Cli;
+use crate::printer::{Printer, Terminal};
+use crate::problem::{Exit, Problem, Problems, Severity};
+
+/// Runs tfw with these arguments and returns the process exit code.
+pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(err) => {
+            let _ = err.print();
+            return match err.kind() {
+                clap::error::ErrorKind::DisplayHelp
+                | clap::error::ErrorKind::DisplayVersion
+                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => 0,
+                _ => 2,
+            };
+        }
+    };
+    let terminal = Terminal::detect(cli.no_color, cli.non_interactive);
+    let printer = Printer::new(&terminal, cli.quiet, cli.verbose);
+    match commands::dispatch(cli, printer.clone(), terminal) {
+        Ok(code) => code,
+        Err(err) => render_error(&printer, &err),
+    }
+}
+
+/// The one place errors are printed: `error: …`, causes, then `hint: …`.
+pub fn render_error(printer: &Printer, err: &anyhow::Error) -> i32 {
+    if let Some(Exit(code)) = err.downcast_ref::<Exit>() {
+        return *code;
+    }
+    if let Some(Problems(problems)) = err.downcast_ref::<Problems>() {
+        for problem in problems {
+            render_problem(printer, problem);
+        }
+        return 1;
+    }
+    if let Some(problem) = err.downcast_ref::<Problem>() {
+        render_problem(printer, problem);
+        return 1;
+    }
+    printer.error(&err.to_string());
+    for cause in err.chain().skip(1) {
+        printer.status(&format!("  caused by: {cause}"));
+    }
+    1
+}
+
+pub fn render_problem(printer: &Printer, problem: &Problem) {
+    let text = problem.to_string();
+    match problem.severity {
+        Severity::Error => printer.error(&text),
+        Severity::Warning => {
+            if printer.quiet() {
+                return;
+            }
+            printer.warning(&text)
+        }
+    }
+    if let Some(hint) = &problem.hint {
+        printer.hint(hint);
+    }
+}
+
+/// The process environment as a map (non-UTF-8 entries cannot be tfw settings).
+pub fn process_env() -> HashMap<String, String> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}

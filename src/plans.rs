@@ -1,0 +1,210 @@
+//! Saved plans: "apply exactly what was reviewed". `tfw plan` keeps the plan of each state in
+//! `.tfw/plans/<state>.tfplan` with metadata (state, address, binary and version, time, and a
+//! hash of the configuration it was made from); `tfw apply` refuses a plan made for another
+//! state, by another binary, or from files that have changed since.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::backend::{Backend, encode_segment};
+use crate::engine::EngineInfo;
+use crate::problem::Problem;
+use crate::runner::strip_ansi;
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub add: u64,
+    pub change: u64,
+    pub destroy: u64,
+    #[serde(default)]
+    pub import: u64,
+}
+
+impl Summary {
+    /// Reads terraform's own "Plan: N to add, M to change, K to destroy." (a replace is one
+    /// add and one destroy, as GitLab counts) or "No changes.".
+    pub fn from_plan_output(stdout: &str) -> Option<Self> {
+        let text = strip_ansi(stdout);
+        for line in text.lines() {
+            let line = line.trim();
+            if let Some(rest) = line.strip_prefix("Plan: ") {
+                let mut summary = Summary::default();
+                for part in rest.trim_end_matches('.').split(',') {
+                    let mut words = part.split_whitespace();
+                    let (Some(n), Some(_to), Some(kind)) = (words.next(), words.next(), words.next())
+                    else {
+                        continue;
+                    };
+                    let Ok(n) = n.parse() else { continue };
+                    match kind {
+                        "add" => summary.add = n,
+                        "change" => summary.change = n,
+                        "destroy" => summary.destroy = n,
+                        "import" => summary.import = n,
+                        _ => {}
+                    }
+                }
+                return Some(summary);
+            }
+            if line.starts_with("No changes.") {
+                return Some(Summary::default());
+            }
+        }
+        // Only output values change: terraform prints no "Plan:" line.
+        if text.contains("Changes to Outputs:") {
+            return Some(Summary::default());
+        }
+        None
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.add == 0 && self.change == 0 && self.destroy == 0 && self.import == 0
+    }
+
+    pub fn text(&self) -> String {
+        let mut text = format!(
+            "{} to add, {} to change, {} to destroy",
+            self.add, self.change, self.destroy
+        );
+        if self.import > 0 {
+            text = format!("{} to import, {text}", self.import);
+        }
+        text
+    }
+
+    /// GitLab's merge-request widget report.
+    pub fn gitlab_report(&self) -> serde_json::Value {
+        serde_json::json!({ "create": self.add, "update": self.change, "delete": self.destroy })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanMeta {
+    pub state: String,
+    pub address: String,
+    pub program: PathBuf,
+    pub product: String,
+    pub version: String,
+    pub created: String,
+    pub files_hash: String,
+    pub summary: Summary,
+    pub destroy: bool,
+    pub tfw_version: String,
+}
+
+pub struct PlanFiles {
+    pub plan: PathBuf,
+    pub meta: PathBuf,
+}
+
+pub fn files_for(dir: &Path, state: &str) -> PlanFiles {
+    let base = dir.join(".tfw").join("plans").join(encode_segment(state));
+    PlanFiles {
+        plan: base.with_extension("tfplan"),
+        meta: base.with_extension("json"),
+    }
+}
+
+impl PlanFiles {
+    pub fn load_meta(&self) -> Option<PlanMeta> {
+        if !self.plan.is_file() {
+            return None;
+        }
+        serde_json::from_slice(&std::fs::read(&self.meta).ok()?).ok()
+    }
+
+    pub fn remove(&self) {
+        let _ = std::fs::remove_file(&self.plan);
+        let _ = std::fs::remove_file(&self.meta);
+    }
+}
+
+/// A hash of everything that shapes a plan: `*.tf`, `*.tf.json`, `*.tfvars`, `*.tfvars.json`
+/// below the directory (local modules included), skipping `.terraform`, `.tfw` and `.git`.
+pub fn config_hash(dir: &Path) -> String {
+    let mut files = Vec::new();
+    collect(dir, dir, &mut files);
+    files.sort();
+    let mut data = Vec::new();
+    for (relative, path) in files {
+        data.extend_from_slice(relative.as_bytes());
+        data.push(0);
+        data.extend_from_slice(&std::fs::read(path).unwrap_or_default());
+        data.push(0);
+    }
+    crate::fsutil::sha256_hex(&data)
+}
+
+fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else { continue };
+        if kind.is_dir() {
+            if !name.starts_with('.') {
+                collect(root, &path, out);
+            }
+        } else if [".tf", ".tf.json", ".tfvars", ".tfvars.json"]
+            .iter()
+            .any(|ext| name.ends_with(ext))
+        {
+            let relative = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().into_owned();
+            out.push((relative, path));
+        }
+    }
+}
+
+/// Why a saved plan may not be applied to this state now, if it may not.
+pub fn check_fresh(
+    meta: &PlanMeta,
+    backend: &Backend,
+    engine: &EngineInfo,
+    files_hash: &str,
+) -> Result<(), Problem> {
+    let stale = |why: String| {
+        Err(Problem::error(format!("the saved plan cannot be applied: {why}"))
+            .hint("run `tfw plan` again and review it; nothing was changed"))
+    };
+    if meta.state != backend.state_name() {
+        return stale(format!(
+            "it was made for state `{}`, and the current state is `{}`",
+            meta.state,
+            backend.state_name()
+        ));
+    }
+    if meta.address != backend.address() {
+        return stale(format!("it was made for another address ({})", meta.address));
+    }
+    if meta.product != engine.product || meta.version != engine.version {
+        return stale(format!(
+            "it was made by {} {}, and this is {} {}",
+            meta.product, meta.version, engine.product, engine.version
+        ));
+    }
+    if meta.files_hash != files_hash {
+        return stale(format!(
+            "the configuration (*.tf, *.tfvars) changed since it was made at {}",
+            meta.created
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_plan_lines() {
+        let s = Summary::from_plan_output("\u{1b}[1mPlan:\u{1b}[0m 1 to add, 2 to change, 3 to destroy.\n").unwrap();
+        assert_eq!((s.add, s.change, s.destroy), (1, 2, 3));
+        assert_eq!(s.gitlab_report(), serde_json::json!({"create":1,"update":2,"delete":3}));
+        let s = Summary::from_plan_output("Plan: 1 to import, 0 to add, 0 to change, 0 to destroy.").unwrap();
+        assert_eq!(s.import, 1);
+        assert!(Summary::from_plan_output("No changes. Your infrastructure matches the configuration.").unwrap().is_empty());
+        assert!(Summary::from_plan_output("nothing").is_none());
+    }
+}

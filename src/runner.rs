@@ -1,0 +1,233 @@
+//! Starting terraform: the environment overlay (the only way the token reaches it), signals,
+//! and output that is passed through line by line with secrets masked, so tfw can read the
+//! plan summary or a lock error from what terraform printed anyway (no second run).
+//!
+//! Signals: a Ctrl-C on the terminal reaches the whole foreground process group, terraform
+//! included, and terraform then stops gracefully and releases its lock. Sending it a second
+//! SIGINT would turn that into a hard stop that leaves the lock behind, so tfw ignores a
+//! SIGINT that came from the terminal and only waits. A SIGINT sent to tfw alone by another
+//! process (`kill -INT`, a CI runner) is forwarded once. SIGTERM and SIGHUP are forwarded.
+
+use std::collections::BTreeMap;
+use std::ffi::OsString;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, Mutex, Once};
+
+use anyhow::{Context, Result};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use signal_hook::iterator::SignalsInfo;
+use signal_hook::iterator::exfiltrator::WithOrigin;
+
+use crate::printer::Printer;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// terraform writes straight to the terminal (interactive `exec`).
+    Inherit,
+    /// tfw copies every line through, masked, and keeps a copy to read.
+    Tee,
+    /// stdout is kept for tfw (DOT, JSON), stderr is passed through.
+    CaptureStdout,
+}
+
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub code: i32,
+    /// tfw received SIGINT/SIGTERM while terraform ran.
+    pub interrupted: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    pub fn success(&self) -> bool {
+        self.code == 0 && !self.interrupted
+    }
+
+    /// The exit code tfw should end with: terraform's own, 128+n on death by signal, 130 when
+    /// the user interrupted.
+    pub fn exit_code(&self) -> i32 {
+        if self.interrupted { 130 } else { self.code }
+    }
+}
+
+static CHILD: AtomicI32 = AtomicI32::new(0);
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static FORWARDED_INT: AtomicBool = AtomicBool::new(false);
+static HANDLER: Once = Once::new();
+
+fn install_signal_handler() {
+    HANDLER.call_once(|| {
+        let Ok(mut signals) = SignalsInfo::<WithOrigin>::new([SIGINT, SIGTERM, SIGHUP]) else {
+            return;
+        };
+        std::thread::spawn(move || {
+            for info in signals.forever() {
+                let child = CHILD.load(Ordering::SeqCst);
+                if child == 0 {
+                    // No terraform running (a prompt, an API call): stop as the shell expects.
+                    let _ = console::Term::stderr().show_cursor();
+                    std::process::exit(128 + info.signal);
+                }
+                INTERRUPTED.store(true, Ordering::SeqCst);
+                let from_process = info.process.is_some();
+                let forward = match info.signal {
+                    SIGINT => from_process && !FORWARDED_INT.swap(true, Ordering::SeqCst),
+                    _ => true,
+                };
+                if forward {
+                    // SAFETY: kill(2) with a pid we spawned and have not reaped yet.
+                    unsafe {
+                        libc::kill(child, info.signal);
+                    }
+                }
+            }
+        });
+    });
+}
+
+pub struct Run<'a> {
+    pub program: &'a Path,
+    pub args: Vec<OsString>,
+    pub dir: &'a Path,
+    pub env: &'a BTreeMap<String, String>,
+    pub output: Output,
+}
+
+impl Run<'_> {
+    pub fn execute(self, printer: &Printer) -> Result<Outcome> {
+        install_signal_handler();
+        printer.debug(&format!(
+            "running {} {} in {}",
+            self.program.display(),
+            self.args
+                .iter()
+                .map(|a| a.to_string_lossy())
+                .collect::<Vec<_>>()
+                .join(" "),
+            self.dir.display()
+        ));
+        for key in self.env.keys() {
+            printer.debug(&format!("  env {key}=****"));
+        }
+        let mut command = Command::new(self.program);
+        command.args(&self.args).current_dir(self.dir).envs(self.env);
+        // terraform's update check is a network call on every run; tfw's users get it from
+        // their own shell settings, not from tfw.
+        match self.output {
+            Output::Inherit => {}
+            Output::Tee => {
+                command.stdout(Stdio::piped()).stderr(Stdio::piped());
+            }
+            Output::CaptureStdout => {
+                command.stdout(Stdio::piped()).stderr(Stdio::piped());
+            }
+        }
+        INTERRUPTED.store(false, Ordering::SeqCst);
+        FORWARDED_INT.store(false, Ordering::SeqCst);
+        let mut child = command.spawn().with_context(|| {
+            format!("cannot start `{}`", self.program.display())
+        })?;
+        CHILD.store(child.id() as i32, Ordering::SeqCst);
+
+        let stdout_buf = Arc::new(Mutex::new(String::new()));
+        let stderr_buf = Arc::new(Mutex::new(String::new()));
+        let mut pumps = Vec::new();
+        if let Some(out) = child.stdout.take() {
+            let echo = self.output == Output::Tee;
+            pumps.push(pump(out, Arc::clone(&stdout_buf), printer.clone(), echo, false));
+        }
+        if let Some(err) = child.stderr.take() {
+            pumps.push(pump(err, Arc::clone(&stderr_buf), printer.clone(), true, true));
+        }
+        let status = child.wait();
+        CHILD.store(0, Ordering::SeqCst);
+        for pump in pumps {
+            let _ = pump.join();
+        }
+        let status = status.context("waiting for terraform failed")?;
+        let code = match status.code() {
+            Some(code) => code,
+            None => {
+                use std::os::unix::process::ExitStatusExt;
+                128 + status.signal().unwrap_or(0)
+            }
+        };
+        let take = |buf: Arc<Mutex<String>>| std::mem::take(&mut *buf.lock().unwrap());
+        Ok(Outcome {
+            code,
+            interrupted: INTERRUPTED.load(Ordering::SeqCst),
+            stdout: take(stdout_buf),
+            stderr: take(stderr_buf),
+        })
+    }
+}
+
+fn pump(
+    source: impl Read + Send + 'static,
+    buffer: Arc<Mutex<String>>,
+    printer: Printer,
+    echo: bool,
+    to_stderr: bool,
+) -> std::thread::JoinHandle<()> {
+    std::thread::spawn(move || {
+        let mut reader = BufReader::new(source);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            match reader.read_until(b'\n', &mut line) {
+                Ok(0) | Err(_) => break,
+                Ok(_) => {}
+            }
+            let masked = printer.mask_bytes(&line);
+            if echo {
+                // A closed terminal (e.g. `tfw plan | head`) must not stop terraform: keep
+                // reading so it never blocks on a full pipe.
+                let _ = if to_stderr {
+                    std::io::stderr().lock().write_all(&masked)
+                } else {
+                    let mut out = std::io::stdout().lock();
+                    out.write_all(&masked).and_then(|()| out.flush())
+                };
+            }
+            buffer
+                .lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&masked));
+        }
+    })
+}
+
+/// Removes ANSI escape sequences (terraform colours its output unless told not to).
+pub fn strip_ansi(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                for c in chars.by_ref() {
+                    if c.is_ascii_alphabetic() {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strips_colour() {
+        assert_eq!(strip_ansi("\u{1b}[1mPlan:\u{1b}[0m 1 to add"), "Plan: 1 to add");
+    }
+}

@@ -1,0 +1,115 @@
+//! The guards between a person and a shared state: confirmations that name the target (your
+//! own state asks `yes`, a protected one makes you type its name), the refusal to prompt
+//! without a terminal, and lock errors that say who holds the lock and since when.
+
+use anyhow::Result;
+
+use crate::backend::Backend;
+use crate::backend::gitlab::Client;
+use crate::context::{Context, needs_flag};
+use crate::problem::{Exit, Problem};
+
+/// Asks before changing `backend`'s state. `action` is e.g. "apply", `flag` the flag that
+/// confirms without a terminal.
+pub fn confirm(ctx: &Context, backend: &Backend, action: &str, details: &str, flag: &str) -> Result<()> {
+    let printer = &ctx.printer;
+    if !printer.interactive() {
+        return Err(needs_flag(&format!("`tfw {action}`"), flag));
+    }
+    let state = backend.state_name();
+    let protected = ctx.settings.project.is_protected(state);
+    printer.status("");
+    printer.status(&format!(
+        "{} {} to state {}",
+        printer.bold(&capitalize(action)),
+        details,
+        printer.bold(state)
+    ));
+    printer.status(&format!("  address: {}", backend.address()));
+    let (expected, prompt) = if protected {
+        printer.warning(&format!("`{state}` is a protected, shared state"));
+        (state.to_string(), format!("Type the state name `{state}` to {action}"))
+    } else {
+        ("yes".to_string(), format!("Type `yes` to {action} `{state}`"))
+    };
+    let answer: String = dialoguer::Input::new()
+        .with_prompt(prompt)
+        .allow_empty(true)
+        .interact_text()
+        .map_err(|_| anyhow::Error::new(Exit(130)))?;
+    if answer.trim() == expected {
+        Ok(())
+    } else {
+        Err(Problem::error(format!("{action} cancelled: the answer was not `{expected}`; nothing was changed"))
+            .into())
+    }
+}
+
+fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// Did terraform fail to take the lock because someone holds it?
+pub fn is_lock_conflict(stderr: &str) -> bool {
+    let text = crate::runner::strip_ansi(stderr);
+    text.contains("Error acquiring the state lock")
+        && !text.contains("invalid auth")
+        && !text.contains("requires auth")
+}
+
+/// Did terraform fail to take the lock because the token may not lock (Developer role)?
+pub fn is_lock_forbidden(stderr: &str) -> bool {
+    let text = crate::runner::strip_ansi(stderr);
+    text.contains("Error acquiring the state lock") && text.contains("invalid auth")
+}
+
+/// Explains a lock conflict: who holds the lock on `backend`'s state, since when, and how
+/// to release it. GitLab's REST API has no "show lock" call; GraphQL tells the holder, and
+/// terraform's own message gives the lock ID.
+pub fn explain_lock(ctx: &Context, backend: &Backend, stderr: &str) -> Problem {
+    let text = crate::runner::strip_ansi(stderr);
+    let field = |name: &str| {
+        text.lines()
+            .map(str::trim)
+            .find_map(|line| line.strip_prefix(&format!("{name}:")))
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let id = field("ID");
+    let (mut who, mut since) = (field("Who"), field("Created"));
+    let spinner = ctx.printer.spinner("asking GitLab who holds the lock");
+    if let Ok(Some(info)) = Client::new(backend).state_info(backend.state_name()) {
+        if let Some(holder) = info.lock_holder() {
+            who = Some(holder.to_string());
+        }
+        if info.locked_at.is_some() {
+            since = info.locked_at.clone();
+        }
+    }
+    drop(spinner);
+    let state = backend.state_name();
+    let mut message = format!("state `{state}` is locked");
+    if let Some(who) = &who {
+        message.push_str(&format!(" by {who}"));
+    }
+    if let Some(since) = &since {
+        message.push_str(&format!(" since {since}"));
+    }
+    if let Some(id) = &id {
+        message.push_str(&format!(" (lock ID {id})"));
+    }
+    let mine = who.as_deref().is_some_and(|w| w == backend.username.value);
+    let hint = if mine {
+        format!("that is your own lock, probably from an interrupted run; if nothing is running, release it with `tfw state unlock {state}`")
+    } else {
+        format!(
+            "wait for {} to finish; if the lock is stale, `tfw state unlock {state} --force` releases it",
+            who.as_deref().unwrap_or("the holder")
+        )
+    };
+    Problem::error(message).hint(hint)
+}

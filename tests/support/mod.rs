@@ -1,0 +1,2 @@
+//! Test helpers shared by every integration test.
+pub mod gitlab;

@@ -1,0 +1,5 @@
+//! The one integration test binary: every test drives the real `tfw` binary, the real
+//! Terraform (installed by `scripts/install-test-terraform`) and the GitLab test server.
+mod support;
+
+mod gitlab_server;
