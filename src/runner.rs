@@ -183,7 +183,10 @@ fn pump(
                 Ok(_) => {}
             }
             let masked = printer.mask_bytes(&line);
-            if echo {
+            // Terraform's http backend logs every request at [DEBUG] on stderr (1.0.x):
+            // noise for a person, kept with -v.
+            let noise = to_stderr && printer.verbose() == 0 && is_http_debug_line(&masked);
+            if echo && !noise {
                 // A closed terminal (e.g. `tfw plan | head`) must not stop terraform: keep
                 // reading so it never blocks on a full pipe.
                 let _ = if to_stderr {
@@ -199,6 +202,10 @@ fn pump(
                 .push_str(&String::from_utf8_lossy(&masked));
         }
     })
+}
+
+fn is_http_debug_line(line: &[u8]) -> bool {
+    line.len() > 20 && line[4] == b'/' && line[7] == b'/' && line[19..].starts_with(b" [DEBUG] ")
 }
 
 /// Removes ANSI escape sequences (terraform colours its output unless told not to).
@@ -225,6 +232,12 @@ pub fn strip_ansi(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recognises_http_debug_lines() {
+        assert!(is_http_debug_line(b"2026/11/22 03:01:44 [DEBUG] GET http://x\n"));
+        assert!(!is_http_debug_line(b"Error: something\n"));
+    }
 
     #[test]
     fn strips_colour() {

@@ -143,7 +143,14 @@ pub fn run(ctx: &Context, args: &EnvArgs) -> Result<i32> {
         (Some(path), None) => row("binary", path, report.binary.reason.as_deref().unwrap_or("")),
         _ => row("binary", "(not found)", ""),
     }
-    row("mode", if report.ci { "non-interactive (CI)" } else { "interactive" }, "");
+    let mode = if report.ci {
+        "non-interactive (CI)"
+    } else if p.interactive() {
+        "interactive"
+    } else {
+        "non-interactive (no terminal)"
+    };
+    row("mode", mode, "");
     if !report.variables.is_empty() {
         println!();
         for var in &report.variables {

@@ -841,6 +841,8 @@ enum Endpoint {
         tail: Tail,
     },
     GraphQL,
+    /// `GET /projects/:id`: tfw asks it for `path_with_namespace` (GraphQL needs the path).
+    Project(String),
     Unknown,
 }
 
@@ -856,6 +858,12 @@ impl Endpoint {
             return Endpoint::GraphQL;
         }
         let segments: Vec<&str> = path.split('/').collect();
+        if let ["", "api", "v4", "projects", project] = segments.as_slice() {
+            return match percent_decode_str(project).decode_utf8() {
+                Ok(project) => Endpoint::Project(project.into_owned()),
+                Err(_) => Endpoint::Unknown,
+            };
+        }
         let [
             "",
             "api",
@@ -902,7 +910,7 @@ impl Endpoint {
                 Tail::Version(_) => Route::Versions,
             },
             Endpoint::GraphQL => Route::GraphQL,
-            Endpoint::Unknown => Route::Other,
+            Endpoint::Project(_) | Endpoint::Unknown => Route::Other,
         }
     }
 
@@ -1016,6 +1024,25 @@ impl Shared {
             Endpoint::GraphQL if method == "POST" => graphql(&world, auth, &request.body),
             Endpoint::GraphQL => Reply::error(405, "405 Not Allowed"),
             Endpoint::Unknown => Reply::error(404, "404 Not Found"),
+            Endpoint::Project(project) => {
+                if matches!(auth, Auth::Anonymous | Auth::Invalid) {
+                    return Reply::unauthorized();
+                }
+                match world.project_index(project) {
+                    Some(index) if method == "GET" => {
+                        let project = &world.projects[index];
+                        Reply::json(
+                            200,
+                            serde_json::json!({
+                                "id": project.id,
+                                "path_with_namespace": project.full_path,
+                            }),
+                        )
+                    }
+                    Some(_) => Reply::error(405, "405 Not Allowed"),
+                    None => Reply::not_found(),
+                }
+            }
             Endpoint::State {
                 project,
                 name,

@@ -1,2 +1,316 @@
-//! Test helpers shared by every integration test.
+//! Test helpers shared by every integration test: a sandbox (temporary repository + its own
+//! GitLab test server + an isolated HOME and PATH holding the real test Terraform) and a
+//! builder that runs the real `tfw` binary in it, never waiting forever.
+#![allow(dead_code)]
+
 pub mod gitlab;
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use gitlab::GitLab;
+
+pub const TFW: &str = env!("CARGO_BIN_EXE_tfw");
+
+/// The real Terraform (1.0.3 from PyPI), installed once by the project's own script.
+pub fn terraform() -> &'static Path {
+    static PATH: OnceLock<PathBuf> = OnceLock::new();
+    PATH.get_or_init(|| {
+        if let Some(path) = std::env::var_os("TFW_TEST_TERRAFORM") {
+            return PathBuf::from(path);
+        }
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/install-test-terraform");
+        let output = Command::new("bash")
+            .arg(script)
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run scripts/install-test-terraform");
+        assert!(output.status.success(), "installing the test terraform failed");
+        PathBuf::from(String::from_utf8(output.stdout).unwrap().trim())
+    })
+}
+
+pub const MAIN_TF: &str = r#"terraform {
+  backend "http" {}
+}
+
+variable "greeting" {
+  default = "hello"
+}
+
+output "greeting" {
+  value = var.greeting
+}
+"#;
+
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+    pub home: tempfile::TempDir,
+    pub bin: PathBuf,
+    pub gitlab: GitLab,
+}
+
+impl Sandbox {
+    /// An empty repository directory, a running GitLab test server, and `terraform` on PATH.
+    pub fn empty() -> Self {
+        let home = tempfile::tempdir().unwrap();
+        let bin = home.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::os::unix::fs::symlink(terraform(), bin.join("terraform")).unwrap();
+        Self {
+            dir: tempfile::tempdir().unwrap(),
+            home,
+            bin,
+            gitlab: GitLab::start(),
+        }
+    }
+
+    /// A Terraform root module with `backend "http" {}` and alice's seed-style `.env`.
+    pub fn new() -> Self {
+        let sandbox = Self::empty();
+        sandbox.write("main.tf", MAIN_TF);
+        sandbox.seed_env("alice", gitlab::ALICE_TOKEN, "dev-alice");
+        sandbox
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.dir.path().join(relative)
+    }
+
+    pub fn write(&self, relative: &str, contents: impl AsRef<[u8]>) -> &Self {
+        let path = self.path(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, contents).unwrap();
+        if relative.ends_with(".env") {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        self
+    }
+
+    pub fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.path(relative)).unwrap()
+    }
+
+    /// The team's old `env.example` format, filled in.
+    pub fn seed_env_text(&self, user: &str, token: &str, state: &str) -> String {
+        format!(
+            "# GitLab username (the token needs read/write rights)\n\
+             export TF_HTTP_USERNAME=\"{user}\"\n\
+             export TF_STATE_NAME=\"{state}\"\n\
+             export TF_HTTP_PASSWORD=\"{token}\"\n\
+             export TF_HTTP_ADDRESS=\"{api}/projects/42/terraform/state/${{TF_STATE_NAME}}\"\n\
+             export TF_HTTP_LOCK_ADDRESS=\"${{TF_HTTP_ADDRESS}}/lock\"\n\
+             export TF_HTTP_UNLOCK_ADDRESS=\"${{TF_HTTP_ADDRESS}}/lock\"\n\
+             export AWS_ACCESS_KEY_ID=\"AKIAIOSFODNN7EXAMPLE\"\n\
+             export AWS_SECRET_ACCESS_KEY=\"wJalrXUtnFEMI-K7MDENG-bPxRfiCYEXAMPLEKEY\"\n",
+            api = self.gitlab.api_url()
+        )
+    }
+
+    pub fn seed_env(&self, user: &str, token: &str, state: &str) -> &Self {
+        let text = self.seed_env_text(user, token, state);
+        self.write(".env", text)
+    }
+
+    /// The short form: GITLAB_URL + GITLAB_PROJECT (+ TF_STATE_NAME).
+    pub fn short_env(&self, user: &str, token: &str, state: Option<&str>) -> &Self {
+        let mut text = format!(
+            "GITLAB_URL={}\nGITLAB_PROJECT=group/infra\nTF_HTTP_USERNAME={user}\nTF_HTTP_PASSWORD={token}\n",
+            self.gitlab.url()
+        );
+        if let Some(state) = state {
+            text.push_str(&format!("TF_STATE_NAME={state}\n"));
+        }
+        self.write(".env", text)
+    }
+
+    /// `tfw ARGS` in the sandbox, with an isolated environment.
+    pub fn tfw(&self, args: &[&str]) -> Cmd {
+        let mut command = Command::new(TFW);
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_clear()
+            .env("PATH", format!("{}:/usr/bin:/bin", self.bin.display()))
+            .env("HOME", self.home.path())
+            .env("XDG_CACHE_HOME", self.home.path().join(".cache"))
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("TFW_HTTP_TIMEOUT", "10")
+            .env("COLUMNS", "100");
+        Cmd {
+            command,
+            stdin: None,
+            timeout: Duration::from_secs(180),
+        }
+    }
+
+    /// The latest state stored on the server for project 42, parsed.
+    pub fn remote_state(&self, name: &str) -> Option<serde_json::Value> {
+        let bytes = self.gitlab.state("42", name)?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Puts a fake binary on PATH (for what a real one cannot show: a crash, a hang, a name).
+    pub fn fake_binary(&self, name: &str, script: &str) -> PathBuf {
+        let path = self.bin.join(name);
+        std::fs::write(&path, format!("#!/bin/sh\n{script}\n")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        path
+    }
+}
+
+pub struct Cmd {
+    pub command: Command,
+    stdin: Option<Vec<u8>>,
+    timeout: Duration,
+}
+
+impl Cmd {
+    pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
+        self.command.env(key, value);
+        self
+    }
+
+    pub fn env_remove(mut self, key: &str) -> Self {
+        self.command.env_remove(key);
+        self
+    }
+
+    pub fn stdin(mut self, input: &str) -> Self {
+        self.stdin = Some(input.as_bytes().to_vec());
+        self
+    }
+
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// Starts tfw without waiting (for signal tests).
+    pub fn spawn(mut self) -> std::process::Child {
+        self.command
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start tfw")
+    }
+
+    #[track_caller]
+    pub fn run(mut self) -> Out {
+        self.command
+            .stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = self.command.spawn().expect("start tfw");
+        if let Some(input) = self.stdin.take() {
+            let mut stdin = child.stdin.take().unwrap();
+            std::thread::spawn(move || {
+                let _ = stdin.write_all(&input);
+            });
+        }
+        wait_with_output(child, self.timeout)
+    }
+}
+
+/// Waits for a child with a deadline: a test that would hang fails instead.
+#[track_caller]
+pub fn wait_with_output(mut child: std::process::Child, timeout: Duration) -> Out {
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out_thread = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stdout.read_to_end(&mut buf);
+        buf
+    });
+    let err_thread = std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let _ = stderr.read_to_end(&mut buf);
+        buf
+    });
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > timeout {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("tfw did not finish within {timeout:?}");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    Out {
+        code: status.code(),
+        stdout: String::from_utf8_lossy(&out_thread.join().unwrap()).into_owned(),
+        stderr: String::from_utf8_lossy(&err_thread.join().unwrap()).into_owned(),
+    }
+}
+
+#[derive(Debug)]
+pub struct Out {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Out {
+    #[track_caller]
+    pub fn code(&self, expected: i32) -> &Self {
+        assert_eq!(
+            self.code,
+            Some(expected),
+            "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn success(&self) -> &Self {
+        self.code(0)
+    }
+
+    #[track_caller]
+    pub fn stderr_has(&self, needle: &str) -> &Self {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}\n--- stderr\n{}\n--- stdout\n{}",
+            self.stderr,
+            self.stdout
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn stdout_has(&self, needle: &str) -> &Self {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn lacks(&self, needle: &str) -> &Self {
+        assert!(
+            !self.stdout.contains(needle) && !self.stderr.contains(needle),
+            "output contains {needle:?}\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    pub fn all(&self) -> String {
+        format!("{}{}", self.stdout, self.stderr)
+    }
+}
