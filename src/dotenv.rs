@@ -63,9 +63,18 @@ impl DotEnv {
                 }
                 Err(dotenvy::Error::LineParse(content, index)) => {
                     let line = locate_parse_error(&normalized, &content, &seen_lines);
-                    let shown: String = content.lines().next().unwrap_or("").chars().take(60).collect();
+                    // Only the first word is echoed: the rest of a broken line may be a
+                    // token (`TF_HTTP_PASSWORD glpat-...`), and nothing is masked yet.
+                    let first = content.lines().next().unwrap_or("").trim();
+                    let word: String = first
+                        .split(|c: char| c.is_whitespace() || c == '=')
+                        .find(|w| !w.is_empty() && *w != "export")
+                        .unwrap_or("")
+                        .chars()
+                        .take(40)
+                        .collect();
                     return Err(Problem::error(format!(
-                        "cannot parse this line (at character {}): `{shown}`",
+                        "cannot parse this line (at character {}, starting `{word}`)",
                         index + 1
                     ))
                     .at(path, Some(line))

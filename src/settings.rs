@@ -169,7 +169,7 @@ impl Settings {
             });
         }
         let dotenv = self.dotenv.as_ref()?;
-        let value = dotenv.get(key)?;
+        let value = dotenv.get(key).filter(|v| !v.is_empty())?;
         Some(Value {
             value: value.to_string(),
             origin: Origin::DotEnv {
@@ -203,6 +203,18 @@ impl Settings {
         }
         if let Some(value) = self.lookup("TF_STATE_NAME") {
             return Some(value);
+        }
+        // Written but empty is a mistake to report, not a request for the default.
+        if let Some(dotenv) = &self.dotenv
+            && dotenv.get("TF_STATE_NAME") == Some("")
+            && !self.env.contains_key("TF_STATE_NAME")
+        {
+            return Some(Value {
+                value: String::new(),
+                origin: Origin::DotEnv {
+                    line: dotenv.line("TF_STATE_NAME").unwrap_or(0),
+                },
+            });
         }
         if self.ci && self.dotenv.is_none() {
             return Some(match &self.project.file.ci_state {
@@ -300,11 +312,14 @@ impl Settings {
             return (None, problems);
         };
 
+        let (username, password) = self.credentials(source, &mut problems);
         let Some(state) = state else {
-            problems.push(self.missing("TF_STATE_NAME", "dev-yourname"));
+            // Without a username there is no personal state either: that error says it all.
+            if username.is_some() {
+                problems.push(self.missing("TF_STATE_NAME", "dev-yourname"));
+            }
             return (None, problems);
         };
-        let (username, password) = self.credentials(source, &mut problems);
         if problems.iter().any(Problem::is_error) {
             return (None, problems);
         }
@@ -369,6 +384,26 @@ impl Settings {
         if !self.valid_url(address, "TF_HTTP_ADDRESS", problems) {
             return None;
         }
+        if let Some((base, name)) = address.value.split_once("/terraform/state/")
+            && name.contains('/')
+            && !name.ends_with("/lock")
+        {
+            let decoded = backend::decode_segment(name);
+            problems.push(
+                self.at_key(
+                    Problem::error(format!(
+                        "`TF_HTTP_ADDRESS` has a raw `/` in the state name `{decoded}`, which misses GitLab's route (URL-encoded: `{}`)",
+                        backend::encode_segment(&decoded)
+                    )),
+                    "TF_HTTP_ADDRESS",
+                )
+                .hint(format!(
+                    "delete TF_HTTP_ADDRESS and set GITLAB_URL and GITLAB_PROJECT (tfw encodes the name), or end it with `{base}/terraform/state/{}`",
+                    backend::encode_segment(&decoded)
+                )),
+            );
+            return None;
+        }
         let Some(parsed) = backend::parse_address(&address.value) else {
             problems.push(
                 self.at_key(
@@ -385,7 +420,7 @@ impl Settings {
         // The address's last segment must be the state it claims to be: a raw `/` in the name
         // would miss GitLab's route, and a stale address would write to another state.
         if let Some(named) = self.lookup("TF_STATE_NAME")
-            && named.origin == address.origin
+            && std::mem::discriminant(&named.origin) == std::mem::discriminant(&address.origin)
         {
             let expected = backend::encode_segment(&named.value);
             if parsed.last_segment != expected {

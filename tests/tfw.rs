@@ -3,3 +3,5 @@
 mod support;
 
 mod gitlab_server;
+mod workflow;
+mod validation;
