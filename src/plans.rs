@@ -120,6 +120,25 @@ impl PlanFiles {
     }
 }
 
+/// The newest saved plan made for a state other than `state`, if any: a plan someone
+/// reviewed and has not applied, which `tfw apply` on another state must not silently skip.
+pub fn pending_elsewhere(dir: &Path, state: &str) -> Option<PlanMeta> {
+    let entries = std::fs::read_dir(dir.join(".tfw").join("plans")).ok()?;
+    entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .filter_map(|meta| {
+            let files = PlanFiles {
+                plan: meta.with_extension("tfplan"),
+                meta,
+            };
+            files.load_meta()
+        })
+        .filter(|meta| meta.state != state)
+        .max_by(|a, b| a.created.cmp(&b.created))
+}
+
 /// A hash of everything that shapes a plan: `*.tf`, `*.tf.json`, `*.tfvars`, `*.tfvars.json`
 /// below the directory (local modules included), skipping `.terraform`, `.tfw` and `.git`.
 pub fn config_hash(dir: &Path) -> String {

@@ -5,3 +5,4 @@ mod support;
 mod gitlab_server;
 mod workflow;
 mod validation;
+mod safety;

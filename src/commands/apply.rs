@@ -51,6 +51,22 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<i32> {
             meta
         }
         None => {
+            if extra.is_empty()
+                && let Some(other) = plans::pending_elsewhere(ctx.dir(), backend.state_name())
+            {
+                return Err(Problem::error(format!(
+                    "the plan you reviewed (made at {}) is for state `{}`, but the current state is `{}`; nothing was changed",
+                    other.created,
+                    other.state,
+                    backend.state_name()
+                ))
+                .hint(format!(
+                    "run `tfw --state {} apply` to apply that plan, or `tfw plan` to review one for `{}` first",
+                    other.state,
+                    backend.state_name()
+                ))
+                .into());
+            }
             if ctx.settings.ci && !args.replan {
                 return Err(Problem::error(format!(
                     "no saved plan for state `{}`: in CI, apply uses only the plan artifact of the plan job",
