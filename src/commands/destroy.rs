@@ -45,7 +45,11 @@ pub fn run(ctx: &Context, args: &DestroyArgs) -> Result<i32> {
     let Some(meta) = made.meta else {
         return Ok(made.outcome.exit_code());
     };
-    safety::confirm(ctx, &backend, "destroy", &meta.summary.text(), "--auto-approve")?;
-    let plan = crate::plans::files_for(ctx.dir(), state).plan;
-    apply_plan(ctx, &engine, &backend, &plan, "destroy")
+    let files = crate::plans::files_for(ctx.dir(), state);
+    if let Err(err) = safety::confirm(ctx, &backend, "destroy", &meta.summary.text(), "--auto-approve") {
+        // A destroy plan nobody confirmed must not linger as the state's saved plan.
+        files.remove();
+        return Err(err);
+    }
+    apply_plan(ctx, &engine, &backend, &files.plan, "destroy")
 }
