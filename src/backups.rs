@@ -71,7 +71,13 @@ mod tests {
     fn prunes_but_keeps_newest() {
         let dir = tempfile::tempdir().unwrap();
         for serial in 1..=5 {
-            save(dir.path(), "dev", format!("{{\"serial\":{serial}}}").as_bytes(), 2).unwrap();
+            save(
+                dir.path(),
+                "dev",
+                format!("{{\"serial\":{serial}}}").as_bytes(),
+                2,
+            )
+            .unwrap();
         }
         let files = list(&dir_for(dir.path(), "dev"));
         assert_eq!(files.len(), 2);

@@ -45,7 +45,8 @@ impl Context {
 
     /// Prints warnings; returns the errors as one failure.
     pub fn report(&self, problems: Vec<Problem>) -> Result<()> {
-        let (errors, warnings): (Vec<_>, Vec<_>) = problems.into_iter().partition(Problem::is_error);
+        let (errors, warnings): (Vec<_>, Vec<_>) =
+            problems.into_iter().partition(Problem::is_error);
         for warning in &warnings {
             crate::render_problem(&self.printer, warning);
         }
@@ -186,7 +187,16 @@ impl Context {
         config
             .iter()
             .filter(|(_, v)| !v.is_null())
-            .filter(|(k, _)| !matches!(k.as_str(), "retry_max" | "retry_wait_min" | "retry_wait_max" | "skip_cert_verification" | "update_method"))
+            .filter(|(k, _)| {
+                !matches!(
+                    k.as_str(),
+                    "retry_max"
+                        | "retry_wait_min"
+                        | "retry_wait_max"
+                        | "skip_cert_verification"
+                        | "update_method"
+                )
+            })
             .map(|(k, _)| k.clone())
             .collect()
     }
@@ -195,12 +205,20 @@ impl Context {
     /// secret survives even when the configuration itself sets none.
     fn scrub_persisted_backend(&self) {
         let path = self.dir().join(".terraform").join("terraform.tfstate");
-        let Ok(bytes) = std::fs::read(&path) else { return };
+        let Ok(bytes) = std::fs::read(&path) else {
+            return;
+        };
         let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
             return;
         };
         if let Some(config) = value["backend"]["config"].as_object_mut() {
-            for key in ["password", "username", "address", "lock_address", "unlock_address"] {
+            for key in [
+                "password",
+                "username",
+                "address",
+                "lock_address",
+                "unlock_address",
+            ] {
                 if let Some(v) = config.get_mut(key) {
                     *v = serde_json::Value::Null;
                 }
@@ -218,7 +236,9 @@ impl Context {
 
 /// Needed-but-missing confirmation without a terminal: an error naming the flag.
 pub fn needs_flag(what: &str, flag: &str) -> anyhow::Error {
-    Problem::error(format!("{what} needs a confirmation, and there is no terminal to ask"))
-        .hint(format!("pass `{flag}` to confirm on the command line"))
-        .into()
+    Problem::error(format!(
+        "{what} needs a confirmation, and there is no terminal to ask"
+    ))
+    .hint(format!("pass `{flag}` to confirm on the command line"))
+    .into()
 }

@@ -81,7 +81,9 @@ impl DotEnv {
                     .hint("write it as KEY=\"value\" (an `export ` prefix is fine); quote values with spaces"));
                 }
                 Err(err) => {
-                    return Err(Problem::error(format!("cannot read the file: {err}")).at(path, None));
+                    return Err(
+                        Problem::error(format!("cannot read the file: {err}")).at(path, None)
+                    );
                 }
             }
         }
@@ -253,7 +255,10 @@ fn rewrite_line(line: &str, value: &str) -> String {
             (format!("'{value}'"), tail)
         }
     } else {
-        let end = rest.find(" #").or_else(|| rest.find("\t#")).unwrap_or(rest.len());
+        let end = rest
+            .find(" #")
+            .or_else(|| rest.find("\t#"))
+            .unwrap_or(rest.len());
         let tail = &rest[end..];
         let plain = value
             .chars()
@@ -302,7 +307,11 @@ mod tests {
         .unwrap();
         assert_eq!(env.get("TF_HTTP_USERNAME"), Some("alice"));
         assert_eq!(env.line("TF_STATE_NAME"), Some(3));
-        assert!(env.get("TF_HTTP_ADDRESS").unwrap().starts_with("https://x/state/"));
+        assert!(
+            env.get("TF_HTTP_ADDRESS")
+                .unwrap()
+                .starts_with("https://x/state/")
+        );
     }
 
     #[test]
@@ -333,8 +342,13 @@ mod tests {
         let text = "# top\nexport TF_STATE_NAME=\"dev-alice\" # mine\r\nexport X='y'\n";
         let env = parse(text).unwrap();
         let new = env.with_value("TF_STATE_NAME", "staging");
-        assert_eq!(new, "# top\nexport TF_STATE_NAME=\"staging\" # mine\r\nexport X='y'\n");
-        let back = parse(&new).unwrap().with_value("TF_STATE_NAME", "dev-alice");
+        assert_eq!(
+            new,
+            "# top\nexport TF_STATE_NAME=\"staging\" # mine\r\nexport X='y'\n"
+        );
+        let back = parse(&new)
+            .unwrap()
+            .with_value("TF_STATE_NAME", "dev-alice");
         assert_eq!(back, text);
     }
 

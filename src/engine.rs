@@ -30,14 +30,14 @@ pub struct EngineInfo {
 
 pub fn resolve(settings: &Settings) -> Result<Engine, Problem> {
     let (requested, reason) = choose(settings);
-    let program = locate(&requested, &settings.dir).map_err(|problem| match settings
-        .lookup("TFW_BINARY")
-    {
-        Some(value) => match value.origin {
-            Origin::DotEnv { line } => problem.at(&settings.env_file, Some(line)),
-            _ => problem,
-        },
-        None => problem,
+    let program = locate(&requested, &settings.dir).map_err(|problem| {
+        match settings.lookup("TFW_BINARY") {
+            Some(value) => match value.origin {
+                Origin::DotEnv { line } => problem.at(&settings.env_file, Some(line)),
+                _ => problem,
+            },
+            None => problem,
+        }
     })?;
     Ok(Engine {
         program,
@@ -52,9 +52,15 @@ fn choose(settings: &Settings) -> (String, String) {
         return (value.value, format!("TFW_BINARY ({from})"));
     }
     if let Some(binary) = &settings.project.file.binary {
-        return (binary.clone(), format!("`binary` in {}", crate::project::FILE_NAME));
+        return (
+            binary.clone(),
+            format!("`binary` in {}", crate::project::FILE_NAME),
+        );
     }
-    for (file, name) in [(".opentofu-version", "tofu"), (".terraform-version", "terraform")] {
+    for (file, name) in [
+        (".opentofu-version", "tofu"),
+        (".terraform-version", "terraform"),
+    ] {
         if settings.dir.join(file).is_file() {
             return (name.into(), format!("{file} is present"));
         }
@@ -69,23 +75,30 @@ fn locate(requested: &str, dir: &Path) -> Result<PathBuf, Problem> {
     let path = if requested.contains('/') {
         let path = dir.join(requested);
         if !path.exists() {
-            return Err(Problem::error(format!("the binary `{}` does not exist", path.display()))
-                .hint("fix TFW_BINARY, or unset it to use `tofu`/`terraform` from PATH"));
+            return Err(
+                Problem::error(format!("the binary `{}` does not exist", path.display()))
+                    .hint("fix TFW_BINARY, or unset it to use `tofu`/`terraform` from PATH"),
+            );
         }
         path
     } else {
         which::which(requested).map_err(|_| {
-            Problem::error(format!("`{requested}` was not found on PATH"))
-                .hint(format!(
-                    "install {requested}, or set TFW_BINARY to the path of a terraform or tofu binary"
-                ))
+            Problem::error(format!("`{requested}` was not found on PATH")).hint(format!(
+                "install {requested}, or set TFW_BINARY to the path of a terraform or tofu binary"
+            ))
         })?
     };
     let meta = std::fs::metadata(&path)
         .map_err(|err| Problem::error(format!("cannot read `{}`: {err}", path.display())))?;
     if !meta.is_file() || meta.permissions().mode() & 0o111 == 0 {
-        return Err(Problem::error(format!("`{}` is not an executable file", path.display()))
-            .hint(format!("run `chmod +x {}` or point TFW_BINARY at the right file", path.display())));
+        return Err(
+            Problem::error(format!("`{}` is not an executable file", path.display())).hint(
+                format!(
+                    "run `chmod +x {}` or point TFW_BINARY at the right file",
+                    path.display()
+                ),
+            ),
+        );
     }
     Ok(path)
 }
@@ -175,7 +188,10 @@ fn pin(settings: &Settings) -> Option<(String, PathBuf)> {
     for file in [".opentofu-version", ".terraform-version"] {
         let path = settings.dir.join(file);
         if let Ok(text) = std::fs::read_to_string(&path) {
-            let line = text.lines().map(str::trim).find(|l| !l.is_empty() && !l.starts_with('#'))?;
+            let line = text
+                .lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty() && !l.starts_with('#'))?;
             // tenv/tfenv keywords that name no fixed version: nothing to check.
             if line.starts_with("latest") || line.starts_with("min-required") {
                 return None;
@@ -188,7 +204,12 @@ fn pin(settings: &Settings) -> Option<(String, PathBuf)> {
 
 fn cache_key(program: &Path) -> Option<String> {
     let meta = std::fs::metadata(program).ok()?;
-    let mtime = meta.modified().ok()?.duration_since(UNIX_EPOCH).ok()?.as_nanos();
+    let mtime = meta
+        .modified()
+        .ok()?
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_nanos();
     Some(format!("{}|{}|{mtime}", program.display(), meta.len()))
 }
 
@@ -244,7 +265,12 @@ pub fn satisfies(version: &Version, constraint: &str) -> Option<bool> {
             .find_map(|op| part.strip_prefix(op).map(|rest| (*op, rest.trim())))
             .unwrap_or(("=", part));
         let want = Version::parse(rest)?;
-        let segments = rest.trim_start_matches('v').split(['-', '+']).next()?.split('.').count();
+        let segments = rest
+            .trim_start_matches('v')
+            .split(['-', '+'])
+            .next()?
+            .split('.')
+            .count();
         let ok = match op {
             "=" => *version == want,
             "!=" => *version != want,
@@ -254,9 +280,17 @@ pub fn satisfies(version: &Version, constraint: &str) -> Option<bool> {
             "<=" => *version <= want,
             "~>" => {
                 let upper = if segments >= 3 {
-                    Version { minor: want.minor + 1, patch: 0, ..want }
+                    Version {
+                        minor: want.minor + 1,
+                        patch: 0,
+                        ..want
+                    }
                 } else {
-                    Version { major: want.major + 1, minor: 0, patch: 0 }
+                    Version {
+                        major: want.major + 1,
+                        minor: 0,
+                        patch: 0,
+                    }
                 };
                 *version >= want && *version < upper
             }
@@ -278,7 +312,12 @@ mod tests {
         let info = parse_version_output("Terraform v1.0.3\non linux_amd64\n").unwrap();
         assert_eq!(info.product, "Terraform");
         assert_eq!(info.version, "1.0.3");
-        assert_eq!(parse_version_output("OpenTofu v1.8.0-beta1\n").unwrap().version, "1.8.0-beta1");
+        assert_eq!(
+            parse_version_output("OpenTofu v1.8.0-beta1\n")
+                .unwrap()
+                .version,
+            "1.8.0-beta1"
+        );
     }
 
     #[test]

@@ -32,7 +32,8 @@ impl Summary {
                 let mut summary = Summary::default();
                 for part in rest.trim_end_matches('.').split(',') {
                     let mut words = part.split_whitespace();
-                    let (Some(n), Some(_to), Some(kind)) = (words.next(), words.next(), words.next())
+                    let (Some(n), Some(_to), Some(kind)) =
+                        (words.next(), words.next(), words.next())
                     else {
                         continue;
                     };
@@ -156,12 +157,16 @@ pub fn config_hash(dir: &Path) -> String {
 }
 
 fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
         let path = entry.path();
-        let Ok(kind) = entry.file_type() else { continue };
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
         if kind.is_dir() {
             if !name.starts_with('.') {
                 collect(root, &path, out);
@@ -170,7 +175,11 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
             .iter()
             .any(|ext| name.ends_with(ext))
         {
-            let relative = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().into_owned();
+            let relative = path
+                .strip_prefix(root)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .into_owned();
             out.push((relative, path));
         }
     }
@@ -184,8 +193,10 @@ pub fn check_fresh(
     files_hash: &str,
 ) -> Result<(), Problem> {
     let stale = |why: String| {
-        Err(Problem::error(format!("the saved plan cannot be applied: {why}"))
-            .hint("run `tfw plan` again and review it; nothing was changed"))
+        Err(
+            Problem::error(format!("the saved plan cannot be applied: {why}"))
+                .hint("run `tfw plan` again and review it; nothing was changed"),
+        )
     };
     if meta.state != backend.state_name() {
         return stale(format!(
@@ -195,7 +206,10 @@ pub fn check_fresh(
         ));
     }
     if meta.address != backend.address() {
-        return stale(format!("it was made for another address ({})", meta.address));
+        return stale(format!(
+            "it was made for another address ({})",
+            meta.address
+        ));
     }
     if meta.product != engine.product || meta.version != engine.version {
         return stale(format!(
@@ -218,12 +232,24 @@ mod tests {
 
     #[test]
     fn reads_plan_lines() {
-        let s = Summary::from_plan_output("\u{1b}[1mPlan:\u{1b}[0m 1 to add, 2 to change, 3 to destroy.\n").unwrap();
+        let s = Summary::from_plan_output(
+            "\u{1b}[1mPlan:\u{1b}[0m 1 to add, 2 to change, 3 to destroy.\n",
+        )
+        .unwrap();
         assert_eq!((s.add, s.change, s.destroy), (1, 2, 3));
-        assert_eq!(s.gitlab_report(), serde_json::json!({"create":1,"update":2,"delete":3}));
-        let s = Summary::from_plan_output("Plan: 1 to import, 0 to add, 0 to change, 0 to destroy.").unwrap();
+        assert_eq!(
+            s.gitlab_report(),
+            serde_json::json!({"create":1,"update":2,"delete":3})
+        );
+        let s =
+            Summary::from_plan_output("Plan: 1 to import, 0 to add, 0 to change, 0 to destroy.")
+                .unwrap();
         assert_eq!(s.import, 1);
-        assert!(Summary::from_plan_output("No changes. Your infrastructure matches the configuration.").unwrap().is_empty());
+        assert!(
+            Summary::from_plan_output("No changes. Your infrastructure matches the configuration.")
+                .unwrap()
+                .is_empty()
+        );
         assert!(Summary::from_plan_output("nothing").is_none());
     }
 }

@@ -47,7 +47,10 @@ impl Project {
                 });
             }
             Err(err) => {
-                return Err(Problem::error(format!("cannot read `{}`: {err}", path.display())));
+                return Err(Problem::error(format!(
+                    "cannot read `{}`: {err}",
+                    path.display()
+                )));
             }
         };
         let file: ProjectFile = toml::from_str(&text).map_err(|err| {
@@ -91,8 +94,9 @@ impl Project {
         let rule = self.file.personal.as_deref().unwrap_or("dev-{username}");
         match username {
             Some(user) => state == rule.replace("{username}", user),
-            None => glob::Pattern::new(&rule.replace("{username}", "*"))
-                .is_ok_and(|p| p.matches(state)),
+            None => {
+                glob::Pattern::new(&rule.replace("{username}", "*")).is_ok_and(|p| p.matches(state))
+            }
         }
     }
 
@@ -133,7 +137,11 @@ mod tests {
     #[test]
     fn unknown_key_points_at_line() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join(FILE_NAME), "binary = \"tofu\"\nprotect = []\n").unwrap();
+        std::fs::write(
+            dir.path().join(FILE_NAME),
+            "binary = \"tofu\"\nprotect = []\n",
+        )
+        .unwrap();
         let err = Project::load(dir.path()).unwrap_err();
         assert_eq!(err.location.unwrap().line, Some(2));
     }

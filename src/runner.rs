@@ -114,7 +114,10 @@ impl Run<'_> {
             printer.debug(&format!("  env {key}=****"));
         }
         let mut command = Command::new(self.program);
-        command.args(&self.args).current_dir(self.dir).envs(self.env);
+        command
+            .args(&self.args)
+            .current_dir(self.dir)
+            .envs(self.env);
         // terraform's update check is a network call on every run; tfw's users get it from
         // their own shell settings, not from tfw.
         match self.output {
@@ -128,9 +131,9 @@ impl Run<'_> {
         }
         INTERRUPTED.store(false, Ordering::SeqCst);
         FORWARDED_INT.store(false, Ordering::SeqCst);
-        let mut child = command.spawn().with_context(|| {
-            format!("cannot start `{}`", self.program.display())
-        })?;
+        let mut child = command
+            .spawn()
+            .with_context(|| format!("cannot start `{}`", self.program.display()))?;
         CHILD.store(child.id() as i32, Ordering::SeqCst);
 
         let stdout_buf = Arc::new(Mutex::new(String::new()));
@@ -138,10 +141,22 @@ impl Run<'_> {
         let mut pumps = Vec::new();
         if let Some(out) = child.stdout.take() {
             let echo = self.output == Output::Tee;
-            pumps.push(pump(out, Arc::clone(&stdout_buf), printer.clone(), echo, false));
+            pumps.push(pump(
+                out,
+                Arc::clone(&stdout_buf),
+                printer.clone(),
+                echo,
+                false,
+            ));
         }
         if let Some(err) = child.stderr.take() {
-            pumps.push(pump(err, Arc::clone(&stderr_buf), printer.clone(), true, true));
+            pumps.push(pump(
+                err,
+                Arc::clone(&stderr_buf),
+                printer.clone(),
+                true,
+                true,
+            ));
         }
         let status = child.wait();
         CHILD.store(0, Ordering::SeqCst);
@@ -235,12 +250,17 @@ mod tests {
 
     #[test]
     fn recognises_http_debug_lines() {
-        assert!(is_http_debug_line(b"2026/11/22 03:01:44 [DEBUG] GET http://x\n"));
+        assert!(is_http_debug_line(
+            b"2026/11/22 03:01:44 [DEBUG] GET http://x\n"
+        ));
         assert!(!is_http_debug_line(b"Error: something\n"));
     }
 
     #[test]
     fn strips_colour() {
-        assert_eq!(strip_ansi("\u{1b}[1mPlan:\u{1b}[0m 1 to add"), "Plan: 1 to add");
+        assert_eq!(
+            strip_ansi("\u{1b}[1mPlan:\u{1b}[0m 1 to add"),
+            "Plan: 1 to add"
+        );
     }
 }

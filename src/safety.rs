@@ -11,7 +11,13 @@ use crate::problem::{Exit, Problem};
 
 /// Asks before changing `backend`'s state. `action` is e.g. "apply", `flag` the flag that
 /// confirms without a terminal.
-pub fn confirm(ctx: &Context, backend: &Backend, action: &str, details: &str, flag: &str) -> Result<()> {
+pub fn confirm(
+    ctx: &Context,
+    backend: &Backend,
+    action: &str,
+    details: &str,
+    flag: &str,
+) -> Result<()> {
     let printer = &ctx.printer;
     if !printer.interactive() {
         return Err(needs_flag(&format!("`tfw {action}`"), flag));
@@ -28,9 +34,15 @@ pub fn confirm(ctx: &Context, backend: &Backend, action: &str, details: &str, fl
     printer.status(&format!("  address: {}", backend.address()));
     let (expected, prompt) = if protected {
         printer.warning(&format!("`{state}` is a protected, shared state"));
-        (state.to_string(), format!("Type the state name `{state}` to {action}"))
+        (
+            state.to_string(),
+            format!("Type the state name `{state}` to {action}"),
+        )
     } else {
-        ("yes".to_string(), format!("Type `yes` to {action} `{state}`"))
+        (
+            "yes".to_string(),
+            format!("Type `yes` to {action} `{state}`"),
+        )
     };
     let answer: String = dialoguer::Input::new()
         .with_prompt(prompt)
@@ -40,8 +52,10 @@ pub fn confirm(ctx: &Context, backend: &Backend, action: &str, details: &str, fl
     if answer.trim() == expected {
         Ok(())
     } else {
-        Err(Problem::error(format!("{action} cancelled: the answer was not `{expected}`; nothing was changed"))
-            .into())
+        Err(Problem::error(format!(
+            "{action} cancelled: the answer was not `{expected}`; nothing was changed"
+        ))
+        .into())
     }
 }
 
@@ -104,7 +118,9 @@ pub fn explain_lock(ctx: &Context, backend: &Backend, stderr: &str) -> Problem {
     }
     let mine = who.as_deref().is_some_and(|w| w == backend.username.value);
     let hint = if mine {
-        format!("that is your own lock, probably from an interrupted run; if nothing is running, release it with `tfw state unlock {state}`")
+        format!(
+            "that is your own lock, probably from an interrupted run; if nothing is running, release it with `tfw state unlock {state}`"
+        )
     } else {
         format!(
             "wait for {} to finish; if the lock is stale, `tfw state unlock {state} --force` releases it",

@@ -20,10 +20,14 @@ use crate::project::Project;
 pub enum Origin {
     Flag,
     Env,
-    DotEnv { line: usize },
+    DotEnv {
+        line: usize,
+    },
     TfwToml,
     /// Derived from other values (named).
-    Derived { from: String },
+    Derived {
+        from: String,
+    },
     Default,
 }
 
@@ -117,12 +121,11 @@ impl Settings {
             Some(dir) => {
                 let dir = cwd.join(dir);
                 if !dir.is_dir() {
-                    return Err(Problem::error(format!(
-                        "`{}` is not a directory",
-                        dir.display()
-                    ))
-                    .hint("check the path given to -C/--chdir")
-                    .into());
+                    return Err(
+                        Problem::error(format!("`{}` is not a directory", dir.display()))
+                            .hint("check the path given to -C/--chdir")
+                            .into(),
+                    );
                 }
                 dir
             }
@@ -256,7 +259,11 @@ impl Settings {
         let gitlab_url = self.lookup("GITLAB_URL");
         let gitlab_project = self.lookup("GITLAB_PROJECT");
 
-        if self.dotenv.is_none() && !(ci_available && self.ci) && address.is_none() && gitlab_url.is_none() {
+        if self.dotenv.is_none()
+            && !(ci_available && self.ci)
+            && address.is_none()
+            && gitlab_url.is_none()
+        {
             if let Some(problem) = &self.dotenv_problem {
                 problems.push(problem.clone());
                 return (None, problems);
@@ -276,7 +283,7 @@ impl Settings {
         }
 
         let (source, api_url, project, base) = if let Some(address) = &address {
-            match self.from_address(address, &mut problems) {
+            match self.parse_explicit_address(address, &mut problems) {
                 Some((api, project, base)) => (Source::Address, api, project, base),
                 None => return (None, problems),
             }
@@ -350,7 +357,10 @@ impl Settings {
             Some(line) => problem.at(&self.env_file, Some(line)),
             None => problem.at(&self.env_file, None),
         };
-        problem.hint(format!("add `{key}=\"{example}\"` to {}", self.env_file_name()))
+        problem.hint(format!(
+            "add `{key}=\"{example}\"` to {}",
+            self.env_file_name()
+        ))
     }
 
     fn env_file_name(&self) -> String {
@@ -362,11 +372,18 @@ impl Settings {
 
     fn valid_url(&self, value: &Value, key: &str, problems: &mut Vec<Problem>) -> bool {
         match url::Url::parse(&value.value) {
-            Ok(url) if (url.scheme() == "https" || url.scheme() == "http") && url.host().is_some() => true,
+            Ok(url)
+                if (url.scheme() == "https" || url.scheme() == "http") && url.host().is_some() =>
+            {
+                true
+            }
             _ => {
                 problems.push(
                     self.at_key(
-                        Problem::error(format!("`{key}` is not a valid http(s) URL: `{}`", value.value)),
+                        Problem::error(format!(
+                            "`{key}` is not a valid http(s) URL: `{}`",
+                            value.value
+                        )),
                         key,
                     )
                     .hint("write a full URL, e.g. https://gitlab.example.com"),
@@ -376,7 +393,7 @@ impl Settings {
         }
     }
 
-    fn from_address(
+    fn parse_explicit_address(
         &self,
         address: &Value,
         problems: &mut Vec<Problem>,
@@ -456,13 +473,19 @@ impl Settings {
                 );
             }
         }
-        for (key, wanted) in [("TF_HTTP_LOCK_METHOD", "POST"), ("TF_HTTP_UNLOCK_METHOD", "DELETE")] {
+        for (key, wanted) in [
+            ("TF_HTTP_LOCK_METHOD", "POST"),
+            ("TF_HTTP_UNLOCK_METHOD", "DELETE"),
+        ] {
             if let Some(method) = self.lookup(key)
                 && !method.value.eq_ignore_ascii_case(wanted)
             {
                 problems.push(
                     self.at_key(
-                        Problem::error(format!("`{key}` is `{}`; GitLab needs `{wanted}`", method.value)),
+                        Problem::error(format!(
+                            "`{key}` is `{}`; GitLab needs `{wanted}`",
+                            method.value
+                        )),
                         key,
                     )
                     .hint("delete the line: tfw sets the right method"),
@@ -497,9 +520,7 @@ impl Settings {
                 None => (
                     Some(Value {
                         value: "gitlab-ci-token".into(),
-                        origin: Origin::Derived {
-                            from: "CI".into(),
-                        },
+                        origin: Origin::Derived { from: "CI".into() },
                     }),
                     Some(Value {
                         value: self.env["CI_JOB_TOKEN"].clone(),
@@ -547,7 +568,10 @@ impl Settings {
                     self.env_file_name()
                 ))
                 .at(&self.env_file, dotenv.line(key))
-                .hint(format!("run `unset {key}` to use the value from {}", self.env_file_name())),
+                .hint(format!(
+                    "run `unset {key}` to use the value from {}",
+                    self.env_file_name()
+                )),
             );
         }
     }
@@ -600,7 +624,10 @@ impl Settings {
     fn check_permissions(&self, problems: &mut Vec<Problem>) {
         if let Ok(meta) = std::fs::metadata(&self.env_file)
             && meta.permissions().mode() & 0o077 != 0
-            && self.dotenv.as_ref().is_some_and(|d| d.get("TF_HTTP_PASSWORD").is_some())
+            && self
+                .dotenv
+                .as_ref()
+                .is_some_and(|d| d.get("TF_HTTP_PASSWORD").is_some())
         {
             problems.push(
                 Problem::warning(format!(
@@ -640,15 +667,21 @@ impl Settings {
         }
         if git(&["ls-files", "--error-unmatch", "--", &name]) == Some(0) {
             problems.push(
-                Problem::error(format!("{name} is tracked by git: your token is in the repository"))
-                    .at(&self.env_file, None)
-                    .hint(format!("run `git rm --cached {name}`, add it to .gitignore, and revoke the token")),
+                Problem::error(format!(
+                    "{name} is tracked by git: your token is in the repository"
+                ))
+                .at(&self.env_file, None)
+                .hint(format!(
+                    "run `git rm --cached {name}`, add it to .gitignore, and revoke the token"
+                )),
             );
         } else if git(&["check-ignore", "-q", "--", &name]) != Some(0) {
             problems.push(
                 Problem::warning(format!("{name} is not ignored by git"))
                     .at(&self.env_file, None)
-                    .hint(format!("add `{name}` to .gitignore (`tfw sync` manages that block)")),
+                    .hint(format!(
+                        "add `{name}` to .gitignore (`tfw sync` manages that block)"
+                    )),
             );
         }
         problems
@@ -705,10 +738,9 @@ fn check_state_name(settings: &Settings, state: &Value, problems: &mut Vec<Probl
         _ => problem,
     };
     if state.value.trim().is_empty() {
-        problems.push(located(
-            Problem::error("`TF_STATE_NAME` is empty")
-                .hint("set TF_STATE_NAME=\"dev-yourname\", or delete the line to use your personal state"),
-        ));
+        problems.push(located(Problem::error("`TF_STATE_NAME` is empty").hint(
+            "set TF_STATE_NAME=\"dev-yourname\", or delete the line to use your personal state",
+        )));
     } else if state.value.len() > 255 {
         problems.push(located(
             Problem::error(format!(

@@ -22,7 +22,10 @@ fn lock_info(who: &str) -> serde_json::Value {
 #[test]
 fn protected_destroy_needs_allow_protected() {
     let sandbox = Sandbox::new();
-    sandbox.tfw(&["--state", "prod", "apply", "--auto-approve"]).run().success();
+    sandbox
+        .tfw(&["--state", "prod", "apply", "--auto-approve"])
+        .run()
+        .success();
     let before = sandbox.gitlab.versions("42", "prod");
     sandbox.gitlab.clear_requests();
     sandbox
@@ -31,11 +34,20 @@ fn protected_destroy_needs_allow_protected() {
         .code(1)
         .stderr_has("`prod` is a protected state")
         .stderr_has("--allow-protected");
-    assert!(sandbox.gitlab.requests().is_empty(), "refusal must not reach the server");
+    assert!(
+        sandbox.gitlab.requests().is_empty(),
+        "refusal must not reach the server"
+    );
     assert_eq!(sandbox.gitlab.versions("42", "prod"), before);
 
     sandbox
-        .tfw(&["--state", "prod", "destroy", "--auto-approve", "--allow-protected"])
+        .tfw(&[
+            "--state",
+            "prod",
+            "destroy",
+            "--auto-approve",
+            "--allow-protected",
+        ])
         .run()
         .success();
     let state = sandbox.remote_state("prod").unwrap();
@@ -68,15 +80,22 @@ fn pty(sandbox: &Sandbox, args: &[&str]) -> expectrl::session::OsSession {
 fn protected_apply_asks_for_the_state_name_in_a_terminal() {
     let sandbox = Sandbox::new();
     let mut session = pty(&sandbox, &["--state", "staging", "apply"]);
-    session.expect("Type the state name `staging` to apply").unwrap();
+    session
+        .expect("Type the state name `staging` to apply")
+        .unwrap();
     session.send_line("prod").unwrap();
     session.expect("apply cancelled").unwrap();
     session.expect(Eof).unwrap();
-    assert!(sandbox.gitlab.state("42", "staging").is_none(), "nothing may be written");
+    assert!(
+        sandbox.gitlab.state("42", "staging").is_none(),
+        "nothing may be written"
+    );
 
     let mut session = pty(&sandbox, &["--state", "staging", "apply"]);
     session.expect("address: ").unwrap();
-    session.expect("Type the state name `staging` to apply").unwrap();
+    session
+        .expect("Type the state name `staging` to apply")
+        .unwrap();
     session.send_line("staging").unwrap();
     session.expect("Apply complete!").unwrap();
     session.expect(Eof).unwrap();
@@ -156,9 +175,13 @@ fn plan_report_and_summary() {
         .success()
         .stderr_has("Plan for dev-alice: 0 to add, 0 to change, 0 to destroy");
     let report: serde_json::Value = serde_json::from_str(&sandbox.read("report.json")).unwrap();
-    assert_eq!(report, serde_json::json!({"create": 0, "update": 0, "delete": 0}));
+    assert_eq!(
+        report,
+        serde_json::json!({"create": 0, "update": 0, "delete": 0})
+    );
     // The summary comes from terraform's own output: one terraform run per plan.
-    let meta: serde_json::Value = serde_json::from_str(&sandbox.read(".tfw/plans/dev-alice.json")).unwrap();
+    let meta: serde_json::Value =
+        serde_json::from_str(&sandbox.read(".tfw/plans/dev-alice.json")).unwrap();
     assert_eq!(meta["state"], "dev-alice");
     assert_eq!(meta["version"], "1.0.3");
     assert!(meta["files_hash"].as_str().unwrap().len() == 64);
@@ -174,24 +197,34 @@ fn a_lock_held_by_someone_else_names_them() {
     out.stderr_has("locked by bob")
         .stderr_has("since 2026-11-20")
         .stderr_has("tfw state unlock dev-alice --force");
-    assert!(sandbox.gitlab.lock("42", "dev-alice").is_some(), "the lock stays");
+    assert!(
+        sandbox.gitlab.lock("42", "dev-alice").is_some(),
+        "the lock stays"
+    );
 }
 
 #[test]
 fn sigint_during_apply_releases_the_lock() {
     let sandbox = Sandbox::new();
     sandbox.tfw(&["apply", "--auto-approve"]).run().success();
-    sandbox.write("main.tf", crate::support::MAIN_TF.replace("hello", "changed"));
+    sandbox.write(
+        "main.tf",
+        crate::support::MAIN_TF.replace("hello", "changed"),
+    );
     // Make the state write slow, so the signal arrives while terraform holds the lock.
     sandbox.gitlab.fault(
-        Fault::delay(Route::State, Duration::from_secs(3)).method("POST").times(1),
+        Fault::delay(Route::State, Duration::from_secs(3))
+            .method("POST")
+            .times(1),
     );
     sandbox.gitlab.clear_requests();
     let child = sandbox.tfw(&["apply", "--auto-approve"]).spawn();
     let pid = child.id() as i32;
-    let seen = sandbox.gitlab.wait_for_request(Duration::from_secs(60), |r| {
-        r.method == "POST" && r.url.contains("/state/dev-alice?ID=")
-    });
+    let seen = sandbox
+        .gitlab
+        .wait_for_request(Duration::from_secs(60), |r| {
+            r.method == "POST" && r.url.contains("/state/dev-alice?ID=")
+        });
     assert!(seen.is_some(), "the apply never reached the state write");
     // SAFETY: signalling the tfw child this test started.
     unsafe {
@@ -199,8 +232,14 @@ fn sigint_during_apply_releases_the_lock() {
     }
     let out = wait_with_output(child, Duration::from_secs(120));
     out.code(130);
-    assert!(sandbox.gitlab.lock("42", "dev-alice").is_none(), "lock left behind: {}", out.stderr);
-    let state = sandbox.remote_state("dev-alice").expect("state still readable");
+    assert!(
+        sandbox.gitlab.lock("42", "dev-alice").is_none(),
+        "lock left behind: {}",
+        out.stderr
+    );
+    let state = sandbox
+        .remote_state("dev-alice")
+        .expect("state still readable");
     assert!(state["serial"].as_u64().is_some());
 }
 
@@ -209,10 +248,21 @@ fn apply_backs_up_the_previous_state() {
     let sandbox = Sandbox::new();
     sandbox.tfw(&["apply", "--auto-approve"]).run().success();
     let previous = sandbox.gitlab.state("42", "dev-alice").unwrap();
-    sandbox.write("main.tf", crate::support::MAIN_TF.replace("hello", "changed"));
-    sandbox.tfw(&["apply", "--auto-approve"]).run().success().stderr_has("Backed up");
+    sandbox.write(
+        "main.tf",
+        crate::support::MAIN_TF.replace("hello", "changed"),
+    );
+    sandbox
+        .tfw(&["apply", "--auto-approve"])
+        .run()
+        .success()
+        .stderr_has("Backed up");
     let folder = sandbox.path(".tfw/backups/dev-alice");
-    let backups: Vec<_> = std::fs::read_dir(&folder).unwrap().flatten().map(|e| e.path()).collect();
+    let backups: Vec<_> = std::fs::read_dir(&folder)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
     assert_eq!(backups.len(), 1, "{backups:?}");
     assert_eq!(std::fs::read(&backups[0]).unwrap(), previous);
     use std::os::unix::fs::PermissionsExt;
@@ -227,7 +277,10 @@ fn a_read_only_token_can_plan_but_not_apply() {
     let sandbox = Sandbox::new();
     sandbox.tfw(&["apply", "--auto-approve"]).run().success();
     sandbox.seed_env("dave", DAVE_TOKEN, "dev-alice");
-    sandbox.write("main.tf", crate::support::MAIN_TF.replace("hello", "changed"));
+    sandbox.write(
+        "main.tf",
+        crate::support::MAIN_TF.replace("hello", "changed"),
+    );
     sandbox
         .tfw(&["plan", "--no-lock"])
         .run()
@@ -249,15 +302,22 @@ fn a_read_only_token_can_plan_but_not_apply() {
 fn ctrl_c_in_a_terminal_is_not_doubled() {
     let sandbox = Sandbox::new();
     sandbox.tfw(&["apply", "--auto-approve"]).run().success();
-    sandbox.write("main.tf", crate::support::MAIN_TF.replace("hello", "changed"));
+    sandbox.write(
+        "main.tf",
+        crate::support::MAIN_TF.replace("hello", "changed"),
+    );
     sandbox.gitlab.fault(
-        Fault::delay(Route::State, Duration::from_secs(3)).method("POST").times(1),
+        Fault::delay(Route::State, Duration::from_secs(3))
+            .method("POST")
+            .times(1),
     );
     sandbox.gitlab.clear_requests();
     let mut session = pty(&sandbox, &["apply", "--auto-approve"]);
-    let seen = sandbox.gitlab.wait_for_request(Duration::from_secs(60), |r| {
-        r.method == "POST" && r.url.contains("/state/dev-alice?ID=")
-    });
+    let seen = sandbox
+        .gitlab
+        .wait_for_request(Duration::from_secs(60), |r| {
+            r.method == "POST" && r.url.contains("/state/dev-alice?ID=")
+        });
     assert!(seen.is_some(), "the apply never reached the state write");
     // The terminal's line discipline turns ^C into SIGINT for the whole foreground group.
     session.send(expectrl::ControlCode::EndOfText).unwrap();
@@ -265,8 +325,14 @@ fn ctrl_c_in_a_terminal_is_not_doubled() {
     let _ = std::io::Read::read_to_end(&mut session, &mut output);
     let output = String::from_utf8_lossy(&output);
     assert!(output.contains("Interrupt received"), "{output}");
-    assert!(!output.contains("Two interrupts received"), "tfw doubled the interrupt: {output}");
+    assert!(
+        !output.contains("Two interrupts received"),
+        "tfw doubled the interrupt: {output}"
+    );
     let status = session.get_process().wait().unwrap();
-    assert_eq!(status, expectrl::process::unix::WaitStatus::Exited(session.get_process().pid(), 130));
+    assert_eq!(
+        status,
+        expectrl::process::unix::WaitStatus::Exited(session.get_process().pid(), 130)
+    );
     assert!(sandbox.gitlab.lock("42", "dev-alice").is_none());
 }

@@ -39,13 +39,17 @@ fn cases(api: &str) -> Vec<Case> {
         },
         Case {
             name: "empty username",
-            env: format!("GITLAB_URL={api}\nGITLAB_PROJECT=42\nTF_HTTP_USERNAME=\"\"\nTF_HTTP_PASSWORD={ALICE_TOKEN}\n"),
+            env: format!(
+                "GITLAB_URL={api}\nGITLAB_PROJECT=42\nTF_HTTP_USERNAME=\"\"\nTF_HTTP_PASSWORD={ALICE_TOKEN}\n"
+            ),
             message: "`TF_HTTP_USERNAME` is empty",
             location: Some(".env:3"),
         },
         Case {
             name: "missing project",
-            env: format!("GITLAB_URL={api}\nTF_HTTP_USERNAME=alice\nTF_HTTP_PASSWORD={ALICE_TOKEN}\n"),
+            env: format!(
+                "GITLAB_URL={api}\nTF_HTTP_USERNAME=alice\nTF_HTTP_PASSWORD={ALICE_TOKEN}\n"
+            ),
             message: "`GITLAB_PROJECT` is missing",
             location: Some(".env"),
         },
@@ -57,19 +61,25 @@ fn cases(api: &str) -> Vec<Case> {
         },
         Case {
             name: "placeholder token",
-            env: format!("GITLAB_URL={api}\nGITLAB_PROJECT=42\nTF_HTTP_USERNAME=alice\nTF_HTTP_PASSWORD=changeme\n"),
+            env: format!(
+                "GITLAB_URL={api}\nGITLAB_PROJECT=42\nTF_HTTP_USERNAME=alice\nTF_HTTP_PASSWORD=changeme\n"
+            ),
             message: "`TF_HTTP_PASSWORD` still holds the example value",
             location: Some(".env:4"),
         },
         Case {
             name: "malformed URL",
-            env: format!("GITLAB_URL=gitlab.example.com\nGITLAB_PROJECT=42\nTF_HTTP_USERNAME=alice\nTF_HTTP_PASSWORD={ALICE_TOKEN}\n"),
+            env: format!(
+                "GITLAB_URL=gitlab.example.com\nGITLAB_PROJECT=42\nTF_HTTP_USERNAME=alice\nTF_HTTP_PASSWORD={ALICE_TOKEN}\n"
+            ),
             message: "`GITLAB_URL` is not a valid http(s) URL",
             location: Some(".env:1"),
         },
         Case {
             name: "empty state name",
-            env: format!("GITLAB_URL={api}\nGITLAB_PROJECT=42\nTF_HTTP_USERNAME=alice\nTF_HTTP_PASSWORD={ALICE_TOKEN}\nTF_STATE_NAME=\"\"\n"),
+            env: format!(
+                "GITLAB_URL={api}\nGITLAB_PROJECT=42\nTF_HTTP_USERNAME=alice\nTF_HTTP_PASSWORD={ALICE_TOKEN}\nTF_STATE_NAME=\"\"\n"
+            ),
             message: "`TF_STATE_NAME` is empty",
             location: Some(".env:5"),
         },
@@ -84,13 +94,19 @@ fn cases(api: &str) -> Vec<Case> {
         },
         Case {
             name: "address for another state",
-            env: seed("dev-alice", &format!("{api}/projects/42/terraform/state/prod")),
+            env: seed(
+                "dev-alice",
+                &format!("{api}/projects/42/terraform/state/prod"),
+            ),
             message: "`TF_HTTP_ADDRESS` ends in `prod` but `TF_STATE_NAME` is `dev-alice`",
             location: Some(".env:4"),
         },
         Case {
             name: "raw slash in the state name",
-            env: seed("team/dev", &format!("{api}/projects/42/terraform/state/${{TF_STATE_NAME}}")),
+            env: seed(
+                "team/dev",
+                &format!("{api}/projects/42/terraform/state/${{TF_STATE_NAME}}"),
+            ),
             message: "URL-encoded: `team%2Fdev`",
             location: Some(".env:4"),
         },
@@ -98,14 +114,19 @@ fn cases(api: &str) -> Vec<Case> {
             name: "lock address not address/lock",
             env: format!(
                 "{}export TF_HTTP_LOCK_ADDRESS=\"{api}/projects/42/terraform/state/dev/lock\"\n",
-                seed("dev-alice", &format!("{api}/projects/42/terraform/state/${{TF_STATE_NAME}}"))
+                seed(
+                    "dev-alice",
+                    &format!("{api}/projects/42/terraform/state/${{TF_STATE_NAME}}")
+                )
             ),
             message: "`TF_HTTP_LOCK_ADDRESS` is",
             location: Some(".env:5"),
         },
         Case {
             name: "unknown backend key",
-            env: format!("GITLAB_URL={api}\nGITLAB_PROJECT=42\nTF_HTTP_USERNAME=alice\nTF_HTTP_PASSWORD={ALICE_TOKEN}\nTF_HTTP_LOCK_METOD=POST\n"),
+            env: format!(
+                "GITLAB_URL={api}\nGITLAB_PROJECT=42\nTF_HTTP_USERNAME=alice\nTF_HTTP_PASSWORD={ALICE_TOKEN}\nTF_HTTP_LOCK_METOD=POST\n"
+            ),
             message: "did you mean `TF_HTTP_LOCK_METHOD`?",
             location: Some(".env:5"),
         },
@@ -127,15 +148,37 @@ fn every_rule_names_the_line_and_never_starts_terraform() {
         sandbox.write(".env", &case.env);
         let out = sandbox.tfw(&["plan"]).env("TFW_BINARY", &binary).run();
         assert_eq!(out.code, Some(1), "{}: {out:?}", case.name);
-        assert!(out.stderr.contains(case.message), "{}: {}", case.name, out.stderr);
-        assert!(out.stderr.contains("hint:"), "{}: no hint in {}", case.name, out.stderr);
+        assert!(
+            out.stderr.contains(case.message),
+            "{}: {}",
+            case.name,
+            out.stderr
+        );
+        assert!(
+            out.stderr.contains("hint:"),
+            "{}: no hint in {}",
+            case.name,
+            out.stderr
+        );
         if let Some(location) = case.location {
-            assert!(out.stderr.contains(location), "{}: no {location} in {}", case.name, out.stderr);
+            assert!(
+                out.stderr.contains(location),
+                "{}: no {location} in {}",
+                case.name,
+                out.stderr
+            );
         }
-        assert!(!out.stderr.contains(ALICE_TOKEN), "{}: token leaked", case.name);
+        assert!(
+            !out.stderr.contains(ALICE_TOKEN),
+            "{}: token leaked",
+            case.name
+        );
         assert!(!marker.exists(), "{}: terraform was started", case.name);
     }
-    assert!(sandbox.gitlab.requests().is_empty(), "nothing may reach GitLab");
+    assert!(
+        sandbox.gitlab.requests().is_empty(),
+        "nothing may reach GitLab"
+    );
 }
 
 #[test]
@@ -211,7 +254,10 @@ fn seed_format_quirks_are_accepted() {
     // CRLF endings, a BOM, comments, a bare `export`, duplicate keys (last wins, warned).
     let sandbox = Sandbox::new();
     let text = sandbox.seed_env_text("alice", ALICE_TOKEN, "dev-alice");
-    let text = format!("\u{feff}# team file\r\nexport OLD_FLAG\r\nexport TF_STATE_NAME=\"ignored\"\r\n{}", text.replace('\n', "\r\n"));
+    let text = format!(
+        "\u{feff}# team file\r\nexport OLD_FLAG\r\nexport TF_STATE_NAME=\"ignored\"\r\n{}",
+        text.replace('\n', "\r\n")
+    );
     sandbox.write(".env", text);
     sandbox
         .tfw(&["apply", "--auto-approve"])

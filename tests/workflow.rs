@@ -13,14 +13,28 @@ fn output_value(sandbox: &Sandbox, state: &str, name: &str) -> Option<String> {
 #[test]
 fn init_plan_apply_destroy_with_the_seed_env() {
     let sandbox = Sandbox::new();
-    sandbox.tfw(&["init"]).run().success().stderr_has("dev-alice");
-    sandbox.tfw(&["plan"]).run().success().stderr_has("Plan for dev-alice");
+    sandbox
+        .tfw(&["init"])
+        .run()
+        .success()
+        .stderr_has("dev-alice");
+    sandbox
+        .tfw(&["plan"])
+        .run()
+        .success()
+        .stderr_has("Plan for dev-alice");
     assert!(sandbox.path(".tfw/plans/dev-alice.tfplan").is_file());
     sandbox.tfw(&["apply", "--auto-approve"]).run().success();
-    assert_eq!(output_value(&sandbox, "dev-alice", "greeting").as_deref(), Some("hello"));
+    assert_eq!(
+        output_value(&sandbox, "dev-alice", "greeting").as_deref(),
+        Some("hello")
+    );
     // The state is stored under project 42 (`group/infra`), named exactly `dev-alice`.
     assert!(sandbox.gitlab.state("group/infra", "dev-alice").is_some());
-    assert_eq!(sandbox.gitlab.state_names("42"), vec!["dev-alice".to_string()]);
+    assert_eq!(
+        sandbox.gitlab.state_names("42"),
+        vec!["dev-alice".to_string()]
+    );
     assert!(sandbox.gitlab.lock("42", "dev-alice").is_none());
 
     sandbox.tfw(&["destroy", "--auto-approve"]).run().success();
@@ -36,10 +50,19 @@ fn short_form_env_derives_the_backend() {
     sandbox.short_env("alice", ALICE_TOKEN, None);
     // No TF_STATE_NAME: the personal state dev-{username} is used.
     sandbox.tfw(&["apply", "--auto-approve"]).run().success();
-    assert_eq!(output_value(&sandbox, "dev-alice", "greeting").as_deref(), Some("hello"));
-    let urls: Vec<String> = sandbox.gitlab.requests().into_iter().map(|r| r.url).collect();
+    assert_eq!(
+        output_value(&sandbox, "dev-alice", "greeting").as_deref(),
+        Some("hello")
+    );
+    let urls: Vec<String> = sandbox
+        .gitlab
+        .requests()
+        .into_iter()
+        .map(|r| r.url)
+        .collect();
     assert!(
-        urls.iter().any(|u| u.contains("/projects/group%2Finfra/terraform/state/dev-alice")),
+        urls.iter()
+            .any(|u| u.contains("/projects/group%2Finfra/terraform/state/dev-alice")),
         "{urls:?}"
     );
 }
@@ -52,13 +75,24 @@ fn switching_state_in_env_touches_only_the_new_state() {
 
     sandbox.seed_env("alice", ALICE_TOKEN, "feature-x");
     sandbox.gitlab.clear_requests();
-    sandbox.tfw(&["plan"]).run().success().stderr_has("feature-x");
+    sandbox
+        .tfw(&["plan"])
+        .run()
+        .success()
+        .stderr_has("feature-x");
     sandbox.tfw(&["apply", "--auto-approve"]).run().success();
     for request in sandbox.gitlab.requests() {
-        assert!(!request.url.contains("dev-alice"), "touched the old state: {}", request.url);
+        assert!(
+            !request.url.contains("dev-alice"),
+            "touched the old state: {}",
+            request.url
+        );
     }
     assert_eq!(sandbox.gitlab.versions("42", "dev-alice"), before);
-    assert_eq!(output_value(&sandbox, "feature-x", "greeting").as_deref(), Some("hello"));
+    assert_eq!(
+        output_value(&sandbox, "feature-x", "greeting").as_deref(),
+        Some("hello")
+    );
 }
 
 #[test]
@@ -70,16 +104,30 @@ fn state_flag_overrides_for_one_command() {
         .success();
     assert!(sandbox.gitlab.state("42", "team/dev.eu").is_some());
     assert!(sandbox.gitlab.state("42", "dev-alice").is_none());
-    let urls: Vec<String> = sandbox.gitlab.requests().into_iter().map(|r| r.url).collect();
-    assert!(urls.iter().any(|u| u.contains("/state/team%2Fdev.eu")), "{urls:?}");
+    let urls: Vec<String> = sandbox
+        .gitlab
+        .requests()
+        .into_iter()
+        .map(|r| r.url)
+        .collect();
+    assert!(
+        urls.iter().any(|u| u.contains("/state/team%2Fdev.eu")),
+        "{urls:?}"
+    );
 }
 
 #[test]
 fn detailed_exitcode_passes_through() {
     let sandbox = Sandbox::new();
-    sandbox.tfw(&["plan", "--", "-detailed-exitcode"]).run().code(2);
+    sandbox
+        .tfw(&["plan", "--", "-detailed-exitcode"])
+        .run()
+        .code(2);
     sandbox.tfw(&["apply", "--auto-approve"]).run().success();
-    sandbox.tfw(&["plan", "--", "-detailed-exitcode"]).run().code(0);
+    sandbox
+        .tfw(&["plan", "--", "-detailed-exitcode"])
+        .run()
+        .code(0);
 }
 
 #[test]
@@ -107,8 +155,14 @@ fn without_a_terminal_apply_and_destroy_refuse_at_once() {
             .stderr_has("--auto-approve")
             .stderr_has("no terminal");
     }
-    assert!(sandbox.gitlab.requests().is_empty(), "nothing may reach GitLab");
-    assert!(!sandbox.path(".terraform").exists(), "terraform must not have run");
+    assert!(
+        sandbox.gitlab.requests().is_empty(),
+        "nothing may reach GitLab"
+    );
+    assert!(
+        !sandbox.path(".terraform").exists(),
+        "terraform must not have run"
+    );
 }
 
 /// Records every argv terraform is started with, then runs the real binary.
@@ -143,12 +197,7 @@ fn files_below(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 fn the_token_never_leaks() {
     let sandbox = Sandbox::new();
     let recorder = recording_terraform(&sandbox);
-    let run = |args: &[&str]| {
-        sandbox
-            .tfw(args)
-            .env("TFW_BINARY", &recorder)
-            .run()
-    };
+    let run = |args: &[&str]| sandbox.tfw(args).env("TFW_BINARY", &recorder).run();
     let mut outputs = vec![
         run(&["-v", "init"]),
         run(&["-v", "plan"]),
@@ -301,7 +350,11 @@ fn tfw_binary_names_the_binary_that_runs() {
     std::fs::create_dir_all(wrapper.parent().unwrap()).unwrap();
     std::fs::write(
         &wrapper,
-        format!("#!/bin/sh\necho \"$0 $1\" >> '{}'\nexec '{}' \"$@\"\n", log.display(), tofu.display()),
+        format!(
+            "#!/bin/sh\necho \"$0 $1\" >> '{}'\nexec '{}' \"$@\"\n",
+            log.display(),
+            tofu.display()
+        ),
     )
     .unwrap();
     std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -311,7 +364,10 @@ fn tfw_binary_names_the_binary_that_runs() {
         .run()
         .success();
     let ran = std::fs::read_to_string(&log).unwrap();
-    assert!(ran.contains(&format!("{} plan", wrapper.display())), "{ran}");
+    assert!(
+        ran.contains(&format!("{} plan", wrapper.display())),
+        "{ran}"
+    );
     let meta = sandbox.read(".tfw/plans/dev-alice.json");
     assert!(meta.contains("opt/bin/tofu"), "{meta}");
     sandbox
@@ -336,7 +392,11 @@ fn tofu_on_path_is_preferred_and_pins_are_checked() {
         .stderr_has("does not satisfy the version pin `1.5.7`")
         .stderr_has(".terraform-version");
     sandbox.write(".terraform-version", "1.0.3\n");
-    sandbox.tfw(&["env"]).run().success().stdout_has("bin/terraform");
+    sandbox
+        .tfw(&["env"])
+        .run()
+        .success()
+        .stdout_has("bin/terraform");
     sandbox.write("tfw.toml", "version = \"~> 1.0\"\n");
     sandbox.tfw(&["plan"]).run().success();
 }
@@ -348,7 +408,14 @@ fn chdir_and_env_file_flags() {
     let text = sandbox.seed_env_text("alice", ALICE_TOKEN, "dev-alice");
     sandbox.write("infra/alice.env", text);
     sandbox
-        .tfw(&["-C", "infra", "--env-file", "alice.env", "apply", "--auto-approve"])
+        .tfw(&[
+            "-C",
+            "infra",
+            "--env-file",
+            "alice.env",
+            "apply",
+            "--auto-approve",
+        ])
         .run()
         .success();
     assert!(sandbox.gitlab.state("42", "dev-alice").is_some());
@@ -358,7 +425,11 @@ fn chdir_and_env_file_flags() {
 fn fmt_check_reports_unformatted_files() {
     let sandbox = Sandbox::new();
     sandbox.write("extra.tf", "locals {\n  a=1\n}\n");
-    sandbox.tfw(&["fmt", "--check"]).run().code(3).stdout_has("extra.tf");
+    sandbox
+        .tfw(&["fmt", "--check"])
+        .run()
+        .code(3)
+        .stdout_has("extra.tf");
     sandbox.tfw(&["fmt"]).run().success();
     sandbox.tfw(&["fmt", "--check"]).run().success();
     assert_eq!(sandbox.read("extra.tf"), "locals {\n  a = 1\n}\n");
@@ -368,9 +439,17 @@ fn fmt_check_reports_unformatted_files() {
 fn validate_needs_no_credentials() {
     let sandbox = Sandbox::empty();
     sandbox.write("main.tf", MAIN_TF);
-    sandbox.tfw(&["validate"]).run().success().stdout_has("The configuration is valid");
+    sandbox
+        .tfw(&["validate"])
+        .run()
+        .success()
+        .stdout_has("The configuration is valid");
     sandbox.write("broken.tf", "output \"x\" {\n  value = var.missing\n}\n");
-    sandbox.tfw(&["validate"]).run().code(1).stderr_has("undeclared input variable");
+    sandbox
+        .tfw(&["validate"])
+        .run()
+        .code(1)
+        .stderr_has("undeclared input variable");
 }
 
 #[test]
@@ -382,13 +461,21 @@ fn clean_removes_working_files_only() {
     sandbox.write(".terraform.lock.hcl", "# lock");
     sandbox.write(".tfw/backups/dev-alice/0000000001-x.tfstate", "{}");
     let dry = sandbox.tfw(&["clean", "--dry-run"]).run();
-    dry.success().stdout_has(".terraform").stdout_has("crash.log").stdout_has("graph.svg");
+    dry.success()
+        .stdout_has(".terraform")
+        .stdout_has("crash.log")
+        .stdout_has("graph.svg");
     assert!(sandbox.path(".terraform").exists());
     sandbox.tfw(&["clean"]).run().success();
     for gone in [".terraform", ".tfw/plans", "crash.log", "graph.svg"] {
         assert!(!sandbox.path(gone).exists(), "{gone} should be removed");
     }
-    for kept in [".env", ".terraform.lock.hcl", ".tfw/backups/dev-alice/0000000001-x.tfstate", "main.tf"] {
+    for kept in [
+        ".env",
+        ".terraform.lock.hcl",
+        ".tfw/backups/dev-alice/0000000001-x.tfstate",
+        "main.tf",
+    ] {
         assert!(sandbox.path(kept).exists(), "{kept} must be kept");
     }
     // Everything comes back with the next command.
@@ -406,8 +493,16 @@ fn doctor_reports_every_problem_at_once() {
         .stderr_has("another backend than \"http\"")
         .stderr_has("main.tf:2");
     let sandbox = Sandbox::new();
-    sandbox.tfw(&["doctor"]).run().success().stderr_has("All checks passed");
-    sandbox.tfw(&["doctor", "--json"]).run().success().stdout_has("\"ok\": true");
+    sandbox
+        .tfw(&["doctor"])
+        .run()
+        .success()
+        .stderr_has("All checks passed");
+    sandbox
+        .tfw(&["doctor", "--json"])
+        .run()
+        .success()
+        .stdout_has("\"ok\": true");
 }
 
 #[test]
@@ -417,7 +512,9 @@ fn doctor_in_the_shipped_example_explains_what_is_missing() {
     let out = sandbox
         .tfw(&["-C", example.to_str().unwrap(), "doctor", "--offline"])
         .run();
-    out.code(1).stderr_has(".env` does not exist").stderr_has("env.example");
+    out.code(1)
+        .stderr_has(".env` does not exist")
+        .stderr_has("env.example");
 }
 
 #[test]

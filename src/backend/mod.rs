@@ -93,7 +93,9 @@ impl Backend {
 
     /// GitLab's root (`https://host`), for GraphQL.
     pub fn gitlab_root(&self) -> &str {
-        self.api_url.strip_suffix("/api/v4").unwrap_or(&self.api_url)
+        self.api_url
+            .strip_suffix("/api/v4")
+            .unwrap_or(&self.api_url)
     }
 }
 
@@ -142,9 +144,10 @@ mod tests {
 
     #[test]
     fn parses_gitlab_addresses() {
-        let parsed =
-            parse_address("https://g.example.com/api/v4/projects/group%2Finfra/terraform/state/dev")
-                .unwrap();
+        let parsed = parse_address(
+            "https://g.example.com/api/v4/projects/group%2Finfra/terraform/state/dev",
+        )
+        .unwrap();
         assert_eq!(parsed.api_url, "https://g.example.com/api/v4");
         assert_eq!(parsed.project, "group/infra");
         assert_eq!(parsed.last_segment, "dev");

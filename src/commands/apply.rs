@@ -29,7 +29,11 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<i32> {
 
     // Extra arguments shape a plan (-target, -var...): they cannot go with a saved plan, so
     // they mean "plan with these, then apply that".
-    let saved = if extra.is_empty() { files.load_meta() } else { None };
+    let saved = if extra.is_empty() {
+        files.load_meta()
+    } else {
+        None
+    };
     let meta = match saved {
         Some(meta) => {
             let info = engine.info()?;
@@ -84,7 +88,13 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<i32> {
         }
     };
     if !args.auto_approve {
-        safety::confirm(ctx, &backend, "apply", &meta.summary.text(), "--auto-approve")?;
+        safety::confirm(
+            ctx,
+            &backend,
+            "apply",
+            &meta.summary.text(),
+            "--auto-approve",
+        )?;
     }
     apply_plan(ctx, &engine, &backend, &files.plan, "apply")
 }
@@ -106,7 +116,10 @@ pub fn apply_plan(
     plans::files_for(ctx.dir(), backend.state_name()).remove();
     if !outcome.success() && !outcome.interrupted {
         if safety::is_lock_conflict(&outcome.stderr) {
-            crate::render_problem(&ctx.printer, &safety::explain_lock(ctx, backend, &outcome.stderr));
+            crate::render_problem(
+                &ctx.printer,
+                &safety::explain_lock(ctx, backend, &outcome.stderr),
+            );
         } else if safety::is_lock_forbidden(&outcome.stderr) {
             crate::render_problem(
                 &ctx.printer,
@@ -140,7 +153,10 @@ pub fn backup(ctx: &Context, backend: &Backend) -> Result<()> {
                 ctx.settings.project.backups_keep(),
             )?;
             let shown = path.strip_prefix(ctx.dir()).unwrap_or(&path);
-            ctx.printer.status(&format!("Backed up the current state to {}", shown.display()));
+            ctx.printer.status(&format!(
+                "Backed up the current state to {}",
+                shown.display()
+            ));
             Ok(())
         }
         Ok(None) => {
@@ -148,7 +164,10 @@ pub fn backup(ctx: &Context, backend: &Backend) -> Result<()> {
             Ok(())
         }
         Err(err) => Err(err
-            .problem("cannot back up the remote state before changing it", backend)
+            .problem(
+                "cannot back up the remote state before changing it",
+                backend,
+            )
             .into()),
     }
 }

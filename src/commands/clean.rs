@@ -21,7 +21,8 @@ pub fn run(ctx: &Context, args: &CleanArgs) -> Result<i32> {
     if let Ok(entries) = std::fs::read_dir(dir) {
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            let crash = name == "crash.log" || (name.starts_with("crash.") && name.ends_with(".log"));
+            let crash =
+                name == "crash.log" || (name.starts_with("crash.") && name.ends_with(".log"));
             if crash || name.ends_with(".tfplan") {
                 targets.push(entry.path());
             }

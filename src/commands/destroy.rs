@@ -32,12 +32,19 @@ pub fn run(ctx: &Context, args: &DestroyArgs) -> Result<i32> {
     ctx.ensure_init(&engine, Some(&backend))?;
     if args.auto_approve {
         backup(ctx, &backend)?;
-        let mut tf: Vec<OsString> = vec!["destroy".into(), "-input=false".into(), "-auto-approve".into()];
+        let mut tf: Vec<OsString> = vec![
+            "destroy".into(),
+            "-input=false".into(),
+            "-auto-approve".into(),
+        ];
         tf.extend(ctx.color_args());
         tf.extend(args.pass.args.iter().map(OsString::from));
         let outcome = ctx.terraform(&engine, Some(&backend), tf, Output::Tee)?;
         if !outcome.success() && !outcome.interrupted && safety::is_lock_conflict(&outcome.stderr) {
-            crate::render_problem(&ctx.printer, &safety::explain_lock(ctx, &backend, &outcome.stderr));
+            crate::render_problem(
+                &ctx.printer,
+                &safety::explain_lock(ctx, &backend, &outcome.stderr),
+            );
         }
         return Ok(outcome.exit_code());
     }
@@ -46,7 +53,13 @@ pub fn run(ctx: &Context, args: &DestroyArgs) -> Result<i32> {
         return Ok(made.outcome.exit_code());
     };
     let files = crate::plans::files_for(ctx.dir(), state);
-    if let Err(err) = safety::confirm(ctx, &backend, "destroy", &meta.summary.text(), "--auto-approve") {
+    if let Err(err) = safety::confirm(
+        ctx,
+        &backend,
+        "destroy",
+        &meta.summary.text(),
+        "--auto-approve",
+    ) {
         // A destroy plan nobody confirmed must not linger as the state's saved plan.
         files.remove();
         return Err(err);

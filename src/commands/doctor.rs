@@ -45,7 +45,12 @@ pub fn run(ctx: &Context, args: &DoctorArgs) -> Result<i32> {
         Some(b) => format!("state `{}` at {}", b.state_name(), b.address()),
         None => format!("{}", settings.env_file.display()),
     };
-    checks.push(Check { name: "settings", status: status_of(&problems), detail, problems });
+    checks.push(Check {
+        name: "settings",
+        status: status_of(&problems),
+        detail,
+        problems,
+    });
 
     let git = settings.git_problems();
     checks.push(Check {
@@ -58,9 +63,19 @@ pub fn run(ctx: &Context, args: &DoctorArgs) -> Result<i32> {
     let (engine_detail, engine_problems) = match crate::engine::resolve(settings) {
         Ok(engine) => match engine.info() {
             Ok(info) => {
-                let pin = engine.check_pin(settings).err().into_iter().collect::<Vec<_>>();
+                let pin = engine
+                    .check_pin(settings)
+                    .err()
+                    .into_iter()
+                    .collect::<Vec<_>>();
                 (
-                    format!("{} {} at {} ({})", info.product, info.version, engine.program.display(), engine.reason),
+                    format!(
+                        "{} {} at {} ({})",
+                        info.product,
+                        info.version,
+                        engine.program.display(),
+                        engine.reason
+                    ),
                     pin,
                 )
             }
@@ -84,7 +99,12 @@ pub fn run(ctx: &Context, args: &DoctorArgs) -> Result<i32> {
     });
 
     match (&backend, args.offline) {
-        (_, true) => checks.push(Check { name: "gitlab", status: Status::Skipped, detail: "--offline".into(), problems: vec![] }),
+        (_, true) => checks.push(Check {
+            name: "gitlab",
+            status: Status::Skipped,
+            detail: "--offline".into(),
+            problems: vec![],
+        }),
         (None, false) => checks.push(Check {
             name: "gitlab",
             status: Status::Skipped,
@@ -97,20 +117,38 @@ pub fn run(ctx: &Context, args: &DoctorArgs) -> Result<i32> {
             drop(spinner);
             let (detail, problems) = match result {
                 Ok(Some(bytes)) => (
-                    format!("token accepted; state `{}` has serial {}", backend.state_name(), crate::backups::serial_of(&bytes).unwrap_or(0)),
+                    format!(
+                        "token accepted; state `{}` has serial {}",
+                        backend.state_name(),
+                        crate::backups::serial_of(&bytes).unwrap_or(0)
+                    ),
                     vec![],
                 ),
-                Ok(None) => (format!("token accepted; state `{}` does not exist yet (created on first apply)", backend.state_name()), vec![]),
+                Ok(None) => (
+                    format!(
+                        "token accepted; state `{}` does not exist yet (created on first apply)",
+                        backend.state_name()
+                    ),
+                    vec![],
+                ),
                 Err(err) => ("".into(), vec![err.problem("GitLab check failed", backend)]),
             };
-            checks.push(Check { name: "gitlab", status: status_of(&problems), detail, problems });
+            checks.push(Check {
+                name: "gitlab",
+                status: status_of(&problems),
+                detail,
+                problems,
+            });
         }
     }
 
     let errors = checks.iter().filter(|c| c.status == Status::Error).count();
     if args.json {
         let report = serde_json::json!({ "ok": errors == 0, "checks": checks });
-        println!("{}", ctx.printer.mask(&serde_json::to_string_pretty(&report)?));
+        println!(
+            "{}",
+            ctx.printer.mask(&serde_json::to_string_pretty(&report)?)
+        );
         return Ok(i32::from(errors > 0));
     }
     let p = &ctx.printer;
@@ -150,16 +188,23 @@ fn configuration_problems(ctx: &Context) -> Vec<Problem> {
             }
             if let Some(pos) = text.find("backend \"") {
                 let line = text[..pos].matches('\n').count() + 1;
-                return vec![Problem::error("the configuration uses another backend than \"http\"")
-                    .at(&path, Some(line))
-                    .hint("GitLab-managed state needs `terraform { backend \"http\" {} }`")];
+                return vec![
+                    Problem::error("the configuration uses another backend than \"http\"")
+                        .at(&path, Some(line))
+                        .hint("GitLab-managed state needs `terraform { backend \"http\" {} }`"),
+                ];
             }
         }
     }
     if !any_tf {
-        return vec![Problem::error(format!("no *.tf files in {}", ctx.dir().display()))
-            .hint("run tfw in the Terraform root module, or pass -C DIR")];
+        return vec![
+            Problem::error(format!("no *.tf files in {}", ctx.dir().display()))
+                .hint("run tfw in the Terraform root module, or pass -C DIR"),
+        ];
     }
-    vec![Problem::error("no `backend \"http\" {}` block in the *.tf files")
-        .hint("add a backend.tf with `terraform { backend \"http\" {} }` (tfw sets everything else)")]
+    vec![
+        Problem::error("no `backend \"http\" {}` block in the *.tf files").hint(
+            "add a backend.tf with `terraform { backend \"http\" {} }` (tfw sets everything else)",
+        ),
+    ]
 }

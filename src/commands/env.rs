@@ -50,11 +50,18 @@ pub fn run(ctx: &Context, args: &EnvArgs) -> Result<i32> {
     let settings = &ctx.settings;
     let (backend, mut problems) = settings.backend();
     let shown = |value: &Value, secret: bool| Shown {
-        value: if secret { "****".into() } else { value.value.clone() },
+        value: if secret {
+            "****".into()
+        } else {
+            value.value.clone()
+        },
         origin: value.origin.clone(),
         from: value.origin.describe(&settings.env_file),
     };
-    let state = backend.as_ref().map(|b| b.state.clone()).or_else(|| settings.state());
+    let state = backend
+        .as_ref()
+        .map(|b| b.state.clone())
+        .or_else(|| settings.state());
     let binary = match crate::engine::resolve(settings) {
         Ok(engine) => {
             let info = engine.info().map_err(|p| problems.push(p)).ok();
@@ -84,13 +91,19 @@ pub fn run(ctx: &Context, args: &EnvArgs) -> Result<i32> {
             };
             variables.push(Variable {
                 key: key.to_string(),
-                value: if is_secret_key(key) { "****".into() } else { value.to_string() },
+                value: if is_secret_key(key) {
+                    "****".into()
+                } else {
+                    value.to_string()
+                },
                 from: origin.describe(&settings.env_file),
             });
         }
     }
     let report = Report {
-        protected: state.as_ref().map(|s| settings.project.is_protected(&s.value)),
+        protected: state
+            .as_ref()
+            .map(|s| settings.project.is_protected(&s.value)),
         state: state.as_ref().map(|s| shown(s, false)),
         address: backend.as_ref().map(|b| b.address()),
         lock_address: backend.as_ref().map(|b| b.lock_address()),
@@ -104,16 +117,32 @@ pub fn run(ctx: &Context, args: &EnvArgs) -> Result<i32> {
     };
     let failed = report.problems.iter().any(Problem::is_error);
     if args.json {
-        println!("{}", ctx.printer.mask(&serde_json::to_string_pretty(&report)?));
+        println!(
+            "{}",
+            ctx.printer.mask(&serde_json::to_string_pretty(&report)?)
+        );
         return Ok(i32::from(failed));
     }
     let p = &ctx.printer;
     let row = |name: &str, value: &str, from: &str| {
-        let from = if from.is_empty() { String::new() } else { format!("  ({from})") };
-        println!("{:<12} {}{}", name, p.mask(value), p.paint(&from, console::Style::new().dim()));
+        let from = if from.is_empty() {
+            String::new()
+        } else {
+            format!("  ({from})")
+        };
+        println!(
+            "{:<12} {}{}",
+            name,
+            p.mask(value),
+            p.paint(&from, console::Style::new().dim())
+        );
     };
     if let Some(state) = &report.state {
-        let mark = if report.protected == Some(true) { "  [protected]" } else { "" };
+        let mark = if report.protected == Some(true) {
+            "  [protected]"
+        } else {
+            ""
+        };
         row("state", &format!("{}{mark}", state.value), &state.from);
     }
     if let Some(address) = &report.address {
@@ -137,10 +166,17 @@ pub fn run(ctx: &Context, args: &EnvArgs) -> Result<i32> {
     match (&report.binary.path, &report.binary.version) {
         (Some(path), Some(version)) => row(
             "binary",
-            &format!("{path} ({} {version})", report.binary.product.as_deref().unwrap_or("")),
+            &format!(
+                "{path} ({} {version})",
+                report.binary.product.as_deref().unwrap_or("")
+            ),
             report.binary.reason.as_deref().unwrap_or(""),
         ),
-        (Some(path), None) => row("binary", path, report.binary.reason.as_deref().unwrap_or("")),
+        (Some(path), None) => row(
+            "binary",
+            path,
+            report.binary.reason.as_deref().unwrap_or(""),
+        ),
         _ => row("binary", "(not found)", ""),
     }
     let mode = if report.ci {

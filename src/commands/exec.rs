@@ -14,9 +14,14 @@ pub fn run(ctx: &Context, args: &ExecArgs) -> Result<i32> {
     let backend = ctx.backend()?;
     let engine = ctx.engine()?;
     let first = args.args.first().map(String::as_str);
-    if !matches!(first, Some("init" | "version" | "fmt" | "-version" | "--version")) {
+    if !matches!(
+        first,
+        Some("init" | "version" | "fmt" | "-version" | "--version")
+    ) {
         ctx.ensure_init(&engine, Some(&backend))?;
     }
     let tf: Vec<OsString> = args.args.iter().map(OsString::from).collect();
-    Ok(ctx.terraform(&engine, Some(&backend), tf, Output::Inherit)?.exit_code())
+    Ok(ctx
+        .terraform(&engine, Some(&backend), tf, Output::Inherit)?
+        .exit_code())
 }

@@ -36,7 +36,8 @@ pub fn run(ctx: &Context, args: &GraphArgs) -> Result<i32> {
         GraphFormat::Svg => match graphviz(&dot) {
             Some(svg) => svg,
             None => {
-                ctx.printer.debug("Graphviz `dot` not found: laying the graph out with layout-rs");
+                ctx.printer
+                    .debug("Graphviz `dot` not found: laying the graph out with layout-rs");
                 render_svg(&dot).into_bytes()
             }
         },
@@ -45,7 +46,10 @@ pub fn run(ctx: &Context, args: &GraphArgs) -> Result<i32> {
         GraphFormat::Svg => "graph.svg",
         GraphFormat::Dot => "graph.dot",
     };
-    let output = args.output.clone().unwrap_or_else(|| PathBuf::from(default));
+    let output = args
+        .output
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(default));
     if output.as_os_str() == "-" {
         std::io::stdout().lock().write_all(&bytes)?;
     } else {

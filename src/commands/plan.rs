@@ -21,8 +21,13 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<i32> {
     let made = make(ctx, &engine, &backend, &args.pass.args, false, args.no_lock)?;
     if let (Some(meta), Some(path)) = (&made.meta, &args.json) {
         let path = ctx.dir().join(path);
-        crate::fsutil::write_atomic(&path, meta.summary.gitlab_report().to_string().as_bytes(), 0o644)?;
-        ctx.printer.debug(&format!("wrote the plan report to {}", path.display()));
+        crate::fsutil::write_atomic(
+            &path,
+            meta.summary.gitlab_report().to_string().as_bytes(),
+            0o644,
+        )?;
+        ctx.printer
+            .debug(&format!("wrote the plan report to {}", path.display()));
     }
     Ok(made.outcome.exit_code())
 }
@@ -69,7 +74,11 @@ pub fn make(
         ctx.printer.note("planning without the state lock (--no-lock): fine for reading, and tfw never applies without it");
     }
     let mut outcome = ctx.terraform(engine, Some(backend), build(no_lock), Output::Tee)?;
-    if !outcome.success() && !no_lock && !outcome.interrupted && safety::is_lock_forbidden(&outcome.stderr) {
+    if !outcome.success()
+        && !no_lock
+        && !outcome.interrupted
+        && safety::is_lock_forbidden(&outcome.stderr)
+    {
         ctx.printer.note(
             "your GitLab role may read but not lock this state (Developer): planning again with -lock=false",
         );
@@ -78,10 +87,16 @@ pub fn make(
     let ok = outcome.code == 0 || (detailed && outcome.code == 2);
     if !ok || outcome.interrupted {
         if !outcome.interrupted && safety::is_lock_conflict(&outcome.stderr) {
-            crate::render_problem(&ctx.printer, &safety::explain_lock(ctx, backend, &outcome.stderr));
+            crate::render_problem(
+                &ctx.printer,
+                &safety::explain_lock(ctx, backend, &outcome.stderr),
+            );
         }
         files.remove();
-        return Ok(Made { outcome, meta: None });
+        return Ok(Made {
+            outcome,
+            meta: None,
+        });
     }
     let summary = Summary::from_plan_output(&outcome.stdout).unwrap_or_default();
     let info = engine.info()?;
@@ -113,9 +128,15 @@ pub fn print_summary(ctx: &Context, state: &str, summary: &Summary) {
     } else {
         destroy
     };
-    let mut text = format!("{} to add, {} to change, {destroy}", summary.add, summary.change);
+    let mut text = format!(
+        "{} to add, {} to change, {destroy}",
+        summary.add, summary.change
+    );
     if summary.import > 0 {
         text = format!("{} to import, {text}", summary.import);
     }
-    printer.status(&format!("{}: {text}", printer.bold(&format!("Plan for {state}"))));
+    printer.status(&format!(
+        "{}: {text}",
+        printer.bold(&format!("Plan for {state}"))
+    ));
 }

@@ -25,5 +25,7 @@ pub fn run(ctx: &Context, args: &PassThrough) -> Result<i32> {
     let mut tf: Vec<OsString> = vec!["validate".into()];
     tf.extend(ctx.color_args());
     tf.extend(args.args.iter().map(OsString::from));
-    Ok(ctx.terraform(&engine, backend.as_ref(), tf, Output::Tee)?.exit_code())
+    Ok(ctx
+        .terraform(&engine, backend.as_ref(), tf, Output::Tee)?
+        .exit_code())
 }

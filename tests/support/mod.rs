@@ -28,7 +28,10 @@ pub fn terraform() -> &'static Path {
             .stderr(Stdio::inherit())
             .output()
             .expect("run scripts/install-test-terraform");
-        assert!(output.status.success(), "installing the test terraform failed");
+        assert!(
+            output.status.success(),
+            "installing the test terraform failed"
+        );
         PathBuf::from(String::from_utf8(output.stdout).unwrap().trim())
     })
 }
@@ -204,7 +207,11 @@ impl Cmd {
     #[track_caller]
     pub fn run(mut self) -> Out {
         self.command
-            .stdin(if self.stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdin(if self.stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = self.command.spawn().expect("start tfw");
