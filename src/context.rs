@@ -38,7 +38,8 @@ impl Context {
 
     /// The validated backend. Warnings are printed; any error stops here with all of them.
     pub fn backend(&self) -> Result<Backend> {
-        let (backend, problems) = self.settings.backend();
+        let (backend, mut problems) = self.settings.backend();
+        problems.extend(self.settings.git_tracked_problem());
         self.report(problems)?;
         backend.ok_or_else(|| Problems(Vec::new()).into())
     }

@@ -641,50 +641,55 @@ impl Settings {
         }
     }
 
-    /// Git-level checks (spawn git, so only `doctor`, `init` and `setup` run them).
-    pub fn git_problems(&self) -> Vec<Problem> {
-        let mut problems = Vec::new();
-        if self.dotenv.is_none() {
-            return problems;
-        }
-        let Some(parent) = self.env_file.parent() else {
-            return problems;
-        };
+    /// Is `.env` tracked by git (the token in the repository)? One `git ls-files` call, made
+    /// by every command that uses the token; outside a work tree git fails and that is fine.
+    pub fn git_tracked_problem(&self) -> Option<Problem> {
+        self.dotenv.as_ref()?;
         let name = self.env_file_name();
-        let git = |args: &[&str]| {
-            std::process::Command::new("git")
-                .args(args)
-                .current_dir(parent)
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .status()
-                .ok()
-                .and_then(|s| s.code())
-        };
-        // Outside a work tree both checks mean nothing.
-        if git(&["rev-parse", "--is-inside-work-tree"]) != Some(0) {
-            return problems;
+        if self.git(&["ls-files", "--error-unmatch", "--", &name]) != Some(0) {
+            return None;
         }
-        if git(&["ls-files", "--error-unmatch", "--", &name]) == Some(0) {
-            problems.push(
-                Problem::error(format!(
-                    "{name} is tracked by git: your token is in the repository"
-                ))
+        Some(
+            Problem::error(format!(
+                "{name} is tracked by git: your token is in the repository"
+            ))
+            .at(&self.env_file, None)
+            .hint(format!(
+                "run `git rm --cached {name}`, add it to .gitignore, and revoke the token"
+            )),
+        )
+    }
+
+    /// Is `.env` left out of `.gitignore`? A warning, checked by `doctor` and `init`.
+    pub fn git_ignored_problem(&self) -> Option<Problem> {
+        self.dotenv.as_ref()?;
+        if self.git(&["rev-parse", "--is-inside-work-tree"]) != Some(0) {
+            return None;
+        }
+        let name = self.env_file_name();
+        if self.git(&["check-ignore", "-q", "--", &name]) == Some(0) {
+            return None;
+        }
+        Some(
+            Problem::warning(format!("{name} is not ignored by git"))
                 .at(&self.env_file, None)
                 .hint(format!(
-                    "run `git rm --cached {name}`, add it to .gitignore, and revoke the token"
+                    "add `{name}` to .gitignore (`tfw sync` manages that block)"
                 )),
-            );
-        } else if git(&["check-ignore", "-q", "--", &name]) != Some(0) {
-            problems.push(
-                Problem::warning(format!("{name} is not ignored by git"))
-                    .at(&self.env_file, None)
-                    .hint(format!(
-                        "add `{name}` to .gitignore (`tfw sync` manages that block)"
-                    )),
-            );
-        }
-        problems
+        )
+    }
+
+    fn git(&self, args: &[&str]) -> Option<i32> {
+        let parent = self.env_file.parent()?;
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(parent)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .ok()
+            .and_then(|s| s.code())
     }
 
     /// The overlay for the terraform child: `.env` keys the shell does not already set, then

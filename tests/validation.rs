@@ -229,6 +229,16 @@ fn env_tracked_by_git_is_an_error_and_unignored_a_warning() {
         .stderr_has(".env is tracked by git")
         .stderr_has("git rm --cached .env");
     assert!(!marker.exists());
+    for args in [
+        &["plan"][..],
+        &["apply", "--auto-approve"],
+        &["destroy", "--auto-approve"],
+    ] {
+        let out = sandbox.tfw(args).env("TFW_BINARY", &binary).run();
+        out.code(1).stderr_has(".env is tracked by git");
+    }
+    assert!(!marker.exists());
+    assert!(sandbox.gitlab.requests().is_empty());
     git(&sandbox, &["rm", "-q", "--cached", ".env"]);
     sandbox.write(".gitignore", ".env\n");
     let out = sandbox.tfw(&["doctor", "--offline"]).run();

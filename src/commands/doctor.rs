@@ -52,7 +52,10 @@ pub fn run(ctx: &Context, args: &DoctorArgs) -> Result<i32> {
         problems,
     });
 
-    let git = settings.git_problems();
+    let git: Vec<Problem> = match settings.git_tracked_problem() {
+        Some(tracked) => vec![tracked],
+        None => settings.git_ignored_problem().into_iter().collect(),
+    };
     checks.push(Check {
         name: "git",
         status: status_of(&git),

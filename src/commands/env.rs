@@ -49,6 +49,7 @@ struct Variable {
 pub fn run(ctx: &Context, args: &EnvArgs) -> Result<i32> {
     let settings = &ctx.settings;
     let (backend, mut problems) = settings.backend();
+    problems.extend(settings.git_tracked_problem());
     let shown = |value: &Value, secret: bool| Shown {
         value: if secret {
             "****".into()

@@ -8,7 +8,7 @@ use crate::context::Context;
 
 pub fn run(ctx: &Context, args: &PassThrough) -> Result<i32> {
     let backend = ctx.backend()?;
-    ctx.report(ctx.settings.git_problems())?;
+    ctx.report(ctx.settings.git_ignored_problem().into_iter().collect())?;
     let engine = ctx.engine()?;
     ctx.printer.status(&format!(
         "Initialising for state {} ({})",
