@@ -1,11 +1,318 @@
-//! `tfw state ...`: inspect and manage the project's states on GitLab.
+//! `tfw state ...`: inspect and manage the project's states on GitLab. The reading commands
+//! (list, show, versions, pull) live here; the ones that change GitLab have a module each in
+//! `states/`, next to their guards.
+
+use std::io::Write;
+use std::path::Path;
 
 use anyhow::Result;
 
 use crate::cli::StateCommand;
 use crate::context::Context;
 use crate::problem::Problem;
+use crate::states::document::Summary;
+use crate::states::listing::{Listing, Lock, age, columns, print_json};
+use crate::states::remote::Remote;
+use crate::states::{delete, prune, restore, unlock, versions};
 
-pub fn run(_ctx: &Context, _command: &StateCommand) -> Result<i32> {
-    Err(Problem::error("`tfw state` is not implemented yet").into())
+pub fn run(ctx: &Context, command: &StateCommand) -> Result<i32> {
+    let remote = Remote::new(ctx)?;
+    match command {
+        StateCommand::List { json } => list(&remote, *json),
+        StateCommand::Show { name, json } => show(&remote, name.as_deref(), *json),
+        StateCommand::Versions { name, json, limit } => {
+            versions(&remote, name.as_deref(), *json, *limit)
+        }
+        StateCommand::Pull {
+            name,
+            serial,
+            output,
+        } => pull(&remote, name.as_deref(), *serial, output.as_deref()),
+        StateCommand::Unlock {
+            name,
+            force,
+            confirm,
+        } => unlock::run(
+            &remote,
+            &unlock::Options {
+                name: name.as_deref(),
+                force: *force,
+                confirm: confirm.as_deref(),
+            },
+        ),
+        StateCommand::Delete {
+            name,
+            allow_protected,
+            yes,
+        } => delete::run(
+            &remote,
+            &delete::Options {
+                name,
+                allow_protected: *allow_protected,
+                yes: *yes,
+            },
+        ),
+        StateCommand::Prune {
+            older_than,
+            delete,
+            yes,
+        } => prune::run(
+            &remote,
+            &prune::Options {
+                older_than,
+                delete: *delete,
+                yes: *yes,
+            },
+        ),
+        StateCommand::Restore { file, confirm } => restore::run(&remote, file, confirm.as_deref()),
+    }
+}
+
+fn list(remote: &Remote, json: bool) -> Result<i32> {
+    let listing = Listing::fetch(remote)?;
+    if json {
+        listing.print_json()?;
+    } else {
+        listing.print_table(remote.ctx);
+    }
+    Ok(0)
+}
+
+#[derive(serde::Serialize)]
+struct Shown {
+    name: String,
+    current: bool,
+    protected: bool,
+    personal: bool,
+    updated_at: Option<String>,
+    updated_by: Option<String>,
+    lock: Option<Lock>,
+    /// `null` when GitLab has the state record but no data (e.g. only ever locked).
+    serial: Option<u64>,
+    lineage: Option<String>,
+    terraform_version: Option<String>,
+    resources: Option<usize>,
+    data_sources: Option<usize>,
+    outputs: Vec<crate::states::document::Output>,
+}
+
+fn show(remote: &Remote, name: Option<&str>, json: bool) -> Result<i32> {
+    let name = remote.target(name);
+    let listing = Listing::fetch(remote)?;
+    let row = listing
+        .states
+        .iter()
+        .find(|r| r.name == name && r.exists)
+        .ok_or_else(|| {
+            let known: Vec<String> = listing
+                .states
+                .iter()
+                .filter(|r| r.exists)
+                .map(|r| r.name.clone())
+                .collect();
+            crate::states::remote::no_such_state(&name, &known)
+        })?;
+    let bytes = crate::states::delete::download(remote, &name)?;
+    let summary = bytes.as_deref().and_then(Summary::parse);
+    let shown = Shown {
+        name: name.clone(),
+        current: row.current,
+        protected: row.protected,
+        personal: row.personal,
+        updated_at: row.updated_at.clone(),
+        updated_by: row.updated_by.clone(),
+        lock: row.lock.clone(),
+        serial: summary.as_ref().and_then(|s| s.serial),
+        lineage: summary.as_ref().and_then(|s| s.lineage.clone()),
+        terraform_version: summary.as_ref().and_then(|s| s.terraform_version.clone()),
+        resources: summary.as_ref().map(|s| s.resources),
+        data_sources: summary.as_ref().map(|s| s.data_sources),
+        outputs: summary.map(|s| s.outputs).unwrap_or_default(),
+    };
+    if json {
+        print_json(&shown)?;
+    } else {
+        print_shown(
+            remote.ctx,
+            &shown,
+            &remote.backend.for_state(&name).address(),
+        );
+    }
+    Ok(0)
+}
+
+fn print_shown(ctx: &Context, shown: &Shown, address: &str) {
+    let mut tags = Vec::new();
+    for (on, tag) in [
+        (shown.current, "current"),
+        (shown.protected, "protected"),
+        (shown.personal, "personal"),
+    ] {
+        if on {
+            tags.push(tag);
+        }
+    }
+    let name = if tags.is_empty() {
+        shown.name.clone()
+    } else {
+        format!("{} ({})", shown.name, tags.join(", "))
+    };
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    let updated = match &shown.updated_at {
+        Some(at) => {
+            let mut text = match age(at) {
+                Some(ago) => format!("{at} ({ago})"),
+                None => at.clone(),
+            };
+            if let Some(by) = &shown.updated_by {
+                text.push_str(&format!(" by {by}"));
+            }
+            text
+        }
+        None => "-".into(),
+    };
+    let mut lines = vec![
+        format!("state       {name}"),
+        format!("address     {address}"),
+    ];
+    match shown.serial {
+        None => lines.push("serial      - (GitLab holds no data for this state yet)".into()),
+        Some(serial) => {
+            lines.push(format!("serial      {serial}"));
+            lines.push(format!("lineage     {}", opt(&shown.lineage)));
+            lines.push(format!("terraform   {}", opt(&shown.terraform_version)));
+        }
+    }
+    lines.push(format!("updated     {updated}"));
+    if let Some(resources) = shown.resources {
+        let data = match shown.data_sources.unwrap_or(0) {
+            0 => String::new(),
+            n => format!(" (+ {n} data source(s))"),
+        };
+        lines.push(format!("resources   {resources}{data}"));
+    }
+    lines.push(format!(
+        "lock        {}",
+        shown
+            .lock
+            .as_ref()
+            .map_or("not locked".to_string(), |l| format!(
+                "locked by {}",
+                l.describe()
+            ))
+    ));
+    if !shown.outputs.is_empty() {
+        lines.push("outputs".into());
+        let width = shown
+            .outputs
+            .iter()
+            .map(|o| o.name.chars().count())
+            .max()
+            .unwrap_or(0);
+        for output in &shown.outputs {
+            lines.push(format!("  {:width$} = {}", output.name, output.shown(120)));
+        }
+    }
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        if writeln!(out, "{}", ctx.printer.mask(&line)).is_err() {
+            return;
+        }
+    }
+}
+
+fn versions(remote: &Remote, name: Option<&str>, json: bool, limit: usize) -> Result<i32> {
+    let name = remote.target(name);
+    let info = remote.info(&name)?;
+    let found = versions::probe(remote, &info, limit.max(1))?;
+    if json {
+        print_json(&found)?;
+        return Ok(0);
+    }
+    let printer = &remote.ctx.printer;
+    if found.versions.is_empty() {
+        printer.status(&format!("GitLab holds no version of `{name}`"));
+        return Ok(0);
+    }
+    let header = ["SERIAL", "BYTES", "SHA256", "RESOURCES", "CREATED"].map(String::from);
+    let rows = found.versions.iter().map(|v| {
+        let created = match (&v.created_at, &v.created_by) {
+            (Some(at), Some(by)) => format!("{} by {by}", age(at).unwrap_or_else(|| at.clone())),
+            (Some(at), None) => age(at).unwrap_or_else(|| at.clone()),
+            _ => "-".into(),
+        };
+        vec![
+            v.serial.to_string(),
+            v.size.to_string(),
+            v.sha256[..12].to_string(),
+            v.resources.map_or("-".into(), |r| r.to_string()),
+            created,
+        ]
+    });
+    let mut out = std::io::stdout().lock();
+    for line in columns(
+        std::iter::once(header.to_vec()).chain(rows).collect(),
+        &[0, 1, 3],
+    ) {
+        if writeln!(out, "{line}").is_err() {
+            return Ok(0);
+        }
+    }
+    if !found.complete
+        && let Some(lowest) = found.lowest_probed
+    {
+        printer.note(&format!(
+            "probed serials {lowest}..{}; older versions may exist (`--limit` shows more)",
+            found.latest_serial.unwrap_or(lowest)
+        ));
+    }
+    printer.hint(&format!(
+        "`tfw state pull {name} --serial N -o FILE` downloads one"
+    ));
+    Ok(0)
+}
+
+fn pull(
+    remote: &Remote,
+    name: Option<&str>,
+    serial: Option<u64>,
+    output: Option<&Path>,
+) -> Result<i32> {
+    let name = remote.target(name);
+    let bytes = match serial {
+        Some(serial) => remote
+            .call(
+                &name,
+                &format!("download version {serial} of `{name}`"),
+                |c| c.get_version(&name, serial),
+            )?
+            .ok_or_else(|| {
+                Problem::error(format!("GitLab has no version {serial} of state `{name}`")).hint(
+                    format!("`tfw state versions {name}` lists the versions it has"),
+                )
+            })?,
+        None => crate::states::delete::download(remote, &name)?.ok_or_else(|| {
+            Problem::error(format!("GitLab holds no data for state `{name}`"))
+                .hint("`tfw state list` shows the states that exist")
+        })?,
+    };
+    match output {
+        Some(path) if path != Path::new("-") => {
+            let path = remote.ctx.dir().join(path);
+            // A state holds secrets: a new file is readable by its owner only.
+            crate::fsutil::write_atomic(&path, &bytes, 0o600)?;
+            remote.ctx.printer.status(&format!(
+                "wrote `{name}`{} ({} bytes) to {}",
+                serial.map_or(String::new(), |s| format!(" version {s}")),
+                bytes.len(),
+                path.display()
+            ));
+        }
+        _ => {
+            // Exactly the bytes GitLab stored: no masking, no added newline.
+            let mut out = std::io::stdout().lock();
+            out.write_all(&bytes).and_then(|()| out.flush())?;
+        }
+    }
+    Ok(0)
 }

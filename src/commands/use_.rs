@@ -1,15 +1,159 @@
-//! `tfw use`: list and switch states, like kubectx.
+//! `tfw use`: list and switch states, like kubectx. `tfw use` lists (a fuzzy picker on a
+//! terminal), `tfw use NAME` switches by rewriting `TF_STATE_NAME` in `.env`, `tfw use -`
+//! goes back. `complete_states` feeds shell completion: fast, and silent whatever happens.
+
+use std::io::{IsTerminal, Write};
+use std::time::Duration;
 
 use anyhow::Result;
 
+use crate::backend::gitlab::Client;
 use crate::cli::UseArgs;
 use crate::context::Context;
 use crate::problem::Problem;
+use crate::states::listing::Listing;
+use crate::states::remote::{Remote, nearest};
+use crate::states::switch::{self, Switch};
 
-pub fn run(_ctx: &Context, _args: &UseArgs) -> Result<i32> {
-    Err(Problem::error("`tfw use` is not implemented yet").into())
+pub fn run(ctx: &Context, args: &UseArgs) -> Result<i32> {
+    match args.name.as_deref() {
+        Some("-") => {
+            let previous = switch::previous(ctx).ok_or_else(|| {
+                Problem::error("there is no previous state to go back to")
+                    .hint("`tfw use NAME` switches and remembers where you came from")
+            })?;
+            switch_to(ctx, &previous, false)
+        }
+        Some(name) => switch_to(ctx, name, !args.new),
+        None => list_or_pick(ctx, args.json),
+    }
 }
 
-pub fn complete_states(_ctx: &Context) -> Result<i32> {
+fn list_or_pick(ctx: &Context, json: bool) -> Result<i32> {
+    let remote = Remote::new(ctx)?;
+    let listing = Listing::fetch(&remote)?;
+    if json {
+        listing.print_json()?;
+        return Ok(0);
+    }
+    // `tfw use | grep x` wants the list, as kubectx does when its output is not a terminal.
+    if !ctx.printer.interactive() || !std::io::stdout().is_terminal() {
+        listing.print_table(ctx);
+        return Ok(0);
+    }
+    pick(ctx, &listing)
+}
+
+fn pick(ctx: &Context, listing: &Listing) -> Result<i32> {
+    let items: Vec<String> = listing
+        .picker_items()
+        .iter()
+        .map(|l| ctx.printer.mask(l).into_owned())
+        .collect();
+    let default = listing.states.iter().position(|r| r.current);
+    match crate::picker::pick("State (type to filter, Esc to cancel)", &items, default)? {
+        Some(index) => switch_to(ctx, &listing.states[index].name, false),
+        None => {
+            ctx.printer.status("nothing changed");
+            Ok(0)
+        }
+    }
+}
+
+/// Switches `.env` to `name`; with `check`, a name GitLab does not know is refused (a typo
+/// would otherwise create a new, empty state at the next apply) unless it is your own.
+fn switch_to(ctx: &Context, name: &str, check: bool) -> Result<i32> {
+    let printer = &ctx.printer;
+    if check {
+        check_exists(ctx, name)?;
+    }
+    match switch::switch(ctx, name)? {
+        Switch::AlreadyThere => printer.status(&format!("already on state `{name}`")),
+        Switch::Done { from } => {
+            let from = from.map_or(String::new(), |f| {
+                format!(" (from `{f}`; `tfw use -` goes back)")
+            });
+            printer.status(&format!("switched to state {}{from}", printer.bold(name)));
+        }
+    }
+    if ctx.settings.project.is_protected(name) {
+        printer.warning(&format!(
+            "`{name}` is a PROTECTED, shared state: plan freely, but apply and destroy will make you type its name"
+        ));
+    }
+    if let Some(shell) = ctx
+        .settings
+        .env
+        .get("TF_STATE_NAME")
+        .filter(|v| !v.is_empty())
+        && shell != name
+    {
+        printer.warning(&format!(
+            "TF_STATE_NAME=`{shell}` is set in your shell and wins over .env: tfw keeps using `{shell}` until you run `unset TF_STATE_NAME`"
+        ));
+    }
+    Ok(0)
+}
+
+/// Asks GitLab whether `name` exists. Unreachable GitLab is only a warning: switching is a
+/// local edit and must work offline.
+fn check_exists(ctx: &Context, name: &str) -> Result<()> {
+    let (backend, _) = ctx.settings.backend();
+    let Some(backend) = backend else {
+        return Ok(());
+    };
+    if ctx
+        .settings
+        .project
+        .is_personal(name, Some(&backend.username.value))
+    {
+        return Ok(());
+    }
+    let spinner = ctx
+        .printer
+        .spinner("asking GitLab for the project's states");
+    let listed = Client::new(&backend).list_states();
+    drop(spinner);
+    let states = match listed {
+        Ok(states) => states,
+        Err(err) => {
+            let problem = err.problem("cannot check that the state exists", &backend);
+            ctx.printer.warning(&problem.message);
+            return Ok(());
+        }
+    };
+    if states.iter().any(|s| s.name == name) {
+        return Ok(());
+    }
+    let known: Vec<String> = states.into_iter().map(|s| s.name).collect();
+    let problem = Problem::error(format!("GitLab has no state `{name}`; nothing was changed"));
+    Err(match nearest(name, &known) {
+        Some(near) => problem.hint(format!(
+            "did you mean `tfw use {near}`? To start a new state `{name}`, run `tfw use {name} --new`"
+        )),
+        None => problem.hint(format!(
+            "to start a new state, run `tfw use {name} --new` (the first apply creates it); `tfw use` lists the others"
+        )),
+    }
+    .into())
+}
+
+/// State names, one a line, for shell completion. Any problem means no output and exit 0: a
+/// completion must never print errors into the command line being typed, nor wait long.
+pub fn complete_states(ctx: &Context) -> Result<i32> {
+    let (Some(backend), _) = ctx.settings.backend() else {
+        return Ok(0);
+    };
+    let Ok(states) = Client::with_timeout(&backend, Duration::from_secs(3)).list_states() else {
+        return Ok(0);
+    };
+    let mut names: Vec<String> = states.into_iter().map(|s| s.name).collect();
+    names.sort();
+    let mut out = std::io::stdout().lock();
+    for name in names {
+        if writeln!(out, "{name}").is_err() {
+            break;
+        }
+    }
     Ok(0)
 }

@@ -1,0 +1,69 @@
+//! The confirmations in front of `tfw state` commands that change GitLab: `yes` for the
+//! ordinary case, the state's name typed out for what cannot be taken back or touches someone
+//! else's work. Without a terminal nothing is asked: the flag that confirms must be given.
+
+use anyhow::Result;
+
+use crate::context::{Context, needs_flag};
+use crate::problem::{Exit, Problem};
+
+/// What is being confirmed: `command` as the user typed it (`tfw state unlock`), `action`
+/// as the end of "Type ... to {action}" (`release bob's lock on \`prod\``).
+pub struct Ask<'a> {
+    pub command: &'a str,
+    pub action: &'a str,
+}
+
+impl Ask<'_> {
+    /// The state name `expected` must be typed; `given` is the `--confirm` value, checked
+    /// instead of asking when present.
+    pub fn typed(&self, ctx: &Context, expected: &str, given: Option<&str>) -> Result<()> {
+        if let Some(given) = given {
+            if given == expected {
+                return Ok(());
+            }
+            return Err(Problem::error(format!(
+                "`--confirm {given}` does not name the state `{expected}`; nothing was changed"
+            ))
+            .hint(format!("pass `--confirm {expected}`"))
+            .into());
+        }
+        if !ctx.printer.interactive() {
+            return Err(needs_flag(
+                &format!("`{}`", self.command),
+                &format!("--confirm {expected}"),
+            ));
+        }
+        self.ask(
+            &format!("Type the state name `{expected}` to {}", self.action),
+            expected,
+        )
+    }
+
+    /// `yes` must be typed, unless `flag` (e.g. `--yes`) was given (`given`).
+    pub fn yes(&self, ctx: &Context, given: bool, flag: &str) -> Result<()> {
+        if given {
+            return Ok(());
+        }
+        if !ctx.printer.interactive() {
+            return Err(needs_flag(&format!("`{}`", self.command), flag));
+        }
+        self.ask(&format!("Type `yes` to {}", self.action), "yes")
+    }
+
+    fn ask(&self, prompt: &str, expected: &str) -> Result<()> {
+        let answer: String = dialoguer::Input::new()
+            .with_prompt(prompt)
+            .allow_empty(true)
+            .interact_text()
+            .map_err(|_| anyhow::Error::new(Exit(130)))?;
+        if answer.trim() == expected {
+            Ok(())
+        } else {
+            Err(Problem::error(format!(
+                "cancelled: the answer was not `{expected}`; nothing was changed"
+            ))
+            .into())
+        }
+    }
+}

@@ -1,0 +1,258 @@
+//! How states are shown: one row per state (name, latest serial, last update, lock holder),
+//! the current one marked like kubectx does, as a table for people and pipes or as JSON with
+//! the schema documented in `docs/states.md`.
+
+use std::io::{IsTerminal, Write};
+use std::time::SystemTime;
+
+use console::Style;
+use serde::Serialize;
+
+use crate::backend::gitlab::StateInfo;
+use crate::context::Context;
+use crate::states::remote::Remote;
+
+/// One state in `tfw use`/`tfw state list` (JSON field names are part of the stable schema).
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub name: String,
+    pub current: bool,
+    pub protected: bool,
+    pub personal: bool,
+    /// False only for the current state when GitLab has no record of it yet.
+    pub exists: bool,
+    pub serial: Option<u64>,
+    pub updated_at: Option<String>,
+    pub updated_by: Option<String>,
+    pub lock: Option<Lock>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Lock {
+    pub holder: Option<String>,
+    pub since: Option<String>,
+}
+
+#[derive(Debug)]
+pub struct Listing {
+    pub current: Option<String>,
+    pub states: Vec<Row>,
+}
+
+impl Lock {
+    pub fn of(info: &StateInfo) -> Option<Lock> {
+        if info.locked_at.is_none() && info.locked_by.is_none() {
+            return None;
+        }
+        Some(Lock {
+            holder: info.lock_holder().map(str::to_string),
+            since: info.locked_at.clone(),
+        })
+    }
+
+    /// "bob, 2h ago" / "bob since 2024-05-01T10:00:00Z" style, for people.
+    pub fn describe(&self) -> String {
+        let who = self.holder.as_deref().unwrap_or("someone");
+        match self.since.as_deref() {
+            Some(since) => match age(since) {
+                Some(ago) => format!("{who}, {ago}"),
+                None => format!("{who} since {since}"),
+            },
+            None => who.to_string(),
+        }
+    }
+}
+
+impl Listing {
+    /// The project's states from GitLab, the current one marked.
+    pub fn fetch(remote: &Remote) -> anyhow::Result<Self> {
+        let states = remote.states()?;
+        let current = remote.ctx.settings.state().map(|s| s.value);
+        Ok(Self::new(remote.ctx, &states, current.as_deref()))
+    }
+
+    /// Rows for the states GitLab listed, plus the current state when GitLab has none yet (a
+    /// personal state before its first apply), so the mark is always somewhere.
+    pub fn new(ctx: &Context, states: &[StateInfo], current: Option<&str>) -> Self {
+        let project = &ctx.settings.project;
+        let username = ctx.settings.username();
+        let row = |name: &str| Row {
+            name: name.to_string(),
+            current: current == Some(name),
+            protected: project.is_protected(name),
+            personal: project.looks_personal(name),
+            exists: true,
+            serial: None,
+            updated_at: None,
+            updated_by: None,
+            lock: None,
+        };
+        let mut rows: Vec<Row> = states
+            .iter()
+            .map(|info| {
+                let latest = info.latest_version.as_ref();
+                Row {
+                    serial: info.serial(),
+                    updated_at: info.updated_at.clone(),
+                    updated_by: latest
+                        .and_then(|v| v.created_by.as_ref())
+                        .map(|u| u.username.clone()),
+                    lock: Lock::of(info),
+                    ..row(&info.name)
+                }
+            })
+            .collect();
+        if let Some(current) = current
+            && !rows.iter().any(|r| r.name == current)
+        {
+            rows.push(Row {
+                exists: false,
+                ..row(current)
+            });
+            rows.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        // Your own personal state is "personal" even with a custom rule that has no `*` match.
+        for row in &mut rows {
+            row.personal |= project.is_personal(&row.name, username.as_deref());
+        }
+        Self {
+            current: current.map(str::to_string),
+            states: rows,
+        }
+    }
+
+    /// The table's lines: a header, then one line per state, the current one starting `*`.
+    pub fn lines(&self) -> Vec<String> {
+        let header = ["  NAME", "SERIAL", "UPDATED", "LOCK"]
+            .map(String::from)
+            .to_vec();
+        let rows = self.states.iter().map(|row| {
+            let [name, serial, updated, lock] = cells(row);
+            let mark = if row.current { '*' } else { ' ' };
+            vec![format!("{mark} {name}"), serial, updated, lock]
+        });
+        columns(std::iter::once(header).chain(rows).collect(), &[1])
+    }
+
+    /// One line per state for the picker, readable without a header:
+    /// `* dev-alice   serial 3   updated 5m ago   locked by bob, 2h ago`.
+    pub fn picker_items(&self) -> Vec<String> {
+        let rows = self.states.iter().map(|row| {
+            let [name, serial, updated, _] = cells(row);
+            let mark = if row.current { '*' } else { ' ' };
+            let updated = if row.exists {
+                format!("updated {updated}")
+            } else {
+                updated
+            };
+            let lock = row
+                .lock
+                .as_ref()
+                .map_or(String::new(), |l| format!("locked by {}", l.describe()));
+            vec![
+                format!("{mark} {name}"),
+                format!("serial {serial}"),
+                updated,
+                lock,
+            ]
+        });
+        columns(rows.collect(), &[])
+    }
+
+    /// The table on stdout (data: it goes to pipes). Colour only when stdout is a terminal.
+    pub fn print_table(&self, ctx: &Context) {
+        let color = ctx.printer.color() && std::io::stdout().is_terminal();
+        let paint = |text: &str, style: Style| {
+            if color {
+                style.force_styling(true).apply_to(text).to_string()
+            } else {
+                text.to_string()
+            }
+        };
+        let mut out = std::io::stdout().lock();
+        for (index, line) in self.lines().iter().enumerate() {
+            let text = match index.checked_sub(1).map(|i| &self.states[i]) {
+                None => paint(line, Style::new().dim()),
+                Some(row) if row.current => paint(line, Style::new().green().bold()),
+                Some(row) if row.protected => paint(line, Style::new().yellow()),
+                Some(_) => line.clone(),
+            };
+            if writeln!(out, "{}", ctx.printer.mask(&text)).is_err() {
+                return;
+            }
+        }
+    }
+
+    /// A JSON array of rows (`tfw state list --json | jq -r '.[].name'`).
+    pub fn print_json(&self) -> anyhow::Result<()> {
+        print_json(&self.states)
+    }
+}
+
+fn cells(row: &Row) -> [String; 4] {
+    let serial = row.serial.map_or("-".to_string(), |s| s.to_string());
+    let updated = if row.exists {
+        row.updated_at
+            .as_deref()
+            .map(|t| age(t).unwrap_or_else(|| t.to_string()))
+            .unwrap_or_else(|| "-".into())
+    } else {
+        "not on GitLab yet".into()
+    };
+    let lock = row.lock.as_ref().map_or("-".to_string(), Lock::describe);
+    [row.name.clone(), serial, updated, lock]
+}
+
+/// Aligns rows of cells into lines, two spaces apart; `right` lists the right-aligned columns.
+/// The last column is not padded, and no line ends in spaces.
+pub fn columns(rows: Vec<Vec<String>>, right: &[usize]) -> Vec<String> {
+    let count = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..count)
+        .map(|i| {
+            rows.iter()
+                .filter_map(|r| r.get(i))
+                .map(|c| c.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    rows.iter()
+        .map(|row| {
+            let cells: Vec<String> = row
+                .iter()
+                .enumerate()
+                .map(|(i, cell)| match (right.contains(&i), i + 1 == count) {
+                    (true, _) => format!("{cell:>w$}", w = widths[i]),
+                    (false, false) => format!("{cell:w$}", w = widths[i]),
+                    (false, true) => cell.clone(),
+                })
+                .collect();
+            cells.join("  ").trim_end().to_string()
+        })
+        .collect()
+}
+
+/// "just now", "5m ago", "3h ago", "12d ago" for an RFC 3339 time; `None` if unparsable.
+pub fn age(time: &str) -> Option<String> {
+    let seconds = elapsed(time)?.as_secs();
+    Some(match seconds {
+        0..60 => "just now".into(),
+        60..3600 => format!("{}m ago", seconds / 60),
+        3600..172_800 => format!("{}h ago", seconds / 3600),
+        _ => format!("{}d ago", seconds / 86_400),
+    })
+}
+
+/// Time since an RFC 3339 UTC time (GitLab's GraphQL `Time`); zero for a time in the future.
+pub fn elapsed(time: &str) -> Option<std::time::Duration> {
+    let then = humantime::parse_rfc3339_weak(time).ok()?;
+    Some(SystemTime::now().duration_since(then).unwrap_or_default())
+}
+
+/// Pretty JSON on stdout, ending with a newline.
+pub fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
+    let mut text = serde_json::to_string_pretty(value)?;
+    text.push('\n');
+    let _ = std::io::stdout().lock().write_all(text.as_bytes());
+    Ok(())
+}

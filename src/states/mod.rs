@@ -1,0 +1,15 @@
+//! The project's states as tfw shows and manages them (`tfw use`, `tfw state ...`). GitLab's
+//! REST API knows one state at a time and has no listing, no "who holds the lock" and no list
+//! of versions; these modules combine REST with GraphQL to answer those questions, and keep
+//! the guards (confirmations, backups, verification) next to the calls they protect.
+
+pub mod confirm;
+pub mod delete;
+pub mod document;
+pub mod listing;
+pub mod prune;
+pub mod remote;
+pub mod restore;
+pub mod switch;
+pub mod unlock;
+pub mod versions;

@@ -1,0 +1,101 @@
+//! `tfw state unlock`: release a stuck lock, safely. GraphQL says who holds the lock and
+//! since when (REST has no "show lock"); GitLab's 409 answer to a lock attempt gives the
+//! holder's lock ID, so the release is `DELETE /lock?ID=<that lock>`: if the holder finished
+//! and someone else locked the state meanwhile, their lock is not the one released. Your own
+//! lock goes without ceremony; someone else's needs `--force` and the state name typed.
+
+use anyhow::Result;
+
+use crate::backend::gitlab::ApiError;
+use crate::problem::Problem;
+use crate::states::confirm::Ask;
+use crate::states::listing::Lock;
+use crate::states::remote::Remote;
+
+pub struct Options<'a> {
+    pub name: Option<&'a str>,
+    pub force: bool,
+    pub confirm: Option<&'a str>,
+}
+
+pub fn run(remote: &Remote, options: &Options) -> Result<i32> {
+    let printer = &remote.ctx.printer;
+    let name = remote.target(options.name);
+    let info = remote.info(&name)?;
+    let Some(lock) = Lock::of(&info) else {
+        printer.status(&format!("state `{name}` is not locked; nothing to do"));
+        return Ok(0);
+    };
+    // The lock attempt either fails with the holder's LockInfo (the usual case) or succeeds
+    // because the lock went away since GraphQL answered: then we release our own at once.
+    let attempt = remote.call(&name, &format!("read the lock of `{name}`"), |client| {
+        client.lock(&name, "OperationTypeInvalid")
+    })?;
+    let holder_info = match attempt {
+        Ok(our_id) => {
+            remote.call(&name, &format!("unlock `{name}`"), |c| {
+                c.unlock(&name, Some(&our_id))
+            })?;
+            printer.status(&format!(
+                "the lock on `{name}` was released meanwhile; nothing to do"
+            ));
+            return Ok(0);
+        }
+        Err(holder) => holder,
+    };
+    // The 409 carries the holder's ID, Who and Created; its other fields echo our request.
+    let text = |key: &str| {
+        holder_info
+            .get(key)
+            .and_then(|v| v.as_str())
+            .filter(|v| !v.is_empty())
+    };
+    let id = text("ID").map(str::to_string);
+    // GraphQL's `lockedByUser` is GitLab's own record; the LockInfo `Who` is the fallback.
+    let holder = lock
+        .holder
+        .clone()
+        .or(text("Who").map(str::to_string))
+        .unwrap_or_else(|| "someone".into());
+    let lock = Lock {
+        holder: Some(holder.clone()),
+        since: lock.since.clone(),
+    };
+    let mut described = format!("state `{name}` is locked by {}", lock.describe());
+    if let Some(id) = &id {
+        described.push_str(&format!(" (lock ID {id})"));
+    }
+    let mine = holder.eq_ignore_ascii_case(&remote.backend.username.value);
+    if mine {
+        printer.status(&format!("{described}: your own lock"));
+    } else {
+        if !options.force {
+            return Err(Problem::error(format!("{described}, not by you; nothing was changed"))
+                .hint(format!(
+                    "ask {holder} first; if their run is really gone, `tfw state unlock {name} --force` releases it"
+                ))
+                .into());
+        }
+        printer.warning(&format!(
+            "{described}: releasing someone else's lock while their terraform still runs can corrupt the state"
+        ));
+        Ask {
+            command: "tfw state unlock --force",
+            action: &format!("release {holder}'s lock on `{name}`"),
+        }
+        .typed(remote.ctx, &name, options.confirm)?;
+    }
+    let released = remote.client.unlock(&name, id.as_deref());
+    match released {
+        Ok(()) => {
+            printer.status(&format!("released {holder}'s lock on `{name}`"));
+            Ok(0)
+        }
+        Err(ApiError::Status { code: 409, .. }) => Err(Problem::error(format!(
+            "the lock on `{name}` changed since tfw looked (it is no longer {holder}'s); nothing was released"
+        ))
+        .hint(format!("run `tfw state unlock {name}` again to see who holds it now"))
+        .into()),
+        Err(err) => Err(remote.failure(&name, &format!("unlock `{name}`"), &err)),
+    }
+}

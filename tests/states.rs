@@ -1,0 +1,704 @@
+//! Issue 4, states like kubectx: `tfw use` (list, pick, switch, go back) and `tfw state ...`
+//! (list, show, versions, pull, unlock, delete, prune, restore), against the GitLab test
+//! server with the real tfw binary (and the real Terraform where a switch must be felt).
+
+use std::os::unix::fs::PermissionsExt;
+use std::time::Duration;
+
+use pretty_assertions::assert_eq;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::support::Sandbox;
+use crate::support::gitlab::{BOB_TOKEN, DAVE_TOKEN, Fault, Route};
+
+const PROJECT: &str = "42";
+
+/// A Terraform 1.0.3 state document with one string output `greeting`.
+fn doc(serial: u64, greeting: &str) -> Vec<u8> {
+    serde_json::to_vec_pretty(&json!({
+        "version": 4,
+        "terraform_version": "1.0.3",
+        "serial": serial,
+        "lineage": "5c1d7b4e-0000-4000-8000-000000000001",
+        "outputs": { "greeting": { "value": greeting, "type": "string" } },
+        "resources": [],
+    }))
+    .unwrap()
+}
+
+fn with_resource(serial: u64) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "version": 4,
+        "terraform_version": "1.0.3",
+        "serial": serial,
+        "lineage": "5c1d7b4e-0000-4000-8000-000000000002",
+        "outputs": {},
+        "resources": [{ "mode": "managed", "type": "null_resource", "name": "x",
+                        "provider": "provider[\"registry.terraform.io/hashicorp/null\"]",
+                        "instances": [{ "attributes": { "id": "1" } }] }],
+    }))
+    .unwrap()
+}
+
+fn seeded() -> Sandbox {
+    let sandbox = Sandbox::new();
+    sandbox
+        .gitlab
+        .put_state(PROJECT, "dev-alice", &doc(3, "from dev-alice"));
+    sandbox
+        .gitlab
+        .put_state(PROJECT, "staging", &doc(7, "from staging"));
+    sandbox
+        .gitlab
+        .put_state(PROJECT, "prod", &doc(12, "from prod"));
+    sandbox
+}
+
+fn lock_as(sandbox: &Sandbox, state: &str, who: &str, id: &str) {
+    sandbox.gitlab.set_lock(
+        PROJECT,
+        state,
+        json!({ "ID": id, "Who": who, "Operation": "OperationTypeApply" }),
+    );
+}
+
+fn mode(sandbox: &Sandbox, relative: &str) -> u32 {
+    std::fs::metadata(sandbox.path(relative))
+        .unwrap()
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+/// The backup files tfw keeps for `state`.
+fn backups(sandbox: &Sandbox, state: &str) -> Vec<std::path::PathBuf> {
+    let folder = sandbox.path(&format!(".tfw/backups/{state}"));
+    let entries = std::fs::read_dir(folder).map(|d| d.map(|e| e.unwrap().path()).collect());
+    entries.unwrap_or_default()
+}
+
+fn sha256(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn line_of<'a>(text: &'a str, name: &str) -> &'a str {
+    text.lines()
+        .find(|l| {
+            l.get(2..)
+                .is_some_and(|rest| rest.split_whitespace().next() == Some(name))
+        })
+        .unwrap_or_else(|| panic!("no line for {name} in\n{text}"))
+}
+
+// Acceptance 1.
+#[test]
+fn use_without_a_terminal_lists_marks_the_current_state_and_shows_lock_holders() {
+    let sandbox = seeded();
+    lock_as(&sandbox, "prod", "bob", "bob-lock");
+    let out = sandbox.tfw(&["use"]).run();
+    out.success();
+    assert!(
+        line_of(&out.stdout, "dev-alice").starts_with("* dev-alice"),
+        "{}",
+        out.stdout
+    );
+    assert!(line_of(&out.stdout, "staging").starts_with("  staging"));
+    let prod = line_of(&out.stdout, "prod");
+    assert!(prod.contains("bob"), "{prod}");
+    assert!(prod.contains("12"), "{prod}");
+    assert!(!line_of(&out.stdout, "staging").contains("bob"));
+    assert!(out.stdout.lines().next().unwrap().contains("LOCK"));
+    // The same listing for scripts, with a documented schema.
+    let out = sandbox.tfw(&["state", "list", "--json"]).run();
+    out.success();
+    let rows: Value = serde_json::from_str(&out.stdout).unwrap();
+    let names: Vec<&str> = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["dev-alice", "prod", "staging"]);
+    assert_eq!(rows[0]["current"], true);
+    assert_eq!(rows[0]["personal"], true);
+    assert_eq!(rows[1]["lock"]["holder"], "bob");
+    assert_eq!(rows[1]["protected"], true);
+    assert_eq!(rows[1]["serial"], 12);
+    assert_eq!(rows[2]["lock"], Value::Null);
+}
+
+#[test]
+fn the_current_state_is_marked_even_before_gitlab_has_it() {
+    let sandbox = Sandbox::new();
+    sandbox.gitlab.put_state(PROJECT, "staging", &doc(1, "x"));
+    let out = sandbox.tfw(&["use"]).run();
+    out.success();
+    let line = line_of(&out.stdout, "dev-alice");
+    assert!(
+        line.starts_with("* ") && line.contains("not on GitLab yet"),
+        "{line}"
+    );
+}
+
+// Acceptance 2, with the seed's format (address built from `${TF_STATE_NAME}`).
+#[test]
+fn use_then_use_dash_round_trips_env_byte_for_byte() {
+    let sandbox = seeded();
+    let before = std::fs::read(sandbox.path(".env")).unwrap();
+    let out = sandbox.tfw(&["use", "staging"]).run();
+    out.success()
+        .stderr_has("switched to state staging")
+        .stderr_has("PROTECTED");
+    let after = sandbox.read(".env");
+    let original = String::from_utf8(before.clone()).unwrap();
+    let changed: Vec<(&str, &str)> = original
+        .lines()
+        .zip(after.lines())
+        .filter(|(a, b)| a != b)
+        .collect();
+    assert_eq!(
+        changed,
+        [(
+            "export TF_STATE_NAME=\"dev-alice\"",
+            "export TF_STATE_NAME=\"staging\""
+        )]
+    );
+    assert_eq!(original.lines().count(), after.lines().count());
+    assert_eq!(mode(&sandbox, ".env"), 0o600);
+    assert_eq!(sandbox.read(".tfw/previous-state"), "dev-alice\n");
+
+    let out = sandbox.tfw(&["state", "show", "--json"]).run();
+    out.success();
+    let shown: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        (shown["name"].as_str(), shown["current"].as_bool()),
+        (Some("staging"), Some(true))
+    );
+
+    sandbox
+        .tfw(&["use", "-"])
+        .run()
+        .success()
+        .stderr_has("switched to state dev-alice");
+    assert_eq!(std::fs::read(sandbox.path(".env")).unwrap(), before);
+    assert_eq!(mode(&sandbox, ".env"), 0o600);
+    // And `-` toggles, like `cd -`.
+    sandbox.tfw(&["use", "-"]).run().success();
+    assert!(sandbox.read(".env").contains("TF_STATE_NAME=\"staging\""));
+}
+
+// Acceptance 2, with the short format, CRLF line ends, comments and mixed quoting.
+#[test]
+fn use_keeps_comments_quoting_export_and_crlf_of_the_short_format() {
+    let sandbox = seeded();
+    let text = format!(
+        "# mine\r\nGITLAB_URL={}\r\nexport GITLAB_PROJECT='group/infra'\r\nTF_HTTP_USERNAME=alice\r\nTF_HTTP_PASSWORD=\"{}\"\r\nTF_STATE_NAME=dev-alice # my own\r\n\r\n# end\r\n",
+        sandbox.gitlab.url(),
+        crate::support::gitlab::ALICE_TOKEN
+    );
+    sandbox.write(".env", &text);
+    std::fs::set_permissions(sandbox.path(".env"), std::fs::Permissions::from_mode(0o640)).unwrap();
+    sandbox
+        .tfw(&["use", "prod"])
+        .run()
+        .success()
+        .stderr_has("PROTECTED");
+    assert_eq!(
+        sandbox.read(".env"),
+        text.replace("TF_STATE_NAME=dev-alice #", "TF_STATE_NAME=prod #")
+    );
+    assert_eq!(mode(&sandbox, ".env"), 0o640);
+    sandbox.tfw(&["use", "-"]).run().success();
+    assert_eq!(sandbox.read(".env"), text);
+}
+
+// Switching never needs a manual re-init, and never offers to copy a state.
+#[test]
+fn terraform_follows_a_switch_without_a_manual_init() {
+    let sandbox = seeded();
+    let out = sandbox
+        .tfw(&["exec", "--", "output", "-raw", "greeting"])
+        .run();
+    out.success();
+    // The first run initialises (its output comes first); the value is the last line.
+    assert_eq!(out.stdout.lines().last(), Some("from dev-alice"));
+    sandbox.tfw(&["use", "staging"]).run().success();
+    let out = sandbox
+        .tfw(&["exec", "--", "output", "-raw", "greeting"])
+        .run();
+    out.success()
+        .lacks("migrate")
+        .lacks("copy")
+        .stdout_has("Successfully configured");
+    assert_eq!(out.stdout.lines().last(), Some("from staging"));
+    assert_eq!(sandbox.remote_state("dev-alice").unwrap()["serial"], 3);
+}
+
+#[test]
+fn a_state_name_in_the_shell_is_reported_loudly() {
+    let sandbox = seeded();
+    let out = sandbox
+        .tfw(&["use", "staging"])
+        .env("TF_STATE_NAME", "dev-alice")
+        .run();
+    out.success().stderr_has("unset TF_STATE_NAME");
+    assert!(sandbox.read(".env").contains("TF_STATE_NAME=\"staging\""));
+}
+
+#[test]
+fn an_unknown_state_is_a_typo_until_said_otherwise() {
+    let sandbox = seeded();
+    let before = sandbox.read(".env");
+    let out = sandbox.tfw(&["use", "stagign"]).run();
+    out.code(1)
+        .stderr_has("GitLab has no state `stagign`")
+        .stderr_has("tfw use staging");
+    assert_eq!(sandbox.read(".env"), before);
+    sandbox.tfw(&["use", "feature-x", "--new"]).run().success();
+    assert!(sandbox.read(".env").contains("TF_STATE_NAME=\"feature-x\""));
+    // Going back to your own state needs no `--new`, even before GitLab has it.
+    sandbox.gitlab.put_state(PROJECT, "feature-x", &doc(1, "x"));
+    sandbox.tfw(&["use", "dev-alice"]).run().success();
+    sandbox
+        .tfw(&["use", "dev-alice"])
+        .run()
+        .success()
+        .stderr_has("already on state `dev-alice`");
+}
+
+#[test]
+fn use_dash_without_history_says_so() {
+    let sandbox = seeded();
+    sandbox
+        .tfw(&["use", "-"])
+        .run()
+        .code(1)
+        .stderr_has("no previous state");
+}
+
+// Acceptance 3.
+#[test]
+fn the_picker_selects_a_state_by_typing_part_of_its_name() {
+    use expectrl::Expect;
+    let sandbox = seeded();
+    let command = sandbox.tfw(&["use"]).env("TERM", "xterm").command;
+    let mut session = expectrl::Session::spawn(command).expect("spawn tfw in a pty");
+    session.set_expect_timeout(Some(Duration::from_secs(60)));
+    session
+        .expect("type to filter")
+        .expect("the picker appears");
+    // Keys are read in order: the filter sees "stag" before Enter picks its best match.
+    session.send("stag").unwrap();
+    session.send("\r").unwrap();
+    session
+        .expect("switched to state")
+        .expect("tfw confirms the switch");
+    session.expect(expectrl::Eof).unwrap();
+    let status = session.get_process().wait().unwrap();
+    assert!(
+        matches!(status, expectrl::process::unix::WaitStatus::Exited(_, 0)),
+        "{status:?}"
+    );
+    assert!(sandbox.read(".env").contains("TF_STATE_NAME=\"staging\""));
+}
+
+// Acceptance 4.
+#[test]
+fn unlocking_someone_elses_lock_needs_force_and_the_name() {
+    let sandbox = seeded();
+    lock_as(&sandbox, "staging", "bob", "bob-lock-1");
+    let held = || {
+        sandbox
+            .gitlab
+            .lock(PROJECT, "staging")
+            .map(|l| l["ID"].clone())
+    };
+
+    let out = sandbox.tfw(&["state", "unlock", "staging"]).run();
+    out.code(1)
+        .stderr_has("locked by bob")
+        .stderr_has("--force");
+    assert_eq!(held(), Some(json!("bob-lock-1")));
+
+    let out = sandbox
+        .tfw(&["state", "unlock", "staging", "--force"])
+        .run();
+    out.code(1).stderr_has("--confirm staging");
+    assert_eq!(held(), Some(json!("bob-lock-1")));
+
+    let out = sandbox
+        .tfw(&["state", "unlock", "staging", "--force", "--confirm", "prod"])
+        .run();
+    out.code(1).stderr_has("does not name the state");
+    assert_eq!(held(), Some(json!("bob-lock-1")));
+
+    let out = sandbox
+        .tfw(&[
+            "state",
+            "unlock",
+            "staging",
+            "--force",
+            "--confirm",
+            "staging",
+        ])
+        .run();
+    out.success().stderr_has("released bob's lock");
+    assert_eq!(held(), None);
+    // Only bob's lock was targeted: the release named its ID.
+    let release = sandbox
+        .gitlab
+        .requests()
+        .into_iter()
+        .rfind(|r| r.method == "DELETE")
+        .unwrap();
+    assert!(
+        release.url.ends_with("/lock?ID=bob-lock-1"),
+        "{}",
+        release.url
+    );
+}
+
+#[test]
+fn your_own_lock_is_released_without_force() {
+    let sandbox = seeded();
+    lock_as(&sandbox, "dev-alice", "alice", "mine");
+    sandbox
+        .tfw(&["state", "unlock"])
+        .run()
+        .success()
+        .stderr_has("your own lock");
+    assert_eq!(sandbox.gitlab.lock(PROJECT, "dev-alice"), None);
+    sandbox
+        .tfw(&["state", "unlock"])
+        .run()
+        .success()
+        .stderr_has("not locked");
+}
+
+// Acceptance 5.
+#[test]
+fn deleting_a_locked_state_reports_that_gitlab_kept_it() {
+    let sandbox = seeded();
+    sandbox
+        .gitlab
+        .put_state(PROJECT, "dev-bob", &doc(2, "bob's"));
+    lock_as(&sandbox, "dev-bob", "bob", "bob-lock");
+    let out = sandbox.tfw(&["state", "delete", "dev-bob", "--yes"]).run();
+    out.code(1)
+        .stderr_has("kept state `dev-bob`")
+        .stderr_has("locked by bob");
+    assert!(sandbox.gitlab.has_state(PROJECT, "dev-bob"));
+    assert_eq!(backups(&sandbox, "dev-bob").len(), 1);
+}
+
+#[test]
+fn delete_backs_up_removes_and_restore_brings_back() {
+    let sandbox = seeded();
+    sandbox
+        .gitlab
+        .put_state(PROJECT, "dev-carol", &doc(4, "carol's"));
+    let out = sandbox.tfw(&["state", "delete", "dev-carol"]).run();
+    out.code(1).stderr_has("--yes");
+    assert!(sandbox.gitlab.has_state(PROJECT, "dev-carol"));
+
+    sandbox
+        .tfw(&["state", "delete", "dev-carol", "--yes"])
+        .run()
+        .success()
+        .stderr_has("deleted state `dev-carol`");
+    assert!(!sandbox.gitlab.has_state(PROJECT, "dev-carol"));
+    let [backup] = backups(&sandbox, "dev-carol").try_into().unwrap();
+    let backup_mode = std::fs::metadata(&backup).unwrap().permissions().mode() & 0o777;
+    assert_eq!(backup_mode, 0o600);
+
+    let file = backup.to_string_lossy().into_owned();
+    sandbox
+        .tfw(&["state", "restore", &file])
+        .run()
+        .code(1)
+        .stderr_has("--confirm dev-carol");
+    assert!(!sandbox.gitlab.has_state(PROJECT, "dev-carol"));
+    sandbox
+        .tfw(&["state", "restore", &file, "--confirm", "dev-carol"])
+        .run()
+        .success();
+    let restored = sandbox.remote_state("dev-carol").unwrap();
+    assert_eq!(restored["serial"], 5);
+    assert_eq!(restored["outputs"]["greeting"]["value"], "carol's");
+    assert_eq!(sandbox.gitlab.lock(PROJECT, "dev-carol"), None);
+}
+
+#[test]
+fn restore_goes_up_as_the_newest_version() {
+    let sandbox = seeded();
+    let old = doc(3, "from dev-alice");
+    sandbox.write(
+        ".tfw/backups/dev-alice/0000000003-20240101T000000Z.tfstate",
+        &old,
+    );
+    sandbox
+        .gitlab
+        .put_state(PROJECT, "dev-alice", &doc(9, "broken"));
+    let out = sandbox
+        .tfw(&[
+            "state",
+            "restore",
+            ".tfw/backups/dev-alice/0000000003-20240101T000000Z.tfstate",
+            "--confirm",
+            "dev-alice",
+        ])
+        .run();
+    out.success().stderr_has("as serial 10");
+    let now = sandbox.remote_state("dev-alice").unwrap();
+    assert_eq!(
+        (
+            now["serial"].as_u64(),
+            now["outputs"]["greeting"]["value"].as_str()
+        ),
+        (Some(10), Some("from dev-alice"))
+    );
+    assert_eq!(now["lineage"], "5c1d7b4e-0000-4000-8000-000000000001");
+    assert_eq!(sandbox.gitlab.lock(PROJECT, "dev-alice"), None);
+    // What it replaced was backed up too.
+    assert_eq!(backups(&sandbox, "dev-alice").len(), 2);
+}
+
+#[test]
+fn delete_is_for_personal_states() {
+    let sandbox = seeded();
+    sandbox.gitlab.put_state(PROJECT, "feature-x", &doc(1, "x"));
+    sandbox
+        .tfw(&["state", "delete", "staging", "--yes"])
+        .run()
+        .code(1)
+        .stderr_has("protected");
+    sandbox
+        .tfw(&["state", "delete", "feature-x", "--yes"])
+        .run()
+        .code(1)
+        .stderr_has("not a personal state");
+    assert!(sandbox.gitlab.has_state(PROJECT, "staging"));
+    assert!(sandbox.gitlab.has_state(PROJECT, "feature-x"));
+    sandbox
+        .tfw(&["state", "delete", "feature-x", "--yes", "--allow-protected"])
+        .run()
+        .success();
+    assert!(!sandbox.gitlab.has_state(PROJECT, "feature-x"));
+}
+
+// Acceptance 6.
+#[test]
+fn versions_and_pull_give_exactly_the_stored_bytes() {
+    let sandbox = seeded();
+    // Odd but valid bytes: compact, pretty with CRLF, no final newline, a gap at serial 6.
+    sandbox.gitlab.put_state(
+        PROJECT,
+        "dev-alice",
+        b"{\"version\":4,\"serial\":4,\"lineage\":\"l\",\"outputs\":{},\"resources\":[]}",
+    );
+    sandbox.gitlab.put_state(
+        PROJECT,
+        "dev-alice",
+        b"{\r\n  \"version\": 4,\r\n  \"serial\": 5,\r\n  \"lineage\": \"l\"\r\n}\r\n",
+    );
+    sandbox
+        .gitlab
+        .put_state(PROJECT, "dev-alice", &doc(7, "seven"));
+    let stored = sandbox.gitlab.versions(PROJECT, "dev-alice");
+
+    let out = sandbox.tfw(&["state", "versions", "--json"]).run();
+    out.success();
+    let listed: Value = serde_json::from_str(&out.stdout).unwrap();
+    let versions = listed["versions"].as_array().unwrap();
+    let serials: Vec<u64> = versions
+        .iter()
+        .map(|v| v["serial"].as_u64().unwrap())
+        .collect();
+    assert_eq!(serials, [7, 5, 4, 3]);
+    assert_eq!(listed["complete"], true);
+    for version in versions {
+        let serial = version["serial"].as_u64().unwrap();
+        let bytes = &stored.iter().find(|(s, _)| *s == serial).unwrap().1;
+        assert_eq!(version["sha256"].as_str().unwrap(), sha256(bytes));
+        assert_eq!(version["size"].as_u64().unwrap(), bytes.len() as u64);
+
+        let file = format!("v{serial}.tfstate");
+        let pulled = sandbox
+            .tfw(&[
+                "state",
+                "pull",
+                "--serial",
+                &serial.to_string(),
+                "-o",
+                &file,
+            ])
+            .run();
+        pulled.success();
+        assert_eq!(&std::fs::read(sandbox.path(&file)).unwrap(), bytes);
+        assert_eq!(mode(&sandbox, &file), 0o600);
+    }
+    let out = sandbox
+        .tfw(&["state", "pull", "dev-alice", "--serial", "5"])
+        .run();
+    out.success();
+    assert_eq!(
+        out.stdout.as_bytes(),
+        &stored.iter().find(|(s, _)| *s == 5).unwrap().1[..]
+    );
+    let out = sandbox.tfw(&["state", "pull"]).run();
+    assert_eq!(out.stdout.as_bytes(), &doc(7, "seven")[..]);
+
+    sandbox
+        .tfw(&["state", "pull", "--serial", "6"])
+        .run()
+        .code(1)
+        .stderr_has("no version 6");
+    let out = sandbox.tfw(&["state", "versions", "--limit", "2"]).run();
+    out.success()
+        .stdout_has("SHA256")
+        .stderr_has("older versions may exist");
+    assert_eq!(out.stdout.lines().count(), 3);
+}
+
+#[test]
+fn show_masks_sensitive_outputs() {
+    let sandbox = seeded();
+    let state = json!({
+        "version": 4, "terraform_version": "1.0.3", "serial": 8, "lineage": "lin-1",
+        "outputs": {
+            "db_password": { "value": "hunter2-very-secret", "type": "string", "sensitive": true },
+            "url": { "value": "https://app.example.com", "type": "string" }
+        },
+        "resources": [
+            { "mode": "managed", "type": "null_resource", "name": "a", "instances": [] },
+            { "mode": "data", "type": "external", "name": "b", "instances": [] }
+        ]
+    });
+    sandbox
+        .gitlab
+        .put_state(PROJECT, "staging", &serde_json::to_vec(&state).unwrap());
+    lock_as(&sandbox, "staging", "bob", "x");
+    let out = sandbox.tfw(&["state", "show", "staging"]).run();
+    out.success()
+        .stdout_has("lin-1")
+        .stdout_has("(sensitive)")
+        .stdout_has("https://app.example.com")
+        .stdout_has("locked by bob")
+        .stdout_has("protected")
+        .lacks("hunter2");
+    let out = sandbox.tfw(&["state", "show", "staging", "--json"]).run();
+    out.success().lacks("hunter2");
+    let shown: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(shown["serial"], 8);
+    assert_eq!(
+        (shown["resources"].as_u64(), shown["data_sources"].as_u64()),
+        (Some(1), Some(1))
+    );
+    let outputs = shown["outputs"].as_array().unwrap();
+    assert_eq!(
+        outputs[0],
+        json!({ "name": "db_password", "sensitive": true, "value": null })
+    );
+    sandbox
+        .tfw(&["state", "show", "stagin"])
+        .run()
+        .code(1)
+        .stderr_has("did you mean `staging`");
+}
+
+#[test]
+fn prune_lists_stale_personal_states_and_deletes_only_when_told() {
+    let sandbox = seeded();
+    sandbox.gitlab.put_state(PROJECT, "dev-bob", &doc(1, "b"));
+    sandbox.gitlab.put_state(PROJECT, "dev-carol", &doc(1, "c"));
+    sandbox
+        .gitlab
+        .put_state(PROJECT, "dev-erin", &with_resource(1));
+    sandbox.gitlab.put_state(PROJECT, "dev-frank", &doc(1, "f"));
+    lock_as(&sandbox, "dev-frank", "frank", "in-use");
+
+    let out = sandbox.tfw(&["state", "prune", "--older-than", "0s"]).run();
+    out.success().stderr_has("dry run");
+    let listed: Vec<&str> = out
+        .stdout
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(listed, ["dev-bob", "dev-carol", "dev-erin"]);
+    assert!(sandbox.gitlab.has_state(PROJECT, "dev-bob"));
+
+    let out = sandbox
+        .tfw(&["state", "prune", "--older-than", "365d"])
+        .run();
+    out.success().stderr_has("no personal state");
+
+    let out = sandbox
+        .tfw(&["state", "prune", "--older-than", "0s", "--delete", "--yes"])
+        .run();
+    out.code(1)
+        .stderr_has("not deleting `dev-erin`")
+        .stderr_has("1 of 3");
+    let left = sandbox.gitlab.state_names(PROJECT);
+    assert_eq!(
+        left,
+        ["dev-alice", "dev-erin", "dev-frank", "prod", "staging"]
+    );
+}
+
+#[test]
+fn api_failures_name_their_cause() {
+    let sandbox = seeded();
+    // One 5xx is retried.
+    sandbox
+        .gitlab
+        .fault(Fault::status(Route::GraphQL, 502).times(1));
+    sandbox.tfw(&["state", "list"]).run().success();
+
+    sandbox.seed_env("alice", "glpat-wrong-0000000000000", "dev-alice");
+    sandbox
+        .tfw(&["state", "list"])
+        .run()
+        .code(1)
+        .stderr_has("rejected the token")
+        .lacks("glpat-wrong");
+
+    sandbox.seed_env("dave", DAVE_TOKEN, "dev-dave");
+    sandbox.gitlab.put_state(PROJECT, "dev-bob", &doc(1, "b"));
+    sandbox
+        .tfw(&["state", "delete", "dev-bob", "--yes"])
+        .run()
+        .code(1)
+        .stderr_has("403")
+        .stderr_has("Maintainer");
+    assert!(sandbox.gitlab.has_state(PROJECT, "dev-bob"));
+
+    sandbox.seed_env("bob", BOB_TOKEN, "dev-bob");
+    sandbox.gitlab.fault(Fault::status(Route::Versions, 500));
+    sandbox
+        .tfw(&["state", "versions"])
+        .run()
+        .code(1)
+        .stderr_has("500");
+}
+
+#[test]
+fn complete_states_prints_names_or_nothing() {
+    let sandbox = seeded();
+    let out = sandbox.tfw(&["complete-states"]).run();
+    out.success();
+    assert_eq!(out.stdout, "dev-alice\nprod\nstaging\n");
+    assert_eq!(out.stderr, "");
+    sandbox.seed_env("alice", "glpat-wrong-0000000000000", "dev-alice");
+    let out = sandbox.tfw(&["complete-states"]).run();
+    out.success();
+    assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
+    std::fs::remove_file(sandbox.path(".env")).unwrap();
+    let out = sandbox.tfw(&["complete-states"]).run();
+    out.success();
+    assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
+}
