@@ -63,13 +63,19 @@ pub enum Command {
     #[command(after_help = "Example:\n  tfw init -- -upgrade")]
     Init(PassThrough),
     /// Plan and save the plan for the current state
-    #[command(after_help = "Examples:\n  tfw plan\n  tfw plan --json plan.json\n  tfw plan -- -detailed-exitcode -var-file=dev.tfvars")]
+    #[command(
+        after_help = "Examples:\n  tfw plan\n  tfw plan --json plan.json\n  tfw plan -- -detailed-exitcode -var-file=dev.tfvars"
+    )]
     Plan(PlanArgs),
     /// Apply the saved plan of the current state (or plan, confirm, and apply)
-    #[command(after_help = "Examples:\n  tfw apply\n  tfw apply --auto-approve      (CI, or when you reviewed the plan)\n  tfw apply -- -target=module.db")]
+    #[command(
+        after_help = "Examples:\n  tfw apply\n  tfw apply --auto-approve      (CI, or when you reviewed the plan)\n  tfw apply -- -target=module.db"
+    )]
     Apply(ApplyArgs),
     /// Destroy everything in the current state, after a confirmation naming it
-    #[command(after_help = "Examples:\n  tfw destroy\n  tfw --state staging destroy --allow-protected")]
+    #[command(
+        after_help = "Examples:\n  tfw destroy\n  tfw --state staging destroy --allow-protected"
+    )]
     Destroy(DestroyArgs),
     /// Check the configuration (initialises without a backend when needed)
     #[command(after_help = "Example:\n  tfw validate")]
@@ -78,7 +84,9 @@ pub enum Command {
     #[command(after_help = "Examples:\n  tfw fmt\n  tfw fmt --check")]
     Fmt(FmtArgs),
     /// Write the resource graph as SVG (no Graphviz needed) or DOT
-    #[command(after_help = "Examples:\n  tfw graph                 writes graph.svg\n  tfw graph --format dot -o -")]
+    #[command(
+        after_help = "Examples:\n  tfw graph                 writes graph.svg\n  tfw graph --format dot -o -"
+    )]
     Graph(GraphArgs),
     /// Remove terraform's local working files (never .env, the lock file or backups)
     #[command(after_help = "Examples:\n  tfw clean --dry-run\n  tfw clean")]
@@ -93,28 +101,43 @@ pub enum Command {
     #[command(after_help = "Examples:\n  tfw exec -- state list\n  tfw exec -- output -json")]
     Exec(ExecArgs),
     /// List states, or switch to one (`tfw use -` goes back), like kubectx
-    #[command(after_help = "Examples:\n  tfw use                   list (a picker on a terminal)\n  tfw use staging\n  tfw use -")]
+    #[command(
+        after_help = "Examples:\n  tfw use                   list (a picker on a terminal)\n  tfw use staging\n  tfw use -"
+    )]
     Use(UseArgs),
     /// Inspect and manage the project's states on GitLab
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  tfw state list\n  tfw state show staging\n  tfw state unlock"
+    )]
     State(StateCommand),
     /// Create a new repository from the template
-    #[command(after_help = "Examples:\n  tfw new infra-networking\n  tfw new infra-dns --template ../tfw-template@v2")]
+    #[command(
+        after_help = "Examples:\n  tfw new infra-networking\n  tfw new infra-dns --template ../tfw-template@v2"
+    )]
     New(NewArgs),
     /// Convert a repository made from the old Makefile template
     #[command(after_help = "Examples:\n  tfw adopt --dry-run\n  tfw adopt --remove-legacy")]
     Adopt(AdoptArgs),
     /// Bring template-managed files up to the template's version
-    #[command(after_help = "Examples:\n  tfw sync --dry-run\n  tfw sync --check --json\n  tfw sync --check --repos ../repos/*")]
+    #[command(
+        after_help = "Examples:\n  tfw sync --dry-run\n  tfw sync --check --json\n  tfw sync --check --repos ../repos/*"
+    )]
     Sync(SyncArgs),
     /// Write .env interactively (or print the lines to write, without a terminal)
-    #[command(after_help = "Examples:\n  tfw setup\n  tfw setup --url https://gitlab.example.com --project group/infra --username alice")]
+    #[command(
+        after_help = "Examples:\n  tfw setup\n  tfw setup --force                  replace .env (the old one is kept in .tfw/)\n  printf '%s\\n' \"$TOKEN\" | tfw setup --token-stdin \\\n      --url https://gitlab.example.com --project group/infra --username alice"
+    )]
     Setup(SetupArgs),
     /// Print a shell completion script
-    #[command(after_help = "Examples:\n  tfw completions bash > ~/.local/share/bash-completion/completions/tfw\n  tfw completions zsh > ~/.zfunc/_tfw")]
+    #[command(
+        after_help = "Examples:\n  tfw completions bash > ~/.local/share/bash-completion/completions/tfw\n  tfw completions zsh > ~/.zfunc/_tfw\n  tfw completions fish > ~/.config/fish/completions/tfw.fish\n\nState names (tfw use, --state, tfw state show...) are completed from GitLab."
+    )]
     Completions(CompletionsArgs),
     /// Print the man page (roff)
-    #[command(after_help = "Example:\n  tfw man | man -l -")]
+    #[command(
+        after_help = "Examples:\n  tfw man | man -l -\n  tfw man > ~/.local/share/man/man1/tfw.1"
+    )]
     Man,
     /// Print state names for shell completion
     #[command(hide = true)]
@@ -231,29 +254,51 @@ pub struct UseArgs {
     /// List as JSON (no switching)
     #[arg(long)]
     pub json: bool,
+    /// Switch to a state GitLab does not have yet (the first apply creates it)
+    #[arg(long)]
+    pub new: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum StateCommand {
     /// List the project's states
+    #[command(
+        after_help = "Examples:\n  tfw state list\n  tfw state list --json | jq -r '.[].name'"
+    )]
     List {
+        /// Machine-readable output
         #[arg(long)]
         json: bool,
     },
     /// Show a state's serial, lineage, resources, outputs (sensitive masked) and lock
+    #[command(
+        after_help = "Examples:\n  tfw state show             the current state\n  tfw state show prod --json"
+    )]
     Show {
+        /// The state [default: the current one]
         name: Option<String>,
+        /// Machine-readable output
         #[arg(long)]
         json: bool,
     },
-    /// List the stored versions of a state
+    /// List the stored versions of a state, newest first (probed from the latest serial down)
+    #[command(after_help = "Examples:\n  tfw state versions\n  tfw state versions staging --limit 30 --json")]
     Versions {
+        /// The state [default: the current one]
         name: Option<String>,
+        /// Machine-readable output
         #[arg(long)]
         json: bool,
+        /// Show at most N versions (tfw probes at most N + 20 serials)
+        #[arg(long, value_name = "N", default_value_t = 10)]
+        limit: usize,
     },
     /// Download a state (or one version of it)
+    #[command(
+        after_help = "Examples:\n  tfw state pull > state.json\n  tfw state pull staging --serial 41 -o staging-41.tfstate"
+    )]
     Pull {
+        /// The state [default: the current one]
         name: Option<String>,
         /// A specific version
         #[arg(long)]
@@ -263,7 +308,11 @@ pub enum StateCommand {
         output: Option<PathBuf>,
     },
     /// Release a state's lock (someone else's only with --force)
+    #[command(
+        after_help = "Examples:\n  tfw state unlock                  your own lock on the current state\n  tfw state unlock staging --force  someone else's (asks you to type `staging`)"
+    )]
     Unlock {
+        /// The state [default: the current one]
         name: Option<String>,
         /// Release a lock held by someone else (asks you to type the state name)
         #[arg(long)]
@@ -273,8 +322,13 @@ pub enum StateCommand {
         confirm: Option<String>,
     },
     /// Delete a state (personal states only, unless --allow-protected); a backup is kept
+    #[command(
+        after_help = "Examples:\n  tfw state delete dev-alice-old\n  tfw state delete dev-bob --yes"
+    )]
     Delete {
+        /// The state to delete
         name: String,
+        /// Allow deleting a protected state (prod, staging...)
         #[arg(long)]
         allow_protected: bool,
         /// Do not ask (required without a terminal)
@@ -282,6 +336,9 @@ pub enum StateCommand {
         yes: bool,
     },
     /// List (or delete) personal states not updated for a while
+    #[command(
+        after_help = "Examples:\n  tfw state prune                     list personal states untouched for 30 days\n  tfw state prune --older-than 90d --delete"
+    )]
     Prune {
         /// Age, e.g. 30d, 12h
         #[arg(long, default_value = "30d")]
@@ -289,11 +346,16 @@ pub enum StateCommand {
         /// Really delete them (dry-run by default)
         #[arg(long)]
         delete: bool,
+        /// Do not ask (required with --delete without a terminal)
         #[arg(long)]
         yes: bool,
     },
     /// Push a backup back as the newest version of its state
+    #[command(
+        after_help = "Example:\n  tfw state restore .tfw/backups/staging/0000000041-20240101T120000Z.tfstate"
+    )]
     Restore {
+        /// A backup file (from .tfw/backups/) or any state file
         file: PathBuf,
         /// Confirm without a terminal by repeating the state name
         #[arg(long, value_name = "NAME")]
@@ -318,8 +380,12 @@ pub struct AdoptArgs {
     /// Also remove the Makefile, scripts/ and backend.hcl
     #[arg(long)]
     pub remove_legacy: bool,
+    /// Template source: a directory or a git URL, with an optional @REF
     #[arg(long, value_name = "SRC[@REF]")]
     pub template: Option<String>,
+    /// Run even with uncommitted changes to the files it would change
+    #[arg(long)]
+    pub allow_dirty: bool,
 }
 
 #[derive(Debug, Args)]
@@ -365,5 +431,6 @@ pub struct SetupArgs {
 
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
+    /// The shell to write the script for
     pub shell: clap_complete::Shell,
 }

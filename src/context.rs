@@ -85,7 +85,13 @@ impl Context {
         args: Vec<OsString>,
         output: Output,
     ) -> Result<Outcome> {
-        let env = self.settings.child_env(backend);
+        let mut env = self.settings.child_env(backend);
+        // Nobody can answer terraform's own questions either (CI is covered by child_env):
+        // without a terminal it must fail rather than wait for input that never comes.
+        if !self.printer.interactive() {
+            env.insert("TF_INPUT".into(), "0".into());
+            env.insert("TF_IN_AUTOMATION".into(), "1".into());
+        }
         Run {
             program: &engine.program,
             args,
@@ -123,6 +129,9 @@ impl Context {
         self.printer.debug("the working directory needs init");
         let outcome = self.init(engine, backend, Vec::new())?;
         if !outcome.success() {
+            if let Some(backend) = backend {
+                crate::diagnose::report(self, backend, &outcome, "init");
+            }
             return Err(crate::problem::Exit(outcome.exit_code()).into());
         }
         Ok(())

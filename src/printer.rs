@@ -46,9 +46,11 @@ impl Terminal {
 
 impl Printer {
     pub fn new(terminal: &Terminal, quiet: bool, verbose: u8) -> Self {
+        // `--non-interactive` means a log is reading, as in CI, even on a terminal.
         let color = !terminal.no_color_flag
             && !terminal.no_color_env
             && !terminal.ci
+            && !terminal.non_interactive_flag
             && terminal.stderr_tty;
         let interactive = !terminal.ci
             && !terminal.non_interactive_flag

@@ -38,6 +38,10 @@ pub struct Outcome {
     pub code: i32,
     /// tfw received SIGINT/SIGTERM while terraform ran.
     pub interrupted: bool,
+    /// The first signal tfw received while terraform ran (when `interrupted`).
+    pub interrupt: i32,
+    /// terraform did not exit but died from this signal (a crash, an OOM kill, kill -9).
+    pub killed_by: Option<i32>,
     pub stdout: String,
     pub stderr: String,
 }
@@ -47,15 +51,21 @@ impl Outcome {
         self.code == 0 && !self.interrupted
     }
 
-    /// The exit code tfw should end with: terraform's own, 128+n on death by signal, 130 when
-    /// the user interrupted.
+    /// The exit code tfw should end with: terraform's own, 128+n on death by signal, and
+    /// 128+n when tfw itself was stopped by signal n (130 for Ctrl-C, 143 for SIGTERM), as a
+    /// shell reports it.
     pub fn exit_code(&self) -> i32 {
-        if self.interrupted { 130 } else { self.code }
+        match (self.interrupted, self.interrupt) {
+            (true, 0) => 130,
+            (true, signal) => 128 + signal,
+            (false, _) => self.code,
+        }
     }
 }
 
 static CHILD: AtomicI32 = AtomicI32::new(0);
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+static INTERRUPT: AtomicI32 = AtomicI32::new(0);
 static FORWARDED_INT: AtomicBool = AtomicBool::new(false);
 static HANDLER: Once = Once::new();
 
@@ -73,6 +83,7 @@ fn install_signal_handler() {
                     std::process::exit(128 + info.signal);
                 }
                 INTERRUPTED.store(true, Ordering::SeqCst);
+                let _ = INTERRUPT.compare_exchange(0, info.signal, Ordering::SeqCst, Ordering::SeqCst);
                 let from_process = info.process.is_some();
                 let forward = match info.signal {
                     SIGINT => from_process && !FORWARDED_INT.swap(true, Ordering::SeqCst),
@@ -130,6 +141,7 @@ impl Run<'_> {
             }
         }
         INTERRUPTED.store(false, Ordering::SeqCst);
+        INTERRUPT.store(0, Ordering::SeqCst);
         FORWARDED_INT.store(false, Ordering::SeqCst);
         let mut child = command
             .spawn()
@@ -164,17 +176,17 @@ impl Run<'_> {
             let _ = pump.join();
         }
         let status = status.context("waiting for terraform failed")?;
-        let code = match status.code() {
-            Some(code) => code,
-            None => {
-                use std::os::unix::process::ExitStatusExt;
-                128 + status.signal().unwrap_or(0)
-            }
+        let killed_by = {
+            use std::os::unix::process::ExitStatusExt;
+            status.signal()
         };
+        let code = status.code().unwrap_or(128 + killed_by.unwrap_or(0));
         let take = |buf: Arc<Mutex<String>>| std::mem::take(&mut *buf.lock().unwrap());
         Ok(Outcome {
             code,
             interrupted: INTERRUPTED.load(Ordering::SeqCst),
+            interrupt: INTERRUPT.load(Ordering::SeqCst),
+            killed_by,
             stdout: take(stdout_buf),
             stderr: take(stderr_buf),
         })
@@ -202,13 +214,22 @@ fn pump(
             // noise for a person, kept with -v.
             let noise = to_stderr && printer.verbose() == 0 && is_http_debug_line(&masked);
             if echo && !noise {
+                // Where tfw shows no colour (CI, logs, NO_COLOR), terraform's neither: `-no-color`
+                // is passed where terraform takes it, and this catches whatever still has some.
+                let plain;
+                let shown: &[u8] = if !printer.color() && masked.contains(&0x1b) {
+                    plain = strip_ansi(&String::from_utf8_lossy(&masked));
+                    plain.as_bytes()
+                } else {
+                    &masked
+                };
                 // A closed terminal (e.g. `tfw plan | head`) must not stop terraform: keep
                 // reading so it never blocks on a full pipe.
                 let _ = if to_stderr {
-                    std::io::stderr().lock().write_all(&masked)
+                    std::io::stderr().lock().write_all(shown)
                 } else {
                     let mut out = std::io::stdout().lock();
-                    out.write_all(&masked).and_then(|()| out.flush())
+                    out.write_all(shown).and_then(|()| out.flush())
                 };
             }
             buffer

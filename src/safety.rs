@@ -67,12 +67,12 @@ fn capitalize(text: &str) -> String {
     }
 }
 
-/// Did terraform fail to take the lock because someone holds it?
+/// Did terraform fail to take the lock because someone holds it? Only terraform's "already
+/// locked" says so: a 404 (wrong project), a 500 or a dropped connection also end in "Error
+/// acquiring the state lock" (see `diagnose`).
 pub fn is_lock_conflict(stderr: &str) -> bool {
     let text = crate::runner::strip_ansi(stderr);
-    text.contains("Error acquiring the state lock")
-        && !text.contains("invalid auth")
-        && !text.contains("requires auth")
+    text.contains("Error acquiring the state lock") && text.contains("already locked")
 }
 
 /// Did terraform fail to take the lock because the token may not lock (Developer role)?
@@ -93,7 +93,15 @@ pub fn explain_lock(ctx: &Context, backend: &Backend, stderr: &str) -> Problem {
             .map(|v| v.trim().to_string())
             .filter(|v| !v.is_empty())
     };
-    let id = field("ID");
+    // Without lock details terraform still names the ID: "already locked: ID=<id>".
+    // (terraform wraps its lines, so read it as one line).
+    let id = field("ID").or_else(|| {
+        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let marker = "already locked: ID=";
+        let rest = &flat[flat.find(marker)? + marker.len()..];
+        let id: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
+        (!id.is_empty()).then_some(id)
+    });
     let (mut who, mut since) = (field("Who"), field("Created"));
     let spinner = ctx.printer.spinner("asking GitLab who holds the lock");
     if let Ok(Some(info)) = Client::new(backend).state_info(backend.state_name()) {

@@ -502,12 +502,18 @@ impl Settings {
     ) -> (Option<Value>, Option<Value>) {
         let password = self.lookup("TF_HTTP_PASSWORD");
         if source == Source::Ci {
-            return match password {
+            let job_token = &self.env["CI_JOB_TOKEN"];
+            return match password.filter(|password| &password.value != job_token) {
                 Some(password) => {
-                    let username = self.lookup("TF_HTTP_USERNAME").unwrap_or(Value {
-                        value: "gitlab-ci-token".into(),
-                        origin: Origin::Default,
-                    });
+                    // GitLab takes `gitlab-ci-token` only with a job token; with any other
+                    // token the name is ignored, but terraform needs one to send credentials.
+                    let username = self
+                        .lookup("TF_HTTP_USERNAME")
+                        .or_else(|| self.lookup("GITLAB_USER_LOGIN"))
+                        .unwrap_or(Value {
+                            value: "tfw".into(),
+                            origin: Origin::Default,
+                        });
                     problems.push(
                         Problem::warning(format!(
                             "using TF_HTTP_PASSWORD (from the {}) as the GitLab token, not CI_JOB_TOKEN",

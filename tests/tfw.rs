@@ -6,3 +6,8 @@ mod gitlab_server;
 mod workflow;
 mod validation;
 mod safety;
+mod faults;
+mod ci;
+mod ux;
+mod states;
+mod templates;

@@ -56,6 +56,14 @@ pub struct VersionRef {
     pub created_by: Option<UserRef>,
 }
 
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+pub struct Member {
+    pub username: String,
+    /// `active` for a working account; `blocked`, `deactivated`... for people who left.
+    #[serde(default)]
+    pub state: Option<String>,
+}
+
 impl StateInfo {
     pub fn lock_holder(&self) -> Option<&str> {
         self.locked_by.as_ref().map(|u| u.username.as_str())
@@ -78,9 +86,14 @@ fn timeout() -> Duration {
 
 impl Client {
     pub fn new(backend: &Backend) -> Self {
+        Self::with_timeout(backend, timeout())
+    }
+
+    /// A client with a shorter deadline, for callers that must stay fast (shell completion).
+    pub fn with_timeout(backend: &Backend, timeout: Duration) -> Self {
         let agent = ureq::AgentBuilder::new()
-            .timeout_connect(Duration::from_secs(10).min(timeout()))
-            .timeout(timeout())
+            .timeout_connect(Duration::from_secs(10).min(timeout))
+            .timeout(timeout)
             .user_agent(concat!("tfw/", env!("CARGO_PKG_VERSION")))
             .build();
         let credentials = format!("{}:{}", backend.username.value, backend.password.value);
@@ -128,7 +141,9 @@ impl Client {
                         .into_reader()
                         .take(512 * 1024 * 1024)
                         .read_to_end(&mut bytes)
-                        .map_err(|err| ApiError::Transport(format!("reading the answer failed: {err}")))?;
+                        .map_err(|err| {
+                            ApiError::Transport(format!("reading the answer failed: {err}"))
+                        })?;
                     return Ok((status, bytes));
                 }
                 Err(ureq::Error::Status(code, response)) => {
@@ -175,7 +190,11 @@ impl Client {
     }
 
     /// Takes the lock; on 409 returns the holder's lock info as `Err(Some(info))`.
-    pub fn lock(&self, name: &str, operation: &str) -> ApiResult<Result<String, serde_json::Value>> {
+    pub fn lock(
+        &self,
+        name: &str,
+        operation: &str,
+    ) -> ApiResult<Result<String, serde_json::Value>> {
         let id = new_lock_id();
         let info = serde_json::json!({
             "ID": id,
@@ -189,9 +208,12 @@ impl Client {
         let url = format!("{}/lock", self.state_url(name));
         match self.call("POST", &url, Some(info.to_string().as_bytes())) {
             Ok(_) => Ok(Ok(id)),
-            Err(ApiError::Status { code: 409 | 423, body }) => {
-                Ok(Err(serde_json::from_str(&body).unwrap_or(serde_json::Value::Null)))
-            }
+            Err(ApiError::Status {
+                code: 409 | 423,
+                body,
+            }) => Ok(Err(
+                serde_json::from_str(&body).unwrap_or(serde_json::Value::Null)
+            )),
             Err(err) => Err(err),
         }
     }
@@ -221,7 +243,9 @@ impl Client {
         value["path_with_namespace"]
             .as_str()
             .map(str::to_string)
-            .ok_or_else(|| ApiError::Transport("the project answer has no path_with_namespace".into()))
+            .ok_or_else(|| {
+                ApiError::Transport("the project answer has no path_with_namespace".into())
+            })
     }
 
     pub fn list_states(&self) -> ApiResult<Vec<StateInfo>> {
@@ -230,7 +254,11 @@ impl Client {
             "query": STATES_QUERY,
             "variables": { "fullPath": full_path },
         });
-        let (_, bytes) = self.call("POST", &self.graphql_url, Some(query.to_string().as_bytes()))?;
+        let (_, bytes) = self.call(
+            "POST",
+            &self.graphql_url,
+            Some(query.to_string().as_bytes()),
+        )?;
         let value: serde_json::Value = serde_json::from_slice(&bytes)
             .map_err(|err| ApiError::Transport(format!("unexpected GraphQL answer: {err}")))?;
         if let Some(errors) = value.get("errors") {
@@ -249,6 +277,28 @@ impl Client {
 
     pub fn state_info(&self, name: &str) -> ApiResult<Option<StateInfo>> {
         Ok(self.list_states()?.into_iter().find(|s| s.name == name))
+    }
+
+    /// The project's members, inherited ones included, with their account state (`active`,
+    /// `blocked`, ...). Paged by 100; bounded so a huge instance cannot keep tfw busy.
+    pub fn project_members(&self) -> ApiResult<Vec<Member>> {
+        let mut members = Vec::new();
+        for page in 1..=50 {
+            let url = format!(
+                "{}/projects/{}/members/all?per_page=100&page={page}",
+                self.api_url,
+                encode_segment(&self.project)
+            );
+            let (_, bytes) = self.call("GET", &url, None)?;
+            let batch: Vec<Member> = serde_json::from_slice(&bytes)
+                .map_err(|err| ApiError::Transport(format!("unexpected members answer: {err}")))?;
+            let last = batch.len() < 100;
+            members.extend(batch);
+            if last {
+                break;
+            }
+        }
+        Ok(members)
     }
 }
 
@@ -293,16 +343,35 @@ impl ApiError {
                 backend.project,
                 backend.state_name()
             )),
+            ApiError::Status { code: 409, body } => Problem::error(format!(
+                "{what}: GitLab answered 409 Conflict{}",
+                first_line(body)
+            ))
+            .hint(format!(
+                "someone else holds the lock of `{}`, or took it over meanwhile; `tfw state show` says who",
+                backend.state_name()
+            )),
             ApiError::Status { code: 422, body } => Problem::error(format!(
-                "{what}: GitLab refused the request (422): {}",
+                "{what}: GitLab refused the request (422){}",
                 first_line(body)
             ))
             .hint("the state may be being deleted, or a version with this serial already exists"),
             ApiError::Status { code, body } => Problem::error(format!(
-                "{what}: GitLab answered {code}: {}",
+                "{what}: GitLab answered {code}{}",
                 first_line(body)
             ))
             .hint("GitLab may be having trouble; try again in a moment"),
+            // The three ways a call fails without an answer need three different fixes.
+            ApiError::Transport(message) if is_timeout(message) => Problem::error(format!(
+                "{what}: GitLab at {} did not answer in time ({message})",
+                backend.api_url
+            ))
+            .hint("GitLab may be slow or down: try again in a moment; TFW_HTTP_TIMEOUT (seconds, default 30) sets how long tfw waits"),
+            ApiError::Transport(message) if is_broken(message) => Problem::error(format!(
+                "{what}: the connection to GitLab at {} broke before the whole answer arrived ({message})",
+                backend.api_url
+            ))
+            .hint("try again; a proxy or an unstable network (VPN?) may be cutting connections"),
             ApiError::Transport(message) => Problem::error(format!(
                 "{what}: cannot reach GitLab at {}: {message}",
                 backend.api_url
@@ -312,6 +381,18 @@ impl ApiError {
     }
 }
 
+/// `: <first line of the body>`, or nothing for an empty body (no dangling colon).
 fn first_line(text: &str) -> String {
-    text.lines().next().unwrap_or("").chars().take(200).collect()
+    let line: String = text.lines().next().unwrap_or("").trim().chars().take(200).collect();
+    if line.is_empty() { line } else { format!(": {line}") }
+}
+
+fn is_timeout(message: &str) -> bool {
+    let lower = message.to_ascii_lowercase();
+    lower.contains("timed out") || lower.contains("no answer in time") || lower.contains("timeout")
+}
+
+fn is_broken(message: &str) -> bool {
+    let lower = message.to_ascii_lowercase();
+    lower.contains("closed before") || lower.contains("reading the answer failed") || lower.contains("eof")
 }

@@ -18,9 +18,8 @@ use crate::runner::Output;
 use crate::safety;
 
 pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<i32> {
-    let automation = ctx.printer.automation();
-    if automation && !args.auto_approve {
-        return Err(needs_flag("`tfw apply`", "--auto-approve"));
+    if ctx.printer.automation() && !args.auto_approve {
+        return Err(unconfirmed(ctx, args));
     }
     let backend = ctx.backend()?;
     let engine = ctx.engine()?;
@@ -72,12 +71,7 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<i32> {
                 .into());
             }
             if ctx.settings.ci && !args.replan {
-                return Err(Problem::error(format!(
-                    "no saved plan for state `{}`: in CI, apply uses only the plan artifact of the plan job",
-                    backend.state_name()
-                ))
-                .hint("make the plan job's `.tfw/plans/` an artifact consumed by this job, or pass `--replan` to plan here")
-                .into());
+                return Err(ci_refusal(backend.state_name(), !extra.is_empty(), true).into());
             }
             ctx.ensure_init(&engine, Some(&backend))?;
             let made = crate::commands::plan::make(ctx, &engine, &backend, extra, false, false)?;
@@ -99,6 +93,44 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<i32> {
     apply_plan(ctx, &engine, &backend, &files.plan, "apply")
 }
 
+/// Nobody is there to confirm. In CI a missing saved plan is named in the same message (the
+/// check is local, no network), so one failed job says everything that is missing.
+fn unconfirmed(ctx: &Context, args: &ApplyArgs) -> anyhow::Error {
+    if ctx.settings.ci
+        && !args.replan
+        && let (Some(backend), _) = ctx.settings.backend()
+    {
+        let state = backend.state_name();
+        let with_args = !args.pass.args.is_empty();
+        if with_args || plans::files_for(ctx.dir(), state).load_meta().is_none() {
+            return ci_refusal(state, with_args, false).into();
+        }
+    }
+    needs_flag("`tfw apply`", "--auto-approve")
+}
+
+/// In CI, apply takes only the plan a plan job saved (and a reviewer saw): planning here
+/// would apply something nobody reviewed.
+fn ci_refusal(state: &str, with_args: bool, confirmed: bool) -> Problem {
+    let missing = if with_args {
+        format!("extra terraform arguments need a new plan for state `{state}`")
+    } else {
+        format!("no saved plan for state `{state}`")
+    };
+    let unconfirmed = if confirmed {
+        ""
+    } else {
+        " and no `--auto-approve`"
+    };
+    let args = if with_args { " -- ARGS" } else { "" };
+    Problem::error(format!(
+        "{missing}{unconfirmed}: in CI, `tfw apply` applies only the plan saved by `tfw plan` in an earlier job"
+    ))
+    .hint(format!(
+        "run `tfw plan{args}` in an earlier job with `.tfw/plans/` as its artifact, then `tfw apply --auto-approve`; or `tfw apply --replan --auto-approve` to plan and apply in this job"
+    ))
+}
+
 /// Backs up the remote state, then applies a plan file; the plan is consumed either way.
 pub fn apply_plan(
     ctx: &Context,
@@ -115,21 +147,7 @@ pub fn apply_plan(
     let outcome = ctx.terraform(engine, Some(backend), args, Output::Tee)?;
     plans::files_for(ctx.dir(), backend.state_name()).remove();
     if !outcome.success() && !outcome.interrupted {
-        if safety::is_lock_conflict(&outcome.stderr) {
-            crate::render_problem(
-                &ctx.printer,
-                &safety::explain_lock(ctx, backend, &outcome.stderr),
-            );
-        } else if safety::is_lock_forbidden(&outcome.stderr) {
-            crate::render_problem(
-                &ctx.printer,
-                &Problem::error(format!(
-                    "GitLab refused to lock `{}`: your role may read states but not change them (Developer)",
-                    backend.state_name()
-                ))
-                .hint(format!("{action} needs the Maintainer role in the GitLab project; ask a Maintainer or run it from CI")),
-            );
-        }
+        crate::diagnose::report(ctx, backend, &outcome, action);
     }
     if outcome.interrupted {
         ctx.printer.warning(&format!(

@@ -40,11 +40,8 @@ pub fn run(ctx: &Context, args: &DestroyArgs) -> Result<i32> {
         tf.extend(ctx.color_args());
         tf.extend(args.pass.args.iter().map(OsString::from));
         let outcome = ctx.terraform(&engine, Some(&backend), tf, Output::Tee)?;
-        if !outcome.success() && !outcome.interrupted && safety::is_lock_conflict(&outcome.stderr) {
-            crate::render_problem(
-                &ctx.printer,
-                &safety::explain_lock(ctx, &backend, &outcome.stderr),
-            );
+        if !outcome.success() && !outcome.interrupted {
+            crate::diagnose::report(ctx, &backend, &outcome, "destroy");
         }
         return Ok(outcome.exit_code());
     }

@@ -21,7 +21,15 @@ pub fn run(ctx: &Context, args: &ExecArgs) -> Result<i32> {
         ctx.ensure_init(&engine, Some(&backend))?;
     }
     let tf: Vec<OsString> = args.args.iter().map(OsString::from).collect();
+    // A person at a terminal gets terraform itself (prompts, `console`); a log gets the
+    // output through tfw: secrets masked, and no colour where tfw shows none (not every
+    // terraform subcommand takes `-no-color`).
+    let output = if ctx.printer.interactive() {
+        Output::Inherit
+    } else {
+        Output::Tee
+    };
     Ok(ctx
-        .terraform(&engine, Some(&backend), tf, Output::Inherit)?
+        .terraform(&engine, Some(&backend), tf, output)?
         .exit_code())
 }

@@ -7,6 +7,9 @@ use crate::cli::PassThrough;
 use crate::context::Context;
 
 pub fn run(ctx: &Context, args: &PassThrough) -> Result<i32> {
+    // No `.env` yet, on a terminal: offer the setup wizard instead of only an error.
+    let set_up = crate::commands::setup::offer(ctx)?;
+    let ctx = set_up.as_ref().unwrap_or(ctx);
     let backend = ctx.backend()?;
     ctx.report(ctx.settings.git_ignored_problem().into_iter().collect())?;
     let engine = ctx.engine()?;
@@ -16,5 +19,6 @@ pub fn run(ctx: &Context, args: &PassThrough) -> Result<i32> {
         backend.address()
     ));
     let outcome = ctx.init(&engine, Some(&backend), args.args.clone())?;
+    crate::diagnose::report(ctx, &backend, &outcome, "init");
     Ok(outcome.exit_code())
 }

@@ -1,11 +1,66 @@
-//! `tfw new DIR`: a new repository from the template.
+//! `tfw new DIR`: a new repository from the template (tfw's own, or `--template SRC[@REF]`),
+//! with the lock that lets `tfw sync` keep it up to date from then on.
 
-use anyhow::Result;
+use std::collections::BTreeMap;
+
+use anyhow::{Context as _, Result};
 
 use crate::cli::NewArgs;
 use crate::printer::Printer;
 use crate::problem::Problem;
+use crate::template::lock::Lock;
+use crate::template::plan::{Mode, Op, apply, plan};
+use crate::template::source::{Resolver, Spec};
+use crate::template::{git, sync::locked_for};
 
-pub fn run(_args: &NewArgs, _printer: &Printer) -> Result<i32> {
-    Err(Problem::error("`tfw new` is not implemented yet").into())
+pub fn run(args: &NewArgs, printer: &Printer) -> Result<i32> {
+    let cwd = std::env::current_dir()?;
+    let dir = cwd.join(&args.dir);
+    let shown = args.dir.display().to_string();
+    let mut has_git = false;
+    if dir.exists() {
+        if !dir.is_dir() {
+            return Err(Problem::error(format!("`{shown}` exists and is not a directory")).into());
+        }
+        // An empty clone (only `.git`) is a fine place to start.
+        for entry in std::fs::read_dir(&dir)?.flatten() {
+            if entry.file_name() == ".git" {
+                has_git = true;
+            } else {
+                return Err(Problem::error(format!("`{shown}` already exists and is not empty"))
+                    .hint("`tfw adopt` converts an existing repository; `tfw sync` updates one made by `tfw new`")
+                    .into());
+            }
+        }
+    }
+    let spec = match &args.template {
+        Some(text) => Spec::parse(text, &cwd)?,
+        None => Spec::builtin(),
+    };
+    let spinner = printer.spinner("reading the template");
+    let template = Resolver::new().resolve(&spec)?;
+    drop(spinner);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create `{shown}`"))?;
+    if !has_git && let Err(reason) = git::init(&dir) {
+        printer.warning(&format!(
+            "`git init` failed ({reason}); the files are written all the same"
+        ));
+    }
+    let plan = plan(&dir, &BTreeMap::new(), "none", &template, &Mode::default())?;
+    let lock = Lock::new(locked_for(&spec, &template, &dir), plan.entries.clone());
+    apply(&dir, &plan.ops, &lock.to_text())?;
+    for op in &plan.ops {
+        if let Op::Write { path, .. } = op {
+            printer.status(&format!("  created    {path}"));
+        }
+    }
+    printer.status(&format!(
+        "Created `{shown}` from {} ({}).",
+        spec.display(),
+        template.label()
+    ));
+    printer.status(&format!(
+        "Next:\n  cd {shown}\n  tfw setup                 write your .env (or copy env.example to .env)\n  tfw doctor                check it\n  git add -A && git commit  .tfw/template.lock included: `tfw sync` updates from it"
+    ));
+    Ok(0)
 }

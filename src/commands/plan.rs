@@ -11,6 +11,7 @@ use crate::cli::PlanArgs;
 use crate::context::Context;
 use crate::engine::Engine;
 use crate::plans::{self, PlanMeta, Summary};
+use crate::problem::Problem;
 use crate::runner::{Outcome, Output};
 use crate::safety;
 
@@ -19,17 +20,31 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<i32> {
     let engine = ctx.engine()?;
     ctx.ensure_init(&engine, Some(&backend))?;
     let made = make(ctx, &engine, &backend, &args.pass.args, false, args.no_lock)?;
-    if let (Some(meta), Some(path)) = (&made.meta, &args.json) {
+    if let (Some(_), Some(path)) = (&made.meta, &args.json) {
+        let report = gitlab_report(ctx, &engine, &backend)?;
         let path = ctx.dir().join(path);
-        crate::fsutil::write_atomic(
-            &path,
-            meta.summary.gitlab_report().to_string().as_bytes(),
-            0o644,
-        )?;
+        crate::fsutil::write_atomic(&path, report.to_string().as_bytes(), 0o644)?;
         ctx.printer
             .debug(&format!("wrote the plan report to {}", path.display()));
     }
     Ok(made.outcome.exit_code())
+}
+
+/// The merge-request widget's report, counted from `show -json` of the saved plan exactly as
+/// GitLab's own wrapper counts it. The text summary could be absent (`-- -json`) or worded
+/// differently by another version, and a wrong "0 changes" in a review is worse than none.
+fn gitlab_report(ctx: &Context, engine: &Engine, backend: &Backend) -> Result<serde_json::Value> {
+    let plan = plans::files_for(ctx.dir(), backend.state_name()).plan;
+    let args: Vec<OsString> = vec!["show".into(), "-json".into(), plan.into_os_string()];
+    let outcome = ctx.terraform(engine, Some(backend), args, Output::CaptureStdout)?;
+    match serde_json::from_str::<serde_json::Value>(&outcome.stdout) {
+        Ok(shown) if outcome.success() => Ok(Summary::from_show_json(&shown).gitlab_report()),
+        _ => Err(Problem::error(
+            "cannot read the saved plan back for the plan report (`show -json` failed)",
+        )
+        .hint("the plan itself was saved; see terraform's message above, then run `tfw plan --json FILE` again")
+        .into()),
+    }
 }
 
 pub struct Made {
@@ -86,11 +101,8 @@ pub fn make(
     }
     let ok = outcome.code == 0 || (detailed && outcome.code == 2);
     if !ok || outcome.interrupted {
-        if !outcome.interrupted && safety::is_lock_conflict(&outcome.stderr) {
-            crate::render_problem(
-                &ctx.printer,
-                &safety::explain_lock(ctx, backend, &outcome.stderr),
-            );
+        if !outcome.interrupted {
+            crate::diagnose::report(ctx, backend, &outcome, "plan");
         }
         files.remove();
         return Ok(Made {

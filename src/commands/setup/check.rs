@@ -1,0 +1,159 @@
+//! Proving the answers before they are written: one read of the state (the route terraform
+//! itself uses, so it proves the URL, the token and the role) and one listing of the
+//! project's states (the state read answers 404 for a missing project and a missing state
+//! alike; the listing tells them apart). Each failure names the answer to fix.
+
+use crate::backend::gitlab::{ApiError, Client};
+use crate::backend::{self, Backend, Source};
+use crate::problem::Problem;
+use crate::settings::{Origin, Value};
+
+/// What `.env` will hold.
+#[derive(Debug, Clone, Default)]
+pub struct Answers {
+    /// `https://gitlab.example.com`, without `/api/v4`.
+    pub url: String,
+    pub project: String,
+    pub username: String,
+    pub token: String,
+    /// `TF_STATE_NAME`, when not the personal state.
+    pub state: Option<String>,
+}
+
+/// The answer a failure is about: the one to ask again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    Url,
+    Project,
+    Token,
+    /// The token works but its account may not read states: another account's, perhaps.
+    Account,
+}
+
+#[derive(Debug)]
+pub struct Failure {
+    pub field: Field,
+    pub problem: Problem,
+}
+
+#[derive(Debug)]
+pub struct Checked {
+    /// Whether the state already exists; `None` when the listing could not say.
+    pub state_exists: Option<bool>,
+    pub state_count: Option<usize>,
+    /// A check that could not run (not a reason to refuse the answers).
+    pub warning: Option<Problem>,
+}
+
+pub fn backend_for(answers: &Answers, state: &str) -> Backend {
+    let api_url = format!("{}/api/v4", answers.url);
+    let value = |value: &str| Value {
+        value: value.to_string(),
+        origin: Origin::Flag,
+    };
+    Backend {
+        source: Source::Project,
+        base: backend::base_for(&api_url, &answers.project),
+        api_url,
+        project: answers.project.clone(),
+        state: value(state),
+        username: value(&answers.username),
+        password: value(&answers.token),
+    }
+}
+
+pub fn check(answers: &Answers, state: &str) -> Result<Checked, Failure> {
+    let backend = backend_for(answers, state);
+    let client = Client::new(&backend);
+    match client.get_state(state) {
+        // 422: the state is being deleted; the answers are right all the same.
+        Ok(_) | Err(ApiError::Status { code: 422, .. }) => {}
+        Err(err) => return Err(failure(&err, answers)),
+    }
+    match client.list_states() {
+        Ok(states) => Ok(Checked {
+            state_exists: Some(states.iter().any(|s| s.name == state)),
+            state_count: Some(states.len()),
+            warning: None,
+        }),
+        Err(
+            err @ ApiError::Status {
+                code: 401 | 404, ..
+            },
+        ) => Err(failure(&err, answers)),
+        Err(err) => Ok(Checked {
+            state_exists: None,
+            state_count: None,
+            warning: Some(
+                Problem::warning(format!(
+                    "the token works, but listing the states of `{}` failed: {}",
+                    answers.project,
+                    describe(&err)
+                ))
+                .hint("`tfw doctor` checks again later; `.env` is written anyway"),
+            ),
+        }),
+    }
+}
+
+fn describe(err: &ApiError) -> String {
+    match err {
+        ApiError::Status { code, body } => {
+            format!(
+                "GitLab answered {code}: {}",
+                body.lines().next().unwrap_or("")
+            )
+        }
+        ApiError::Transport(message) => message.clone(),
+    }
+}
+
+fn failure(err: &ApiError, answers: &Answers) -> Failure {
+    let url = &answers.url;
+    let (field, problem) = match err {
+        ApiError::Status { code: 401, .. } => (
+            Field::Token,
+            Problem::error(format!("GitLab at {url} rejected the token (401 Unauthorized)")).hint(
+                format!(
+                    "use a personal access token with the `api` scope that has not expired: {}",
+                    token_page(url)
+                ),
+            ),
+        ),
+        ApiError::Status { code: 403, .. } => (
+            Field::Account,
+            Problem::error(format!(
+                "`{}` may not read the Terraform states of `{}` (403 Forbidden)",
+                answers.username, answers.project
+            ))
+            .hint("reading states needs the Developer role in the project, applying needs Maintainer; ask a Maintainer, or use another account's token"),
+        ),
+        ApiError::Status { code: 404, .. } => (
+            Field::Project,
+            Problem::error(format!(
+                "GitLab at {url} has no project `{}` that `{}` can see (404)",
+                answers.project, answers.username
+            ))
+            .hint("give the project's full path as in its web address (group/subgroup/project) or its numeric id"),
+        ),
+        ApiError::Status { code, body } => (
+            Field::Url,
+            Problem::error(format!(
+                "GitLab at {url} answered {code}: {}",
+                body.lines().next().unwrap_or("")
+            ))
+            .hint("check that the URL is your GitLab's address (not a project page), or try again in a moment"),
+        ),
+        ApiError::Transport(message) => (
+            Field::Url,
+            Problem::error(format!("cannot reach GitLab at {url}: {message}"))
+                .hint("check the URL and your network (VPN?)"),
+        ),
+    };
+    Failure { field, problem }
+}
+
+/// GitLab's form for a new personal access token, prefilled with a name and the `api` scope.
+pub fn token_page(url: &str) -> String {
+    format!("{url}/-/user_settings/personal_access_tokens?name=tfw&scopes=api")
+}

@@ -1,0 +1,221 @@
+//! `.tfw/template.lock`, committed with the repository: which template (source, requested ref,
+//! resolved commit) the repository is at, and per file its policy, the checksum of what tfw
+//! last wrote, and the template's text at that version. That text is the base of the next
+//! 3-way merge, so a merge works whatever the source: the embedded set of an older tfw, a
+//! directory that has changed since, or a git commit no longer fetched.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::policy::Policy;
+use crate::problem::Problem;
+
+pub const LOCK_PATH: &str = ".tfw/template.lock";
+const FORMAT: u32 = 1;
+
+const HEADER: &str = "\
+# Written by `tfw new`, `tfw adopt` and `tfw sync`: commit this file. It records which template
+# version this repository is at, and the template's text of each file (the base of 3-way merges).
+# `skip = true` on a file opts this repository out of that file.
+";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lock {
+    pub lock_version: u32,
+    pub template: Locked,
+    #[serde(default)]
+    pub files: BTreeMap<String, Entry>,
+}
+
+/// The template version, as recorded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Locked {
+    /// `builtin`, a directory (relative to the repository) or a git URL.
+    pub source: String,
+    /// The tag, branch or commit asked for (git sources only).
+    #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
+    /// The commit it resolved to (a content digest for builtin and directory sources).
+    pub commit: String,
+    /// The template's own version label (its manifest's `version`).
+    #[serde(default)]
+    pub version: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    pub policy: Policy,
+    /// sha256 of what tfw last wrote: the whole file, or the block's inside for `block`.
+    pub sha256: String,
+    /// The template's text at the locked version (every policy but `once`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    /// This repository opts out of the file: `tfw sync` leaves it alone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skip: bool,
+}
+
+/// Why a lock cannot be used: unreadable or not a lock at all (an error), or a lock whose
+/// content contradicts itself (drift: someone edited it by hand).
+#[derive(Debug, Clone)]
+pub enum LockError {
+    Broken(Problem),
+    Inconsistent(Problem),
+}
+
+impl LockError {
+    pub fn problem(&self) -> &Problem {
+        match self {
+            LockError::Broken(problem) | LockError::Inconsistent(problem) => problem,
+        }
+    }
+}
+
+impl Lock {
+    /// The lock of the repository at `dir`: `None` when there is none.
+    pub fn read(dir: &Path) -> Result<Option<Lock>, LockError> {
+        let path = dir.join(LOCK_PATH);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(err) => {
+                return Err(LockError::Broken(
+                    Problem::error(format!("cannot read the template lock: {err}"))
+                        .at(Path::new(LOCK_PATH), None),
+                ));
+            }
+        };
+        let lock: Lock = toml::from_str(&text).map_err(|err| {
+            let line = err
+                .span()
+                .map(|span| text[..span.start].matches('\n').count() + 1);
+            LockError::Broken(
+                Problem::error(format!("the template lock is not valid: {}", err.message()))
+                    .at(Path::new(LOCK_PATH), line)
+                    .hint("restore it from git (`git checkout -- .tfw/template.lock`)"),
+            )
+        })?;
+        lock.validate()?;
+        Ok(Some(lock))
+    }
+
+    fn validate(&self) -> Result<(), LockError> {
+        let invalid = |message: String| {
+            LockError::Inconsistent(
+                Problem::error(format!("the template lock is inconsistent: {message}"))
+                    .at(Path::new(LOCK_PATH), None)
+                    .hint("restore it from git (`git checkout -- .tfw/template.lock`)"),
+            )
+        };
+        if self.lock_version > FORMAT {
+            return Err(LockError::Broken(
+                Problem::error(format!(
+                    "the template lock has format {}, newer than this tfw understands ({FORMAT})",
+                    self.lock_version
+                ))
+                .at(Path::new(LOCK_PATH), None)
+                .hint("upgrade tfw"),
+            ));
+        }
+        for (path, entry) in &self.files {
+            if !super::is_repo_path(path) {
+                return Err(invalid(format!(
+                    "`{path}` is not a path inside the repository"
+                )));
+            }
+            if entry.sha256.len() != 64 || !entry.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                return Err(invalid(format!("`{path}` has no valid sha256")));
+            }
+            if entry.base.is_none() && entry.policy != Policy::Once && !entry.skip {
+                return Err(invalid(format!("`{path}` has no base text")));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn to_text(&self) -> String {
+        let body = toml::to_string(self).expect("a lock always serialises");
+        format!("{HEADER}\n{body}")
+    }
+
+    pub fn new(template: Locked, files: BTreeMap<String, Entry>) -> Self {
+        Self {
+            lock_version: FORMAT,
+            template,
+            files,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Lock {
+        let mut files = BTreeMap::new();
+        files.insert(
+            ".gitignore".to_string(),
+            Entry {
+                policy: Policy::Block,
+                sha256: "a".repeat(64),
+                base: Some(".env\n\"quoted\" '''\n".into()),
+                skip: false,
+            },
+        );
+        files.insert(
+            "tfw.toml".to_string(),
+            Entry {
+                policy: Policy::Once,
+                sha256: "b".repeat(64),
+                base: None,
+                skip: false,
+            },
+        );
+        Lock::new(
+            Locked {
+                source: "../template".into(),
+                reference: Some("v2".into()),
+                commit: "c".repeat(40),
+                version: "2".into(),
+            },
+            files,
+        )
+    }
+
+    #[test]
+    fn round_trips_through_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let lock = sample();
+        crate::fsutil::write_atomic(
+            &dir.path().join(LOCK_PATH),
+            lock.to_text().as_bytes(),
+            0o644,
+        )
+        .unwrap();
+        assert_eq!(Lock::read(dir.path()).unwrap(), Some(lock));
+    }
+
+    #[test]
+    fn missing_is_none_and_garbage_points_at_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(Lock::read(dir.path()).unwrap(), None);
+        std::fs::create_dir_all(dir.path().join(".tfw")).unwrap();
+        std::fs::write(dir.path().join(LOCK_PATH), "lock_version = 1\n[template\n").unwrap();
+        let err = Lock::read(dir.path()).unwrap_err();
+        assert!(matches!(err, LockError::Broken(_)));
+        assert_eq!(err.problem().location.clone().unwrap().line, Some(2));
+    }
+
+    #[test]
+    fn paths_escaping_the_repository_are_rejected() {
+        let mut lock = sample();
+        let entry = lock.files.remove("tfw.toml").unwrap();
+        lock.files.insert("../outside".into(), entry);
+        assert!(matches!(lock.validate(), Err(LockError::Inconsistent(_))));
+    }
+}

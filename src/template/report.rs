@@ -1,0 +1,196 @@
+//! What `sync` and `sync --check` found in one repository, for people (the single command's
+//! lines, the fleet's table) and for machines (`--json`, documented in docs/templates.md).
+
+use serde::Serialize;
+
+use super::lock::Locked;
+use super::policy::Policy;
+use crate::problem::Problem;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum State {
+    UpToDate,
+    UpdateAvailable,
+    Updated,
+    Drift,
+    Conflicts,
+    Error,
+}
+
+impl State {
+    /// 0 up to date (or updated), 2 update available, 3 drift or conflicts, 1 error.
+    pub fn exit_code(self) -> i32 {
+        match self {
+            State::UpToDate | State::Updated => 0,
+            State::UpdateAvailable => 2,
+            State::Drift | State::Conflicts => 3,
+            State::Error => 1,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::UpToDate => "up-to-date",
+            State::UpdateAvailable => "update-available",
+            State::Updated => "updated",
+            State::Drift => "drift",
+            State::Conflicts => "conflicts",
+            State::Error => "error",
+        }
+    }
+}
+
+/// The worst of several exit codes: an error beats drift, drift beats an update, all beat 0.
+pub fn worst(codes: impl IntoIterator<Item = i32>) -> i32 {
+    let rank = |code: i32| match code {
+        0 => 0,
+        2 => 1,
+        3 => 2,
+        _ => 3,
+    };
+    codes
+        .into_iter()
+        .max_by_key(|code| rank(*code))
+        .unwrap_or(0)
+}
+
+/// One file's finding. `status` is one word: for `--check` `up-to-date`, `update` or
+/// `drift`; for a sync what was done (`created`, `updated`, `merged`, `conflict`, `kept`,
+/// `restored`, `renamed`, `removed`, `recorded`, `skipped`, `unchanged`).
+#[derive(Debug, Clone, Serialize)]
+pub struct FileReport {
+    pub path: String,
+    pub policy: Option<Policy>,
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+impl FileReport {
+    pub fn new(
+        path: &str,
+        policy: Option<Policy>,
+        status: &'static str,
+        detail: Option<String>,
+    ) -> Self {
+        Self {
+            path: path.to_string(),
+            policy,
+            status,
+            detail,
+        }
+    }
+
+    /// `  status     path  (detail)`, the line a person reads.
+    pub fn line(&self) -> String {
+        let detail = self
+            .detail
+            .as_deref()
+            .map(|d| format!("  ({d})"))
+            .unwrap_or_default();
+        format!("  {:<10} {}{detail}", self.status, self.path)
+    }
+
+    /// Worth a line in the human output (nothing happened to the others).
+    pub fn notable(&self) -> bool {
+        !matches!(self.status, "up-to-date" | "unchanged" | "skipped")
+    }
+}
+
+/// A template version: the one synced to (`template`) or the one recorded (`locked`).
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Info {
+    pub source: String,
+    #[serde(rename = "ref")]
+    pub reference: Option<String>,
+    pub commit: String,
+    pub version: String,
+}
+
+impl From<&Locked> for Info {
+    fn from(locked: &Locked) -> Self {
+        Self {
+            source: locked.source.clone(),
+            reference: locked.reference.clone(),
+            commit: locked.commit.clone(),
+            version: locked.version.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RepoReport {
+    pub repo: String,
+    pub state: State,
+    pub exit_code: i32,
+    pub template: Option<Info>,
+    pub locked: Option<Info>,
+    pub files: Vec<FileReport>,
+    /// Files written, moved or removed (or that would be, with `--dry-run`/`--check`).
+    pub files_changed: usize,
+    pub conflicts: usize,
+    pub warnings: Vec<Problem>,
+    pub error: Option<Problem>,
+    /// The unified diff of `--dry-run`.
+    #[serde(skip)]
+    pub diff: String,
+}
+
+impl RepoReport {
+    pub fn new(repo: &str) -> Self {
+        Self {
+            repo: repo.to_string(),
+            state: State::UpToDate,
+            exit_code: 0,
+            template: None,
+            locked: None,
+            files: Vec::new(),
+            files_changed: 0,
+            conflicts: 0,
+            warnings: Vec::new(),
+            error: None,
+            diff: String::new(),
+        }
+    }
+
+    pub fn set_state(&mut self, state: State) {
+        self.state = state;
+        self.exit_code = state.exit_code();
+    }
+
+    pub fn failed(repo: &str, problem: Problem) -> Self {
+        let mut report = Self::new(repo);
+        report.set_state(State::Error);
+        report.error = Some(problem);
+        report
+    }
+
+    /// One short line on what stands out: the error, or the first file needing attention.
+    pub fn detail(&self) -> String {
+        if let Some(problem) = &self.error {
+            return problem.to_string();
+        }
+        let attention = |f: &&FileReport| matches!(f.status, "drift" | "conflict");
+        let files: Vec<&str> = self
+            .files
+            .iter()
+            .filter(attention)
+            .map(|f| f.path.as_str())
+            .collect();
+        files.join(", ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn worst_ranks_error_above_drift_above_update() {
+        assert_eq!(worst([0, 2, 0]), 2);
+        assert_eq!(worst([2, 3, 0]), 3);
+        assert_eq!(worst([3, 1, 2]), 1);
+        assert_eq!(worst([]), 0);
+    }
+}
