@@ -7,6 +7,7 @@ pub mod backend;
 pub mod backups;
 pub mod cli;
 pub mod commands;
+pub mod confirm;
 pub mod context;
 pub mod diagnose;
 pub mod dotenv;

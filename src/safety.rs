@@ -6,11 +6,12 @@ use anyhow::Result;
 
 use crate::backend::Backend;
 use crate::backend::gitlab::Client;
+use crate::confirm::Ask;
 use crate::context::{Context, needs_flag};
-use crate::problem::{Exit, Problem};
+use crate::problem::Problem;
 
 /// Asks before changing `backend`'s state. `action` is e.g. "apply", `flag` the flag that
-/// confirms without a terminal.
+/// confirms without a terminal. The prompt names the state and its address.
 pub fn confirm(
     ctx: &Context,
     backend: &Backend,
@@ -19,11 +20,11 @@ pub fn confirm(
     flag: &str,
 ) -> Result<()> {
     let printer = &ctx.printer;
+    let command = format!("tfw {action}");
     if !printer.interactive() {
-        return Err(needs_flag(&format!("`tfw {action}`"), flag));
+        return Err(needs_flag(&format!("`{command}`"), flag));
     }
     let state = backend.state_name();
-    let protected = ctx.settings.project.is_protected(state);
     printer.status("");
     printer.status(&format!(
         "{} {} to state {}",
@@ -32,30 +33,19 @@ pub fn confirm(
         printer.bold(state)
     ));
     printer.status(&format!("  address: {}", backend.address()));
-    let (expected, prompt) = if protected {
+    if ctx.settings.project.is_protected(state) {
         printer.warning(&format!("`{state}` is a protected, shared state"));
-        (
-            state.to_string(),
-            format!("Type the state name `{state}` to {action}"),
-        )
+        let ask = Ask {
+            command: &command,
+            action,
+        };
+        ask.typed(ctx, state, None)
     } else {
-        (
-            "yes".to_string(),
-            format!("Type `yes` to {action} `{state}`"),
-        )
-    };
-    let answer: String = dialoguer::Input::new()
-        .with_prompt(prompt)
-        .allow_empty(true)
-        .interact_text()
-        .map_err(|_| anyhow::Error::new(Exit(130)))?;
-    if answer.trim() == expected {
-        Ok(())
-    } else {
-        Err(Problem::error(format!(
-            "{action} cancelled: the answer was not `{expected}`; nothing was changed"
-        ))
-        .into())
+        let ask = Ask {
+            command: &command,
+            action: &format!("{action} `{state}`"),
+        };
+        ask.yes(ctx, false, flag)
     }
 }
 

@@ -84,7 +84,7 @@ fn protected_apply_asks_for_the_state_name_in_a_terminal() {
         .expect("Type the state name `staging` to apply")
         .unwrap();
     session.send_line("prod").unwrap();
-    session.expect("apply cancelled").unwrap();
+    session.expect("`tfw apply` cancelled").unwrap();
     session.expect(Eof).unwrap();
     assert!(
         sandbox.gitlab.state("42", "staging").is_none(),

@@ -9,7 +9,7 @@ use anyhow::Result;
 use crate::backend::gitlab::ApiError;
 use crate::context::{Context, needs_flag};
 use crate::problem::Problem;
-use crate::states::confirm::Ask;
+use crate::confirm::Ask;
 use crate::states::document::Summary;
 use crate::states::listing::Lock;
 use crate::states::remote::Remote;

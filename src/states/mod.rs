@@ -3,7 +3,6 @@
 //! of versions; these modules combine REST with GraphQL to answer those questions, and keep
 //! the guards (confirmations, backups, verification) next to the calls they protect.
 
-pub mod confirm;
 pub mod delete;
 pub mod document;
 pub mod listing;

@@ -13,7 +13,7 @@ use anyhow::Result;
 use crate::backend::gitlab::{ApiError, Member, StateInfo};
 use crate::problem::Problem;
 use crate::project::Project;
-use crate::states::confirm::Ask;
+use crate::confirm::Ask;
 use crate::states::delete::{delete, download, report};
 use crate::states::document::Summary;
 use crate::states::listing::{age, columns, elapsed};

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use crate::backend::decode_segment;
 use crate::problem::Problem;
-use crate::states::confirm::Ask;
+use crate::confirm::Ask;
 use crate::states::delete::{back_up, download};
 use crate::states::document::Summary;
 use crate::states::remote::Remote;

@@ -8,7 +8,7 @@ use anyhow::Result;
 
 use crate::backend::gitlab::ApiError;
 use crate::problem::Problem;
-use crate::states::confirm::Ask;
+use crate::confirm::Ask;
 use crate::states::listing::Lock;
 use crate::states::remote::Remote;
 

@@ -1,6 +1,7 @@
-//! The confirmations in front of `tfw state` commands that change GitLab: `yes` for the
-//! ordinary case, the state's name typed out for what cannot be taken back or touches someone
-//! else's work. Without a terminal nothing is asked: the flag that confirms must be given.
+//! Confirmations in front of everything that changes a state: `yes` for the ordinary case,
+//! the state's name typed out for a protected state, for what cannot be taken back, or for
+//! someone else's work. Without a terminal nothing is asked: the flag that confirms must be
+//! given, and its absence is an error naming it.
 
 use anyhow::Result;
 
@@ -61,7 +62,8 @@ impl Ask<'_> {
             Ok(())
         } else {
             Err(Problem::error(format!(
-                "cancelled: the answer was not `{expected}`; nothing was changed"
+                "`{}` cancelled: the answer was not `{expected}`; nothing was changed",
+                self.command
             ))
             .into())
         }
