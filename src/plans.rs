@@ -23,11 +23,18 @@ pub struct Summary {
 
 impl Summary {
     /// Reads terraform's own "Plan: N to add, M to change, K to destroy." (a replace is one
-    /// add and one destroy, as GitLab counts) or "No changes.".
+    /// add and one destroy, as GitLab counts) or "No changes.", or with `-json` the
+    /// `change_summary` event: what terraform printed anyway, so no second run is needed.
     pub fn from_plan_output(stdout: &str) -> Option<Self> {
         let text = strip_ansi(stdout);
         for line in text.lines() {
             let line = line.trim();
+            if line.starts_with('{') {
+                if let Some(summary) = Self::from_json_event(line) {
+                    return Some(summary);
+                }
+                continue;
+            }
             if let Some(rest) = line.strip_prefix("Plan: ") {
                 let mut summary = Summary::default();
                 for part in rest.trim_end_matches('.').split(',') {
@@ -57,6 +64,22 @@ impl Summary {
             return Some(Summary::default());
         }
         None
+    }
+
+    /// `{"type":"change_summary","changes":{"add":1,"change":0,"remove":0,"import":0}}`
+    fn from_json_event(line: &str) -> Option<Self> {
+        let event: serde_json::Value = serde_json::from_str(line).ok()?;
+        if event["type"] != "change_summary" {
+            return None;
+        }
+        let changes = &event["changes"];
+        let count = |key: &str| changes[key].as_u64().unwrap_or(0);
+        Some(Summary {
+            add: count("add"),
+            change: count("change"),
+            destroy: count("remove"),
+            import: count("import"),
+        })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -320,6 +343,13 @@ mod tests {
                    "before_sensitive": false, "after_sensitive": false}
       }
     }"#;
+
+    #[test]
+    fn reads_the_json_change_summary_event() {
+        let out = "{\"@level\":\"info\",\"type\":\"version\"}\n{\"@level\":\"info\",\"@message\":\"Plan: 2 to add, 1 to change, 1 to destroy.\",\"type\":\"change_summary\",\"changes\":{\"add\":2,\"change\":1,\"remove\":1,\"operation\":\"plan\"}}\n";
+        let s = Summary::from_plan_output(out).unwrap();
+        assert_eq!((s.add, s.change, s.destroy), (2, 1, 1));
+    }
 
     #[test]
     fn counts_show_json_as_gitlab_does() {

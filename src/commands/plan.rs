@@ -11,7 +11,6 @@ use crate::cli::PlanArgs;
 use crate::context::Context;
 use crate::engine::Engine;
 use crate::plans::{self, PlanMeta, Summary};
-use crate::problem::Problem;
 use crate::runner::{Outcome, Output};
 use crate::safety;
 
@@ -20,29 +19,34 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<i32> {
     let engine = ctx.engine()?;
     ctx.ensure_init(&engine, Some(&backend))?;
     let made = make(ctx, &engine, &backend, &args.pass.args, false, args.no_lock)?;
-    if let (Some(_), Some(path)) = (&made.meta, &args.json) {
-        let report = gitlab_report(ctx, &engine, &backend)?;
+    if let (Some(meta), Some(path)) = (&made.meta, &args.json) {
+        // The counts come from terraform's own plan output (no second terraform run on the
+        // plan path); a replace counts in create and delete, as GitLab counts it.
         let path = ctx.dir().join(path);
-        crate::fsutil::write_atomic(&path, report.to_string().as_bytes(), 0o644)?;
+        let report = meta.summary.gitlab_report().to_string();
+        crate::fsutil::write_atomic(&path, report.as_bytes(), 0o644)?;
         ctx.printer
             .debug(&format!("wrote the plan report to {}", path.display()));
     }
     Ok(made.outcome.exit_code())
 }
 
-/// The merge-request widget's report, counted from `show -json` of the saved plan exactly as
-/// GitLab's own wrapper counts it. The text summary could be absent (`-- -json`) or worded
-/// differently by another version, and a wrong "0 changes" in a review is worse than none.
-fn gitlab_report(ctx: &Context, engine: &Engine, backend: &Backend) -> Result<serde_json::Value> {
-    let plan = plans::files_for(ctx.dir(), backend.state_name()).plan;
-    let args: Vec<OsString> = vec!["show".into(), "-json".into(), plan.into_os_string()];
+fn summary_from_show(
+    ctx: &Context,
+    engine: &Engine,
+    backend: &Backend,
+    plan: &std::path::Path,
+) -> Result<Summary> {
+    ctx.printer
+        .debug("no change summary in terraform's output: reading the plan with `show -json`");
+    let args: Vec<OsString> = vec!["show".into(), "-json".into(), plan.into()];
     let outcome = ctx.terraform(engine, Some(backend), args, Output::CaptureStdout)?;
     match serde_json::from_str::<serde_json::Value>(&outcome.stdout) {
-        Ok(shown) if outcome.success() => Ok(Summary::from_show_json(&shown).gitlab_report()),
-        _ => Err(Problem::error(
-            "cannot read the saved plan back for the plan report (`show -json` failed)",
+        Ok(shown) if outcome.success() => Ok(Summary::from_show_json(&shown)),
+        _ => Err(crate::problem::Problem::error(
+            "cannot count the plan's changes: terraform printed no summary and `show -json` failed",
         )
-        .hint("the plan itself was saved; see terraform's message above, then run `tfw plan --json FILE` again")
+        .hint("the plan was saved; run `tfw plan` again, with -v to see more")
         .into()),
     }
 }
@@ -110,7 +114,12 @@ pub fn make(
             meta: None,
         });
     }
-    let summary = Summary::from_plan_output(&outcome.stdout).unwrap_or_default();
+    let summary = match Summary::from_plan_output(&outcome.stdout) {
+        Some(summary) => summary,
+        // Only when terraform's output carried no summary (an unknown wording, say): a
+        // wrong "0 changes" in a review is worse than one more terraform run.
+        None => summary_from_show(ctx, engine, backend, &files.plan)?,
+    };
     let info = engine.info()?;
     let meta = PlanMeta {
         state: backend.state_name().to_string(),
