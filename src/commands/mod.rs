@@ -27,7 +27,19 @@ use crate::context::Context;
 use crate::printer::{Printer, Terminal};
 use crate::settings::Settings;
 
-pub fn dispatch(cli: Cli, mut printer: Printer, terminal: Terminal) -> Result<i32> {
+pub fn dispatch(mut cli: Cli, mut printer: Printer, terminal: Terminal) -> Result<i32> {
+    // `-C` applies to the paths these commands take, as it does to everything else.
+    if let Some(dir) = &cli.chdir {
+        match &mut cli.command {
+            Command::New(args) => args.dir = dir.join(&args.dir),
+            Command::Sync(args) => {
+                for repo in &mut args.repos {
+                    *repo = dir.join(&*repo);
+                }
+            }
+            _ => {}
+        }
+    }
     // Commands that need no settings at all.
     match &cli.command {
         Command::Completions(args) => return completions::completions(args),
