@@ -126,7 +126,7 @@ pub enum Command {
     Sync(SyncArgs),
     /// Write .env interactively (or print the lines to write, without a terminal)
     #[command(
-        after_help = "Examples:\n  tfw setup\n  tfw setup --force                  replace .env (the old one is kept in .tfw/)\n  printf '%s\\n' \"$TOKEN\" | tfw setup --token-stdin \\\n      --url https://gitlab.example.com --project group/infra --username alice"
+        after_help = "Examples:\n  tfw setup\n  tfw setup --force                  replace .env (the old one is kept in .tfw/)\n  printf '%s\\n' \"$TOKEN\" | tfw setup --token-stdin \\\n      --url https://gitlab.example.com --project group/infra --username alice\n\nWith --state NAME, .env gets TF_STATE_NAME=NAME; without it, you work on your personal state."
     )]
     Setup(SetupArgs),
     /// Print a shell completion script

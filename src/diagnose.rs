@@ -192,7 +192,7 @@ fn explain(
                 .unwrap_or_else(|| Problem::error(what.clone()));
             let fix = problem.hint.clone().map(|h| format!("{h}; then ")).unwrap_or_default();
             problem.hint(format!(
-                "terraform kept the new state in `errored.tfstate` (what it changed exists; GitLab does not know it yet). {fix}push it with `tfw exec -- state push errored.tfstate`. Do not apply again before: the state would fork"
+                "{fix}push the new state, which terraform kept in `errored.tfstate` (what it changed exists, GitLab does not know it yet): `tfw exec -- state push errored.tfstate`. Do not apply again before that: the state would fork"
             ))
         }
         (Phase::Unlock, cause) => {
@@ -208,7 +208,7 @@ fn explain(
                 Err(_) => "the lock is probably still held".to_string(),
             };
             Problem::error(format!("{}; {held}", problem.message)).hint(format!(
-                "the state itself was saved; once no other run is going on, release the lock with `tfw state unlock {state}`"
+                "once no other run is going on, release it with `tfw state unlock {state}`"
             ))
         }
     })

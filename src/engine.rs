@@ -1,13 +1,11 @@
 //! Terraform or OpenTofu: which binary runs, which version it is, and why. The choice is
 //! `TFW_BINARY` (environment or `.env`) > `binary` in `tfw.toml` > `.opentofu-version` /
 //! `.terraform-version` > `tofu` on PATH > `terraform`. Asking a binary its version costs a
-//! process start (tens of ms), so the answer is cached, keyed by the binary's path, size and
-//! mtime, and a version pin is checked before anything runs.
+//! process start (tens of ms), so the answer is cached (`crate::cache`), keyed by the binary's
+//! path, size, mtime and inode, and a version pin is checked before anything runs.
 
-use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::time::UNIX_EPOCH;
 
 use crate::problem::Problem;
 use crate::settings::{Origin, Settings};
@@ -106,27 +104,14 @@ fn locate(requested: &str, dir: &Path) -> Result<PathBuf, Problem> {
 impl Engine {
     /// The binary's product and version, from the cache when the file has not changed.
     pub fn info(&self) -> Result<EngineInfo, Problem> {
-        let key = cache_key(&self.program);
-        let cache_path = cache_file();
-        let mut cache: BTreeMap<String, EngineInfo> = cache_path
-            .as_ref()
-            .and_then(|path| std::fs::read(path).ok())
-            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-            .unwrap_or_default();
-        if let Some(key) = &key
-            && let Some(info) = cache.get(key)
-        {
-            return Ok(info.clone());
+        let key = crate::cache::file_key(&self.program);
+        if let Some(info) = key.as_deref().and_then(|key| crate::cache::get(CACHE, key)) {
+            return Ok(info);
         }
         let info = self.ask_version()?;
-        if let (Some(key), Some(path)) = (key, cache_path) {
-            // Entries for binaries that changed are dropped: the map never grows stale.
-            let program = self.program.to_string_lossy().into_owned();
-            cache.retain(|k, _| !k.starts_with(&format!("{program}|")));
-            cache.insert(key, info.clone());
-            if let Ok(bytes) = serde_json::to_vec_pretty(&cache) {
-                let _ = crate::fsutil::write_atomic(&path, &bytes, 0o644);
-            }
+        if let Some(key) = key {
+            let owner = format!("{}|", self.program.display());
+            crate::cache::put(CACHE, &owner, key, info.clone());
         }
         Ok(info)
     }
@@ -202,24 +187,8 @@ fn pin(settings: &Settings) -> Option<(String, PathBuf)> {
     None
 }
 
-fn cache_key(program: &Path) -> Option<String> {
-    let meta = std::fs::metadata(program).ok()?;
-    let mtime = meta
-        .modified()
-        .ok()?
-        .duration_since(UNIX_EPOCH)
-        .ok()?
-        .as_nanos();
-    Some(format!("{}|{}|{mtime}", program.display(), meta.len()))
-}
-
-fn cache_file() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache")))?;
-    Some(base.join("tfw").join("engines.json"))
-}
+/// `$XDG_CACHE_HOME/tfw/engines.json`: binary identity (path, size, mtime, inode) -> answer.
+const CACHE: &str = "engines";
 
 pub fn parse_version_output(text: &str) -> Option<EngineInfo> {
     let first = text.lines().next()?.trim();

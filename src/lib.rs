@@ -5,6 +5,7 @@
 
 pub mod backend;
 pub mod backups;
+pub mod cache;
 pub mod cli;
 pub mod commands;
 pub mod confirm;

@@ -145,7 +145,7 @@ impl Run<'_> {
         FORWARDED_INT.store(false, Ordering::SeqCst);
         let mut child = command
             .spawn()
-            .with_context(|| format!("cannot start `{}`", self.program.display()))?;
+            .map_err(|err| cannot_start(self.program, &err))?;
         CHILD.store(child.id() as i32, Ordering::SeqCst);
 
         let stdout_buf = Arc::new(Mutex::new(String::new()));
@@ -191,6 +191,23 @@ impl Run<'_> {
             stderr: take(stderr_buf),
         })
     }
+}
+
+/// The binary was found and is executable, yet the kernel would not run it: say why in terms
+/// of what to fix (the file, its `#!` line, TFW_BINARY), not only errno.
+fn cannot_start(program: &Path, err: &std::io::Error) -> crate::problem::Problem {
+    let shown = program.display();
+    let hint = match err.raw_os_error() {
+        Some(libc::ENOEXEC) => format!(
+            "`{shown}` is not a program this machine can run (another CPU architecture, or a script without a `#!` line); point TFW_BINARY at a terraform or tofu binary"
+        ),
+        Some(libc::ENOENT) => format!(
+            "`{shown}` exists, but what it needs to start does not: the interpreter on its `#!` line, or its loader; reinstall it or point TFW_BINARY elsewhere"
+        ),
+        Some(libc::EACCES) => format!("run `chmod +x {shown}`, or point TFW_BINARY at a terraform or tofu binary"),
+        _ => format!("check that `{shown}` is a terraform or tofu binary for this machine (TFW_BINARY chooses another)"),
+    };
+    crate::problem::Problem::error(format!("cannot start `{shown}`: {err}")).hint(hint)
 }
 
 fn pump(

@@ -242,6 +242,11 @@ fn run_case(case: &Case) {
         sandbox.gitlab.fault(fault);
     }
     let out = sandbox.tfw(case.args).env("TFW_HTTP_TIMEOUT", "2").run();
+    if std::env::var_os("TFW_FAULTS_SHOW").is_some() {
+        // `TFW_FAULTS_SHOW=1 cargo test --test tfw faults:: -- --nocapture` prints every
+        // message, to review the wording.
+        eprintln!("=== {} (exit {:?})\n{}", case.name, out.code, out.stderr);
+    }
     assert_eq!(
         out.code,
         Some(case.code),

@@ -549,7 +549,7 @@ fn adopt_converts_a_makefile_repo_and_doctor_passes() {
         .tfw(&["adopt"])
         .run()
         .success()
-        .stderr_has(".env is unchanged and works as it is")
+        .stderr_has("`.env` is unchanged and works as it is")
         .stderr_has("--remove-legacy");
     assert_eq!(sandbox.read(".env"), env_before, ".env is never rewritten");
     assert!(sandbox.path("Makefile").is_file() && sandbox.path("scripts/init.sh").is_file());

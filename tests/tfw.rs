@@ -11,3 +11,6 @@ mod ci;
 mod ux;
 mod states;
 mod templates;
+mod engine_faults;
+mod dotenv_fuzz;
+mod hot_path;

@@ -25,6 +25,10 @@ fn redact(sandbox: &Sandbox, text: &str) -> String {
     text.replace(&sandbox.gitlab.url(), "[GITLAB]")
 }
 
+fn mode(path: &std::path::Path) -> u32 {
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
 /// stderr, or both streams with a marker when tfw also printed data.
 fn shown(sandbox: &Sandbox, out: &Out) -> String {
     let mut text = format!("exit: {:?}\n", out.code);
@@ -102,26 +106,31 @@ fn error_missing_env_file() {
     insta::assert_snapshot!("error_missing_env_file", shown(&sandbox, &out));
 }
 
+/// `tfw plan` with this `.env`: what it says is snapshot `name`.
+fn plan_error(name: &str, env: &str) {
+    let sandbox = with_env(env);
+    let out = sandbox.tfw(&["plan"]).run();
+    insta::assert_snapshot!(name, shown(&sandbox, &out));
+}
+
 #[test]
 fn error_missing_key() {
-    let sandbox = with_env(&SHORT.replace("TF_HTTP_USERNAME=alice\n", ""));
-    let out = sandbox.tfw(&["plan"]).run();
-    insta::assert_snapshot!("error_missing_key", shown(&sandbox, &out));
+    plan_error(
+        "error_missing_key",
+        &SHORT.replace("TF_HTTP_USERNAME=alice\n", ""),
+    );
 }
 
 #[test]
 fn error_placeholder_left() {
-    let sandbox =
-        with_env(&SHORT.replace("glpat-alice-0123456789abcdef", "\"<your-access-token>\""));
-    let out = sandbox.tfw(&["plan"]).run();
-    insta::assert_snapshot!("error_placeholder_left", shown(&sandbox, &out));
+    let env = SHORT.replace("glpat-alice-0123456789abcdef", "\"<your-access-token>\"");
+    plan_error("error_placeholder_left", &env);
 }
 
 #[test]
 fn error_bad_url() {
-    let sandbox = with_env(&SHORT.replace("GITLAB_URL={url}", "GITLAB_URL=gitlab.example.com"));
-    let out = sandbox.tfw(&["plan"]).run();
-    insta::assert_snapshot!("error_bad_url", shown(&sandbox, &out));
+    let env = SHORT.replace("GITLAB_URL={url}", "GITLAB_URL=gitlab.example.com");
+    plan_error("error_bad_url", &env);
 }
 
 #[test]
@@ -137,9 +146,10 @@ fn error_address_and_state_disagree() {
 
 #[test]
 fn error_unknown_backend_key_suggests_the_right_one() {
-    let sandbox = with_env(&format!("{SHORT}TF_HTTP_RETRY_MAXX=5\n"));
-    let out = sandbox.tfw(&["plan"]).run();
-    insta::assert_snapshot!("error_unknown_backend_key", shown(&sandbox, &out));
+    plan_error(
+        "error_unknown_backend_key",
+        &format!("{SHORT}TF_HTTP_RETRY_MAXX=5\n"),
+    );
 }
 
 #[test]
@@ -188,33 +198,36 @@ fn setup_never_replaces_env_without_force() {
 // ---------------------------------------------------------------------------------------
 // Setup without a terminal: --token-stdin
 
-#[test]
-fn setup_token_stdin_writes_a_private_env_that_works() {
-    let sandbox = Sandbox::empty();
-    sandbox.write("main.tf", MAIN_TF);
+/// `tfw [before...] setup --token-stdin` for alice on `project`, `token` on stdin.
+fn setup_stdin(sandbox: &Sandbox, before: &[&str], project: &str, token: &str) -> Out {
     let url = sandbox.gitlab.url();
-    let args = [
+    let mut args = before.to_vec();
+    args.extend([
         "setup",
         "--token-stdin",
         "--url",
         &url,
         "--project",
-        "group/infra",
-        "--username",
-        "alice",
-    ];
-    let out = sandbox.tfw(&args).stdin(&format!("{ALICE_TOKEN}\n")).run();
+        project,
+    ]);
+    args.extend(["--username", "alice"]);
+    sandbox.tfw(&args).stdin(&format!("{token}\n")).run()
+}
+
+#[test]
+fn setup_token_stdin_writes_a_private_env_that_works() {
+    let sandbox = Sandbox::empty();
+    sandbox.write("main.tf", MAIN_TF);
+    let out = setup_stdin(&sandbox, &[], "group/infra", ALICE_TOKEN);
     out.success()
         .stderr_has("Wrote `.env` (mode 600)")
         .lacks(ALICE_TOKEN);
-    let mode = std::fs::metadata(sandbox.path(".env"))
-        .unwrap()
-        .permissions()
-        .mode()
-        & 0o777;
-    assert_eq!(mode, 0o600);
+    assert_eq!(mode(&sandbox.path(".env")), 0o600);
     let env = sandbox.read(".env");
-    assert!(env.contains(&format!("GITLAB_URL=\"{url}\"")), "{env}");
+    assert!(
+        env.contains(&format!("GITLAB_URL=\"{}\"", sandbox.gitlab.url())),
+        "{env}"
+    );
     assert!(env.contains("GITLAB_PROJECT=\"group/infra\""), "{env}");
     assert!(
         env.contains(&format!("TF_HTTP_PASSWORD=\"{ALICE_TOKEN}\"")),
@@ -229,37 +242,29 @@ fn setup_token_stdin_writes_a_private_env_that_works() {
 }
 
 #[test]
+fn setup_with_state_writes_it() {
+    let sandbox = Sandbox::empty();
+    setup_stdin(&sandbox, &["--state", "team/dev.eu"], "42", ALICE_TOKEN).success();
+    let env = sandbox.read(".env");
+    assert!(env.contains("TF_STATE_NAME=\"team/dev.eu\""), "{env}");
+    sandbox
+        .tfw(&["env"])
+        .run()
+        .success()
+        .stdout_has("/terraform/state/team%2Fdev.eu");
+}
+
+#[test]
 fn setup_token_stdin_refuses_a_bad_token_and_writes_nothing() {
     let sandbox = Sandbox::empty();
-    let url = sandbox.gitlab.url();
-    let args = [
-        "setup",
-        "--token-stdin",
-        "--url",
-        &url,
-        "--project",
-        "group/infra",
-        "--username",
-        "alice",
-    ];
-    let out = sandbox.tfw(&args).stdin("glpat-wrong-token-000\n").run();
-    out.code(1)
+    setup_stdin(&sandbox, &[], "group/infra", "glpat-wrong-token-000")
+        .code(1)
         .stderr_has("rejected the token (401 Unauthorized)")
         .lacks("glpat-wrong-token-000");
     assert!(!sandbox.path(".env").exists());
-
-    let args = [
-        "setup",
-        "--token-stdin",
-        "--url",
-        &url,
-        "--project",
-        "group/nope",
-        "--username",
-        "alice",
-    ];
-    let out = sandbox.tfw(&args).stdin(ALICE_TOKEN).run();
-    out.code(1).stderr_has("no project `group/nope`");
+    setup_stdin(&sandbox, &[], "group/nope", ALICE_TOKEN)
+        .code(1)
+        .stderr_has("no project `group/nope`");
     assert!(!sandbox.path(".env").exists());
 }
 
@@ -290,8 +295,7 @@ fn setup_force_converts_an_old_env_and_keeps_the_rest() {
         .collect();
     assert_eq!(backups.len(), 1);
     assert_eq!(std::fs::read_to_string(backups[0].path()).unwrap(), before);
-    let mode = backups[0].metadata().unwrap().permissions().mode() & 0o777;
-    assert_eq!(mode, 0o600);
+    assert_eq!(mode(&backups[0].path()), 0o600);
     // Same backend as before, reached the short way.
     sandbox
         .tfw(&["env"])
@@ -390,12 +394,7 @@ fn setup_wizard_in_a_terminal_checks_with_gitlab_and_asks_again() {
         "{env}"
     );
     assert!(env.contains("TF_HTTP_USERNAME=\"alice\""), "{env}");
-    let mode = std::fs::metadata(sandbox.path(".env"))
-        .unwrap()
-        .permissions()
-        .mode()
-        & 0o777;
-    assert_eq!(mode, 0o600);
+    assert_eq!(mode(&sandbox.path(".env")), 0o600);
 }
 
 #[test]

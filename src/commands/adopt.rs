@@ -14,7 +14,8 @@ use crate::context::Context;
 use crate::printer::Printer;
 use crate::problem::Problem;
 use crate::template::lock::{Entry, LOCK_PATH, Lock};
-use crate::template::plan::{Mode, apply, plan};
+use crate::template::ops::apply;
+use crate::template::plan::{Mode, plan};
 use crate::template::policy::Policy;
 use crate::template::source::{Resolver, Spec};
 use crate::template::{Template, git, sync::locked_for};
@@ -29,7 +30,7 @@ pub fn run(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
         Ok(None) => {}
         Ok(Some(_)) => {
             return Err(Problem::error(format!(
-                "this repository already uses a template ({LOCK_PATH})"
+                "this repository already uses a template (`{LOCK_PATH}`)"
             ))
             .hint("`tfw sync` updates it")
             .into());
@@ -37,7 +38,7 @@ pub fn run(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
         Err(err) => {
             return Err(Problem::clone(err.problem())
                 .hint(format!(
-                    "restore {LOCK_PATH} from git, or delete it to adopt again"
+                    "restore `{LOCK_PATH}` from git, or delete it to adopt again"
                 ))
                 .into());
         }
@@ -99,7 +100,7 @@ pub fn run(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
 
     if args.dry_run {
         print!("{}", plan.diff());
-        p.status("Dry run: nothing was changed.");
+        p.status("Dry run: nothing was changed");
         return Ok(0);
     }
     if !args.allow_dirty {
@@ -131,17 +132,21 @@ pub fn run(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
     } else if !legacy.is_empty() {
         p.note(&format!(
             "kept {} (tfw does not use them); `tfw adopt --remove-legacy` would have removed them",
-            legacy.join(", ")
+            legacy
+                .iter()
+                .map(|name| format!("`{name}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     report_dotenv(ctx, p);
     if readme_mentions_make(dir) {
         p.note(
-            "README.md still describes `make` commands outside tfw's block: edit that part by hand",
+            "`README.md` still describes `make` commands outside tfw's block: edit that part by hand",
         );
     }
     p.status(&format!(
-        "Adopted: {} file(s) written. Next: `tfw doctor`, then commit (with {LOCK_PATH}).",
+        "Adopted: {} file(s) written; next, run `tfw doctor`, then commit them with `{LOCK_PATH}`",
         plan.changed_files()
     ));
     Ok(0)
@@ -212,18 +217,18 @@ fn skip_second_backend(dir: &Path, template: &Template) -> BTreeMap<String, Entr
 /// `.env` is never rewritten: say whether it works as it is.
 fn report_dotenv(ctx: &Context, p: &Printer) {
     if ctx.settings.dotenv.is_none() {
-        p.note("no .env here yet: `tfw setup` writes one (env.example shows the keys)");
+        p.note("no `.env` here yet: `tfw setup` writes one (`env.example` shows the keys)");
         return;
     }
     let (backend, problems) = ctx.settings.backend();
     match backend {
         Some(backend) => p.note(&format!(
-            ".env is unchanged and works as it is: state `{}` at {}",
+            "`.env` is unchanged and works as it is: state `{}` at {}",
             backend.state_name(),
             backend.address()
         )),
         None => p.warning(&format!(
-            ".env is unchanged, but tfw finds {} problem(s) in it: run `tfw doctor`",
+            "`.env` is unchanged, but tfw finds {} problem(s) in it: run `tfw doctor`",
             problems.iter().filter(|problem| problem.is_error()).count()
         )),
     }

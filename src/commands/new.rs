@@ -9,7 +9,8 @@ use crate::cli::NewArgs;
 use crate::printer::Printer;
 use crate::problem::Problem;
 use crate::template::lock::Lock;
-use crate::template::plan::{Mode, Op, apply, plan};
+use crate::template::ops::{Op, apply};
+use crate::template::plan::{Mode, plan};
 use crate::template::source::{Resolver, Spec};
 use crate::template::{git, sync::locked_for};
 
@@ -55,7 +56,7 @@ pub fn run(args: &NewArgs, printer: &Printer) -> Result<i32> {
         }
     }
     printer.status(&format!(
-        "Created `{shown}` from {} ({}).",
+        "Created `{shown}` from {} ({})",
         spec.display(),
         template.label()
     ));

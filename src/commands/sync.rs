@@ -69,25 +69,25 @@ fn present(p: &Printer, report: &RepoReport, args: &SyncArgs) {
     let ours = label(report.locked.as_ref());
     let changed = report.files_changed;
     match report.state {
-        State::UpToDate => p.status(&format!("Up to date with {theirs}.")),
+        State::UpToDate => p.status(&format!("Up to date with {theirs}")),
         State::UpdateAvailable if args.check => {
-            p.status(&format!("Update available: this repository is at {ours}, the template at {theirs}."));
+            p.status(&format!("Update available: this repository is at {ours}, the template at {theirs}"));
             p.hint("run `tfw sync` (`tfw sync --dry-run` shows the diff first)");
         }
         State::UpdateAvailable => p.status(&format!(
-            "Dry run: {changed} file(s) would change to reach {theirs}; nothing was written."
+            "Dry run: {changed} file(s) would change to reach {theirs}; nothing was written"
         )),
         State::Drift => {
             let files = report.detail();
-            p.status(&format!("Drift in {files}: what the template owns was changed outside `tfw sync`, or holds conflict markers."));
+            p.status(&format!("Drift in {files}: what the template owns was changed outside `tfw sync`, or holds conflict markers"));
             p.hint("resolve conflict markers; undo edits to template-owned parts (`git checkout -- FILE`, or delete the file and run `tfw sync`), or make the change in the template");
         }
         State::Updated => p.status(&format!(
-            "Synced to {theirs}: {changed} file(s) changed. Review with `git diff`, then commit them with .tfw/template.lock."
+            "Synced to {theirs}: {changed} file(s) changed; review them with `git diff`, then commit them with `.tfw/template.lock`"
         )),
         State::Conflicts => {
             p.status(&format!(
-                "Synced to {theirs} with {} conflict(s) in: {}.",
+                "Synced to {theirs} with {} conflict(s) in: {}",
                 report.conflicts,
                 report.detail()
             ));

@@ -4,6 +4,7 @@
 //! progress bar on a terminal only, and the final table. A repository that fails, even by
 //! panicking, is one `error` row; the others go on.
 
+use std::collections::HashSet;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -23,12 +24,10 @@ pub struct Repo {
 /// A path that does not exist stays in the list: it becomes that repository's error row.
 pub fn expand(args: &[PathBuf]) -> Result<Vec<Repo>, Problem> {
     let mut repos: Vec<Repo> = Vec::new();
+    let mut seen = HashSet::new();
     let mut push = |dir: PathBuf| {
         let key = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());
-        let seen = repos
-            .iter()
-            .any(|r| std::fs::canonicalize(&r.dir).unwrap_or_else(|_| r.dir.clone()) == key);
-        if !seen {
+        if seen.insert(key) {
             repos.push(Repo {
                 shown: dir.display().to_string(),
                 dir,

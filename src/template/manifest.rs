@@ -181,6 +181,20 @@ mod tests {
     }
 
     #[test]
+    fn block_text_ends_with_a_newline() {
+        let manifest = parse("[[file]]\npath = \".gitignore\"\npolicy = \"block\"\n").unwrap();
+        let template = manifest
+            .assemble(
+                "m",
+                vec![Some(b".env".to_vec())],
+                None,
+                Path::new("t/manifest.toml"),
+            )
+            .unwrap();
+        assert_eq!(template.files[0].content, ".env\n");
+    }
+
+    #[test]
     fn a_missing_source_is_named() {
         let manifest = parse("[[file]]\npath = \"a\"\npolicy = \"managed\"\n").unwrap();
         let problem = manifest

@@ -82,10 +82,10 @@ pub fn unified(path: &str, before: Option<&str>, after: Option<&str>) -> String 
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    const LABELS: Labels = Labels {
+    pub(crate) const LABELS: Labels = Labels {
         base: "template 1",
         theirs: "template 2",
     };

@@ -12,6 +12,7 @@ pub mod git;
 pub mod lock;
 pub mod manifest;
 pub mod merge;
+pub mod ops;
 pub mod plan;
 pub mod policy;
 pub mod report;

@@ -15,28 +15,12 @@ use std::path::Path;
 
 use super::lock::{Entry, LOCK_PATH};
 use super::merge::{Labels, Merged, has_conflict_markers, merge3};
+use super::ops::Op;
 use super::policy::{self, Policy};
 use super::report::FileReport;
 use super::{Template, TemplateFile};
 use crate::fsutil::sha256_hex;
 use crate::problem::Problem;
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Op {
-    Write {
-        path: String,
-        before: Option<String>,
-        after: String,
-    },
-    Rename {
-        from: String,
-        to: String,
-    },
-    Remove {
-        path: String,
-        before: String,
-    },
-}
 
 #[derive(Debug, Default)]
 pub struct Mode {
@@ -53,58 +37,6 @@ pub struct Plan {
     pub conflicts: usize,
 }
 
-impl Plan {
-    /// Every path an op writes, moves or removes.
-    pub fn touched(&self) -> Vec<String> {
-        let mut paths = Vec::new();
-        for op in &self.ops {
-            match op {
-                Op::Write { path, .. } | Op::Remove { path, .. } => paths.push(path.clone()),
-                Op::Rename { from, to } => paths.extend([from.clone(), to.clone()]),
-            }
-        }
-        paths.sort();
-        paths.dedup();
-        paths
-    }
-
-    /// The files that end up written, moved or removed (a move counts once).
-    pub fn changed_files(&self) -> usize {
-        let mut paths: Vec<&str> = self
-            .ops
-            .iter()
-            .map(|op| match op {
-                Op::Write { path, .. } | Op::Remove { path, .. } => path.as_str(),
-                Op::Rename { to, .. } => to.as_str(),
-            })
-            .collect();
-        paths.sort_unstable();
-        paths.dedup();
-        paths.len()
-    }
-
-    /// The unified diff of every op.
-    pub fn diff(&self) -> String {
-        let mut out = String::new();
-        for op in &self.ops {
-            match op {
-                Op::Write {
-                    path,
-                    before,
-                    after,
-                } => out.push_str(&super::merge::unified(path, before.as_deref(), Some(after))),
-                Op::Rename { from, to } => out.push_str(&format!(
-                    "diff --git a/{from} b/{to}\nrename from {from}\nrename to {to}\n"
-                )),
-                Op::Remove { path, before } => {
-                    out.push_str(&super::merge::unified(path, Some(before), None))
-                }
-            }
-        }
-        out
-    }
-}
-
 fn read_text(dir: &Path, path: &str) -> Result<Option<String>, Problem> {
     match std::fs::read(dir.join(path)) {
         Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| {
@@ -113,7 +45,7 @@ fn read_text(dir: &Path, path: &str) -> Result<Option<String>, Problem> {
             ))
             .at(&dir.join(path), None)
             .hint(format!(
-                "fix the file, or set `skip = true` on `{path}` in {LOCK_PATH}"
+                "fix the file, or set `skip = true` on `{path}` in `{LOCK_PATH}`"
             ))
         }),
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
@@ -466,53 +398,10 @@ fn plan_removal(dir: &Path, path: &str, entry: &Entry, plan: &mut Plan) -> Resul
     Ok(())
 }
 
-/// Carries out a plan, the lock last (so an interrupted sync is redone, not half-recorded).
-pub fn apply(dir: &Path, ops: &[Op], lock_text: &str) -> Result<(), Problem> {
-    let failed = |path: &str, err: &dyn std::fmt::Display| {
-        Problem::error(format!("cannot write `{path}`: {err}")).at(&dir.join(path), None)
-    };
-    for op in ops {
-        match op {
-            Op::Write { path, after, .. } => {
-                crate::fsutil::write_atomic(&dir.join(path), after.as_bytes(), 0o644)
-                    .map_err(|err| failed(path, &format!("{err:#}")))?;
-            }
-            Op::Rename { from, to } => {
-                if let Some(parent) = dir.join(to).parent() {
-                    std::fs::create_dir_all(parent).map_err(|err| failed(to, &err))?;
-                }
-                std::fs::rename(dir.join(from), dir.join(to)).map_err(|err| failed(to, &err))?;
-                remove_empty_parents(dir, from);
-            }
-            Op::Remove { path, .. } => {
-                std::fs::remove_file(dir.join(path)).map_err(|err| failed(path, &err))?;
-                remove_empty_parents(dir, path);
-            }
-        }
-    }
-    crate::fsutil::write_atomic(&dir.join(LOCK_PATH), lock_text.as_bytes(), 0o644)
-        .map_err(|err| failed(LOCK_PATH, &format!("{err:#}")))
-}
-
-/// Git does not keep empty directories; neither should a move or a removal.
-fn remove_empty_parents(dir: &Path, path: &str) {
-    let mut current = Path::new(path).parent();
-    while let Some(parent) = current.filter(|p| !p.as_os_str().is_empty()) {
-        if std::fs::remove_dir(dir.join(parent)).is_err() {
-            break;
-        }
-        current = parent.parent();
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const LABELS: Labels = Labels {
-        base: "template 1",
-        theirs: "template 2",
-    };
+    use crate::template::merge::tests::LABELS;
 
     #[test]
     fn the_four_cases_of_a_synced_file() {

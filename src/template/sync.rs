@@ -31,7 +31,7 @@ pub fn locked_for(spec: &Spec, template: &Template, dir: &Path) -> Locked {
 }
 
 fn not_managed() -> Problem {
-    Problem::error(format!("this repository has no template lock ({LOCK_PATH})"))
+    Problem::error(format!("this repository has no template lock (`{LOCK_PATH}`)"))
         .hint("`tfw adopt` converts a repository made from the old Makefile template; `tfw new DIR` starts a new one")
 }
 
@@ -154,7 +154,7 @@ fn sync_inner(
             )),
         }
     }
-    super::plan::apply(dir, &plan.ops, &new_lock.to_text())?;
+    super::ops::apply(dir, &plan.ops, &new_lock.to_text())?;
     report.set_state(if plan.conflicts > 0 {
         State::Conflicts
     } else {

@@ -3,6 +3,7 @@
 //! project's states (the state read answers 404 for a missing project and a missing state
 //! alike; the listing tells them apart). Each failure names the answer to fix.
 
+use super::guess::normalize_url;
 use crate::backend::gitlab::{ApiError, Client};
 use crate::backend::{self, Backend, Source};
 use crate::problem::Problem;
@@ -151,6 +152,34 @@ fn failure(err: &ApiError, answers: &Answers) -> Failure {
         ),
     };
     Failure { field, problem }
+}
+
+/// Answers GitLab could never accept, refused before asking it (dialoguer shows the message
+/// under the prompt).
+pub fn valid_url(value: &str) -> Result<(), String> {
+    match url::Url::parse(&normalize_url(value)) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(()),
+        _ => Err("not a web address; e.g. https://gitlab.example.com".into()),
+    }
+}
+
+pub fn valid_project(value: &str) -> Result<(), String> {
+    let value = value.trim();
+    if value.is_empty() || value.contains(char::is_whitespace) {
+        Err("give the project's path (group/project) or its numeric id".into())
+    } else {
+        Ok(())
+    }
+}
+
+pub fn valid_username(value: &str) -> Result<(), String> {
+    let value = value.trim();
+    // Terraform sends basic auth only with a username, and `:` would end it early.
+    if value.is_empty() || value.contains(char::is_whitespace) || value.contains(':') {
+        Err("give your GitLab username (no spaces)".into())
+    } else {
+        Ok(())
+    }
 }
 
 /// GitLab's form for a new personal access token, prefilled with a name and the `api` scope.

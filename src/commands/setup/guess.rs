@@ -36,7 +36,8 @@ pub struct Defaults {
     pub username: Option<String>,
     /// The token of the `.env` being replaced: pressing Enter keeps it.
     pub token: Option<String>,
-    /// `TF_STATE_NAME` of the `.env` being replaced.
+    /// `TF_STATE_NAME` to write: `tfw setup --state NAME`, else the replaced `.env`'s; `None`
+    /// is the personal state.
     pub state: Option<String>,
     /// The other keys of the `.env` being replaced, in file order.
     pub kept: Vec<(String, String)>,
