@@ -7,6 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 const EXAMPLES: &str = "\
 Examples:
+  tfw setup                      write your .env (first run)
   tfw doctor                     check .env, tfw.toml, the binary and GitLab
   tfw plan                       plan against your own state (dev-<you>)
   tfw apply                      apply the plan you just reviewed

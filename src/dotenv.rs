@@ -4,7 +4,7 @@
 //! text and the line of every key, so each problem points at file:line and `tfw use` can edit
 //! one value in place without disturbing comments, order, quoting or `export` prefixes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::problem::Problem;
@@ -43,13 +43,27 @@ impl DotEnv {
         let normalized = normalize(&text, path, &mut warnings);
         let mut values = BTreeMap::new();
         let mut seen_lines: BTreeMap<String, usize> = BTreeMap::new();
+        // Indexed once: looking each key up in the whole text made a 50 000-line file take
+        // minutes (found by tests/dotenv_fuzz.rs).
+        // A cursor per key walks its definitions in order: 20 000 repeats of one key were
+        // quadratic too.
+        let definitions = definition_lines(&normalized);
+        let mut cursors: HashMap<&str, usize> = HashMap::new();
+        let mut last_line = 0;
         for item in dotenvy::from_read_iter(normalized.as_bytes()) {
             match item {
                 Ok((key, value)) => {
-                    let line = definition_lines(&normalized, &key)
-                        .into_iter()
-                        .find(|line| seen_lines.get(&key).is_none_or(|prev| line > prev))
-                        .unwrap_or(0);
+                    let line = definitions
+                        .get_key_value(key.as_str())
+                        .and_then(|(&name, lines)| {
+                            let cursor = cursors.entry(name).or_insert(0);
+                            while lines.get(*cursor).is_some_and(|line| *line <= last_line) {
+                                *cursor += 1;
+                            }
+                            lines.get(*cursor).copied()
+                        })
+                        .unwrap_or(last_line + 1);
+                    last_line = line;
                     if let Some(previous) = seen_lines.insert(key.clone(), line) {
                         warnings.push(
                             Problem::warning(format!(
@@ -63,20 +77,21 @@ impl DotEnv {
                 }
                 Err(dotenvy::Error::LineParse(content, index)) => {
                     let line = locate_parse_error(&normalized, &content, &seen_lines);
-                    // Only the first word is echoed: the rest of a broken line may be a
-                    // token (`TF_HTTP_PASSWORD glpat-...`), and nothing is masked yet.
-                    let first = content.lines().next().unwrap_or("").trim();
-                    let word: String = first
-                        .split(|c: char| c.is_whitespace() || c == '=')
-                        .find(|w| !w.is_empty() && *w != "export")
-                        .unwrap_or("")
-                        .chars()
-                        .take(40)
-                        .collect();
-                    return Err(Problem::error(format!(
-                        "cannot parse this line (at character {}, starting `{word}`)",
-                        index + 1
-                    ))
+                    let first = content.lines().next().unwrap_or("");
+                    let mut detail = Vec::new();
+                    // Past the first line (an unclosed quote) the position means nothing.
+                    if index < first.len() {
+                        detail.push(format!("at character {}", index + 1));
+                    }
+                    if let Some(word) = echoable_word(first) {
+                        detail.push(format!("starting `{word}`"));
+                    }
+                    let detail = if detail.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({})", detail.join(", "))
+                    };
+                    return Err(Problem::error(format!("cannot parse this line{detail}"))
                     .at(path, Some(line))
                     .hint("write it as KEY=\"value\" (an `export ` prefix is fine); quote values with spaces"));
                 }
@@ -134,7 +149,7 @@ fn normalize(text: &str, path: &Path, warnings: &mut Vec<Problem>) -> String {
         let trimmed = line.trim();
         if let Some(rest) = trimmed.strip_prefix("export") {
             let name = rest.trim();
-            if rest.starts_with([' ', '\t']) && is_key(name) {
+            if rest.starts_with(char::is_whitespace) && is_key(name) {
                 warnings.push(
                     Problem::warning(format!("`export {name}` has no value and is ignored"))
                         .at(path, Some(index + 1))
@@ -148,6 +163,20 @@ fn normalize(text: &str, path: &Path, warnings: &mut Vec<Problem>) -> String {
     out
 }
 
+/// The first word of a broken line, if it is safe to show. Nothing is masked yet when `.env`
+/// cannot be parsed, and a broken line may be a pasted token (`glpat-...` alone on its line,
+/// found by tests/dotenv_fuzz.rs): only a conventional variable name (upper case, digits,
+/// `_`, `.`) is echoed, never anything that could be a secret.
+fn echoable_word(line: &str) -> Option<&str> {
+    let word = line
+        .split(|c: char| c.is_whitespace() || c == '=')
+        .find(|w| !w.is_empty() && *w != "export")?;
+    let conventional = is_key(word)
+        && word.len() <= 64
+        && !word.chars().any(|c| c.is_ascii_lowercase());
+    conventional.then_some(word)
+}
+
 fn is_key(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
@@ -159,8 +188,9 @@ fn key_of_line(line: &str) -> Option<(&str, usize)> {
     let trimmed_start = line.len() - line.trim_start().len();
     let mut rest = &line[trimmed_start..];
     let mut offset = trimmed_start;
+    // dotenvy takes any whitespace after `export`, so this does too.
     if let Some(after) = rest.strip_prefix("export")
-        && after.starts_with([' ', '\t'])
+        && after.starts_with(char::is_whitespace)
     {
         let skipped = after.len() - after.trim_start().len();
         offset += "export".len() + skipped;
@@ -175,12 +205,15 @@ fn key_of_line(line: &str) -> Option<(&str, usize)> {
     Some((key, offset))
 }
 
-fn definition_lines(text: &str, key: &str) -> Vec<usize> {
-    text.split('\n')
-        .enumerate()
-        .filter(|(_, line)| key_of_line(line).is_some_and(|(k, _)| k == key))
-        .map(|(index, _)| index + 1)
-        .collect()
+/// Every assignment line of the text, by key: line numbers in ascending order.
+fn definition_lines(text: &str) -> HashMap<&str, Vec<usize>> {
+    let mut lines: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (index, line) in text.split('\n').enumerate() {
+        if let Some((key, _)) = key_of_line(line) {
+            lines.entry(key).or_default().push(index + 1);
+        }
+    }
+    lines
 }
 
 fn locate_parse_error(text: &str, content: &str, seen: &BTreeMap<String, usize>) -> usize {

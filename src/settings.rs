@@ -792,6 +792,15 @@ impl Settings {
                 if is_secret_key(key) && !value.is_empty() {
                     secrets.push(value.to_string());
                 }
+                // A token pasted under the wrong key (`GITLAB_URL=glpat-...`) is echoed by
+                // the very error that reports it: mask it all the same (found by
+                // tests/dotenv_fuzz.rs).
+                secrets.extend(embedded_tokens(value));
+            }
+        }
+        for (key, value) in &self.env {
+            if WATCHED.contains(&key.as_str()) || key.starts_with("TF_") {
+                secrets.extend(embedded_tokens(value));
             }
         }
         secrets
@@ -831,6 +840,31 @@ fn check_state_name(settings: &Settings, state: &Value, problems: &mut Vec<Probl
     }
 }
 
+/// GitLab's token prefixes (personal, deploy, pipeline trigger, runner, CI job, OAuth, ...).
+const TOKEN_PREFIXES: &[&str] = &[
+    "glpat-", "gldt-", "glptt-", "glrt-", "glcbt-", "glimt-", "glagent-", "gloas-", "glsoat-",
+    "glft-", "glffct-", "glrtr-", "glwt-",
+];
+
+/// GitLab tokens inside a value, wherever they sit (alone, in a URL's userinfo...).
+pub fn embedded_tokens(value: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for prefix in TOKEN_PREFIXES {
+        let mut rest = value;
+        while let Some(at) = rest.find(prefix) {
+            let tail = &rest[at..];
+            let end = tail[prefix.len()..]
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.'))
+                .map_or(tail.len(), |n| n + prefix.len());
+            if end > prefix.len() + 3 && !is_placeholder(&tail[..end]) {
+                found.push(tail[..end].to_string());
+            }
+            rest = &tail[end.max(1)..];
+        }
+    }
+    found
+}
+
 /// Values left over from `env.example`.
 pub fn is_placeholder(value: &str) -> bool {
     let lower = value.to_ascii_lowercase();
@@ -862,6 +896,17 @@ pub fn is_placeholder(value: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn finds_tokens_wherever_they_are() {
+        assert_eq!(embedded_tokens("glpat-aB3dE5fG7hJ9kL1mN3pQ"), ["glpat-aB3dE5fG7hJ9kL1mN3pQ"]);
+        assert_eq!(
+            embedded_tokens("https://oauth2:glpat-aB3dE5fG7h@gitlab.example.com"),
+            ["glpat-aB3dE5fG7h"]
+        );
+        assert!(embedded_tokens("https://gitlab.example.com").is_empty());
+        assert!(embedded_tokens("glpat-").is_empty());
+    }
 
     #[test]
     fn placeholders() {

@@ -18,6 +18,7 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use tfw::cli::Cli;
 use tfw::dotenv::DotEnv;
+use tfw::printer::Printer;
 use tfw::problem::Problem;
 use tfw::settings::Settings;
 
@@ -173,8 +174,19 @@ fn line_count(text: &str) -> usize {
     text.split('\n').count()
 }
 
-fn check_problem(problem: &Problem, lines: usize, path: &Path) -> Result<(), TestCaseError> {
+/// `printer` masks as tfw's own does once `.env` is read; a parse error has no printer yet
+/// and must not echo a secret by itself.
+fn check_problem(
+    problem: &Problem,
+    lines: usize,
+    path: &Path,
+    printer: Option<&Printer>,
+) -> Result<(), TestCaseError> {
     let text = format!("{problem} {}", problem.hint.as_deref().unwrap_or(""));
+    let text = match printer {
+        Some(printer) => printer.mask(&text).into_owned(),
+        None => text,
+    };
     prop_assert!(!text.contains(TOKEN), "a message echoes the token: {text}");
     prop_assert!(text.len() < 1200, "an unbounded message ({} bytes)", text.len());
     if let Some(location) = &problem.location
@@ -199,7 +211,7 @@ fn check_parse(text: &str) -> Result<(), TestCaseError> {
             }
             for warning in &env.warnings {
                 prop_assert!(warning.location.as_ref().and_then(|l| l.line).is_some(), "{warning}");
-                check_problem(warning, lines, path)?;
+                check_problem(warning, lines, path, None)?;
             }
         }
         Err(problem) => {
@@ -207,7 +219,7 @@ fn check_parse(text: &str) -> Result<(), TestCaseError> {
                 problem.location.as_ref().and_then(|l| l.line).is_some(),
                 "a parse error without a line: {problem}"
             );
-            check_problem(&problem, lines, path)?;
+            check_problem(&problem, lines, path, None)?;
         }
     }
     Ok(())
@@ -226,8 +238,12 @@ fn check_settings(dir: &Path, text: &str) -> Result<(), TestCaseError> {
     let (_, problems) = settings.backend();
     let _ = (settings.secrets(), settings.child_env(None), settings.state());
     let lines = line_count(text);
+    let mut printer = Printer::plain();
+    for secret in settings.secrets() {
+        printer.add_secret(&secret);
+    }
     for problem in &problems {
-        check_problem(problem, lines, &env_file)?;
+        check_problem(problem, lines, &env_file, Some(&printer))?;
         // A problem about a key written in the file points at that key's line.
         if let (Some(dotenv), Some(key)) = (&settings.dotenv, named_key(&problem.message))
             && let Some(line) = dotenv.line(key)
@@ -271,7 +287,7 @@ fn the_parser_holds_up_under_arbitrary_text() {
                     Ok(_) => {}
                     Err(problem) => {
                         prop_assert!(problem.location.as_ref().and_then(|l| l.line).is_some(), "{problem}");
-                        check_problem(&problem, lines, &path)?;
+                        check_problem(&problem, lines, &path, None)?;
                     }
                 }
                 Ok(())

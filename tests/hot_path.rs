@@ -50,7 +50,11 @@ fn terraform_version_is_asked_once_per_binary() {
     let sandbox = Sandbox::new();
     let log = counted(&sandbox, "terraform", crate::support::terraform());
     for _ in 0..3 {
-        sandbox.tfw(&["env"]).run().success().stdout_has("Terraform 1.0.3");
+        sandbox
+            .tfw(&["env"])
+            .run()
+            .success()
+            .stdout_has("Terraform 1.0.3");
     }
     assert_eq!(calls(&log, "version"), 1);
     // Another binary at the same path (an upgrade) is asked again.
@@ -65,7 +69,11 @@ fn git_is_asked_again_only_when_its_index_changes() {
     let log = counted(&sandbox, "git", &real_git());
     // Outside any repository there is nothing to ask.
     sandbox.tfw(&["env"]).run().success();
-    assert_eq!(calls(&log, "ls-files"), 0, "no repository, yet git was started");
+    assert_eq!(
+        calls(&log, "ls-files"),
+        0,
+        "no repository, yet git was started"
+    );
 
     git(&sandbox, &["init", "-q"]);
     sandbox.write(".gitignore", ".env\n");
@@ -77,7 +85,11 @@ fn git_is_asked_again_only_when_its_index_changes() {
     for _ in 0..3 {
         sandbox.tfw(&["env"]).run().success();
     }
-    assert_eq!(calls(&log, "ls-files"), 1, "the unchanged index was read again");
+    assert_eq!(
+        calls(&log, "ls-files"),
+        1,
+        "the unchanged index was read again"
+    );
 
     git(&sandbox, &["add", "-f", ".env"]);
     for _ in 0..2 {
@@ -103,7 +115,12 @@ fn a_worktree_index_is_found_through_its_git_file() {
     let elsewhere = sandbox.home.path().join("repo.git");
     git(
         &sandbox,
-        &["init", "-q", "--separate-git-dir", elsewhere.to_str().unwrap()],
+        &[
+            "init",
+            "-q",
+            "--separate-git-dir",
+            elsewhere.to_str().unwrap(),
+        ],
     );
     assert!(sandbox.path(".git").is_file());
     git(&sandbox, &["add", "-f", ".env"]);

@@ -133,7 +133,8 @@ pub fn make(
         destroy,
         tfw_version: env!("CARGO_PKG_VERSION").into(),
     };
-    crate::fsutil::write_atomic(&files.meta, &serde_json::to_vec_pretty(&meta)?, 0o600)?;
+    // Unflushed: losing it in a power cut means "no saved plan", so apply plans again.
+    crate::fsutil::write_atomic_unflushed(&files.meta, &serde_json::to_vec_pretty(&meta)?, 0o600)?;
     print_summary(ctx, backend.state_name(), &summary);
     Ok(Made {
         outcome,
