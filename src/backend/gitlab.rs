@@ -16,7 +16,10 @@ pub struct Client {
     api_url: String,
     graphql_url: String,
     project: String,
+    /// Basic auth: what GitLab accepts on the Terraform state routes (as terraform sends it).
     auth: String,
+    /// The token alone, for the routes that do not take basic auth (see `auth_for`).
+    token: String,
     username: String,
 }
 
@@ -106,7 +109,23 @@ impl Client {
                 "Basic {}",
                 base64::engine::general_purpose::STANDARD.encode(credentials)
             ),
+            token: backend.password.value.clone(),
             username: backend.username.value.clone(),
+        }
+    }
+
+    /// GitLab takes basic auth only on the Terraform state API. Its other REST routes want
+    /// `PRIVATE-TOKEN` (or `JOB-TOKEN` for CI's job token) and GraphQL a bearer token, so
+    /// each call carries the header its route understands.
+    fn auth_for(&self, url: &str) -> (&'static str, String) {
+        if url.contains("/terraform/state/") {
+            ("Authorization", self.auth.clone())
+        } else if url == self.graphql_url {
+            ("Authorization", format!("Bearer {}", self.token))
+        } else if self.username == "gitlab-ci-token" {
+            ("JOB-TOKEN", self.token.clone())
+        } else {
+            ("PRIVATE-TOKEN", self.token.clone())
         }
     }
 
@@ -123,10 +142,8 @@ impl Client {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let request = self
-                .agent
-                .request(method, url)
-                .set("Authorization", &self.auth);
+            let (header, value) = self.auth_for(url);
+            let request = self.agent.request(method, url).set(header, &value);
             let result = match body {
                 Some(body) => request
                     .set("Content-Type", "application/json")
@@ -383,8 +400,19 @@ impl ApiError {
 
 /// `: <first line of the body>`, or nothing for an empty body (no dangling colon).
 fn first_line(text: &str) -> String {
-    let line: String = text.lines().next().unwrap_or("").trim().chars().take(200).collect();
-    if line.is_empty() { line } else { format!(": {line}") }
+    let line: String = text
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim()
+        .chars()
+        .take(200)
+        .collect();
+    if line.is_empty() {
+        line
+    } else {
+        format!(": {line}")
+    }
 }
 
 fn is_timeout(message: &str) -> bool {
@@ -394,5 +422,7 @@ fn is_timeout(message: &str) -> bool {
 
 fn is_broken(message: &str) -> bool {
     let lower = message.to_ascii_lowercase();
-    lower.contains("closed before") || lower.contains("reading the answer failed") || lower.contains("eof")
+    lower.contains("closed before")
+        || lower.contains("reading the answer failed")
+        || lower.contains("eof")
 }

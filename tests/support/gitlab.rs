@@ -673,7 +673,10 @@ impl World {
         }
     }
 
-    fn authenticate(&self, headers: &[(String, String)]) -> Auth {
+    /// `basic_allowed`: GitLab takes HTTP basic auth only on the Terraform state routes
+    /// (`basic_auth_personal_access_token` in `lib/api/terraform/state.rb`); elsewhere a
+    /// basic header authenticates nobody.
+    fn authenticate(&self, headers: &[(String, String)], basic_allowed: bool) -> Auth {
         let personal = |token: &str| match self.users.iter().find(|u| u.token == token) {
             Some(user) => Auth::User {
                 user: user.clone(),
@@ -692,6 +695,9 @@ impl World {
             let (scheme, credentials) = value.trim().split_once(' ').unwrap_or((value, ""));
             let credentials = credentials.trim();
             if scheme.eq_ignore_ascii_case("basic") {
+                if !basic_allowed {
+                    return Auth::Anonymous;
+                }
                 let decoded = base64_decode(credentials).and_then(|b| String::from_utf8(b).ok());
                 return match decoded.as_deref().and_then(|d| d.split_once(':')) {
                     // Terraform only sends basic auth with a non-empty username; GitLab ignores
@@ -965,7 +971,8 @@ impl Shared {
 
         let (auth, log_index, fault) = {
             let mut world = self.world();
-            let auth = world.authenticate(&request.headers);
+            let basic_allowed = matches!(endpoint, Endpoint::State { .. });
+            let auth = world.authenticate(&request.headers, basic_allowed);
             let log_index = (!world.log_disabled).then(|| {
                 world.log.push(RequestRecord {
                     method: request.method.clone(),
