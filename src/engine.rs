@@ -129,9 +129,12 @@ impl Engine {
         let text = String::from_utf8_lossy(&output.stdout);
         parse_version_output(&text).ok_or_else(|| {
             Problem::error(format!(
-                "`{} version` did not print a version (exit {:?})",
+                "`{} version` did not print a version (exit {})",
                 self.program.display(),
-                output.status.code()
+                output
+                    .status
+                    .code()
+                    .map_or_else(|| "by a signal".to_string(), |c| c.to_string())
             ))
             .hint("point TFW_BINARY at a terraform or tofu binary")
         })

@@ -164,8 +164,11 @@ impl Printer {
         self.line("error:", Style::new().red(), message);
     }
 
+    /// Hidden by `-q`, which promises only errors and terraform's own output.
     pub fn warning(&self, message: &str) {
-        self.line("warning:", Style::new().yellow(), message);
+        if !self.quiet {
+            self.line("warning:", Style::new().yellow(), message);
+        }
     }
 
     pub fn hint(&self, message: &str) {

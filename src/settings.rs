@@ -308,12 +308,16 @@ impl Settings {
             let base = backend::base_for(&api, &project);
             (Source::Ci, api, project, base)
         } else {
+            // An empty `TF_HTTP_ADDRESS=` line is named with its line (the location used to be
+            // overwritten with none; found by tests/dotenv_fuzz.rs).
+            let empty = self.dotenv_line("TF_HTTP_ADDRESS").is_some();
+            let message = if empty {
+                "`TF_HTTP_ADDRESS` is empty, so no GitLab backend is configured: set it, or `GITLAB_URL` and `GITLAB_PROJECT`"
+            } else {
+                "no GitLab backend is configured: set `TF_HTTP_ADDRESS`, or `GITLAB_URL` and `GITLAB_PROJECT`"
+            };
             problems.push(
-                self.at_key(
-                    Problem::error("no GitLab backend is configured: set `TF_HTTP_ADDRESS`, or `GITLAB_URL` and `GITLAB_PROJECT`"),
-                    "TF_HTTP_ADDRESS",
-                )
-                .at(&self.env_file, None)
+                self.at_key(Problem::error(message).at(&self.env_file, None), "TF_HTTP_ADDRESS")
                 .hint("add GITLAB_URL=\"https://gitlab.example.com\" and GITLAB_PROJECT=\"group/infra\" to .env, or run `tfw setup`"),
             );
             return (None, problems);
@@ -382,7 +386,7 @@ impl Settings {
                     self.at_key(
                         Problem::error(format!(
                             "`{key}` is not a valid http(s) URL: `{}`",
-                            value.value
+                            short(&value.value)
                         )),
                         key,
                     )
@@ -405,7 +409,7 @@ impl Settings {
             && name.contains('/')
             && !name.ends_with("/lock")
         {
-            let decoded = backend::decode_segment(name);
+            let decoded = short(&backend::decode_segment(name));
             problems.push(
                 self.at_key(
                     Problem::error(format!(
@@ -426,7 +430,7 @@ impl Settings {
                 self.at_key(
                     Problem::error(format!(
                         "`TF_HTTP_ADDRESS` is not a GitLab state address: `{}`",
-                        address.value
+                        short(&address.value)
                     )),
                     "TF_HTTP_ADDRESS",
                 )
@@ -445,7 +449,8 @@ impl Settings {
                     self.at_key(
                         Problem::error(format!(
                             "`TF_HTTP_ADDRESS` ends in `{}` but `TF_STATE_NAME` is `{}` (URL-encoded: `{expected}`)",
-                            parsed.last_segment, named.value
+                            short(&parsed.last_segment),
+                            short(&named.value)
                         )),
                         "TF_HTTP_ADDRESS",
                     )
@@ -465,11 +470,14 @@ impl Settings {
                     self.at_key(
                         Problem::error(format!(
                             "`{key}` is `{}`, but GitLab's lock lives at the state address + `/lock`",
-                            lock.value
+                            short(&lock.value)
                         )),
                         key,
                     )
-                    .hint(format!("set it to `{expected_lock}` or delete the line (tfw derives it)")),
+                    .hint(format!(
+                        "set it to `{}` or delete the line (tfw derives it)",
+                        short(&expected_lock)
+                    )),
                 );
             }
         }
@@ -484,7 +492,7 @@ impl Settings {
                     self.at_key(
                         Problem::error(format!(
                             "`{key}` is `{}`; GitLab needs `{wanted}`",
-                            method.value
+                            short(&method.value)
                         )),
                         key,
                     )
@@ -516,10 +524,10 @@ impl Settings {
                         });
                     problems.push(
                         Problem::warning(format!(
-                            "using TF_HTTP_PASSWORD (from the {}) as the GitLab token, not CI_JOB_TOKEN",
+                            "using `TF_HTTP_PASSWORD` (from {}) as the GitLab token, not `CI_JOB_TOKEN`",
                             password.origin.describe(&self.env_file)
                         ))
-                        .hint("unset TF_HTTP_PASSWORD in the CI/CD variables to use the job token"),
+                        .hint("unset `TF_HTTP_PASSWORD` in the CI/CD variables to use the job token"),
                     );
                     (Some(username), Some(password))
                 }
@@ -563,7 +571,7 @@ impl Settings {
                 if is_secret_key(key) {
                     "****".to_string()
                 } else {
-                    format!("`{v}`")
+                    format!("`{}`", short(v))
                 }
             };
             problems.push(
@@ -840,6 +848,25 @@ fn check_state_name(settings: &Settings, state: &Value, problems: &mut Vec<Probl
     }
 }
 
+/// A value as messages show it: one line (control characters escaped) and at most 120
+/// characters, so a multi-line or megabyte-long value cannot flood the terminal (found by
+/// tests/dotenv_fuzz.rs).
+pub fn short(value: &str) -> String {
+    let escaped: String = value
+        .chars()
+        .flat_map(|c| {
+            let escape = c.is_control();
+            let mut out: Vec<char> = if escape { c.escape_default().collect() } else { vec![c] };
+            out.truncate(12);
+            out
+        })
+        .collect();
+    match escaped.char_indices().nth(120) {
+        Some((cut, _)) => format!("{}…", &escaped[..cut]),
+        None => escaped,
+    }
+}
+
 /// GitLab's token prefixes (personal, deploy, pipeline trigger, runner, CI job, OAuth, ...).
 const TOKEN_PREFIXES: &[&str] = &[
     "glpat-", "gldt-", "glptt-", "glrt-", "glcbt-", "glimt-", "glagent-", "gloas-", "glsoat-",
@@ -899,7 +926,10 @@ mod tests {
 
     #[test]
     fn finds_tokens_wherever_they_are() {
-        assert_eq!(embedded_tokens("glpat-aB3dE5fG7hJ9kL1mN3pQ"), ["glpat-aB3dE5fG7hJ9kL1mN3pQ"]);
+        assert_eq!(
+            embedded_tokens("glpat-aB3dE5fG7hJ9kL1mN3pQ"),
+            ["glpat-aB3dE5fG7hJ9kL1mN3pQ"]
+        );
         assert_eq!(
             embedded_tokens("https://oauth2:glpat-aB3dE5fG7h@gitlab.example.com"),
             ["glpat-aB3dE5fG7h"]

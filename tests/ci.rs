@@ -255,7 +255,7 @@ fn shipped_pipeline_plans_and_the_manual_apply_applies_the_plan_artifact() {
     // apply used that artifact (CI apply refuses to plan again), and wrote with the job token.
     let apply = job_log(&sandbox, "apply");
     assert!(
-        apply.contains("Using the saved plan for gitlab-ci"),
+        apply.contains("Using the saved plan for `gitlab-ci`"),
         "{apply}"
     );
     assert!(apply.contains("Apply complete!"), "{apply}");
@@ -373,7 +373,7 @@ fn ci_apply_takes_only_the_saved_plan() {
     ci_tfw(&sandbox, &["apply", "--auto-approve"])
         .run()
         .success()
-        .stderr_has("Using the saved plan for gitlab-ci");
+        .stderr_has("Using the saved plan for `gitlab-ci`");
     assert_eq!(
         sandbox.remote_state("gitlab-ci").unwrap()["outputs"]["greeting"]["value"],
         "hello"
@@ -431,7 +431,7 @@ fn ci_says_when_tf_http_password_replaces_the_job_token() {
         .run();
     out.success()
         .stderr_has(
-            "using TF_HTTP_PASSWORD (from the environment) as the GitLab token, not CI_JOB_TOKEN",
+            "using `TF_HTTP_PASSWORD` (from environment) as the GitLab token, not `CI_JOB_TOKEN`",
         )
         .lacks(gitlab::ALICE_TOKEN);
     let lock = sandbox

@@ -173,7 +173,7 @@ fn plan_report_and_summary() {
         .tfw(&["plan", "--json", "report.json"])
         .run()
         .success()
-        .stderr_has("Plan for dev-alice: 0 to add, 0 to change, 0 to destroy");
+        .stderr_has("Plan for `dev-alice`: 0 to add, 0 to change, 0 to destroy");
     let report: serde_json::Value = serde_json::from_str(&sandbox.read("report.json")).unwrap();
     assert_eq!(
         report,

@@ -345,6 +345,29 @@ impl Pty {
         self.session.send_line(line).unwrap();
     }
 
+    /// Types into a hidden prompt. The prompt turns echo off with TCSAFLUSH, which throws
+    /// away anything typed before: wait until the terminal really stopped echoing.
+    fn send_secret(&mut self, line: &str) {
+        // A yes/no prompt just before also runs with echo off (raw mode): require echo to
+        // stay off for a moment, so the hidden prompt has really taken the terminal.
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        let echo = |tty: &Self| tty.session.get_process().get_echo().unwrap_or(false);
+        loop {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the hidden prompt never turned echo off"
+            );
+            if !echo(self) {
+                std::thread::sleep(Duration::from_millis(200));
+                if !echo(self) {
+                    break;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        self.send(line);
+    }
+
     /// Waits for the end; returns all that was shown.
     #[track_caller]
     fn finish(mut self) -> String {
@@ -367,13 +390,13 @@ fn setup_wizard_in_a_terminal_checks_with_gitlab_and_asks_again() {
     tty.send("alice");
     tty.expect("personal_access_tokens?name=tfw&scopes=api");
     tty.expect("Access token (hidden)");
-    tty.send("glpat-typo-0000");
+    tty.send_secret("glpat-typo-0000");
     tty.expect("rejected the token (401 Unauthorized)");
     tty.expect("Re-enter?");
     tty.send("y");
     // Only the token is asked again.
     tty.expect("Access token (hidden)");
-    tty.send(ALICE_TOKEN);
+    tty.send_secret(ALICE_TOKEN);
     tty.expect("GitLab accepted the token of `alice` for `group/infra`");
     tty.expect("Wrote `.env` (mode 600)");
     let seen = tty.finish();
@@ -405,7 +428,7 @@ fn setup_wizard_names_a_wrong_project_and_can_stop() {
     tty.expect("Project");
     tty.send("group/nope");
     tty.expect("Access token (hidden)");
-    tty.send(ALICE_TOKEN);
+    tty.send_secret(ALICE_TOKEN);
     tty.expect("no project `group/nope` that `alice` can see (404)");
     tty.expect("Re-enter?");
     tty.send("n");
@@ -434,7 +457,7 @@ fn init_without_env_offers_the_wizard_then_initialises() {
     tty.expect("GitLab username");
     tty.send("alice");
     tty.expect("Access token (hidden)");
-    tty.send(ALICE_TOKEN);
+    tty.send_secret(ALICE_TOKEN);
     tty.expect("Wrote `.env` (mode 600)");
     tty.expect("Initialising for state");
     tty.expect("successfully initialized");

@@ -22,7 +22,7 @@ fn init_plan_apply_destroy_with_the_seed_env() {
         .tfw(&["plan"])
         .run()
         .success()
-        .stderr_has("Plan for dev-alice");
+        .stderr_has("Plan for `dev-alice`");
     assert!(sandbox.path(".tfw/plans/dev-alice.tfplan").is_file());
     sandbox.tfw(&["apply", "--auto-approve"]).run().success();
     assert_eq!(

@@ -46,9 +46,8 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<i32> {
                 .into());
             }
             ctx.printer.status(&format!(
-                "Using the saved plan for {} made at {}",
-                ctx.printer.bold(&meta.state),
-                meta.created
+                "Using the saved plan for `{}` made at {}",
+                meta.state, meta.created
             ));
             crate::commands::plan::print_summary(ctx, &meta.state, &meta.summary);
             meta
@@ -172,7 +171,7 @@ pub fn backup(ctx: &Context, backend: &Backend) -> Result<()> {
             )?;
             let shown = path.strip_prefix(ctx.dir()).unwrap_or(&path);
             ctx.printer.status(&format!(
-                "Backed up the current state to {}",
+                "Backed up the current state to `{}`",
                 shown.display()
             ));
             Ok(())

@@ -31,7 +31,7 @@ pub fn run(ctx: &Context, args: &CleanArgs) -> Result<i32> {
     targets.retain(|path| path.exists());
     targets.sort();
     if targets.is_empty() {
-        ctx.printer.status("Nothing to clean.");
+        ctx.printer.status("Nothing to clean");
         return Ok(0);
     }
     for path in &targets {
@@ -45,7 +45,7 @@ pub fn run(ctx: &Context, args: &CleanArgs) -> Result<i32> {
         } else {
             std::fs::remove_file(path).with_context(|| format!("cannot remove `{shown}`"))?;
         }
-        ctx.printer.status(&format!("removed {shown}"));
+        ctx.printer.status(&format!("Removed `{shown}`"));
     }
     Ok(0)
 }

@@ -168,10 +168,10 @@ pub fn run(ctx: &Context, args: &DoctorArgs) -> Result<i32> {
         }
     }
     if errors == 0 {
-        p.status("All checks passed.");
+        p.status("All checks passed");
         Ok(0)
     } else {
-        p.status(&format!("{errors} check(s) failed."));
+        p.status(&format!("{errors} check(s) failed"));
         Ok(1)
     }
 }

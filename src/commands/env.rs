@@ -125,6 +125,13 @@ pub fn run(ctx: &Context, args: &EnvArgs) -> Result<i32> {
         return Ok(i32::from(failed));
     }
     let p = &ctx.printer;
+    let width = report
+        .variables
+        .iter()
+        .map(|v| v.key.len())
+        .max()
+        .unwrap_or(0)
+        .max(8);
     let row = |name: &str, value: &str, from: &str| {
         let from = if from.is_empty() {
             String::new()
@@ -132,7 +139,7 @@ pub fn run(ctx: &Context, args: &EnvArgs) -> Result<i32> {
             format!("  ({from})")
         };
         println!(
-            "{:<12} {}{}",
+            "{:<width$}  {}{}",
             name,
             p.mask(value),
             p.paint(&from, console::Style::new().dim())

@@ -56,7 +56,7 @@ pub fn run(ctx: &Context, args: &GraphArgs) -> Result<i32> {
         let path = ctx.dir().join(&output);
         crate::fsutil::write_atomic(&path, &bytes, 0o644)
             .with_context(|| format!("cannot write `{}`", path.display()))?;
-        ctx.printer.status(&format!("Wrote {}", output.display()));
+        ctx.printer.status(&format!("Wrote `{}`", output.display()));
     }
     Ok(0)
 }

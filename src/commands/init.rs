@@ -14,8 +14,8 @@ pub fn run(ctx: &Context, args: &PassThrough) -> Result<i32> {
     ctx.report(ctx.settings.git_ignored_problem().into_iter().collect())?;
     let engine = ctx.engine()?;
     ctx.printer.status(&format!(
-        "Initialising for state {} ({})",
-        ctx.printer.bold(backend.state_name()),
+        "Initialising for state `{}` ({})",
+        backend.state_name(),
         backend.address()
     ));
     let outcome = ctx.init(&engine, Some(&backend), args.args.clone())?;

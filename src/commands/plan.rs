@@ -159,6 +159,6 @@ pub fn print_summary(ctx: &Context, state: &str, summary: &Summary) {
     }
     printer.status(&format!(
         "{}: {text}",
-        printer.bold(&format!("Plan for {state}"))
+        printer.bold(&format!("Plan for `{state}`"))
     ));
 }
