@@ -16,7 +16,7 @@ use std::time::Duration;
 use expectrl::{Eof, Expect};
 
 use crate::support::gitlab::{self, Role};
-use crate::support::{Cmd, MAIN_TF, Out, Sandbox, TFW, wait_with_output};
+use crate::support::{Cmd, MAIN_TF, Out, Sandbox, TFW, git, wait_with_output};
 
 /// gitlab-ci-local, as `scripts/install-ci-tools` installs it (`scripts/test` runs the script
 /// first and passes the path in `TFW_GITLAB_CI_LOCAL`).
@@ -92,21 +92,6 @@ fn shipped_pipeline() -> String {
         "expected the template to name exactly two images (terraform jobs, install job)"
     );
     kept.join("\n") + "\n"
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let output = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .env("HOME", dir)
-        .output()
-        .expect("run git");
-    assert!(
-        output.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
 }
 
 /// A git repository (gitlab-ci-local reads the branch and remote from git and copies only

@@ -6,7 +6,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::Sandbox;
+use crate::support::{Sandbox, git};
 
 /// A logging stand-in for `name` on the sandbox PATH that runs the real program.
 fn counted(sandbox: &Sandbox, name: &str, real: &Path) -> PathBuf {
@@ -34,15 +34,6 @@ fn calls(log: &Path, needle: &str) -> usize {
 
 fn real_git() -> PathBuf {
     which::which("git").expect("git is installed")
-}
-
-fn git(sandbox: &Sandbox, args: &[&str]) {
-    let out = std::process::Command::new(real_git())
-        .args(args)
-        .current_dir(sandbox.dir.path())
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "git {args:?}: {out:?}");
 }
 
 #[test]
@@ -75,13 +66,13 @@ fn git_is_asked_again_only_when_its_index_changes() {
         "no repository, yet git was started"
     );
 
-    git(&sandbox, &["init", "-q"]);
+    git(sandbox.dir.path(), &["init", "-q"]);
     sandbox.write(".gitignore", ".env\n");
     // A repository without an index tracks nothing either.
     sandbox.tfw(&["env"]).run().success();
     assert_eq!(calls(&log, "ls-files"), 0);
 
-    git(&sandbox, &["add", "main.tf", ".gitignore"]);
+    git(sandbox.dir.path(), &["add", "main.tf", ".gitignore"]);
     for _ in 0..3 {
         sandbox.tfw(&["env"]).run().success();
     }
@@ -91,7 +82,7 @@ fn git_is_asked_again_only_when_its_index_changes() {
         "the unchanged index was read again"
     );
 
-    git(&sandbox, &["add", "-f", ".env"]);
+    git(sandbox.dir.path(), &["add", "-f", ".env"]);
     for _ in 0..2 {
         sandbox
             .tfw(&["env"])
@@ -100,7 +91,7 @@ fn git_is_asked_again_only_when_its_index_changes() {
     }
     assert_eq!(calls(&log, "ls-files"), 2);
 
-    git(&sandbox, &["rm", "-q", "--cached", ".env"]);
+    git(sandbox.dir.path(), &["rm", "-q", "--cached", ".env"]);
     let out = sandbox.tfw(&["env"]).run();
     out.success();
     assert!(!out.stderr.contains("tracked by git"), "{}", out.stderr);
@@ -114,7 +105,7 @@ fn a_worktree_index_is_found_through_its_git_file() {
     // The repository lives elsewhere; the work tree has a `.git` file pointing at it.
     let elsewhere = sandbox.home.path().join("repo.git");
     git(
-        &sandbox,
+        sandbox.dir.path(),
         &[
             "init",
             "-q",
@@ -123,7 +114,7 @@ fn a_worktree_index_is_found_through_its_git_file() {
         ],
     );
     assert!(sandbox.path(".git").is_file());
-    git(&sandbox, &["add", "-f", ".env"]);
+    git(sandbox.dir.path(), &["add", "-f", ".env"]);
     for _ in 0..2 {
         sandbox
             .tfw(&["plan"])

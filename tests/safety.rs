@@ -203,29 +203,39 @@ fn a_lock_held_by_someone_else_names_them() {
     );
 }
 
-#[test]
-fn sigint_during_apply_releases_the_lock() {
+/// A state with one version and a changed configuration, whose next state write GitLab
+/// answers slowly: a signal sent during it arrives while terraform holds the lock.
+fn slow_apply_sandbox() -> Sandbox {
     let sandbox = Sandbox::new();
     sandbox.tfw(&["apply", "--auto-approve"]).run().success();
     sandbox.write(
         "main.tf",
         crate::support::MAIN_TF.replace("hello", "changed"),
     );
-    // Make the state write slow, so the signal arrives while terraform holds the lock.
     sandbox.gitlab.fault(
         Fault::delay(Route::State, Duration::from_secs(3))
             .method("POST")
             .times(1),
     );
     sandbox.gitlab.clear_requests();
-    let child = sandbox.tfw(&["apply", "--auto-approve"]).spawn();
-    let pid = child.id() as i32;
+    sandbox
+}
+
+fn wait_for_the_state_write(sandbox: &Sandbox) {
     let seen = sandbox
         .gitlab
         .wait_for_request(Duration::from_secs(60), |r| {
             r.method == "POST" && r.url.contains("/state/dev-alice?ID=")
         });
     assert!(seen.is_some(), "the apply never reached the state write");
+}
+
+#[test]
+fn sigint_during_apply_releases_the_lock() {
+    let sandbox = slow_apply_sandbox();
+    let child = sandbox.tfw(&["apply", "--auto-approve"]).spawn();
+    let pid = child.id() as i32;
+    wait_for_the_state_write(&sandbox);
     // SAFETY: signalling the tfw child this test started.
     unsafe {
         libc::kill(pid, libc::SIGINT);
@@ -300,25 +310,9 @@ fn a_read_only_token_can_plan_but_not_apply() {
 
 #[test]
 fn ctrl_c_in_a_terminal_is_not_doubled() {
-    let sandbox = Sandbox::new();
-    sandbox.tfw(&["apply", "--auto-approve"]).run().success();
-    sandbox.write(
-        "main.tf",
-        crate::support::MAIN_TF.replace("hello", "changed"),
-    );
-    sandbox.gitlab.fault(
-        Fault::delay(Route::State, Duration::from_secs(3))
-            .method("POST")
-            .times(1),
-    );
-    sandbox.gitlab.clear_requests();
+    let sandbox = slow_apply_sandbox();
     let mut session = pty(&sandbox, &["apply", "--auto-approve"]);
-    let seen = sandbox
-        .gitlab
-        .wait_for_request(Duration::from_secs(60), |r| {
-            r.method == "POST" && r.url.contains("/state/dev-alice?ID=")
-        });
-    assert!(seen.is_some(), "the apply never reached the state write");
+    wait_for_the_state_write(&sandbox);
     // The terminal's line discipline turns ^C into SIGINT for the whole foreground group.
     session.send(expectrl::ControlCode::EndOfText).unwrap();
     let mut output = Vec::new();

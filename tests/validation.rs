@@ -2,7 +2,7 @@
 //! what to do, and never starts terraform.
 
 use crate::support::gitlab::ALICE_TOKEN;
-use crate::support::{MAIN_TF, Sandbox};
+use crate::support::{MAIN_TF, Sandbox, git};
 
 struct Case {
     name: &'static str,
@@ -197,29 +197,16 @@ fn missing_env_file_suggests_the_fix() {
     assert!(!marker.exists());
 }
 
-fn git(sandbox: &Sandbox, args: &[&str]) {
-    let status = std::process::Command::new("git")
-        .args(args)
-        .current_dir(sandbox.dir.path())
-        .env("GIT_AUTHOR_NAME", "t")
-        .env("GIT_AUTHOR_EMAIL", "t@example.com")
-        .env("GIT_COMMITTER_NAME", "t")
-        .env("GIT_COMMITTER_EMAIL", "t@example.com")
-        .output()
-        .unwrap();
-    assert!(status.status.success(), "git {args:?}: {status:?}");
-}
-
 #[test]
 fn env_tracked_by_git_is_an_error_and_unignored_a_warning() {
     let sandbox = Sandbox::new();
-    git(&sandbox, &["init", "-q"]);
+    git(sandbox.dir.path(), &["init", "-q"]);
     sandbox
         .tfw(&["doctor", "--offline"])
         .run()
         .success()
         .stderr_has(".env is not ignored by git");
-    git(&sandbox, &["add", ".env"]);
+    git(sandbox.dir.path(), &["add", ".env"]);
     let (binary, marker) = marker_binary(&sandbox);
     sandbox
         .tfw(&["init"])
@@ -239,7 +226,7 @@ fn env_tracked_by_git_is_an_error_and_unignored_a_warning() {
     }
     assert!(!marker.exists());
     assert!(sandbox.gitlab.requests().is_empty());
-    git(&sandbox, &["rm", "-q", "--cached", ".env"]);
+    git(sandbox.dir.path(), &["rm", "-q", "--cached", ".env"]);
     sandbox.write(".gitignore", ".env\n");
     let out = sandbox.tfw(&["doctor", "--offline"]).run();
     out.success();
