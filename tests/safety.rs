@@ -278,8 +278,31 @@ fn apply_backs_up_the_previous_state() {
     use std::os::unix::fs::PermissionsExt;
     let mode = std::fs::metadata(&backups[0]).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
-    sandbox.tfw(&["destroy", "--auto-approve"]).run().success();
-    assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 2);
+
+    // `tfw state restore` brings it back as the newest version (serial bumped).
+    let latest_serial = sandbox.remote_state("dev-alice").unwrap()["serial"]
+        .as_u64()
+        .unwrap();
+    let backup = backups[0]
+        .strip_prefix(sandbox.dir.path())
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    sandbox
+        .tfw(&["state", "restore", &backup, "--confirm", "dev-alice"])
+        .run()
+        .success();
+    let restored = sandbox.remote_state("dev-alice").unwrap();
+    assert_eq!(restored["outputs"]["greeting"]["value"], "hello");
+    assert_eq!(restored["serial"].as_u64(), Some(latest_serial + 1));
+    assert!(sandbox.gitlab.lock("42", "dev-alice").is_none());
+    // And terraform sees it: nothing to change against the old configuration.
+    sandbox.write("main.tf", crate::support::MAIN_TF);
+    sandbox
+        .tfw(&["plan", "--", "-detailed-exitcode"])
+        .run()
+        .code(0);
 }
 
 #[test]
