@@ -283,7 +283,9 @@ pub enum StateCommand {
         json: bool,
     },
     /// List the stored versions of a state, newest first (probed from the latest serial down)
-    #[command(after_help = "Examples:\n  tfw state versions\n  tfw state versions staging --limit 30 --json")]
+    #[command(
+        after_help = "Examples:\n  tfw state versions\n  tfw state versions staging --limit 30 --json"
+    )]
     Versions {
         /// The state [default: the current one]
         name: Option<String>,

@@ -144,6 +144,8 @@ impl Context {
         backend: Option<&Backend>,
         extra: Vec<String>,
     ) -> Result<Outcome> {
+        // Re-initialising under another run's feet breaks it: one init per directory at a time.
+        self.lock_workdir()?;
         let persisted = self.persisted_backend_values();
         if !persisted.is_empty() {
             self.printer.warning(&format!(
@@ -241,6 +243,76 @@ impl Context {
 
     pub fn forget_init(&self) {
         let _ = std::fs::remove_file(self.marker_path());
+    }
+}
+
+/// The working directory's lock, held from the first call until tfw exits (the kernel drops
+/// it even on kill -9).
+static WORKDIR_LOCK: std::sync::OnceLock<std::fs::File> = std::sync::OnceLock::new();
+
+impl Context {
+    /// One tfw at a time per working directory. Two runs in one checkout share `.terraform/`
+    /// and `.tfw/plans/`: one re-initialised under the other, or withdrew the plan the other
+    /// was about to apply, and both failed (found by tests/concurrency.rs). GitLab's lock only
+    /// orders runs on a state; this orders them in a directory. Taken before any file is
+    /// touched; a directory tfw cannot write to is left unguarded rather than unusable.
+    pub fn lock_workdir(&self) -> Result<()> {
+        use std::io::{Read, Seek, Write};
+        use std::os::fd::AsRawFd;
+        if WORKDIR_LOCK.get().is_some() {
+            return Ok(());
+        }
+        let path = self.tfw_dir().join("run.lock");
+        let opened = std::fs::create_dir_all(self.tfw_dir()).and_then(|()| {
+            std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .read(true)
+                .write(true)
+                .open(&path)
+        });
+        let mut file = match opened {
+            Ok(file) => file,
+            Err(err) => {
+                self.printer
+                    .debug(&format!("no lock on the working directory ({err})"));
+                return Ok(());
+            }
+        };
+        // SAFETY: flock(2) on a descriptor this function owns.
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            // The holder writes who it is right after taking the lock: give it a moment.
+            let mut holder = String::new();
+            for _ in 0..50 {
+                holder.clear();
+                let _ = file
+                    .rewind()
+                    .and_then(|()| file.read_to_string(&mut holder));
+                if !holder.trim().is_empty() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            let holder = holder.trim();
+            let holder = if holder.is_empty() {
+                "another tfw".to_string()
+            } else {
+                format!("`{holder}`")
+            };
+            return Err(Problem::error(format!(
+                "{holder} is running in this directory; nothing was changed"
+            ))
+            .hint("wait for it to finish: tfw runs one command at a time per directory (they share `.terraform/` and the saved plans)")
+            .into());
+        }
+        let args: Vec<String> = std::env::args().skip(1).collect();
+        let note = format!("tfw {} (pid {})\n", args.join(" "), std::process::id());
+        let _ = file
+            .set_len(0)
+            .and_then(|()| file.rewind())
+            .and_then(|()| file.write_all(self.printer.mask(&note).as_bytes()));
+        let _ = WORKDIR_LOCK.set(file);
+        Ok(())
     }
 }
 

@@ -110,7 +110,10 @@ fn crashed(ctx: &Context, backend: &Backend, outcome: &Outcome, action: &str) ->
     } else if text.contains("TERRAFORM CRASH") || text.contains("panic: ") {
         format!("crashed (exit {}; see crash.log)", outcome.code)
     } else if !text.contains("Error") {
-        format!("stopped with exit {} without an error message", outcome.code)
+        format!(
+            "stopped with exit {} without an error message",
+            outcome.code
+        )
     } else {
         return None;
     };
@@ -120,7 +123,11 @@ fn crashed(ctx: &Context, backend: &Backend, outcome: &Outcome, action: &str) ->
         message.push_str(&format!("; {held}"));
     }
     let backups = crate::backups::dir_for(ctx.dir(), state);
-    let shown = backups.strip_prefix(ctx.dir()).unwrap_or(&backups).display().to_string();
+    let shown = backups
+        .strip_prefix(ctx.dir())
+        .unwrap_or(&backups)
+        .display()
+        .to_string();
     Some(Problem::error(message).hint(format!(
         "`tfw state show {state}` shows the lock and the serial; release a lock left behind with `tfw state unlock {state}`, then `tfw plan` shows where things stand (the state before any apply is kept in `{shown}`)"
     )))
@@ -128,8 +135,13 @@ fn crashed(ctx: &Context, backend: &Backend, outcome: &Outcome, action: &str) ->
 
 /// "GitLab shows `x` locked by y", asked right away; `None` when not locked, or unknown.
 fn lock_status(backend: &Backend) -> Option<String> {
-    let info = Client::new(backend).state_info(backend.state_name()).ok()??;
-    Some(format!("GitLab shows it still locked by {}", info.lock_holder()?))
+    let info = Client::new(backend)
+        .state_info(backend.state_name())
+        .ok()??;
+    Some(format!(
+        "GitLab shows it still locked by {}",
+        info.lock_holder()?
+    ))
 }
 
 fn signal_name(signal: i32) -> &'static str {
@@ -226,7 +238,8 @@ fn cause_problem(cause: &Cause, what: &str, backend: &Backend) -> Option<Problem
         Cause::GaveUp(attempts) => {
             return Some(
                 Problem::error(format!(
-                    "{what}: GitLab answered with server errors {attempts} times in a row"
+                    "{what}: GitLab answered with a server error, {attempts} attempt{} in a row",
+                    if *attempts == 1 { "" } else { "s" }
                 ))
                 .hint("GitLab may be having trouble; try again in a moment"),
             );
@@ -318,7 +331,10 @@ fn network_detail(text: &str) -> Option<String> {
         ("timeout", "no answer in time"),
         ("deadline exceeded", "no answer in time"),
         ("connection reset", "the connection was reset"),
-        ("unexpected eof", "the connection closed before the whole answer arrived"),
+        (
+            "unexpected eof",
+            "the connection closed before the whole answer arrived",
+        ),
         (": eof", "the connection closed before an answer arrived"),
     ]
     .iter()
@@ -328,7 +344,10 @@ fn network_detail(text: &str) -> Option<String> {
 
 fn number_after(text: &str, prefix: &str) -> Option<u32> {
     let start = text.find(prefix)? + prefix.len();
-    let digits: String = text[start..].chars().take_while(char::is_ascii_digit).collect();
+    let digits: String = text[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
     digits.parse().ok()
 }
 
@@ -363,7 +382,10 @@ mod tests {
         );
         assert_eq!(
             one(&hung),
-            (Phase::Lock, Cause::Network("the connection closed before an answer arrived".into()))
+            (
+                Phase::Lock,
+                Cause::Network("the connection closed before an answer arrived".into())
+            )
         );
     }
 
@@ -375,10 +397,16 @@ mod tests {
         );
         assert_eq!(
             one("\nError: Error loading state: Failed to read remote state: unexpected EOF\n"),
-            (Phase::Read, Cause::Network("the connection closed before the whole answer arrived".into()))
+            (
+                Phase::Read,
+                Cause::Network("the connection closed before the whole answer arrived".into())
+            )
         );
         let refused = "2026/11/22 03:19:20 [ERR] GET http://h/state/dev request failed: Get \"http://h\": dial tcp 127.0.0.1:1: connect: connection refused\nError refreshing state: Failed to get state: GET http://h/state/dev giving up after 3 attempts\n";
-        assert_eq!(one(refused), (Phase::Read, Cause::Network("connection refused".into())));
+        assert_eq!(
+            one(refused),
+            (Phase::Read, Cause::Network("connection refused".into()))
+        );
         let write = "\nError: Failed to save state\n\nError saving state: HTTP error: 422\n\nError: Failed to persist state to backend\n\nThe error shown above has prevented Terraform from writing the updated state\n";
         assert_eq!(one(write), (Phase::Write, Cause::Status(422)));
         let unlock = "\nError: Error releasing the state lock\n\nError message: Failed to unlock: DELETE\nhttp://h/lock\ngiving up after 2 attempts\n";

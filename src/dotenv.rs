@@ -50,6 +50,7 @@ impl DotEnv {
         let definitions = definition_lines(&normalized);
         let mut cursors: HashMap<&str, usize> = HashMap::new();
         let mut last_line = 0;
+        let line_count = normalized.split('\n').count();
         for item in dotenvy::from_read_iter(normalized.as_bytes()) {
             match item {
                 Ok((key, value)) => {
@@ -62,7 +63,8 @@ impl DotEnv {
                             }
                             lines.get(*cursor).copied()
                         })
-                        .unwrap_or(last_line + 1);
+                        .unwrap_or(last_line + 1)
+                        .min(line_count);
                     last_line = line;
                     if let Some(previous) = seen_lines.insert(key.clone(), line) {
                         warnings.push(
@@ -171,9 +173,8 @@ fn echoable_word(line: &str) -> Option<&str> {
     let word = line
         .split(|c: char| c.is_whitespace() || c == '=')
         .find(|w| !w.is_empty() && *w != "export")?;
-    let conventional = is_key(word)
-        && word.len() <= 64
-        && !word.chars().any(|c| c.is_ascii_lowercase());
+    let conventional =
+        is_key(word) && word.len() <= 64 && !word.chars().any(|c| c.is_ascii_lowercase());
     conventional.then_some(word)
 }
 
@@ -183,26 +184,32 @@ fn is_key(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
 }
 
-/// The key a physical line defines, if it is an assignment line.
+/// The key a physical line defines, if it is an assignment line, read as dotenvy reads it
+/// (the fuzz tests found `export = 1` and `export export=1` read differently before).
 fn key_of_line(line: &str) -> Option<(&str, usize)> {
-    let trimmed_start = line.len() - line.trim_start().len();
-    let mut rest = &line[trimmed_start..];
-    let mut offset = trimmed_start;
-    // dotenvy takes any whitespace after `export`, so this does too.
-    if let Some(after) = rest.strip_prefix("export")
-        && after.starts_with(char::is_whitespace)
-    {
-        let skipped = after.len() - after.trim_start().len();
-        offset += "export".len() + skipped;
-        rest = after.trim_start();
+    let mut start = line.len() - line.trim_start().len();
+    let (mut key, mut end) = key_at(line, start)?;
+    // `export` is a prefix, unless it is the key itself (`export=1`, `export = 1`).
+    if key == "export" && !line[end..].trim_start().starts_with('=') {
+        start = end + (line[end..].len() - line[end..].trim_start().len());
+        (key, end) = key_at(line, start)?;
     }
-    let end = rest.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))?;
-    let key = &rest[..end];
-    let after_key = rest[end..].trim_start();
-    if key.is_empty() || !after_key.starts_with('=') {
+    line[end..]
+        .trim_start()
+        .starts_with('=')
+        .then_some((key, start))
+}
+
+/// A key starting at byte `start`, and where it ends.
+fn key_at(line: &str, start: usize) -> Option<(&str, usize)> {
+    let rest = &line[start..];
+    if !rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
         return None;
     }
-    Some((key, offset))
+    let len = rest
+        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+        .unwrap_or(rest.len());
+    Some((&rest[..len], start + len))
 }
 
 /// Every assignment line of the text, by key: line numbers in ascending order.

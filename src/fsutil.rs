@@ -24,6 +24,11 @@ pub fn write_atomic_unflushed(path: &Path, contents: &[u8], new_mode: u32) -> Re
 }
 
 fn replace(path: &Path, contents: &[u8], new_mode: u32, flush: bool) -> Result<()> {
+    // A symlinked file (`.env -> ~/secrets/infra.env`) is written where it points: renaming
+    // over the link would replace it with a copy and leave the real file stale (found by
+    // tests/file_safety.rs).
+    let resolved = resolve_symlink(path);
+    let path = resolved.as_deref().unwrap_or(path);
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -33,30 +38,68 @@ fn replace(path: &Path, contents: &[u8], new_mode: u32, flush: bool) -> Result<(
         Ok(meta) => meta.permissions().mode() & 0o7777,
         Err(_) => new_mode,
     };
+    // Named after the file, so a temporary file a kill -9 leaves behind falls under the same
+    // ignore rules: `.env.tfw-tmp-*` (it holds the token) is matched by `.env.*`,
+    // `x.tfstate.tfw-tmp-*` by `*.tfstate.*` (found by tests/file_safety.rs).
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let prefix = if name.starts_with('.') {
+        format!("{name}.tfw-tmp-")
+    } else {
+        format!(".{name}.tfw-tmp-")
+    };
     let mut temp = tempfile::Builder::new()
-        .prefix(".tfw-tmp-")
+        .prefix(&prefix)
         .tempfile_in(dir)
         .with_context(|| format!("cannot create a temporary file in `{}`", dir.display()))?;
     // Permissions first, so the content never exists on disk with looser ones.
     temp.as_file()
         .set_permissions(fs::Permissions::from_mode(mode))
         .context("cannot set permissions on a temporary file")?;
-    temp.write_all(contents)
+    let (first, rest) = contents.split_at(contents.len() / 2);
+    temp.write_all(first)
+        .and_then(|()| {
+            fault_point("mid-write", path);
+            temp.write_all(rest)
+        })
         .and_then(|()| match flush {
             true => temp.as_file().sync_all(),
             false => Ok(()),
         })
         .with_context(|| format!("cannot write `{}`", path.display()))?;
-    fault_point("before-rename");
+    fault_point("before-rename", path);
     temp.persist(path)
         .with_context(|| format!("cannot replace `{}`", path.display()))?;
+    fault_point("after-rename", path);
+    if flush {
+        // The rename itself reaches the disk with the directory.
+        let _ = fs::File::open(dir).and_then(|d| d.sync_all());
+    }
     Ok(())
 }
 
-/// Test hook: `TFW_TEST_ABORT_AT=<point>` kills the process at that point, as a kill -9 would,
-/// so the file-safety tests can show no torn file is ever left behind.
-pub fn fault_point(point: &str) {
-    if std::env::var("TFW_TEST_ABORT_AT").is_ok_and(|p| p == point) {
+fn resolve_symlink(path: &Path) -> Option<std::path::PathBuf> {
+    if !fs::symlink_metadata(path).ok()?.file_type().is_symlink() {
+        return None;
+    }
+    fs::canonicalize(path).ok().or_else(|| {
+        // A dangling link: create the file it names.
+        let target = fs::read_link(path).ok()?;
+        Some(path.parent().unwrap_or(Path::new(".")).join(target))
+    })
+}
+
+/// Test hook: `TFW_TEST_ABORT_AT=<point>[:<end of the path>]` kills the process at that point
+/// (`mid-write`, `before-rename`, `after-rename`), as a kill -9 would, while writing any file
+/// or the one named; tests/file_safety.rs shows no torn file is ever left behind.
+pub fn fault_point(point: &str, path: &Path) {
+    let Ok(wanted) = std::env::var("TFW_TEST_ABORT_AT") else {
+        return;
+    };
+    let (wanted, file) = wanted.split_once(':').unwrap_or((&wanted, ""));
+    if wanted == point && path.to_string_lossy().ends_with(file) {
         std::process::abort();
     }
 }
@@ -86,6 +129,29 @@ mod tests {
         assert_eq!(fs::read_to_string(&path).unwrap(), "new");
         let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o640);
+    }
+
+    #[test]
+    fn writes_through_a_symlink() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("secrets/infra.env");
+        fs::create_dir_all(real.parent().unwrap()).unwrap();
+        fs::write(&real, "A=1\n").unwrap();
+        fs::set_permissions(&real, fs::Permissions::from_mode(0o600)).unwrap();
+        let link = dir.path().join(".env");
+        std::os::unix::fs::symlink("secrets/infra.env", &link).unwrap();
+        write_atomic(&link, b"A=2\n", 0o644).unwrap();
+        assert!(
+            fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(fs::read_to_string(&real).unwrap(), "A=2\n");
+        assert_eq!(
+            fs::metadata(&real).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
 
     #[test]

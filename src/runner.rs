@@ -83,7 +83,8 @@ fn install_signal_handler() {
                     std::process::exit(128 + info.signal);
                 }
                 INTERRUPTED.store(true, Ordering::SeqCst);
-                let _ = INTERRUPT.compare_exchange(0, info.signal, Ordering::SeqCst, Ordering::SeqCst);
+                let _ =
+                    INTERRUPT.compare_exchange(0, info.signal, Ordering::SeqCst, Ordering::SeqCst);
                 let from_process = info.process.is_some();
                 let forward = match info.signal {
                     SIGINT => from_process && !FORWARDED_INT.swap(true, Ordering::SeqCst),
@@ -172,9 +173,7 @@ impl Run<'_> {
         }
         let status = child.wait();
         CHILD.store(0, Ordering::SeqCst);
-        for pump in pumps {
-            let _ = pump.join();
-        }
+        finish(pumps, printer);
         let status = status.context("waiting for terraform failed")?;
         let killed_by = {
             use std::os::unix::process::ExitStatusExt;
@@ -204,10 +203,36 @@ fn cannot_start(program: &Path, err: &std::io::Error) -> crate::problem::Problem
         Some(libc::ENOENT) => format!(
             "`{shown}` exists, but what it needs to start does not: the interpreter on its `#!` line, or its loader; reinstall it or point TFW_BINARY elsewhere"
         ),
-        Some(libc::EACCES) => format!("run `chmod +x {shown}`, or point TFW_BINARY at a terraform or tofu binary"),
-        _ => format!("check that `{shown}` is a terraform or tofu binary for this machine (TFW_BINARY chooses another)"),
+        Some(libc::EACCES) => {
+            format!("run `chmod +x {shown}`, or point TFW_BINARY at a terraform or tofu binary")
+        }
+        _ => format!(
+            "check that `{shown}` is a terraform or tofu binary for this machine (TFW_BINARY chooses another)"
+        ),
     };
     crate::problem::Problem::error(format!("cannot start `{shown}`: {err}")).hint(hint)
+}
+
+/// Waits for the output threads to reach the end of terraform's output. Something terraform
+/// started can outlive it and keep the pipes open (a `local-exec` daemon, or a terraform that
+/// a wrapper left behind when it crashed; found by tests/engine_faults.rs): once terraform has
+/// exited, its output gets a few seconds to drain, then tfw goes on without the rest.
+fn finish(pumps: Vec<std::thread::JoinHandle<()>>, printer: &Printer) {
+    let (done, finished) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for pump in pumps {
+            let _ = pump.join();
+        }
+        let _ = done.send(());
+    });
+    if finished
+        .recv_timeout(std::time::Duration::from_secs(5))
+        .is_err()
+    {
+        printer.debug(
+            "terraform exited, but something it started still holds its output open: not waiting for it",
+        );
+    }
 }
 
 fn pump(

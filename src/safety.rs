@@ -94,16 +94,26 @@ pub fn explain_lock(ctx: &Context, backend: &Backend, stderr: &str) -> Problem {
     });
     let (mut who, mut since) = (field("Who"), field("Created"));
     let spinner = ctx.printer.spinner("asking GitLab who holds the lock");
-    if let Ok(Some(info)) = Client::new(backend).state_info(backend.state_name()) {
+    let now = Client::new(backend).state_info(backend.state_name());
+    drop(spinner);
+    let state = backend.state_name();
+    if let Ok(Some(info)) = &now {
         if let Some(holder) = info.lock_holder() {
             who = Some(holder.to_string());
         }
         if info.locked_at.is_some() {
             since = info.locked_at.clone();
         }
+        // Two runs racing: the other one finished between terraform's try and this question
+        // (found by tests/concurrency.rs). Nothing to wait for or unlock: just run again.
+        if info.lock_holder().is_none() && who.is_none() {
+            let id = id.map(|id| format!(" (lock ID {id})")).unwrap_or_default();
+            return Problem::error(format!(
+                "state `{state}` was locked by another run{id}, which has finished since; nothing was changed"
+            ))
+            .hint("run the command again (`tfw state show` shows who changed the state last)");
+        }
     }
-    drop(spinner);
-    let state = backend.state_name();
     let mut message = format!("state `{state}` is locked");
     if let Some(who) = &who {
         message.push_str(&format!(" by {who}"));

@@ -251,6 +251,7 @@ impl Settings {
         self.check_unknown_keys(&mut problems);
         self.check_placeholders(&mut problems);
         self.check_permissions(&mut problems);
+        self.check_tokens_in_addresses(&mut problems);
 
         let ci_available = self.env.contains_key("CI_API_V4_URL")
             && self.env.contains_key("CI_PROJECT_ID")
@@ -635,6 +636,35 @@ impl Settings {
         }
     }
 
+    /// A token pasted into an address, project, state or user name would travel in every
+    /// request URL (and so into GitLab's and every proxy's access log), or on a command
+    /// line: refused before anything is sent (found by tests/secrets.rs).
+    fn check_tokens_in_addresses(&self, problems: &mut Vec<Problem>) {
+        for key in [
+            "TF_HTTP_ADDRESS",
+            "TF_HTTP_LOCK_ADDRESS",
+            "TF_HTTP_UNLOCK_ADDRESS",
+            "GITLAB_URL",
+            "GITLAB_PROJECT",
+            "TF_STATE_NAME",
+            "TF_HTTP_USERNAME",
+        ] {
+            if let Some(value) = self.lookup(key)
+                && !embedded_tokens(&value.value).is_empty()
+            {
+                problems.push(
+                    self.at_key(
+                        Problem::error(format!(
+                            "`{key}` holds a GitLab token: it would be sent in every request URL and end up in access logs"
+                        )),
+                        key,
+                    )
+                    .hint("put the token in TF_HTTP_PASSWORD only, and revoke this one if it was used"),
+                );
+            }
+        }
+    }
+
     fn check_permissions(&self, problems: &mut Vec<Problem>) {
         if let Ok(meta) = std::fs::metadata(&self.env_file)
             && meta.permissions().mode() & 0o077 != 0
@@ -856,7 +886,11 @@ pub fn short(value: &str) -> String {
         .chars()
         .flat_map(|c| {
             let escape = c.is_control();
-            let mut out: Vec<char> = if escape { c.escape_default().collect() } else { vec![c] };
+            let mut out: Vec<char> = if escape {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
             out.truncate(12);
             out
         })

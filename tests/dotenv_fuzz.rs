@@ -151,7 +151,11 @@ fn file() -> impl Strategy<Value = String> {
         any::<bool>(),
     )
         .prop_map(|(lines, bom, eol, final_newline)| {
-            let mut text = if bom { "\u{feff}".to_string() } else { String::new() };
+            let mut text = if bom {
+                "\u{feff}".to_string()
+            } else {
+                String::new()
+            };
             for (index, line) in lines.iter().enumerate() {
                 text.push_str(line);
                 if index + 1 < lines.len() || final_newline {
@@ -188,7 +192,11 @@ fn check_problem(
         None => text,
     };
     prop_assert!(!text.contains(TOKEN), "a message echoes the token: {text}");
-    prop_assert!(text.len() < 1200, "an unbounded message ({} bytes)", text.len());
+    prop_assert!(
+        text.len() < 1200,
+        "an unbounded message ({} bytes)",
+        text.len()
+    );
     if let Some(location) = &problem.location
         && location.path == path
         && let Some(line) = location.line
@@ -207,10 +215,16 @@ fn check_parse(text: &str) -> Result<(), TestCaseError> {
     match DotEnv::parse(path, text.to_string()) {
         Ok(env) => {
             for (key, _, line) in env.iter() {
-                prop_assert!((1..=lines).contains(&line), "`{key}` on line {line} of {lines}");
+                prop_assert!(
+                    (1..=lines).contains(&line),
+                    "`{key}` on line {line} of {lines}"
+                );
             }
             for warning in &env.warnings {
-                prop_assert!(warning.location.as_ref().and_then(|l| l.line).is_some(), "{warning}");
+                prop_assert!(
+                    warning.location.as_ref().and_then(|l| l.line).is_some(),
+                    "{warning}"
+                );
                 check_problem(warning, lines, path, None)?;
             }
         }
@@ -236,7 +250,11 @@ fn check_settings(dir: &Path, text: &str) -> Result<(), TestCaseError> {
     let cli = Cli::try_parse_from(["tfw", "-C", dir.to_str().unwrap(), "env"]).unwrap();
     let settings = Settings::load(&cli, HashMap::new(), false).unwrap();
     let (_, problems) = settings.backend();
-    let _ = (settings.secrets(), settings.child_env(None), settings.state());
+    let _ = (
+        settings.secrets(),
+        settings.child_env(None),
+        settings.state(),
+    );
     let lines = line_count(text);
     let mut printer = Printer::plain();
     for secret in settings.secrets() {
@@ -248,15 +266,27 @@ fn check_settings(dir: &Path, text: &str) -> Result<(), TestCaseError> {
         if let (Some(dotenv), Some(key)) = (&settings.dotenv, named_key(&problem.message))
             && let Some(line) = dotenv.line(key)
             && problem.is_error()
-            && problem.location.as_ref().is_some_and(|l| l.path == env_file)
+            && problem
+                .location
+                .as_ref()
+                .is_some_and(|l| l.path == env_file)
         {
             let at = problem.location.as_ref().and_then(|l| l.line);
-            prop_assert!(at.is_some(), "`{key}` is on line {line}, the problem names none: {problem}");
+            prop_assert!(
+                at.is_some(),
+                "`{key}` is on line {line}, the problem names none: {problem}"
+            );
         }
     }
     if settings.dotenv.is_none() {
-        let problem = settings.dotenv_problem.as_ref().expect("a reason for no .env");
-        prop_assert!(problem.location.as_ref().and_then(|l| l.line).is_some(), "{problem}");
+        let problem = settings
+            .dotenv_problem
+            .as_ref()
+            .expect("a reason for no .env");
+        prop_assert!(
+            problem.location.as_ref().and_then(|l| l.line).is_some(),
+            "{problem}"
+        );
     }
     Ok(())
 }
@@ -264,9 +294,7 @@ fn check_settings(dir: &Path, text: &str) -> Result<(), TestCaseError> {
 #[test]
 fn the_parser_holds_up_under_generated_files() {
     within_deadline("parse", || {
-        runner()
-            .run(&file(), |text| check_parse(&text))
-            .unwrap();
+        runner().run(&file(), |text| check_parse(&text)).unwrap();
     });
 }
 
@@ -286,7 +314,10 @@ fn the_parser_holds_up_under_arbitrary_text() {
                 match DotEnv::load(&path) {
                     Ok(_) => {}
                     Err(problem) => {
-                        prop_assert!(problem.location.as_ref().and_then(|l| l.line).is_some(), "{problem}");
+                        prop_assert!(
+                            problem.location.as_ref().and_then(|l| l.line).is_some(),
+                            "{problem}"
+                        );
                         check_problem(&problem, lines, &path, None)?;
                     }
                 }
@@ -313,7 +344,11 @@ fn the_validator_holds_up_under_generated_files() {
 fn the_last_definition_wins() {
     within_deadline("oracle", || {
         let assignments = proptest::collection::vec(
-            (proptest::sample::select(&["A", "B", "TF_STATE_NAME", "C.D"][..]), "[a-z0-9]{1,6}", any::<bool>()),
+            (
+                proptest::sample::select(&["A", "B", "TF_STATE_NAME", "C.D"][..]),
+                "[a-z0-9]{1,6}",
+                any::<bool>(),
+            ),
             1..20,
         );
         runner()
@@ -366,7 +401,11 @@ fn crlf_bom_tabs_and_bare_export() {
     );
     let env = parse("A=1\nexport B\nexport\tC\n").unwrap();
     assert_eq!(env.warnings.len(), 2);
-    let lines: Vec<_> = env.warnings.iter().map(|w| w.location.as_ref().unwrap().line).collect();
+    let lines: Vec<_> = env
+        .warnings
+        .iter()
+        .map(|w| w.location.as_ref().unwrap().line)
+        .collect();
     assert_eq!(lines, [Some(2), Some(3)]);
     assert!(env.warnings[0].message.contains("`export B` has no value"));
 }
@@ -378,8 +417,14 @@ fn duplicate_keys_last_wins_with_a_warning() {
     assert_eq!(env.line("TF_STATE_NAME"), Some(4));
     let warnings: Vec<String> = env.warnings.iter().map(|w| w.to_string()).collect();
     assert_eq!(warnings.len(), 2, "{warnings:?}");
-    assert!(warnings[0].contains(".env:3") && warnings[0].contains("first on line 1"), "{warnings:?}");
-    assert!(warnings[1].contains(".env:4") && warnings[1].contains("first on line 3"), "{warnings:?}");
+    assert!(
+        warnings[0].contains(".env:3") && warnings[0].contains("first on line 1"),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings[1].contains(".env:4") && warnings[1].contains("first on line 3"),
+        "{warnings:?}"
+    );
 }
 
 #[test]
@@ -391,7 +436,11 @@ fn very_long_lines_and_many_lines() {
     // A megabyte of garbage: an error on the right line, and a message of a few words.
     let err = parse(&format!("A=1\n{long} {long}\n")).unwrap_err();
     assert_eq!(err.location.as_ref().unwrap().line, Some(2));
-    assert!(err.to_string().len() < 300, "{} bytes", err.to_string().len());
+    assert!(
+        err.to_string().len() < 300,
+        "{} bytes",
+        err.to_string().len()
+    );
     // Fifty thousand lines: read in well under a second (once quadratic: minutes).
     let many: String = (0..50_000).map(|i| format!("KEY_{i}=value{i}\n")).collect();
     let env = parse(&many).unwrap();
@@ -427,14 +476,46 @@ fn the_binary_reports_bad_files_by_line() {
     let sandbox = Sandbox::new();
     let good = sandbox.read(".env");
     let mut bad: Vec<(&str, Vec<u8>, &str)> = vec![
-        ("invalid UTF-8", [good.as_bytes(), b"X=\xff\xfe\n"].concat(), ".env:10"),
-        ("NUL bytes", [good.as_bytes(), b"\0\0\0\n"].concat(), ".env:10"),
-        ("binary garbage", [good.as_bytes(), &[0x1f, 0x8b, 0x08, 0x00, 0xde, 0xad, 0xbe, 0xef, b'\n']].concat(), ".env:10"),
-        ("a pasted token", format!("{good}{TOKEN}\n").into_bytes(), ".env:10"),
-        ("unterminated quote", format!("{good}TF_STATE_NAME=\"dev\n").into_bytes(), ".env:10"),
-        ("a megabyte of garbage", format!("{good}{}\n", "@".repeat(1 << 20)).into_bytes(), ".env:10"),
+        (
+            "invalid UTF-8",
+            [good.as_bytes(), b"X=\xff\xfe\n"].concat(),
+            ".env:10",
+        ),
+        (
+            "NUL bytes",
+            [good.as_bytes(), b"\0\0\0\n"].concat(),
+            ".env:10",
+        ),
+        (
+            "binary garbage",
+            [
+                good.as_bytes(),
+                &[0x1f, 0x8b, 0x08, 0x00, 0xde, 0xad, 0xbe, 0xef, b'\n'],
+            ]
+            .concat(),
+            ".env:10",
+        ),
+        (
+            "a pasted token",
+            format!("{good}{TOKEN}\n").into_bytes(),
+            ".env:10",
+        ),
+        (
+            "unterminated quote",
+            format!("{good}TF_STATE_NAME=\"dev\n").into_bytes(),
+            ".env:10",
+        ),
+        (
+            "a megabyte of garbage",
+            format!("{good}{}\n", "@".repeat(1 << 20)).into_bytes(),
+            ".env:10",
+        ),
     ];
-    bad.push(("CRLF and a BOM, otherwise fine", format!("\u{feff}{}", good.replace('\n', "\r\n")).into_bytes(), ""));
+    bad.push((
+        "CRLF and a BOM, otherwise fine",
+        format!("\u{feff}{}", good.replace('\n', "\r\n")).into_bytes(),
+        "",
+    ));
     let count = bad.len();
     for (name, bytes, location) in bad {
         sandbox.write(".env", &bytes);
@@ -445,9 +526,17 @@ fn the_binary_reports_bad_files_by_line() {
             continue;
         }
         assert_eq!(out.code, Some(1), "[{name}]\n{}", out.stderr);
-        assert!(out.stderr.contains(location), "[{name}] {location} not named:\n{}", out.stderr);
+        assert!(
+            out.stderr.contains(location),
+            "[{name}] {location} not named:\n{}",
+            out.stderr
+        );
         assert!(out.stderr.contains("hint:"), "[{name}]\n{}", out.stderr);
-        assert!(out.stderr.len() < 4000, "[{name}] {} bytes of stderr", out.stderr.len());
+        assert!(
+            out.stderr.len() < 4000,
+            "[{name}] {} bytes of stderr",
+            out.stderr.len()
+        );
     }
     assert_eq!(count, 7);
 }

@@ -87,24 +87,163 @@ fn terraform_cases() -> Vec<Case> {
     let write_refused = "was NOT saved to GitLab";
     let errored_fix = "tfw exec -- state push errored.tfstate";
     vec![
-        case("revoked token (401)", RevokedToken, vec![], APPLY, ("rejected the token (401", "TF_HTTP_PASSWORD"), Unchanged),
-        case("401 on every call", Normal, vec![Fault::status(Route::Any, 401)], APPLY, ("rejected the token (401", "TF_HTTP_PASSWORD"), Unchanged),
-        case("403 on lock (read-only role)", Normal, vec![post(Route::Lock, 403)], APPLY, ("refused to lock `dev-alice`", "Maintainer role"), Unchanged),
-        case("403 on the state write", Normal, vec![post(Route::State, 403)], APPLY, (write_refused, errored_fix), Errored),
-        case("404: no such project", MissingProject, vec![], APPLY, ("no such project or state (404)", "GITLAB_PROJECT"), Unchanged),
-        case("404 on lock", Normal, vec![post(Route::Lock, 404)], &["plan"], ("could not lock state `dev-alice`", "GITLAB_PROJECT"), Unchanged),
-        case("409: bob holds the lock", BobHoldsTheLock, vec![], APPLY, ("locked by bob", "tfw state unlock dev-alice --force"), LockedByBob),
-        case("409 lock answer, holder unknown to GitLab", Normal, vec![Fault::respond(Route::Lock, 409, LOCKED_BY_BOB).method("POST")], APPLY, ("lock ID 5e1f0c2a-0000-4000-8000-00000000b0b0", "tfw state unlock dev-alice --force"), Unchanged),
-        case("409 on the state write (lock lost)", Normal, vec![post(Route::State, 409)], APPLY, (write_refused, errored_fix), Errored),
-        case("422 duplicate serial", Normal, vec![Fault::respond(Route::State, 422, r#"{"message":"Version has already been taken"}"#).method("POST")], APPLY, ("refused the request (422)", errored_fix), Errored),
-        case("500 on the state write", Normal, vec![post(Route::State, 500)], APPLY, (write_refused, errored_fix), Errored),
-        case("500 on read", Normal, vec![Fault::status(Route::State, 500).method("GET")], APPLY, ("could not read state `dev-alice`", "try again"), Unchanged),
-        case("500 on lock", Normal, vec![post(Route::Lock, 500)], APPLY, ("could not lock state `dev-alice`", "try again"), Unchanged),
-        case("500 on unlock", Normal, vec![Fault::status(Route::Lock, 500).method("DELETE")], APPLY, ("could not release its lock on `dev-alice`", "tfw state unlock dev-alice"), LockLeftByAlice),
-        case("truncated state download", Normal, vec![Fault::truncate(Route::State).method("GET")], APPLY, ("broke before the whole answer arrived", "try again"), Unchanged),
-        case("lock request never answered", Normal, vec![Fault::hang(Route::Lock, Duration::from_secs(2)).method("POST")], &["plan"], ("could not lock state `dev-alice`", "try again"), Unchanged),
-        case("connection refused", Unreachable, vec![], APPLY, ("connection refused", "check the URL in .env"), Unchanged),
-        case("connection refused, plan", Unreachable, vec![], &["plan"], ("connection refused", "check the URL in .env"), Unchanged),
+        case(
+            "revoked token (401)",
+            RevokedToken,
+            vec![],
+            APPLY,
+            ("rejected the token (401", "TF_HTTP_PASSWORD"),
+            Unchanged,
+        ),
+        case(
+            "401 on every call",
+            Normal,
+            vec![Fault::status(Route::Any, 401)],
+            APPLY,
+            ("rejected the token (401", "TF_HTTP_PASSWORD"),
+            Unchanged,
+        ),
+        case(
+            "403 on lock (read-only role)",
+            Normal,
+            vec![post(Route::Lock, 403)],
+            APPLY,
+            ("refused to lock `dev-alice`", "Maintainer role"),
+            Unchanged,
+        ),
+        case(
+            "403 on the state write",
+            Normal,
+            vec![post(Route::State, 403)],
+            APPLY,
+            (write_refused, errored_fix),
+            Errored,
+        ),
+        case(
+            "404: no such project",
+            MissingProject,
+            vec![],
+            APPLY,
+            ("no such project or state (404)", "GITLAB_PROJECT"),
+            Unchanged,
+        ),
+        case(
+            "404 on lock",
+            Normal,
+            vec![post(Route::Lock, 404)],
+            &["plan"],
+            ("could not lock state `dev-alice`", "GITLAB_PROJECT"),
+            Unchanged,
+        ),
+        case(
+            "409: bob holds the lock",
+            BobHoldsTheLock,
+            vec![],
+            APPLY,
+            ("locked by bob", "tfw state unlock dev-alice --force"),
+            LockedByBob,
+        ),
+        case(
+            "409 lock answer, holder unknown to GitLab",
+            Normal,
+            vec![Fault::respond(Route::Lock, 409, LOCKED_BY_BOB).method("POST")],
+            APPLY,
+            (
+                "lock ID 5e1f0c2a-0000-4000-8000-00000000b0b0",
+                "run the command again",
+            ),
+            Unchanged,
+        ),
+        case(
+            "409 on the state write (lock lost)",
+            Normal,
+            vec![post(Route::State, 409)],
+            APPLY,
+            (write_refused, errored_fix),
+            Errored,
+        ),
+        case(
+            "422 duplicate serial",
+            Normal,
+            vec![
+                Fault::respond(
+                    Route::State,
+                    422,
+                    r#"{"message":"Version has already been taken"}"#,
+                )
+                .method("POST"),
+            ],
+            APPLY,
+            ("refused the request (422)", errored_fix),
+            Errored,
+        ),
+        case(
+            "500 on the state write",
+            Normal,
+            vec![post(Route::State, 500)],
+            APPLY,
+            (write_refused, errored_fix),
+            Errored,
+        ),
+        case(
+            "500 on read",
+            Normal,
+            vec![Fault::status(Route::State, 500).method("GET")],
+            APPLY,
+            ("could not read state `dev-alice`", "try again"),
+            Unchanged,
+        ),
+        case(
+            "500 on lock",
+            Normal,
+            vec![post(Route::Lock, 500)],
+            APPLY,
+            ("could not lock state `dev-alice`", "try again"),
+            Unchanged,
+        ),
+        case(
+            "500 on unlock",
+            Normal,
+            vec![Fault::status(Route::Lock, 500).method("DELETE")],
+            APPLY,
+            (
+                "could not release its lock on `dev-alice`",
+                "tfw state unlock dev-alice",
+            ),
+            LockLeftByAlice,
+        ),
+        case(
+            "truncated state download",
+            Normal,
+            vec![Fault::truncate(Route::State).method("GET")],
+            APPLY,
+            ("broke before the whole answer arrived", "try again"),
+            Unchanged,
+        ),
+        case(
+            "lock request never answered",
+            Normal,
+            vec![Fault::hang(Route::Lock, Duration::from_secs(2)).method("POST")],
+            &["plan"],
+            ("could not lock state `dev-alice`", "try again"),
+            Unchanged,
+        ),
+        case(
+            "connection refused",
+            Unreachable,
+            vec![],
+            APPLY,
+            ("connection refused", "check the URL in .env"),
+            Unchanged,
+        ),
+        case(
+            "connection refused, plan",
+            Unreachable,
+            vec![],
+            &["plan"],
+            ("connection refused", "check the URL in .env"),
+            Unchanged,
+        ),
     ]
 }
 
@@ -113,16 +252,86 @@ fn tfw_cases() -> Vec<Case> {
     use After::*;
     use Setup::*;
     vec![
-        case("backup: no answer", SavedPlan, vec![Fault::hang(Route::State, Duration::from_secs(30)).method("GET")], APPLY, ("did not answer in time", "TFW_HTTP_TIMEOUT"), Unchanged),
-        case("backup: truncated answer", SavedPlan, vec![Fault::truncate(Route::State).method("GET")], APPLY, ("broke before the whole answer arrived", "try again"), Unchanged),
-        case("backup: 500", SavedPlan, vec![Fault::status(Route::State, 500).method("GET")], APPLY, ("GitLab answered 500", "try again in a moment"), Unchanged),
-        case("backup: 401", SavedPlan, vec![Fault::status(Route::State, 401).method("GET")], APPLY, ("rejected the token (401", "TF_HTTP_PASSWORD"), Unchanged),
-        case("lock holder lookup never answered", BobHoldsTheLock, vec![Fault::hang(Route::GraphQL, Duration::from_secs(30))], &["plan"], ("is locked", "tfw state unlock dev-alice --force"), LockedByBob),
-        case("doctor: connection refused", Unreachable, vec![], &["doctor"], ("connection refused", "check the URL in .env"), Unchanged),
-        case("doctor: 401", RevokedToken, vec![], &["doctor"], ("401", "TF_HTTP_PASSWORD"), Unchanged),
-        case("state list: 500", Normal, vec![Fault::status(Route::GraphQL, 500)], &["state", "list"], ("500", "try again"), Unchanged),
-        case("state list: no answer", Normal, vec![Fault::hang(Route::GraphQL, Duration::from_secs(30))], &["state", "list"], ("did not answer in time", "TFW_HTTP_TIMEOUT"), Unchanged),
-        case("state show: truncated download", Normal, vec![Fault::truncate(Route::State).method("GET")], &["state", "show"], ("broke before the whole answer arrived", "try again"), Unchanged),
+        case(
+            "backup: no answer",
+            SavedPlan,
+            vec![Fault::hang(Route::State, Duration::from_secs(30)).method("GET")],
+            APPLY,
+            ("did not answer in time", "TFW_HTTP_TIMEOUT"),
+            Unchanged,
+        ),
+        case(
+            "backup: truncated answer",
+            SavedPlan,
+            vec![Fault::truncate(Route::State).method("GET")],
+            APPLY,
+            ("broke before the whole answer arrived", "try again"),
+            Unchanged,
+        ),
+        case(
+            "backup: 500",
+            SavedPlan,
+            vec![Fault::status(Route::State, 500).method("GET")],
+            APPLY,
+            ("GitLab answered 500", "try again in a moment"),
+            Unchanged,
+        ),
+        case(
+            "backup: 401",
+            SavedPlan,
+            vec![Fault::status(Route::State, 401).method("GET")],
+            APPLY,
+            ("rejected the token (401", "TF_HTTP_PASSWORD"),
+            Unchanged,
+        ),
+        case(
+            "lock holder lookup never answered",
+            BobHoldsTheLock,
+            vec![Fault::hang(Route::GraphQL, Duration::from_secs(30))],
+            &["plan"],
+            ("is locked", "tfw state unlock dev-alice --force"),
+            LockedByBob,
+        ),
+        case(
+            "doctor: connection refused",
+            Unreachable,
+            vec![],
+            &["doctor"],
+            ("connection refused", "check the URL in .env"),
+            Unchanged,
+        ),
+        case(
+            "doctor: 401",
+            RevokedToken,
+            vec![],
+            &["doctor"],
+            ("401", "TF_HTTP_PASSWORD"),
+            Unchanged,
+        ),
+        case(
+            "state list: 500",
+            Normal,
+            vec![Fault::status(Route::GraphQL, 500)],
+            &["state", "list"],
+            ("500", "try again"),
+            Unchanged,
+        ),
+        case(
+            "state list: no answer",
+            Normal,
+            vec![Fault::hang(Route::GraphQL, Duration::from_secs(30))],
+            &["state", "list"],
+            ("did not answer in time", "TFW_HTTP_TIMEOUT"),
+            Unchanged,
+        ),
+        case(
+            "state show: truncated download",
+            Normal,
+            vec![Fault::truncate(Route::State).method("GET")],
+            &["state", "show"],
+            ("broke before the whole answer arrived", "try again"),
+            Unchanged,
+        ),
     ]
 }
 
@@ -145,9 +354,11 @@ fn prepared(setup: Setup) -> Sandbox {
         sandbox.tfw(&["plan"]).run().success();
     }
     if setup == Setup::BobHoldsTheLock {
-        sandbox
-            .gitlab
-            .set_lock("42", "dev-alice", serde_json::from_str(LOCKED_BY_BOB).unwrap());
+        sandbox.gitlab.set_lock(
+            "42",
+            "dev-alice",
+            serde_json::from_str(LOCKED_BY_BOB).unwrap(),
+        );
     }
     sandbox
 }
@@ -155,10 +366,15 @@ fn prepared(setup: Setup) -> Sandbox {
 #[track_caller]
 fn check_message(case: &Case, out: &Out) {
     let lines = |prefix: &str| -> Vec<&str> {
-        out.stderr.lines().filter(|l| l.starts_with(prefix)).collect()
+        out.stderr
+            .lines()
+            .filter(|l| l.starts_with(prefix))
+            .collect()
     };
     assert!(
-        lines("error:").iter().any(|l| l.to_lowercase().contains(&case.cause.to_lowercase())),
+        lines("error:")
+            .iter()
+            .any(|l| l.to_lowercase().contains(&case.cause.to_lowercase())),
         "[{}] no `error:` line names the cause {:?}\n--- stderr\n{}",
         case.name,
         case.cause,
@@ -172,7 +388,12 @@ fn check_message(case: &Case, out: &Out) {
         out.stderr
     );
     for secret in [ALICE_TOKEN.to_string(), basic_auth("alice", ALICE_TOKEN)] {
-        assert!(!out.all().contains(&secret), "[{}] the token leaked:\n{}", case.name, out.all());
+        assert!(
+            !out.all().contains(&secret),
+            "[{}] the token leaked:\n{}",
+            case.name,
+            out.all()
+        );
     }
 }
 
@@ -186,24 +407,40 @@ fn check_server(case: &Case, sandbox: &Sandbox, before: &[(u64, Vec<u8>)], out: 
         out.stderr
     );
     let lock = sandbox.gitlab.lock("42", "dev-alice");
-    let holder = lock.as_ref().and_then(|l| l["Who"].as_str().map(str::to_string));
+    let holder = lock
+        .as_ref()
+        .and_then(|l| l["Who"].as_str().map(str::to_string));
     match case.after {
         After::Unchanged | After::Errored => {
-            assert_eq!(holder, None, "[{name}] a lock was left behind\n{}", out.stderr)
+            assert_eq!(
+                holder, None,
+                "[{name}] a lock was left behind\n{}",
+                out.stderr
+            )
         }
         After::LockLeftByAlice => {
             assert_eq!(holder.as_deref(), Some("alice"), "[{name}]");
-            assert!(out.stderr.contains("still locked by alice"), "[{name}] {}", out.stderr);
+            assert!(
+                out.stderr.contains("still locked by alice"),
+                "[{name}] {}",
+                out.stderr
+            );
         }
         After::LockedByBob => assert_eq!(holder.as_deref(), Some("bob"), "[{name}]"),
     }
     let errored = sandbox.path("errored.tfstate");
     if case.after == After::Errored {
         let text = std::fs::read_to_string(&errored).expect("terraform keeps errored.tfstate");
-        assert!(text.contains("changed"), "[{name}] errored.tfstate holds the new state");
+        assert!(
+            text.contains("changed"),
+            "[{name}] errored.tfstate holds the new state"
+        );
         assert!(!text.contains(ALICE_TOKEN));
         let mode = std::fs::metadata(&errored).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600, "[{name}] errored.tfstate holds secrets: owner only");
+        assert_eq!(
+            mode, 0o600,
+            "[{name}] errored.tfstate holds secrets: owner only"
+        );
     } else {
         assert!(!errored.exists(), "[{name}] unexpected errored.tfstate");
     }
@@ -229,7 +466,12 @@ fn run_table(cases: Vec<Case>) -> usize {
                 })
         })
         .collect();
-    assert!(failures.is_empty(), "{} of {count} fault cases failed:\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} of {count} fault cases failed:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
     count
 }
 
@@ -258,7 +500,11 @@ fn run_case(case: &Case) {
     check_server(case, &sandbox, &before, &out);
     if plan_before {
         // tfw's own call failed before terraform ran: the reviewed plan is kept for a retry.
-        assert!(sandbox.path(".tfw/plans/dev-alice.tfplan").exists(), "[{}]", case.name);
+        assert!(
+            sandbox.path(".tfw/plans/dev-alice.tfplan").exists(),
+            "[{}]",
+            case.name
+        );
     }
     let previous = &before.last().unwrap().1;
     let backups = std::fs::read_dir(sandbox.path(".tfw/backups/dev-alice"));
@@ -316,5 +562,8 @@ fn errored_state_can_be_pushed_as_the_hint_says() {
     let state = sandbox.remote_state("dev-alice").unwrap();
     assert_eq!(state["outputs"]["greeting"]["value"], "changed");
     assert!(sandbox.gitlab.lock("42", "dev-alice").is_none());
-    sandbox.tfw(&["plan", "--", "-detailed-exitcode"]).run().code(0);
+    sandbox
+        .tfw(&["plan", "--", "-detailed-exitcode"])
+        .run()
+        .code(0);
 }

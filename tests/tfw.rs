@@ -2,15 +2,18 @@
 //! Terraform (installed by `scripts/install-test-terraform`) and the GitLab test server.
 mod support;
 
-mod gitlab_server;
-mod workflow;
-mod validation;
-mod safety;
-mod faults;
 mod ci;
-mod ux;
+mod concurrency;
+mod dotenv_fuzz;
+mod engine_faults;
+mod faults;
+mod file_safety;
+mod gitlab_server;
+mod hot_path;
+mod safety;
+mod secrets;
 mod states;
 mod templates;
-mod engine_faults;
-mod dotenv_fuzz;
-mod hot_path;
+mod ux;
+mod validation;
+mod workflow;

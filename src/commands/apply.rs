@@ -23,6 +23,7 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<i32> {
     }
     let backend = ctx.backend()?;
     let engine = ctx.engine()?;
+    ctx.lock_workdir()?;
     let files = plans::files_for(ctx.dir(), backend.state_name());
     let extra = &args.pass.args;
 

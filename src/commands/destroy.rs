@@ -29,6 +29,7 @@ pub fn run(ctx: &Context, args: &DestroyArgs) -> Result<i32> {
         return Err(needs_flag("`tfw destroy`", "--auto-approve"));
     }
     let engine = ctx.engine()?;
+    ctx.lock_workdir()?;
     ctx.ensure_init(&engine, Some(&backend))?;
     if args.auto_approve {
         backup(ctx, &backend)?;

@@ -13,6 +13,8 @@ use crate::runner::Output;
 pub fn run(ctx: &Context, args: &ExecArgs) -> Result<i32> {
     let backend = ctx.backend()?;
     let engine = ctx.engine()?;
+    // `exec -- state push`, `import`, `apply`...: as much a change as `tfw apply`.
+    ctx.lock_workdir()?;
     let first = args.args.first().map(String::as_str);
     if !matches!(
         first,

@@ -54,7 +54,7 @@ pub fn dispatch(mut cli: Cli, mut printer: Printer, terminal: Terminal) -> Resul
         printer.add_secret(&secret);
     }
     let ctx = Context { settings, printer };
-    match cli.command {
+    let result = match cli.command {
         Command::Init(args) => init::run(&ctx, &args),
         Command::Plan(args) => plan::run(&ctx, &args),
         Command::Apply(args) => apply::run(&ctx, &args),
@@ -73,5 +73,8 @@ pub fn dispatch(mut cli: Cli, mut printer: Printer, terminal: Terminal) -> Resul
         Command::Setup(args) => setup::run(&ctx, &args),
         Command::CompleteStates => use_::complete_states(&ctx),
         Command::Completions(_) | Command::Man | Command::New(_) => unreachable!("handled above"),
-    }
+    };
+    // Rendered here, by the printer that knows the secrets: the caller's printer does not,
+    // and an error may quote a value that holds a token (found by tests/secrets.rs).
+    result.map_err(|err| crate::problem::Exit(crate::render_error(&ctx.printer, &err)).into())
 }

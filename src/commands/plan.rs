@@ -67,6 +67,8 @@ pub fn make(
     destroy: bool,
     no_lock: bool,
 ) -> Result<Made> {
+    // Before the old plan is withdrawn: another tfw here may be about to apply it.
+    ctx.lock_workdir()?;
     let files = plans::files_for(ctx.dir(), backend.state_name());
     // A failed plan must not leave an older one looking like its result.
     files.remove();

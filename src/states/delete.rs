@@ -7,9 +7,9 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use crate::backend::gitlab::ApiError;
+use crate::confirm::Ask;
 use crate::context::{Context, needs_flag};
 use crate::problem::Problem;
-use crate::confirm::Ask;
 use crate::states::document::Summary;
 use crate::states::listing::Lock;
 use crate::states::remote::Remote;

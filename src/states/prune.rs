@@ -11,9 +11,9 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::backend::gitlab::{ApiError, Member, StateInfo};
+use crate::confirm::Ask;
 use crate::problem::Problem;
 use crate::project::Project;
-use crate::confirm::Ask;
 use crate::states::delete::{delete, download, report};
 use crate::states::document::Summary;
 use crate::states::listing::{age, columns, elapsed};

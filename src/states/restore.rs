@@ -10,8 +10,8 @@ use anyhow::Result;
 use serde_json::Value;
 
 use crate::backend::decode_segment;
-use crate::problem::Problem;
 use crate::confirm::Ask;
+use crate::problem::Problem;
 use crate::states::delete::{back_up, download};
 use crate::states::document::Summary;
 use crate::states::remote::Remote;

@@ -7,8 +7,8 @@
 use anyhow::Result;
 
 use crate::backend::gitlab::ApiError;
-use crate::problem::Problem;
 use crate::confirm::Ask;
+use crate::problem::Problem;
 use crate::states::listing::Lock;
 use crate::states::remote::Remote;
 
