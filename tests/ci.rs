@@ -589,3 +589,13 @@ fn ci_mode_output_has_no_ansi_escapes() {
     let text = in_terminal(sandbox.tfw(&["--non-interactive", "-C", "invalid", "validate"]));
     assert_no_ansi("tfw --non-interactive validate (terminal)", &text);
 }
+
+#[test]
+fn ci_job_token_cannot_list_states_and_says_which_token_would() {
+    let sandbox = ci_sandbox();
+    let out = ci_tfw(&sandbox, &["state", "list"]).run();
+    out.code(1)
+        .stderr_has("does not accept CI's job token")
+        .stderr_has("project access token")
+        .lacks(gitlab::CI_JOB_TOKEN);
+}

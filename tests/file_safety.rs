@@ -29,10 +29,7 @@ struct Target {
     /// The command withdraws the old version before it starts (a saved plan: a failed plan
     /// must not leave an older one looking like its result), so "no file" is consistent too.
     withdrawn_first: bool,
-    /// Running the command again after the kill writes the new version. Not so for
-    /// `.tfw/previous-state`: `tfw use` writes `.env` first, so after a kill between the two
-    /// the switch is done and the rerun has nothing to do; `tfw use -` then goes back to the
-    /// older state (reported: writing `previous-state` first would keep them consistent).
+    /// Running the command again after the kill writes the new version.
     rerun_writes: bool,
 }
 
@@ -144,7 +141,7 @@ fn targets() -> Vec<Target> {
             },
             is_new: |b| b == b"dev-alice\n",
             withdrawn_first: false,
-            rerun_writes: false,
+            rerun_writes: true,
         },
         Target {
             name: "state pull -o",

@@ -458,6 +458,7 @@ fn clean_removes_working_files_only() {
     sandbox.tfw(&["plan"]).run().success();
     sandbox.tfw(&["graph"]).run().success();
     sandbox.write("crash.log", "boom");
+    sandbox.write(".env.tfw-tmp-abc123", "left by a kill");
     sandbox.write(".terraform.lock.hcl", "# lock");
     sandbox.write(".tfw/backups/dev-alice/0000000001-x.tfstate", "{}");
     let dry = sandbox.tfw(&["clean", "--dry-run"]).run();
@@ -467,7 +468,13 @@ fn clean_removes_working_files_only() {
         .stdout_has("graph.svg");
     assert!(sandbox.path(".terraform").exists());
     sandbox.tfw(&["clean"]).run().success();
-    for gone in [".terraform", ".tfw/plans", "crash.log", "graph.svg"] {
+    for gone in [
+        ".terraform",
+        ".tfw/plans",
+        "crash.log",
+        "graph.svg",
+        ".env.tfw-tmp-abc123",
+    ] {
         assert!(!sandbox.path(gone).exists(), "{gone} should be removed");
     }
     for kept in [

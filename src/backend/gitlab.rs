@@ -341,15 +341,23 @@ impl ApiError {
     /// A message for the user: cause and fix, never the token.
     pub fn problem(&self, what: &str, backend: &Backend) -> Problem {
         match self {
+            // CI's job token opens the state API but not GraphQL (listing states) nor most
+            // of the REST API: a 401 there is about the kind of token, not a wrong one.
+            ApiError::Status { code: 401, .. } if backend.username.value == "gitlab-ci-token" => {
+                Problem::error(format!(
+                    "{what}: GitLab does not accept CI's job token for this call (401 Unauthorized)"
+                ))
+                .hint("the job token reaches only the state API; for listing states in CI set `TF_HTTP_PASSWORD` (and `TF_HTTP_USERNAME`) to a project access token with the `read_api` scope")
+            }
             ApiError::Status { code: 401, .. } => Problem::error(format!(
                 "{what}: GitLab rejected the token (401 Unauthorized)"
             ))
-            .hint("check TF_HTTP_PASSWORD: a personal/project access token with the `api` scope that has not expired"),
+            .hint("check `TF_HTTP_PASSWORD`: a personal or project access token with the `api` scope that has not expired"),
             ApiError::Status { code: 403, .. } => Problem::error(format!(
                 "{what}: your GitLab role may not do this (403 Forbidden)"
             ))
             .hint(format!(
-                "locking, writing, unlocking and deleting states needs the Maintainer role in `{}`; Developers can only read (plan with --no-lock)",
+                "locking, writing, unlocking and deleting states needs the Maintainer role in `{}`; Developers can only read (`tfw plan --no-lock`)",
                 backend.project
             )),
             ApiError::Status { code: 404, .. } => Problem::error(format!(

@@ -28,6 +28,16 @@ pub fn run(ctx: &Context, args: &CleanArgs) -> Result<i32> {
             }
         }
     }
+    // A kill during an atomic write leaves its temporary file behind (it may hold the token).
+    for folder in [dir.to_path_buf(), dir.join(".tfw")] {
+        if let Ok(entries) = std::fs::read_dir(&folder) {
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().contains(".tfw-tmp-") {
+                    targets.push(entry.path());
+                }
+            }
+        }
+    }
     targets.retain(|path| path.exists());
     targets.sort();
     if targets.is_empty() {

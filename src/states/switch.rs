@@ -68,10 +68,12 @@ pub fn switch(ctx: &Context, name: &str) -> Result<Switch> {
     }
     let text = edited(dotenv, name)?;
     check(settings, &text, name)?;
-    crate::fsutil::write_atomic(&dotenv.path, text.as_bytes(), 0o600)?;
+    // `previous-state` first: a kill between the two writes then leaves `.env` on the old
+    // state and `tfw use -` pointing at it (harmless), never `tfw use -` aiming further back.
     if let Some(from) = &from {
         crate::fsutil::write_atomic(&previous_path(ctx), format!("{from}\n").as_bytes(), 0o644)?;
     }
+    crate::fsutil::write_atomic(&dotenv.path, text.as_bytes(), 0o600)?;
     Ok(Switch::Done { from })
 }
 
