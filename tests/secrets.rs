@@ -9,14 +9,14 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Stdio;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use crate::support::gitlab::{CI_BOT, Fault, Role, Route, basic_auth, closed_port_url};
-use crate::support::{Cmd, MAIN_TF, Out, Sandbox, wait_with_output};
+use crate::support::{Cmd, MAIN_TF, Out, Sandbox, files_below, unzipped, wait_with_output};
 
 /// alice's token for the sweep: in no other test, so any hit is this sweep's.
 const TOKEN: &str = "glpat-SWEEP4f9c2e7a1b3d5f8e0a6c";
@@ -196,34 +196,6 @@ impl Sweep {
     }
 }
 
-fn files_below(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        let path = entry.path();
-        let Ok(kind) = entry.file_type() else {
-            continue;
-        };
-        if kind.is_dir() {
-            files_below(&path, out);
-        } else if kind.is_file() {
-            out.push(path);
-        }
-    }
-}
-
-/// The members of a zip (a saved plan), concatenated.
-fn unzipped(path: &Path) -> Vec<u8> {
-    let output = std::process::Command::new("python3")
-        .args([
-            "-c",
-            "import sys,zipfile;z=zipfile.ZipFile(sys.argv[1]);sys.stdout.buffer.write(b''.join(z.read(n) for n in z.namelist()))",
-        ])
-        .arg(path)
-        .output()
-        .expect("python3 reads zips");
-    assert!(output.status.success(), "{} is not a zip", path.display());
-    output.stdout
-}
-
 /// `.env` is where the token lives; `tfw setup --force` keeps the replaced one. Both are the
 /// user's own secrets file, readable by them alone.
 fn is_env_file(path: &Path) -> bool {
@@ -289,7 +261,7 @@ fn no_command_and_no_error_leaks_the_token() {
     }
     let backups = sweep.sandbox.path(".tfw/backups/dev-alice");
     let mut found = Vec::new();
-    files_below(&backups, &mut found);
+    found.extend(files_below(&backups));
     let backup = found
         .first()
         .expect("apply kept a backup")
@@ -614,7 +586,7 @@ fn setup_paths(sweep: &mut Sweep) {
 fn check_files(sweep: &Sweep, roots: &[&Path]) {
     let mut files = Vec::new();
     for root in roots {
-        files_below(root, &mut files);
+        files.extend(files_below(root));
     }
     assert!(files.len() > 10, "{files:?}");
     for file in files {

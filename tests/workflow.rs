@@ -3,7 +3,7 @@
 use std::os::unix::fs::PermissionsExt;
 
 use crate::support::gitlab::{ALICE_TOKEN, BOB_TOKEN};
-use crate::support::{MAIN_TF, Sandbox};
+use crate::support::{MAIN_TF, Sandbox, files_below, unzipped};
 
 fn output_value(sandbox: &Sandbox, state: &str, name: &str) -> Option<String> {
     let state = sandbox.remote_state(state)?;
@@ -178,21 +178,6 @@ fn recording_terraform(sandbox: &Sandbox) -> std::path::PathBuf {
     )
 }
 
-fn files_below(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    if let Ok(entries) = std::fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() && !path.is_symlink() {
-                out.extend(files_below(&path));
-            } else {
-                out.push(path);
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn the_token_never_leaks() {
     let sandbox = Sandbox::new();
@@ -248,18 +233,9 @@ fn saved_plan_files_hold_no_token() {
     let sandbox = Sandbox::new();
     sandbox.tfw(&["plan"]).run().success();
     let plan = std::fs::read(sandbox.path(".tfw/plans/dev-alice.tfplan")).unwrap();
-    // A plan is a zip: look inside every member, not just the compressed bytes.
-    let listing = std::process::Command::new("python3")
-        .args([
-            "-c",
-            "import sys,zipfile;z=zipfile.ZipFile(sys.argv[1]);sys.stdout.buffer.write(b''.join(z.read(n) for n in z.namelist()))",
-        ])
-        .arg(sandbox.path(".tfw/plans/dev-alice.tfplan"))
-        .output()
-        .unwrap();
-    assert!(listing.status.success());
-    assert!(!listing.stdout.is_empty());
-    for haystack in [&plan, &listing.stdout] {
+    let members = unzipped(&sandbox.path(".tfw/plans/dev-alice.tfplan"));
+    assert!(!members.is_empty());
+    for haystack in [&plan, &members] {
         assert!(!String::from_utf8_lossy(haystack).contains(ALICE_TOKEN));
     }
 }

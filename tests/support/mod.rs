@@ -347,3 +347,35 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
+
+/// Every regular file below `dir` (not following links).
+pub fn files_below(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        let Ok(kind) = entry.file_type() else {
+            continue;
+        };
+        if kind.is_dir() {
+            out.extend(files_below(&path));
+        } else if kind.is_file() {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// The members of a zip (a saved plan), concatenated: secrets are looked for inside them,
+/// not just in the compressed bytes.
+pub fn unzipped(path: &Path) -> Vec<u8> {
+    let output = Command::new("python3")
+        .args([
+            "-c",
+            "import sys,zipfile;z=zipfile.ZipFile(sys.argv[1]);sys.stdout.buffer.write(b''.join(z.read(n) for n in z.namelist()))",
+        ])
+        .arg(path)
+        .output()
+        .expect("python3 reads zips");
+    assert!(output.status.success(), "{} is not a zip", path.display());
+    output.stdout
+}
