@@ -56,11 +56,20 @@ pub fn run(ctx: &Context, args: &DoctorArgs) -> Result<i32> {
         Some(tracked) => vec![tracked],
         None => settings.git_ignored_problem().into_iter().collect(),
     };
-    checks.push(Check {
-        name: "git",
-        status: status_of(&git),
-        detail: "`.env` is ignored and untracked".into(),
-        problems: git,
+    checks.push(if settings.dotenv.is_none() {
+        Check {
+            name: "git",
+            status: Status::Skipped,
+            detail: "no `.env` to check".into(),
+            problems: git,
+        }
+    } else {
+        Check {
+            name: "git",
+            status: status_of(&git),
+            detail: "`.env` is not tracked, and ignored if this is a git work tree".into(),
+            problems: git,
+        }
     });
 
     let (engine_detail, engine_problems) = match crate::engine::resolve(settings) {
