@@ -599,3 +599,39 @@ fn ci_job_token_cannot_list_states_and_says_which_token_would() {
         .stderr_has("project access token")
         .lacks(gitlab::CI_JOB_TOKEN);
 }
+
+/// Terraform 1.0.3 has no built-in resource and no provider can be downloaded here, so a real
+/// plan cannot create anything: a stand-in prints what terraform prints for a plan with
+/// creates, updates, deletes and a replace, and the report must count it as GitLab does.
+#[test]
+fn plan_report_counts_creates_updates_and_deletes() {
+    let sandbox = ci_sandbox();
+    let stand_in = sandbox.fake_binary(
+        "terraform-with-resources",
+        r#"case "$1" in
+  version) echo "Terraform v1.0.3"; echo "on linux_amd64" ;;
+  init) mkdir -p .terraform && echo '{"version":3,"backend":{"type":"http","config":{}}}' > .terraform/terraform.tfstate ;;
+  plan)
+    for arg in "$@"; do case "$arg" in -out=*) echo plan > "${arg#-out=}" ;; esac; done
+    case " $* " in
+      *" -json "*) echo '{"@level":"info","@message":"Plan: 3 to add, 1 to change, 2 to destroy.","type":"change_summary","changes":{"add":3,"change":1,"remove":2,"operation":"plan"}}' ;;
+      *) echo '  # aws_s3_bucket.logs must be replaced'
+         echo 'Plan: 3 to add, 1 to change, 2 to destroy.' ;;
+    esac ;;
+esac"#,
+    );
+    for extra in [&[][..], &["--", "-json"][..]] {
+        let mut args = vec!["plan", "--json", "plan.json"];
+        args.extend_from_slice(extra);
+        ci_tfw(&sandbox, &args)
+            .env("TFW_BINARY", &stand_in)
+            .run()
+            .success();
+        let report: serde_json::Value = serde_json::from_str(&sandbox.read("plan.json")).unwrap();
+        assert_eq!(
+            report,
+            serde_json::json!({"create": 3, "update": 1, "delete": 2}),
+            "with {extra:?}"
+        );
+    }
+}
