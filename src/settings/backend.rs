@@ -1,0 +1,303 @@
+//! The backend resolved from the settings and validated: every problem found at once, and a
+//! `Backend` only when none of them is an error.
+
+use super::checks::check_state_name;
+use super::{Origin, Settings, Value, short};
+use crate::backend::{self, Backend, Source};
+use crate::problem::Problem;
+
+impl Settings {
+    /// Resolves and validates the backend. Returns every problem found (warnings included);
+    /// the backend is `Some` only when no error was found.
+    pub fn backend(&self) -> (Option<Backend>, Vec<Problem>) {
+        let mut problems: Vec<Problem> = self.project_problem.iter().cloned().collect();
+        if let Some(dotenv) = &self.dotenv {
+            problems.extend(dotenv.warnings.iter().cloned());
+        }
+        self.check_disagreements(&mut problems);
+        self.check_unknown_keys(&mut problems);
+        self.check_placeholders(&mut problems);
+        self.check_permissions(&mut problems);
+        self.check_tokens_in_addresses(&mut problems);
+
+        let ci_available = self.env.contains_key("CI_API_V4_URL")
+            && self.env.contains_key("CI_PROJECT_ID")
+            && self.env.contains_key("CI_JOB_TOKEN");
+        let address = self.lookup("TF_HTTP_ADDRESS");
+        let gitlab_url = self.lookup("GITLAB_URL");
+        let gitlab_project = self.lookup("GITLAB_PROJECT");
+
+        if self.dotenv.is_none()
+            && !(ci_available && self.ci)
+            && address.is_none()
+            && gitlab_url.is_none()
+        {
+            if let Some(problem) = &self.dotenv_problem {
+                problems.push(problem.clone());
+                return (None, problems);
+            }
+        }
+        if self.dotenv.is_none()
+            && let Some(problem) = &self.dotenv_problem
+            && !problem.message.contains("does not exist")
+        {
+            // An unreadable or unparsable .env is an error even when the shell has values.
+            problems.push(problem.clone());
+        }
+
+        let state = self.state();
+        if let Some(state) = &state {
+            check_state_name(self, state, &mut problems);
+        }
+
+        let (source, api_url, project, base) = if let Some(address) = &address {
+            match self.parse_explicit_address(address, &mut problems) {
+                Some((api, project, base)) => (Source::Address, api, project, base),
+                None => return (None, problems),
+            }
+        } else if gitlab_url.is_some() || gitlab_project.is_some() {
+            let Some(url) = gitlab_url else {
+                problems.push(self.missing("GITLAB_URL", "https://gitlab.example.com"));
+                return (None, problems);
+            };
+            let Some(project) = gitlab_project else {
+                problems.push(self.missing("GITLAB_PROJECT", "group/infra"));
+                return (None, problems);
+            };
+            if !self.valid_url(&url, "GITLAB_URL", &mut problems) {
+                return (None, problems);
+            }
+            let api = format!("{}/api/v4", url.value.trim_end_matches('/'));
+            let base = backend::base_for(&api, &project.value);
+            (Source::Project, api, project.value, base)
+        } else if ci_available && self.ci {
+            let api = self.env["CI_API_V4_URL"].trim_end_matches('/').to_string();
+            let project = self.env["CI_PROJECT_ID"].clone();
+            let base = backend::base_for(&api, &project);
+            (Source::Ci, api, project, base)
+        } else {
+            // An empty `TF_HTTP_ADDRESS=` line is named with its line (the location used to be
+            // overwritten with none; found by tests/dotenv_fuzz.rs).
+            let empty = self.dotenv_line("TF_HTTP_ADDRESS").is_some();
+            let message = if empty {
+                "`TF_HTTP_ADDRESS` is empty, so no GitLab backend is configured: set it, or `GITLAB_URL` and `GITLAB_PROJECT`"
+            } else {
+                "no GitLab backend is configured: set `TF_HTTP_ADDRESS`, or `GITLAB_URL` and `GITLAB_PROJECT`"
+            };
+            problems.push(
+                self.at_key(Problem::error(message).at(&self.env_file, None), "TF_HTTP_ADDRESS")
+                .hint("add GITLAB_URL=\"https://gitlab.example.com\" and GITLAB_PROJECT=\"group/infra\" to .env, or run `tfw setup`"),
+            );
+            return (None, problems);
+        };
+
+        let (username, password) = self.credentials(source, &mut problems);
+        let Some(state) = state else {
+            // Without a username there is no personal state either: that error says it all.
+            if username.is_some() {
+                problems.push(self.missing("TF_STATE_NAME", "dev-yourname"));
+            }
+            return (None, problems);
+        };
+        if problems.iter().any(Problem::is_error) {
+            return (None, problems);
+        }
+        let (Some(username), Some(password)) = (username, password) else {
+            return (None, problems);
+        };
+        let backend = Backend {
+            source,
+            api_url,
+            project,
+            base,
+            state,
+            username,
+            password,
+        };
+        (Some(backend), problems)
+    }
+
+    pub(super) fn valid_url(&self, value: &Value, key: &str, problems: &mut Vec<Problem>) -> bool {
+        match url::Url::parse(&value.value) {
+            Ok(url)
+                if (url.scheme() == "https" || url.scheme() == "http") && url.host().is_some() =>
+            {
+                true
+            }
+            _ => {
+                problems.push(
+                    self.at_key(
+                        Problem::error(format!(
+                            "`{key}` is not a valid http(s) URL: `{}`",
+                            short(&value.value)
+                        )),
+                        key,
+                    )
+                    .hint("write a full URL, e.g. https://gitlab.example.com"),
+                );
+                false
+            }
+        }
+    }
+
+    fn parse_explicit_address(
+        &self,
+        address: &Value,
+        problems: &mut Vec<Problem>,
+    ) -> Option<(String, String, String)> {
+        if !self.valid_url(address, "TF_HTTP_ADDRESS", problems) {
+            return None;
+        }
+        if let Some((base, name)) = address.value.split_once("/terraform/state/")
+            && name.contains('/')
+            && !name.ends_with("/lock")
+        {
+            let decoded = short(&backend::decode_segment(name));
+            problems.push(
+                self.at_key(
+                    Problem::error(format!(
+                        "`TF_HTTP_ADDRESS` has a raw `/` in the state name `{decoded}`, which misses GitLab's route (URL-encoded: `{}`)",
+                        backend::encode_segment(&decoded)
+                    )),
+                    "TF_HTTP_ADDRESS",
+                )
+                .hint(format!(
+                    "delete TF_HTTP_ADDRESS and set GITLAB_URL and GITLAB_PROJECT (tfw encodes the name), or end it with `{base}/terraform/state/{}`",
+                    backend::encode_segment(&decoded)
+                )),
+            );
+            return None;
+        }
+        let Some(parsed) = backend::parse_address(&address.value) else {
+            problems.push(
+                self.at_key(
+                    Problem::error(format!(
+                        "`TF_HTTP_ADDRESS` is not a GitLab state address: `{}`",
+                        short(&address.value)
+                    )),
+                    "TF_HTTP_ADDRESS",
+                )
+                .hint("it must look like https://HOST/api/v4/projects/<id or group%2Fproject>/terraform/state/<state>; or replace it with GITLAB_URL and GITLAB_PROJECT"),
+            );
+            return None;
+        };
+        // The address's last segment must be the state it claims to be: a raw `/` in the name
+        // would miss GitLab's route, and a stale address would write to another state.
+        if let Some(named) = self.lookup("TF_STATE_NAME")
+            && std::mem::discriminant(&named.origin) == std::mem::discriminant(&address.origin)
+        {
+            let expected = backend::encode_segment(&named.value);
+            if parsed.last_segment != expected {
+                problems.push(
+                    self.at_key(
+                        Problem::error(format!(
+                            "`TF_HTTP_ADDRESS` ends in `{}` but `TF_STATE_NAME` is `{}` (URL-encoded: `{expected}`)",
+                            short(&parsed.last_segment),
+                            short(&named.value)
+                        )),
+                        "TF_HTTP_ADDRESS",
+                    )
+                    .hint(format!(
+                        "end the address with `${{TF_STATE_NAME}}` (encoded), or delete TF_HTTP_ADDRESS and set GITLAB_URL and GITLAB_PROJECT so tfw builds it: {}{expected}",
+                        parsed.base
+                    )),
+                );
+            }
+        }
+        let expected_lock = format!("{}/lock", address.value);
+        for key in ["TF_HTTP_LOCK_ADDRESS", "TF_HTTP_UNLOCK_ADDRESS"] {
+            if let Some(lock) = self.lookup(key)
+                && lock.value != expected_lock
+            {
+                problems.push(
+                    self.at_key(
+                        Problem::error(format!(
+                            "`{key}` is `{}`, but GitLab's lock lives at the state address + `/lock`",
+                            short(&lock.value)
+                        )),
+                        key,
+                    )
+                    .hint(format!(
+                        "set it to `{}` or delete the line (tfw derives it)",
+                        short(&expected_lock)
+                    )),
+                );
+            }
+        }
+        for (key, wanted) in [
+            ("TF_HTTP_LOCK_METHOD", "POST"),
+            ("TF_HTTP_UNLOCK_METHOD", "DELETE"),
+        ] {
+            if let Some(method) = self.lookup(key)
+                && !method.value.eq_ignore_ascii_case(wanted)
+            {
+                problems.push(
+                    self.at_key(
+                        Problem::error(format!(
+                            "`{key}` is `{}`; GitLab needs `{wanted}`",
+                            short(&method.value)
+                        )),
+                        key,
+                    )
+                    .hint("delete the line: tfw sets the right method"),
+                );
+            }
+        }
+        Some((parsed.api_url, parsed.project, parsed.base))
+    }
+
+    fn credentials(
+        &self,
+        source: Source,
+        problems: &mut Vec<Problem>,
+    ) -> (Option<Value>, Option<Value>) {
+        let password = self.lookup("TF_HTTP_PASSWORD");
+        if source == Source::Ci {
+            let job_token = &self.env["CI_JOB_TOKEN"];
+            return match password.filter(|password| &password.value != job_token) {
+                Some(password) => {
+                    // GitLab takes `gitlab-ci-token` only with a job token; with any other
+                    // token the name is ignored, but terraform needs one to send credentials.
+                    let username = self
+                        .lookup("TF_HTTP_USERNAME")
+                        .or_else(|| self.lookup("GITLAB_USER_LOGIN"))
+                        .unwrap_or(Value {
+                            value: "tfw".into(),
+                            origin: Origin::Default,
+                        });
+                    problems.push(
+                        Problem::warning(format!(
+                            "using `TF_HTTP_PASSWORD` (from {}) as the GitLab token, not `CI_JOB_TOKEN`",
+                            password.origin.describe(&self.env_file)
+                        ))
+                        .hint("unset `TF_HTTP_PASSWORD` in the CI/CD variables to use the job token"),
+                    );
+                    (Some(username), Some(password))
+                }
+                None => (
+                    Some(Value {
+                        value: "gitlab-ci-token".into(),
+                        origin: Origin::Derived { from: "CI".into() },
+                    }),
+                    Some(Value {
+                        value: self.env["CI_JOB_TOKEN"].clone(),
+                        origin: Origin::Derived {
+                            from: "CI_JOB_TOKEN".into(),
+                        },
+                    }),
+                ),
+            };
+        }
+        let username = self.lookup("TF_HTTP_USERNAME");
+        if username.is_none() {
+            problems.push(self.missing("TF_HTTP_USERNAME", "your-gitlab-username"));
+        }
+        if password.is_none() {
+            problems.push(
+                self.missing("TF_HTTP_PASSWORD", "glpat-...")
+                    .hint("create a GitLab access token with the `api` scope and put it in TF_HTTP_PASSWORD in .env"),
+            );
+        }
+        (username, password)
+    }
+}

@@ -1,0 +1,123 @@
+//! Whether `.env` is tracked or ignored by git, asked as cheaply as possible (the index's
+//! identity is cached, since `git ls-files` reads the whole index).
+
+use std::path::PathBuf;
+
+use super::Settings;
+use crate::problem::Problem;
+
+impl Settings {
+    /// Is `.env` tracked by git (the token in the repository)? Checked by every command that
+    /// uses the token; outside a work tree git fails and that is fine.
+    pub fn git_tracked_problem(&self) -> Option<Problem> {
+        self.dotenv.as_ref()?;
+        let name = self.env_file_name();
+        if !self.env_file_tracked(&name) {
+            return None;
+        }
+        Some(
+            Problem::error(format!(
+                "{name} is tracked by git: your token is in the repository"
+            ))
+            .at(&self.env_file, None)
+            .hint(format!(
+                "run `git rm --cached {name}`, add it to .gitignore, and revoke the token"
+            )),
+        )
+    }
+
+    /// Is `.env` left out of `.gitignore`? A warning, checked by `doctor` and `init`.
+    pub fn git_ignored_problem(&self) -> Option<Problem> {
+        self.dotenv.as_ref()?;
+        if matches!(self.git_index(), Some(GitIndex::NoRepository)) {
+            return None;
+        }
+        // One git process: check-ignore says 0 ignored, 1 not ignored, 128 not a work tree.
+        let name = self.env_file_name();
+        if self.git(&["check-ignore", "-q", "--", &name]) != Some(1) {
+            return None;
+        }
+        Some(
+            Problem::warning(format!("{name} is not ignored by git"))
+                .at(&self.env_file, None)
+                .hint(format!(
+                    "add `{name}` to .gitignore (`tfw sync` manages that block)"
+                )),
+        )
+    }
+
+    /// `git ls-files --error-unmatch`, asked only when git's index changed since the last
+    /// answer (profiled: that process was most of tfw's own time in `tfw plan` and `tfw env`;
+    /// it reads the whole index, so it grows with the repository). The answer depends on the
+    /// index alone, so the cache is keyed by the index file's identity.
+    fn env_file_tracked(&self, name: &str) -> bool {
+        let ask = || self.git(&["ls-files", "--error-unmatch", "--", name]) == Some(0);
+        let index = match self.git_index() {
+            Some(GitIndex::NoRepository) => return false,
+            Some(GitIndex::At(index)) => index,
+            None => return ask(),
+        };
+        // Nothing is tracked before the first `git add` creates the index.
+        if !index.exists() {
+            return false;
+        }
+        let Some(identity) = crate::cache::file_key(&index) else {
+            return ask();
+        };
+        let owner = format!("{}|", self.env_file.display());
+        let key = format!("{owner}{identity}");
+        if let Some(tracked) = crate::cache::get(GIT_CACHE, &key) {
+            return tracked;
+        }
+        let tracked = ask();
+        crate::cache::put(GIT_CACHE, &owner, key, tracked);
+        tracked
+    }
+
+    /// Where git keeps the index for the `.env` folder, found as git finds it (the nearest
+    /// `.git` folder, or `.git` file of a worktree or submodule) without starting git.
+    /// `None` when that cannot be told here: variables that move git's files elsewhere, or
+    /// an unreadable `.git` file.
+    fn git_index(&self) -> Option<GitIndex> {
+        if ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"]
+            .iter()
+            .any(|key| self.env.contains_key(*key))
+        {
+            return None;
+        }
+        let start = std::fs::canonicalize(self.env_file.parent()?).ok()?;
+        for dir in start.ancestors() {
+            let dot_git = dir.join(".git");
+            if dot_git.is_dir() {
+                return Some(GitIndex::At(dot_git.join("index")));
+            }
+            if dot_git.is_file() {
+                let text = std::fs::read_to_string(&dot_git).ok()?;
+                let git_dir = text.lines().next()?.strip_prefix("gitdir:")?.trim();
+                return Some(GitIndex::At(dir.join(git_dir).join("index")));
+            }
+        }
+        Some(GitIndex::NoRepository)
+    }
+
+    fn git(&self, args: &[&str]) -> Option<i32> {
+        let parent = self.env_file.parent()?;
+        std::process::Command::new("git")
+            .args(args)
+            .current_dir(parent)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .ok()
+            .and_then(|s| s.code())
+    }
+}
+
+/// `$XDG_CACHE_HOME/tfw/git-tracked.json`: `.env` path + git index identity -> tracked.
+const GIT_CACHE: &str = "git-tracked";
+
+enum GitIndex {
+    NoRepository,
+    At(PathBuf),
+}

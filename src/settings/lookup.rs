@@ -1,0 +1,147 @@
+//! Where each value comes from: the process environment first, then `.env`, and the state
+//! with its own precedence (flag, `TF_STATE_NAME`, CI default, personal state).
+
+use std::path::Path;
+
+use super::Settings;
+use crate::problem::Problem;
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Origin {
+    Flag,
+    Env,
+    DotEnv {
+        line: usize,
+    },
+    TfwToml,
+    /// Derived from other values (named).
+    Derived {
+        from: String,
+    },
+    Default,
+}
+
+impl Origin {
+    pub fn describe(&self, env_file: &Path) -> String {
+        match self {
+            Origin::Flag => "command line".into(),
+            Origin::Env => "environment".into(),
+            Origin::DotEnv { line } => format!("{}:{line}", env_file.display()),
+            Origin::TfwToml => crate::project::FILE_NAME.into(),
+            Origin::Derived { from } => format!("derived from {from}"),
+            Origin::Default => "default".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Value {
+    pub value: String,
+    pub origin: Origin,
+}
+
+impl Settings {
+    /// A key's value: process environment first, then `.env`. Empty counts as unset, as
+    /// terraform treats its `TF_HTTP_*` variables.
+    pub fn lookup(&self, key: &str) -> Option<Value> {
+        if let Some(value) = self.env.get(key).filter(|v| !v.is_empty()) {
+            return Some(Value {
+                value: value.clone(),
+                origin: Origin::Env,
+            });
+        }
+        let dotenv = self.dotenv.as_ref()?;
+        let value = dotenv.get(key).filter(|v| !v.is_empty())?;
+        Some(Value {
+            value: value.to_string(),
+            origin: Origin::DotEnv {
+                line: dotenv.line(key).unwrap_or(0),
+            },
+        })
+    }
+
+    pub(super) fn dotenv_line(&self, key: &str) -> Option<usize> {
+        self.dotenv.as_ref().and_then(|d| d.line(key))
+    }
+
+    pub(super) fn at_key(&self, problem: Problem, key: &str) -> Problem {
+        match self.dotenv_line(key) {
+            Some(line) if !self.env.contains_key(key) => problem.at(&self.env_file, Some(line)),
+            _ => problem,
+        }
+    }
+
+    pub fn username(&self) -> Option<String> {
+        self.lookup("TF_HTTP_USERNAME").map(|v| v.value)
+    }
+
+    /// The state: `--state` > `TF_STATE_NAME` (env, then `.env`) > CI default > personal.
+    pub fn state(&self) -> Option<Value> {
+        if let Some(flag) = &self.state_flag {
+            return Some(Value {
+                value: flag.clone(),
+                origin: Origin::Flag,
+            });
+        }
+        if let Some(value) = self.lookup("TF_STATE_NAME") {
+            return Some(value);
+        }
+        // Written but empty is a mistake to report, not a request for the default.
+        if let Some(dotenv) = &self.dotenv
+            && dotenv.get("TF_STATE_NAME") == Some("")
+            && !self.env.contains_key("TF_STATE_NAME")
+        {
+            return Some(Value {
+                value: String::new(),
+                origin: Origin::DotEnv {
+                    line: dotenv.line("TF_STATE_NAME").unwrap_or(0),
+                },
+            });
+        }
+        if self.ci && self.dotenv.is_none() {
+            return Some(match &self.project.file.ci_state {
+                Some(name) => Value {
+                    value: name.clone(),
+                    origin: Origin::TfwToml,
+                },
+                None => Value {
+                    value: "gitlab-ci".into(),
+                    origin: Origin::Default,
+                },
+            });
+        }
+        let username = self.username()?;
+        Some(Value {
+            value: self.project.personal_state(&username),
+            origin: Origin::Derived {
+                from: "TF_HTTP_USERNAME (personal state)".into(),
+            },
+        })
+    }
+
+    pub(super) fn missing(&self, key: &str, example: &str) -> Problem {
+        let problem = match self.lookup(key) {
+            Some(_) => Problem::error(format!("`{key}` is empty")),
+            None if self.dotenv.as_ref().and_then(|d| d.get(key)).is_some() => {
+                Problem::error(format!("`{key}` is empty"))
+            }
+            None => Problem::error(format!("`{key}` is missing")),
+        };
+        let problem = match self.dotenv_line(key) {
+            Some(line) => problem.at(&self.env_file, Some(line)),
+            None => problem.at(&self.env_file, None),
+        };
+        problem.hint(format!(
+            "add `{key}=\"{example}\"` to {}",
+            self.env_file_name()
+        ))
+    }
+
+    pub(super) fn env_file_name(&self) -> String {
+        self.env_file
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| ".env".into())
+    }
+}

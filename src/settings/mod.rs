@@ -1,0 +1,175 @@
+//! Flags, the process environment, `.env` and `tfw.toml`, resolved once per command, with the
+//! origin of every value (so `tfw env` can say where each one came from and a stale shell
+//! export never goes unnoticed). Precedence: flag > process environment > `.env` > `tfw.toml`
+//! > defaults. Nothing here changes tfw's own environment: the child gets an overlay.
+//!
+//! One concern per file: `lookup` (values and their origins), `backend` (the validated
+//! backend), `checks` (the rules a `.env` must keep), `secrets` (what is masked), `git`
+//! (whether `.env` is tracked or ignored).
+
+mod backend;
+mod checks;
+mod git;
+mod lookup;
+mod secrets;
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::backend::Backend;
+use crate::cli::Cli;
+use crate::dotenv::DotEnv;
+use crate::problem::Problem;
+use crate::project::Project;
+
+pub use checks::is_placeholder;
+pub use lookup::{Origin, Value};
+pub use secrets::{embedded_tokens, is_secret_key};
+
+/// The http backend variables terraform knows; anything else `TF_HTTP_*` is a typo.
+pub const KNOWN_TF_HTTP: &[&str] = &[
+    "TF_HTTP_ADDRESS",
+    "TF_HTTP_UPDATE_METHOD",
+    "TF_HTTP_LOCK_ADDRESS",
+    "TF_HTTP_LOCK_METHOD",
+    "TF_HTTP_UNLOCK_ADDRESS",
+    "TF_HTTP_UNLOCK_METHOD",
+    "TF_HTTP_USERNAME",
+    "TF_HTTP_PASSWORD",
+    "TF_HTTP_SKIP_CERT_VERIFICATION",
+    "TF_HTTP_RETRY_MAX",
+    "TF_HTTP_RETRY_WAIT_MIN",
+    "TF_HTTP_RETRY_WAIT_MAX",
+    "TF_HTTP_CLIENT_CA_CERTIFICATE_PEM",
+    "TF_HTTP_CLIENT_CERTIFICATE_PEM",
+    "TF_HTTP_CLIENT_PRIVATE_KEY_PEM",
+];
+
+/// Keys whose disagreement between the shell and `.env` deserves a warning.
+pub(super) const WATCHED: &[&str] = &[
+    "TF_STATE_NAME",
+    "TF_HTTP_ADDRESS",
+    "TF_HTTP_USERNAME",
+    "TF_HTTP_PASSWORD",
+    "TF_HTTP_LOCK_ADDRESS",
+    "TF_HTTP_UNLOCK_ADDRESS",
+    "GITLAB_URL",
+    "GITLAB_PROJECT",
+    "TFW_BINARY",
+];
+
+#[derive(Debug)]
+pub struct Settings {
+    pub dir: PathBuf,
+    pub env_file: PathBuf,
+    /// `None` when the file is missing or unreadable; the reason is in `dotenv_problem`.
+    pub dotenv: Option<DotEnv>,
+    pub dotenv_problem: Option<Problem>,
+    pub project: Project,
+    /// An invalid `tfw.toml` (defaults are used meanwhile, so `doctor` can report everything).
+    pub project_problem: Option<Problem>,
+    pub env: HashMap<String, String>,
+    pub state_flag: Option<String>,
+    /// Running in CI (`CI` set) or told not to interact.
+    pub ci: bool,
+}
+
+impl Settings {
+    pub fn load(cli: &Cli, env: HashMap<String, String>, ci: bool) -> Result<Self> {
+        let cwd = std::env::current_dir()?;
+        let dir = match &cli.chdir {
+            Some(dir) => {
+                let dir = cwd.join(dir);
+                if !dir.is_dir() {
+                    return Err(
+                        Problem::error(format!("`{}` is not a directory", dir.display()))
+                            .hint("check the path given to -C/--chdir")
+                            .into(),
+                    );
+                }
+                dir
+            }
+            None => cwd,
+        };
+        let env_file = match &cli.env_file {
+            Some(path) => dir.join(path),
+            None => dir.join(".env"),
+        };
+        let (dotenv, dotenv_problem) = match DotEnv::load(&env_file) {
+            Ok(dotenv) => (Some(dotenv), None),
+            Err(problem) => (None, Some(problem)),
+        };
+        let (project, project_problem) = match Project::load(&dir) {
+            Ok(project) => (project, None),
+            Err(problem) => (
+                Project {
+                    path: None,
+                    file: Default::default(),
+                },
+                Some(problem),
+            ),
+        };
+        Ok(Self {
+            dir,
+            env_file,
+            dotenv,
+            dotenv_problem,
+            project,
+            project_problem,
+            env,
+            state_flag: cli.state.clone(),
+            ci,
+        })
+    }
+
+    /// The overlay for the terraform child: `.env` keys the shell does not already set, then
+    /// the backend's variables (which always win, so `--state` really picks the state).
+    pub fn child_env(&self, backend: Option<&Backend>) -> BTreeMap<String, String> {
+        let mut overlay = BTreeMap::new();
+        if let Some(dotenv) = &self.dotenv {
+            for (key, value, _) in dotenv.iter() {
+                if !self.env.contains_key(key) {
+                    overlay.insert(key.to_string(), value.to_string());
+                }
+            }
+        }
+        if let Some(backend) = backend {
+            for (key, value) in backend.env_vars() {
+                overlay.insert(key.to_string(), value);
+            }
+            if self.lookup("TF_HTTP_RETRY_WAIT_MIN").is_none() {
+                overlay.insert("TF_HTTP_RETRY_WAIT_MIN".into(), "5".into());
+            }
+        }
+        if self.ci {
+            overlay.insert("TF_IN_AUTOMATION".into(), "1".into());
+            overlay.insert("TF_INPUT".into(), "0".into());
+        }
+        overlay
+    }
+}
+
+/// A value as messages show it: one line (control characters escaped) and at most 120
+/// characters, so a multi-line or megabyte-long value cannot flood the terminal (found by
+/// tests/dotenv_fuzz.rs).
+pub fn short(value: &str) -> String {
+    let escaped: String = value
+        .chars()
+        .flat_map(|c| {
+            let escape = c.is_control();
+            let mut out: Vec<char> = if escape {
+                c.escape_default().collect()
+            } else {
+                vec![c]
+            };
+            out.truncate(12);
+            out
+        })
+        .collect();
+    match escaped.char_indices().nth(120) {
+        Some((cut, _)) => format!("{}…", &escaped[..cut]),
+        None => escaped,
+    }
+}
