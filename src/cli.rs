@@ -143,6 +143,11 @@ pub enum Command {
     /// Print state names for shell completion
     #[command(hide = true)]
     CompleteStates,
+    /// Print the current state for a shell prompt (reads only .env and tfw.toml)
+    #[command(
+        after_help = "Examples:\n  tfw prompt                            dev-alice, or prod! on a protected state\n  tfw prompt --format 'tf:{state}{protected}' --marker ' (protected)'\n\nPrints nothing outside a tfw root (no tfw.toml, no GitLab settings in .env).\nShell lines: docs/states.md."
+    )]
+    Prompt(PromptArgs),
 }
 
 /// Arguments after `--` go to terraform unchanged.
@@ -364,6 +369,16 @@ pub enum StateCommand {
         #[arg(long, value_name = "NAME")]
         confirm: Option<String>,
     },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct PromptArgs {
+    /// What to print: `{state}`, and `{protected}` (the marker on a protected state, else nothing)
+    #[arg(long, default_value = crate::states::prompt::DEFAULT_FORMAT, value_parser = crate::states::prompt::parse_format)]
+    pub format: String,
+    /// What `{protected}` prints on a protected state
+    #[arg(long, default_value = crate::states::prompt::DEFAULT_MARKER)]
+    pub marker: String,
 }
 
 #[derive(Debug, Args)]

@@ -36,6 +36,11 @@ use crate::problem::{Exit, Problem, Problems, Severity};
 
 /// Runs tfw with these arguments and returns the process exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
+    let args: Vec<OsString> = args.into_iter().collect();
+    // Before every shell prompt: no clap, no terminal detection (see commands/prompt.rs).
+    if let Some(code) = commands::prompt_fast_path(&args) {
+        return code;
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(err) => {

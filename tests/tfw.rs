@@ -10,6 +10,7 @@ mod faults;
 mod file_safety;
 mod gitlab_server;
 mod hot_path;
+mod prompt;
 mod safety;
 mod secrets;
 mod states;

@@ -14,6 +14,7 @@ mod graph;
 mod init;
 mod new;
 mod plan;
+mod prompt;
 mod setup;
 mod state;
 mod sync;
@@ -21,6 +22,8 @@ mod use_;
 mod validate;
 
 use anyhow::Result;
+
+pub(crate) use prompt::fast as prompt_fast_path;
 
 use crate::cli::{Cli, Command};
 use crate::context::Context;
@@ -45,6 +48,7 @@ pub fn dispatch(mut cli: Cli, mut printer: Printer, terminal: Terminal) -> Resul
         Command::Completions(args) => return completions::completions(args),
         Command::Man => return completions::man(),
         Command::New(args) => return new::run(args, &printer),
+        Command::Prompt(args) => return Ok(prompt::run(&cli, args)),
         Command::Sync(args) if !args.repos.is_empty() => return sync::run_fleet(args, &printer),
         _ => {}
     }
@@ -72,7 +76,9 @@ pub fn dispatch(mut cli: Cli, mut printer: Printer, terminal: Terminal) -> Resul
         Command::Sync(args) => sync::run(&ctx, &args),
         Command::Setup(args) => setup::run(&ctx, &args),
         Command::CompleteStates => use_::complete_states(&ctx),
-        Command::Completions(_) | Command::Man | Command::New(_) => unreachable!("handled above"),
+        Command::Completions(_) | Command::Man | Command::New(_) | Command::Prompt(_) => {
+            unreachable!("handled above")
+        }
     };
     // Rendered here, by the printer that knows the secrets: the caller's printer does not,
     // and an error may quote a value that holds a token (found by tests/secrets.rs).

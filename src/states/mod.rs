@@ -6,6 +6,7 @@
 pub mod delete;
 pub mod document;
 pub mod listing;
+pub mod prompt;
 pub mod prune;
 pub mod remote;
 pub mod restore;
