@@ -122,8 +122,15 @@ impl Run<'_> {
                 .join(" "),
             self.dir.display()
         ));
-        for key in self.env.keys() {
-            printer.debug(&format!("  env {key}=****"));
+        // Secret keys are hidden by name; every other value is shown, through the printer's
+        // masking, so a token under an innocent key stays hidden too.
+        for (key, value) in self.env {
+            let shown = if crate::settings::is_secret_key(key) {
+                "****"
+            } else {
+                value
+            };
+            printer.debug(&format!("  env {key}={shown}"));
         }
         let mut command = Command::new(self.program);
         command

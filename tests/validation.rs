@@ -131,6 +131,50 @@ fn cases(api: &str) -> Vec<Case> {
             location: Some(".env:5"),
         },
         Case {
+            name: "the seed's placeholder username",
+            env: format!(
+                "GITLAB_URL={api}\nGITLAB_PROJECT=42\nexport TF_HTTP_USERNAME=\"PseudoGitlab\"\nTF_HTTP_PASSWORD={ALICE_TOKEN}\n"
+            ),
+            message: "`TF_HTTP_USERNAME` still holds the example value",
+            location: Some(".env:3"),
+        },
+        Case {
+            name: "the seed's placeholder token",
+            env: format!(
+                "GITLAB_URL={api}\nGITLAB_PROJECT=42\nTF_HTTP_USERNAME=alice\nexport TF_HTTP_PASSWORD=\"monPersonnalAccessTokenGitlab\"\n"
+            ),
+            message: "`TF_HTTP_PASSWORD` still holds the example value",
+            location: Some(".env:4"),
+        },
+        Case {
+            name: "the seed's placeholder AWS key",
+            env: format!(
+                "GITLAB_URL={api}\nGITLAB_PROJECT=42\nTF_HTTP_USERNAME=alice\nTF_HTTP_PASSWORD={ALICE_TOKEN}\nexport AWS_ACCESS_KEY_ID=\"AWS-access-key-id\"\nexport AWS_SECRET_ACCESS_KEY=\"secret-AWS-access-key\"\n"
+            ),
+            message: "`AWS_ACCESS_KEY_ID` still holds the example value",
+            location: Some(".env:5"),
+        },
+        Case {
+            name: "a lock method GitLab does not take, with GITLAB_URL",
+            env: format!(
+                "GITLAB_URL={api}\nGITLAB_PROJECT=42\nTF_HTTP_USERNAME=alice\nTF_HTTP_PASSWORD={ALICE_TOKEN}\nTF_HTTP_LOCK_METHOD=LOCK\n"
+            ),
+            message: "`TF_HTTP_LOCK_METHOD` is `LOCK`; GitLab needs `POST`",
+            location: Some(".env:5"),
+        },
+        Case {
+            name: "an unlock method GitLab does not take",
+            env: format!(
+                "{}TF_HTTP_UNLOCK_METHOD=PUT\n",
+                seed(
+                    "dev-alice",
+                    &format!("{api}/projects/42/terraform/state/${{TF_STATE_NAME}}")
+                )
+            ),
+            message: "`TF_HTTP_UNLOCK_METHOD` is `PUT`; GitLab needs `DELETE`",
+            location: Some(".env:5"),
+        },
+        Case {
             name: "not a GitLab address",
             env: seed("dev", "https://gitlab.example.com/state/dev"),
             message: "is not a GitLab state address",
@@ -274,4 +318,89 @@ fn other_keys_reach_terraform_untouched() {
     sandbox.tfw(&["apply", "--auto-approve"]).run().success();
     let state = sandbox.remote_state("dev-alice").unwrap();
     assert_eq!(state["outputs"]["greeting"]["value"], "from .env");
+}
+
+/// The seed's `env.example`, as it was shipped (see the migration guide).
+const SEED_ENV_EXAMPLE: &str = r#"# TOKEN DOIT avoir permissions read/write
+export TF_HTTP_USERNAME="PseudoGitlab"
+export TF_STATE_NAME="dev"
+# Cf.https://docs.gitlab.com/ee/user/profile/personal_access_tokens.html
+export TF_HTTP_PASSWORD="monPersonnalAccessTokenGitlab"
+# Backend HTTP
+export TF_HTTP_ADDRESS="<myurl>/state/${TF_STATE_NAME}"
+export TF_HTTP_LOCK_ADDRESS="<myurl>/state/${TF_STATE_NAME}/lock"
+export TF_HTTP_UNLOCK_ADDRESS="<myurl>/state/${TF_STATE_NAME}/lock"
+# Accès AWS
+export AWS_ACCESS_KEY_ID="AWS-access-key-id"
+export AWS_SECRET_ACCESS_KEY="secret-AWS-access-key"
+"#;
+
+#[test]
+fn placeholders_are_errors_at_their_line_and_doctor_reports_them() {
+    let sandbox = Sandbox::empty();
+    sandbox.write("main.tf", MAIN_TF);
+    sandbox.write("env.example", SEED_ENV_EXAMPLE);
+    // A copy half filled in: the address is real, the rest still the seed's.
+    let api = sandbox.gitlab.api_url();
+    sandbox.write(
+        ".env",
+        SEED_ENV_EXAMPLE.replace("<myurl>", &format!("{api}/projects/42/terraform")),
+    );
+    for args in [&["doctor", "--offline"][..], &["doctor"], &["plan"]] {
+        let out = sandbox.tfw(args).run();
+        out.code(1);
+        for (key, line) in [
+            ("TF_HTTP_USERNAME", 2),
+            ("TF_HTTP_PASSWORD", 5),
+            ("AWS_ACCESS_KEY_ID", 11),
+            ("AWS_SECRET_ACCESS_KEY", 12),
+        ] {
+            assert!(
+                out.stderr
+                    .contains(&format!("`{key}` still holds the example value")),
+                "{args:?} {key}: {}",
+                out.stderr
+            );
+            assert!(
+                out.stderr.contains(&format!(".env:{line}")),
+                "{}",
+                out.stderr
+            );
+        }
+    }
+    assert!(
+        sandbox.gitlab.requests().is_empty(),
+        "a placeholder token was sent to GitLab"
+    );
+
+    // The repository's own env.example: its values for personal keys are placeholders,
+    // its shared values (the URL, the project) are the right ones.
+    let url = sandbox.gitlab.url();
+    sandbox.write(
+        "env.example",
+        format!(
+            "GITLAB_URL=\"{url}\"\nGITLAB_PROJECT=\"group/infra\"\nTF_HTTP_USERNAME=\"prenom.nom\"\nTF_HTTP_PASSWORD=\"colle-ton-jeton-ici\"\n"
+        ),
+    );
+    sandbox.write(".env", sandbox.read("env.example"));
+    let out = sandbox.tfw(&["doctor", "--offline"]).run();
+    out.code(1)
+        .stderr_has("`TF_HTTP_USERNAME` still holds the example value")
+        .stderr_has(".env:3")
+        .stderr_has("`TF_HTTP_PASSWORD` still holds the example value")
+        .stderr_has(".env:4");
+    assert!(!out.stderr.contains("`GITLAB_URL` still"), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains("`GITLAB_PROJECT` still"),
+        "{}",
+        out.stderr
+    );
+    sandbox.write(
+        ".env",
+        format!(
+            "GITLAB_URL=\"{url}\"\nGITLAB_PROJECT=\"group/infra\"\nTF_HTTP_USERNAME=\"alice\"\nTF_HTTP_PASSWORD=\"{ALICE_TOKEN}\"\n"
+        ),
+    );
+    sandbox.tfw(&["doctor", "--offline"]).run().success();
+    assert!(sandbox.gitlab.requests().is_empty());
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::cli::EnvArgs;
 use crate::context::Context;
 use crate::problem::Problem;
-use crate::settings::{Origin, Value, is_secret_key};
+use crate::settings::{Origin, Value, embedded_tokens, is_secret_key};
 
 #[derive(Serialize)]
 struct Shown {
@@ -92,7 +92,7 @@ pub fn run(ctx: &Context, args: &EnvArgs) -> Result<i32> {
             };
             variables.push(Variable {
                 key: key.to_string(),
-                value: if is_secret_key(key) {
+                value: if is_secret_key(key) || !embedded_tokens(value).is_empty() {
                     "****".into()
                 } else {
                     value.to_string()

@@ -1,7 +1,7 @@
 //! The backend resolved from the settings and validated: every problem found at once, and a
 //! `Backend` only when none of them is an error.
 
-use super::checks::check_state_name;
+use super::names::check_state_name;
 use super::{Origin, Settings, Value, short};
 use crate::backend::{self, Backend, Source};
 use crate::problem::Problem;
@@ -19,6 +19,7 @@ impl Settings {
         self.check_placeholders(&mut problems);
         self.check_permissions(&mut problems);
         self.check_tokens_in_addresses(&mut problems);
+        self.check_methods(&mut problems);
 
         let ci_available = self.env.contains_key("CI_API_V4_URL")
             && self.env.contains_key("CI_PROJECT_ID")
@@ -203,6 +204,26 @@ impl Settings {
                     )),
                 );
             }
+        } else if let Some(named) = self.lookup("TF_STATE_NAME")
+            && self.state_flag.is_none()
+        {
+            // In different places (shell and `.env`) the shell's one wins, as for any key;
+            // two names for one state must not go unnoticed.
+            let in_address = backend::decode_segment(&parsed.last_segment);
+            if !in_address.is_empty() && in_address != named.value {
+                let used = self.state().map(|s| s.value).unwrap_or_default();
+                problems.push(
+                    Problem::warning(format!(
+                        "`TF_STATE_NAME` is `{}` ({}) but `TF_HTTP_ADDRESS` names `{}` ({}): `{}` is used",
+                        short(&named.value),
+                        named.origin.describe(&self.env_file),
+                        short(&in_address),
+                        address.origin.describe(&self.env_file),
+                        short(&used)
+                    ))
+                    .hint("unset the one in your shell, or make both name the same state"),
+                );
+            }
         }
         let expected_lock = format!("{}/lock", address.value);
         for key in ["TF_HTTP_LOCK_ADDRESS", "TF_HTTP_UNLOCK_ADDRESS"] {
@@ -221,25 +242,6 @@ impl Settings {
                         "set it to `{}` or delete the line (tfw derives it)",
                         short(&expected_lock)
                     )),
-                );
-            }
-        }
-        for (key, wanted) in [
-            ("TF_HTTP_LOCK_METHOD", "POST"),
-            ("TF_HTTP_UNLOCK_METHOD", "DELETE"),
-        ] {
-            if let Some(method) = self.lookup(key)
-                && !method.value.eq_ignore_ascii_case(wanted)
-            {
-                problems.push(
-                    self.at_key(
-                        Problem::error(format!(
-                            "`{key}` is `{}`; GitLab needs `{wanted}`",
-                            short(&method.value)
-                        )),
-                        key,
-                    )
-                    .hint("delete the line: tfw sets the right method"),
                 );
             }
         }

@@ -4,9 +4,7 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use super::{
-    KNOWN_TF_HTTP, Origin, Settings, Value, WATCHED, embedded_tokens, is_secret_key, short,
-};
+use super::{KNOWN_TF_HTTP, Settings, WATCHED, embedded_tokens, is_secret_key, short};
 use crate::problem::Problem;
 
 impl Settings {
@@ -66,31 +64,13 @@ impl Settings {
         }
     }
 
-    pub(super) fn check_placeholders(&self, problems: &mut Vec<Problem>) {
-        let Some(dotenv) = &self.dotenv else { return };
-        for (key, value, line) in dotenv.iter() {
-            if !is_placeholder(value) {
-                continue;
-            }
-            let backend_key = key.starts_with("TF_") || key.starts_with("GITLAB_");
-            let message = format!("`{key}` still holds the example value from env.example");
-            let problem = if backend_key {
-                Problem::error(message)
-            } else {
-                Problem::warning(message)
-            };
-            problems.push(
-                problem
-                    .at(&self.env_file, Some(line))
-                    .hint(format!("replace it with your real {key}")),
-            );
-        }
-    }
-
     /// A token pasted into an address, project, state or user name would travel in every
-    /// request URL (and so into GitLab's and every proxy's access log), or on a command
-    /// line: refused before anything is sent (found by tests/secrets.rs).
+    /// request URL (and so into GitLab's and every proxy's access log), on a command line, or
+    /// into `.tfw/init.json`: refused before anything is sent (found by tests/secrets.rs).
+    /// Credentials in a URL's userinfo are refused whatever they look like: tfw sends them
+    /// only in a header.
     pub(super) fn check_tokens_in_addresses(&self, problems: &mut Vec<Problem>) {
+        let tokens = self.token_values();
         for key in [
             "TF_HTTP_ADDRESS",
             "TF_HTTP_LOCK_ADDRESS",
@@ -100,9 +80,24 @@ impl Settings {
             "TF_STATE_NAME",
             "TF_HTTP_USERNAME",
         ] {
-            if let Some(value) = self.lookup(key)
-                && !embedded_tokens(&value.value).is_empty()
+            let Some(value) = self.lookup(key) else {
+                continue;
+            };
+            if has_userinfo(&value.value) {
+                problems.push(
+                    self.at_key(
+                        Problem::error(format!(
+                            "`{key}` has a user name or password before its host (`user:...@`): it would be stored in `.tfw/` and sent in every request URL"
+                        )),
+                        key,
+                    )
+                    .hint("remove the `user:...@` part; put the token in TF_HTTP_PASSWORD only, and revoke it if it was a token"),
+                );
+            } else if !embedded_tokens(&value.value).is_empty()
+                || (key != "TF_STATE_NAME"
+                    && tokens.iter().any(|t| value.value.contains(t.as_str())))
             {
+                // `TF_STATE_NAME` holding the token in use is the state name rule's to say.
                 problems.push(
                     self.at_key(
                         Problem::error(format!(
@@ -111,6 +106,32 @@ impl Settings {
                         key,
                     )
                     .hint("put the token in TF_HTTP_PASSWORD only, and revoke this one if it was used"),
+                );
+            }
+        }
+    }
+
+    /// GitLab locks with `POST` and unlocks with `DELETE`; terraform's defaults (`LOCK`,
+    /// `UNLOCK`) and anything else fail. tfw always sends the right ones, so a different
+    /// value would be silently replaced while `tfw env` showed it: an error, whatever names
+    /// the backend.
+    pub(super) fn check_methods(&self, problems: &mut Vec<Problem>) {
+        for (key, wanted) in [
+            ("TF_HTTP_LOCK_METHOD", "POST"),
+            ("TF_HTTP_UNLOCK_METHOD", "DELETE"),
+        ] {
+            if let Some(method) = self.lookup(key)
+                && method.value != wanted
+            {
+                problems.push(
+                    self.at_key(
+                        Problem::error(format!(
+                            "`{key}` is `{}`; GitLab needs `{wanted}`",
+                            short(&method.value)
+                        )),
+                        key,
+                    )
+                    .hint("delete the line: tfw sets the right method"),
                 );
             }
         }
@@ -137,57 +158,9 @@ impl Settings {
     }
 }
 
-pub(super) fn check_state_name(settings: &Settings, state: &Value, problems: &mut Vec<Problem>) {
-    let located = |problem: Problem| match state.origin {
-        Origin::DotEnv { line } => problem.at(&settings.env_file, Some(line)),
-        _ => problem,
-    };
-    if state.value.trim().is_empty() {
-        problems.push(located(Problem::error("`TF_STATE_NAME` is empty").hint(
-            "set TF_STATE_NAME=\"dev-yourname\", or delete the line to use your personal state",
-        )));
-    } else if state.value.len() > 255 {
-        problems.push(located(
-            Problem::error(format!(
-                "the state name is {} characters long; GitLab allows at most 255",
-                state.value.len()
-            ))
-            .hint("choose a shorter TF_STATE_NAME"),
-        ));
-    } else if state.value.chars().any(char::is_control) {
-        problems.push(located(
-            Problem::error("the state name contains control characters")
-                .hint("use letters, digits, `-`, `_` and `.`"),
-        ));
-    }
-}
-
-/// Values left over from `env.example`.
-pub fn is_placeholder(value: &str) -> bool {
-    let lower = value.to_ascii_lowercase();
-    if let Some(open) = lower.find('<')
-        && lower[open..].contains('>')
-    {
-        return true;
-    }
-    const WORDS: &[&str] = &[
-        "changeme",
-        "change-me",
-        "change_me",
-        "your-token",
-        "your_token",
-        "yourtoken",
-        "token_here",
-        "token-here",
-        "your-access-token",
-        "xxxxxxxx",
-        "glpat-xxxx",
-        "example-token",
-        "mytoken",
-        "my-token",
-        "insert-token",
-    ];
-    WORDS.iter().any(|word| lower.contains(word))
+/// `scheme://user[:password]@host...`: credentials where only a host belongs.
+fn has_userinfo(value: &str) -> bool {
+    url::Url::parse(value).is_ok_and(|url| !url.username().is_empty() || url.password().is_some())
 }
 
 #[cfg(test)]
@@ -195,11 +168,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn placeholders() {
-        assert!(is_placeholder("<myurl>/state/dev"));
-        assert!(is_placeholder("changeme"));
-        assert!(is_placeholder("glpat-xxxxxxxxxxxxxxxxxxxx"));
-        assert!(!is_placeholder("glpat-aB3dE5fG7hJ9kL1mN3pQ"));
-        assert!(!is_placeholder("https://gitlab.example.com"));
+    fn userinfo_in_any_url() {
+        assert!(has_userinfo("https://alice:s3cret@gitlab.example.com"));
+        assert!(has_userinfo("https://oauth2@gitlab.example.com/api/v4"));
+        assert!(has_userinfo("http://:s3cret@127.0.0.1:8080"));
+        assert!(!has_userinfo("https://gitlab.example.com"));
+        assert!(!has_userinfo("group/infra"));
+        assert!(!has_userinfo("dev-alice"));
     }
 }

@@ -72,11 +72,42 @@ impl Settings {
         }
     }
 
+    /// The state `TF_HTTP_ADDRESS` names (its last segment, decoded), with the origin of the
+    /// address itself. `None` without an address, or one that is not a state address.
+    pub(crate) fn address_state(&self) -> Option<(Value, Origin)> {
+        let address = self.lookup("TF_HTTP_ADDRESS")?;
+        let parsed = crate::backend::parse_address(&address.value)?;
+        let name = crate::backend::decode_segment(&parsed.last_segment);
+        if name.is_empty() {
+            return None;
+        }
+        let value = Value {
+            value: name,
+            origin: Origin::Derived {
+                from: format!(
+                    "TF_HTTP_ADDRESS at {}",
+                    address.origin.describe(&self.env_file)
+                ),
+            },
+        };
+        Some((value, address.origin))
+    }
+
+    fn address_names_unreadable_state(&self) -> bool {
+        self.lookup("TF_HTTP_ADDRESS").is_some_and(|address| {
+            crate::backend::parse_address(&address.value)
+                .is_none_or(|parsed| !parsed.last_segment.is_empty())
+        })
+    }
+
     pub fn username(&self) -> Option<String> {
         self.lookup("TF_HTTP_USERNAME").map(|v| v.value)
     }
 
-    /// The state: `--state` > `TF_STATE_NAME` (env, then `.env`) > CI default > personal.
+    /// The state: `--state` > what names one in the shell (`TF_STATE_NAME`, then the last
+    /// segment of `TF_HTTP_ADDRESS`) > the same in `.env` > CI default > personal. A
+    /// Makefile-era `.env` names its state only in `TF_HTTP_ADDRESS`: that is the state, never
+    /// the personal one (which applies only when nothing names a state).
     pub fn state(&self) -> Option<Value> {
         if let Some(flag) = &self.state_flag {
             return Some(Value {
@@ -84,8 +115,18 @@ impl Settings {
                 origin: Origin::Flag,
             });
         }
-        if let Some(value) = self.lookup("TF_STATE_NAME") {
-            return Some(value);
+        let named = self.lookup("TF_STATE_NAME");
+        let from_address = self.address_state();
+        match (named, from_address) {
+            (Some(named), Some((address, Origin::Env))) if named.origin != Origin::Env => {
+                return Some(address);
+            }
+            (Some(named), _) => return Some(named),
+            (None, Some((address, _))) => return Some(address),
+            // An address tfw cannot read names no state it could trust: its own error says
+            // what is wrong, and no personal state stands in for the one it meant.
+            (None, None) if self.address_names_unreadable_state() => return None,
+            (None, None) => {}
         }
         // Written but empty is a mistake to report, not a request for the default.
         if let Some(dotenv) = &self.dotenv

@@ -4,13 +4,16 @@
 //! > defaults. Nothing here changes tfw's own environment: the child gets an overlay.
 //!
 //! One concern per file: `lookup` (values and their origins), `backend` (the validated
-//! backend), `checks` (the rules a `.env` must keep), `secrets` (what is masked), `git`
-//! (whether `.env` is tracked or ignored).
+//! backend), `checks` (the rules a `.env` must keep), `names` (the state name's rules),
+//! `placeholders` (values nobody filled in), `secrets` (what is masked), `git` (whether
+//! `.env` is tracked or ignored).
 
 mod backend;
 mod checks;
 mod git;
 mod lookup;
+mod names;
+mod placeholders;
 mod secrets;
 
 use std::collections::{BTreeMap, HashMap};
@@ -24,8 +27,8 @@ use crate::dotenv::DotEnv;
 use crate::problem::Problem;
 use crate::project::Project;
 
-pub use checks::is_placeholder;
 pub use lookup::{Origin, Value};
+pub use placeholders::is_placeholder;
 pub use secrets::{embedded_tokens, is_secret_key};
 
 /// The http backend variables terraform knows; anything else `TF_HTTP_*` is a typo.

@@ -29,12 +29,19 @@ pub fn previous(ctx: &Context) -> Option<String> {
     (!name.is_empty()).then(|| name.to_string())
 }
 
-/// The state `.env` selects: its `TF_STATE_NAME`, else the personal state. The shell and
-/// `--state` do not count: this is what `tfw use` changes.
+/// The state `.env` selects: its `TF_STATE_NAME`, else the state its `TF_HTTP_ADDRESS`
+/// names, else the personal state. The shell and `--state` do not count: this is what
+/// `tfw use` changes.
 pub fn dotenv_state(settings: &Settings) -> Option<String> {
     let dotenv = settings.dotenv.as_ref()?;
+    let in_address = dotenv
+        .get(ADDRESS_KEY)
+        .and_then(parse_address)
+        .map(|parsed| crate::backend::decode_segment(&parsed.last_segment))
+        .filter(|name| !name.is_empty());
     match dotenv.get(STATE_KEY) {
         Some(name) => Some(name.to_string()),
+        None if in_address.is_some() => in_address,
         None => {
             let username = settings.username()?;
             Some(settings.project.personal_state(&username))
