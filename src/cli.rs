@@ -301,6 +301,35 @@ pub enum StateCommand {
         #[arg(long, value_name = "N", default_value_t = 10)]
         limit: usize,
     },
+    /// What changed between two versions of a state (default: the two latest)
+    #[command(
+        after_help = "Examples:\n  tfw state diff                        the current state: previous -> latest\n  tfw state diff staging 41             version 41 -> latest\n  tfw state diff staging 40 41 --json\n  tfw state diff .tfw/backups/prod/0000000012-20240501T100000Z.tfstate\n  tfw state diff plan                   latest -> what the saved plan leaves\n\nA and B: a serial, `latest`, `plan` (the saved plan), or a state file (a backup).\nSensitive values and attributes named like secrets are never shown."
+    )]
+    Diff {
+        /// The state [default: the current one]; left out when the first word is a version
+        name: Option<String>,
+        /// The older side [default: the version before B]
+        a: Option<String>,
+        /// The newer side [default: latest]
+        b: Option<String>,
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+    /// The versions of a state with their resources and what changed in each
+    #[command(
+        after_help = "Examples:\n  tfw state history\n  tfw state history prod --limit 30 --json\n\nExit 3 when a version could not be read (each such row says why)."
+    )]
+    History {
+        /// The state [default: the current one]
+        name: Option<String>,
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+        /// Show at most N versions
+        #[arg(long, value_name = "N", default_value_t = 10)]
+        limit: usize,
+    },
     /// Download a state (or one version of it)
     #[command(
         after_help = "Examples:\n  tfw state pull > state.json\n  tfw state pull staging --serial 41 -o staging-41.tfstate"

@@ -14,6 +14,7 @@ mod masking;
 mod prompt;
 mod safety;
 mod secrets;
+mod state_diff;
 mod state_source;
 mod states;
 mod templates;

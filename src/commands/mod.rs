@@ -17,6 +17,8 @@ mod plan;
 mod prompt;
 mod setup;
 mod state;
+mod state_diff;
+mod state_history;
 mod sync;
 mod use_;
 mod validate;

@@ -23,6 +23,12 @@ pub fn run(ctx: &Context, command: &StateCommand) -> Result<i32> {
         StateCommand::Versions { name, json, limit } => {
             versions(&remote, name.as_deref(), *json, *limit)
         }
+        StateCommand::Diff { name, a, b, json } => {
+            super::state_diff::run(&remote, &[name.clone(), a.clone(), b.clone()], *json)
+        }
+        StateCommand::History { name, json, limit } => {
+            super::state_history::run(&remote, name.as_deref(), *json, *limit)
+        }
         StateCommand::Pull {
             name,
             serial,

@@ -4,12 +4,16 @@
 //! the guards (confirmations, backups, verification) next to the calls they protect.
 
 pub mod delete;
+pub mod diff;
 pub mod document;
+pub mod history;
 pub mod listing;
 pub mod prompt;
 pub mod prune;
 pub mod remote;
 pub mod restore;
+pub mod revision;
+pub mod snapshot;
 pub mod switch;
 pub mod unlock;
 pub mod versions;

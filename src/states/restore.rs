@@ -133,18 +133,21 @@ fn read_backup(path: &Path) -> Result<(Value, Summary)> {
     Ok((document, summary))
 }
 
-/// The state a backup belongs to: its folder under `.tfw/backups/`, or `--state`.
-fn state_of(path: &Path, flag: Option<&str>) -> Result<String> {
-    let folder = path
-        .parent()
+/// The state whose folder under `.tfw/backups/` holds `path`, if it is in one.
+pub(crate) fn backup_folder_state(path: &Path) -> Option<String> {
+    path.parent()
         .filter(|p| {
             p.parent()
                 .and_then(Path::file_name)
                 .is_some_and(|n| n == "backups")
         })
         .and_then(Path::file_name)
-        .map(|n| decode_segment(&n.to_string_lossy()));
-    match (flag, folder) {
+        .map(|n| decode_segment(&n.to_string_lossy()))
+}
+
+/// The state a backup belongs to: its folder under `.tfw/backups/`, or `--state`.
+fn state_of(path: &Path, flag: Option<&str>) -> Result<String> {
+    match (flag, backup_folder_state(path)) {
         (Some(flag), _) => Ok(flag.to_string()),
         (None, Some(folder)) => Ok(folder),
         (None, None) => Err(Problem::error(format!(

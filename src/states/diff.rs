@@ -1,0 +1,239 @@
+//! What changed between two snapshots of a state: resources added, removed and changed (with
+//! the attributes that changed), and outputs. GitLab keeps every version but offers no
+//! compare; this is the compare, for `tfw state diff` and `tfw state history`. A hidden value
+//! (sensitive, or named like a secret) is compared but never carried out of here: the change
+//! says only that it changed.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::states::snapshot::{Leaf, Snapshot};
+
+#[derive(Debug, Default, Serialize)]
+pub struct Diff {
+    pub resources: ResourceChanges,
+    pub outputs: Vec<Change>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct ResourceChanges {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub changed: Vec<Changed>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Changed {
+    pub address: String,
+    pub attributes: Vec<Change>,
+}
+
+/// One attribute or output: `change` is `added`, `removed` or `changed`; `from`/`to` are
+/// `null` when absent on that side or when `sensitive` (then never shown).
+#[derive(Debug, Serialize)]
+pub struct Change {
+    #[serde(rename = "path")]
+    pub name: String,
+    pub change: &'static str,
+    pub sensitive: bool,
+    pub from: Value,
+    pub to: Value,
+}
+
+pub fn compare(from: &Snapshot, to: &Snapshot) -> Diff {
+    let mut diff = Diff::default();
+    for (address, before) in &from.resources {
+        match to.resources.get(address) {
+            None => diff.resources.removed.push(address.clone()),
+            Some(after) if after != before => diff.resources.changed.push(Changed {
+                address: address.clone(),
+                attributes: changes(before, after),
+            }),
+            Some(_) => {}
+        }
+    }
+    diff.resources.added = to
+        .resources
+        .keys()
+        .filter(|a| !from.resources.contains_key(*a))
+        .cloned()
+        .collect();
+    let as_leaf = |outputs: &BTreeMap<String, crate::states::snapshot::OutputValue>| {
+        outputs
+            .iter()
+            .map(|(name, o)| {
+                let leaf = Leaf {
+                    value: o.value.clone(),
+                    hidden: o.sensitive,
+                };
+                (name.clone(), leaf)
+            })
+            .collect::<BTreeMap<_, _>>()
+    };
+    diff.outputs = changes(&as_leaf(&from.outputs), &as_leaf(&to.outputs));
+    diff
+}
+
+fn changes(before: &BTreeMap<String, Leaf>, after: &BTreeMap<String, Leaf>) -> Vec<Change> {
+    let mut names: Vec<&String> = before.keys().chain(after.keys()).collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter_map(|name| {
+            let (a, b) = (before.get(name), after.get(name));
+            let change = match (a, b) {
+                (Some(a), Some(b)) if a == b => return None,
+                (Some(_), Some(_)) => "changed",
+                (None, _) => "added",
+                (_, None) => "removed",
+            };
+            // Hidden on either side is hidden on both: the other side would give it away.
+            let sensitive = a.is_some_and(|l| l.hidden) || b.is_some_and(|l| l.hidden);
+            let shown = |leaf: Option<&Leaf>| match leaf {
+                Some(leaf) if !sensitive => leaf.value.clone(),
+                _ => Value::Null,
+            };
+            Some(Change {
+                name: name.clone(),
+                change,
+                sensitive,
+                from: shown(a),
+                to: shown(b),
+            })
+        })
+        .collect()
+}
+
+impl Diff {
+    pub fn is_empty(&self) -> bool {
+        self.resources.added.is_empty()
+            && self.resources.removed.is_empty()
+            && self.resources.changed.is_empty()
+            && self.outputs.is_empty()
+    }
+
+    /// `+1 -0 ~2, outputs ~1`, or `no change`.
+    pub fn counts(&self) -> String {
+        if self.is_empty() {
+            return "no change".into();
+        }
+        let r = &self.resources;
+        let mut text = format!(
+            "+{} -{} ~{}",
+            r.added.len(),
+            r.removed.len(),
+            r.changed.len()
+        );
+        if !self.outputs.is_empty() {
+            text.push_str(&format!(", outputs ~{}", self.outputs.len()));
+        }
+        text
+    }
+
+    /// The diff for people: `+`/`-`/`~` per resource, the changed attributes indented.
+    pub fn lines(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for address in &self.resources.added {
+            lines.push(format!("+ {address}"));
+        }
+        for address in &self.resources.removed {
+            lines.push(format!("- {address}"));
+        }
+        for changed in &self.resources.changed {
+            lines.push(format!("~ {}", changed.address));
+            lines.extend(
+                changed
+                    .attributes
+                    .iter()
+                    .map(|c| format!("    {}", c.line())),
+            );
+        }
+        if !self.outputs.is_empty() {
+            lines.push("outputs".into());
+            lines.extend(self.outputs.iter().map(|c| format!("  {}", c.line())));
+        }
+        lines
+    }
+}
+
+impl Change {
+    /// `path: "a" -> "b"`, `+ path = 1`, `- path`, `path: (sensitive) changed`.
+    pub fn line(&self) -> String {
+        let value = |v: &Value| shorten(&v.to_string(), 120);
+        match (self.change, self.sensitive) {
+            ("added", true) => format!("+ {} = (sensitive)", self.name),
+            ("added", false) => format!("+ {} = {}", self.name, value(&self.to)),
+            ("removed", _) => format!("- {}", self.name),
+            (_, true) => format!("~ {}: (sensitive) changed", self.name),
+            _ => format!(
+                "~ {}: {} -> {}",
+                self.name,
+                value(&self.from),
+                value(&self.to)
+            ),
+        }
+    }
+}
+
+fn shorten(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn snap(resources: Value, outputs: Value) -> Snapshot {
+        let doc = json!({ "version": 4, "serial": 1, "lineage": "l", "resources": resources, "outputs": outputs });
+        Snapshot::from_state(doc.to_string().as_bytes()).unwrap()
+    }
+
+    fn res(name: &str, attributes: Value) -> Value {
+        json!({ "mode": "managed", "type": "t", "name": name, "instances": [{ "attributes": attributes,
+            "sensitive_attributes": [[{ "type": "get_attr", "value": "secret_value" }]] }] })
+    }
+
+    #[test]
+    fn resources_attributes_and_outputs() {
+        let a = snap(
+            json!([
+                res("keep", json!({"size": 1, "secret_value": "old-pw"})),
+                res("gone", json!({}))
+            ]),
+            json!({ "url": { "value": "a" }, "pw": { "value": "x", "sensitive": true } }),
+        );
+        let b = snap(
+            json!([
+                res(
+                    "keep",
+                    json!({"size": 2, "secret_value": "new-pw", "extra": true})
+                ),
+                res("new", json!({}))
+            ]),
+            json!({ "url": { "value": "b" }, "pw": { "value": "y", "sensitive": true } }),
+        );
+        let diff = compare(&a, &b);
+        assert_eq!(diff.resources.added, ["t.new"]);
+        assert_eq!(diff.resources.removed, ["t.gone"]);
+        let lines = diff.lines().join("\n");
+        assert!(lines.contains("~ t.keep\n    + extra = true\n    ~ secret_value: (sensitive) changed\n    ~ size: 1 -> 2"), "{lines}");
+        assert!(
+            lines.contains("  ~ pw: (sensitive) changed\n  ~ url: \"a\" -> \"b\""),
+            "{lines}"
+        );
+        let json = serde_json::to_string(&diff).unwrap();
+        assert!(
+            !json.contains("old-pw") && !json.contains("\"y\""),
+            "{json}"
+        );
+        assert_eq!(diff.counts(), "+1 -1 ~1, outputs ~2");
+        assert_eq!(compare(&a, &a).counts(), "no change");
+    }
+}
