@@ -9,8 +9,16 @@ use crate::problem::Problem;
 
 pub const FILE_NAME: &str = "tfw.toml";
 
-/// Protected when the repository has no `tfw.toml`.
-pub const DEFAULT_PROTECTED: &[&str] = &["prod", "production", "staging"];
+/// Protected when the repository has no `tfw.toml` (or it lists none): the usual names, and
+/// the same followed by a separator (`prod-eu`, `staging_2`, `production.us`).
+pub const DEFAULT_PROTECTED: &[&str] = &[
+    "prod",
+    "production",
+    "staging",
+    "prod[-_./]*",
+    "production[-_./]*",
+    "staging[-_./]*",
+];
 
 #[derive(Debug, Clone, Deserialize, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -74,11 +82,16 @@ impl Project {
         }
     }
 
+    /// Case does not matter: `Prod` is as shared as `prod`, and GitLab keeps both.
     pub fn is_protected(&self, state: &str) -> bool {
+        let options = glob::MatchOptions {
+            case_sensitive: false,
+            ..glob::MatchOptions::new()
+        };
         self.protected_patterns().iter().any(|pattern| {
             glob::Pattern::new(pattern)
-                .map(|p| p.matches(state))
-                .unwrap_or(pattern == state)
+                .map(|p| p.matches_with(state, options))
+                .unwrap_or(pattern.eq_ignore_ascii_case(state))
         })
     }
 
@@ -123,6 +136,19 @@ mod tests {
         assert!(project.is_protected("prod"));
         assert!(project.is_protected("staging"));
         assert!(!project.is_protected("dev-alice"));
+        for name in [
+            "Production",
+            "PROD",
+            "prod-eu",
+            "staging_2",
+            "prod.us",
+            "Staging-EU",
+        ] {
+            assert!(project.is_protected(name), "{name}");
+        }
+        for name in ["product", "prodigy", "staginglab", "preprod", "dev-prod"] {
+            assert!(!project.is_protected(name), "{name}");
+        }
         assert_eq!(project.personal_state("alice"), "dev-alice");
     }
 
@@ -131,6 +157,7 @@ mod tests {
         let file: ProjectFile = toml::from_str("protected = [\"prod\", \"staging*\"]").unwrap();
         let project = Project { path: None, file };
         assert!(project.is_protected("staging-eu"));
+        assert!(project.is_protected("STAGING-eu"));
         assert!(!project.is_protected("production"));
     }
 
