@@ -178,6 +178,9 @@ pub struct ApplyArgs {
     /// In CI: plan again instead of applying the saved plan artifact
     #[arg(long)]
     pub replan: bool,
+    /// Allow a plan that destroys or replaces resources in a protected state (prod, staging...)
+    #[arg(long)]
+    pub allow_protected: bool,
     #[command(flatten)]
     pub pass: PassThrough,
 }
@@ -247,6 +250,9 @@ pub struct EnvArgs {
 
 #[derive(Debug, Args)]
 pub struct ExecArgs {
+    /// Allow a command that changes a protected state (apply, import, state rm...)
+    #[arg(long)]
+    pub allow_protected: bool,
     /// The terraform command and its arguments, after `--`
     #[arg(last = true, required = true, value_name = "TERRAFORM_ARGS")]
     pub args: Vec<String>,

@@ -21,6 +21,7 @@ pub mod problem;
 pub mod project;
 pub mod runner;
 pub mod safety;
+pub mod session;
 pub mod settings;
 pub mod states;
 pub mod template;

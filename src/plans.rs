@@ -121,6 +121,51 @@ impl Summary {
     }
 }
 
+/// What a plan file does, read with `show -json` when it was made (terraform 1.0 reads the
+/// remote state to show a plan, so reading it again at apply time would be one more GitLab
+/// call, and fail as a stale plan would), bound to the file by its SHA-256.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PlanChanges {
+    pub plan_sha256: String,
+    pub summary: Summary,
+    pub destroyed: Vec<String>,
+    pub replaced: Vec<String>,
+}
+
+impl PlanChanges {
+    /// Reads `resource_changes[].change.actions`: `["delete"]` destroys, a delete with a
+    /// create (either order) replaces.
+    pub fn from_show_json(plan: &serde_json::Value, plan_sha256: String) -> Self {
+        let mut changes = Self {
+            plan_sha256,
+            summary: Summary::from_show_json(plan),
+            ..Self::default()
+        };
+        for change in plan["resource_changes"].as_array().into_iter().flatten() {
+            let actions: Vec<&str> = change["change"]["actions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|a| a.as_str())
+                .collect();
+            let address = change["address"].as_str().unwrap_or("?").to_string();
+            match (actions.contains(&"delete"), actions.contains(&"create")) {
+                (true, true) => changes.replaced.push(address),
+                (true, false) => changes.destroyed.push(address),
+                _ => {}
+            }
+        }
+        changes
+    }
+}
+
+/// The SHA-256 of a plan file, to tell it is the one that was judged.
+pub fn plan_sha256(path: &Path) -> Option<String> {
+    std::fs::read(path)
+        .ok()
+        .map(|bytes| crate::fsutil::sha256_hex(&bytes))
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PlanMeta {
     pub state: String,
@@ -133,6 +178,10 @@ pub struct PlanMeta {
     pub summary: Summary,
     pub destroy: bool,
     pub tfw_version: String,
+    /// Absent in plans saved by an older tfw, or when `show -json` failed: the gate reads the
+    /// plan itself then.
+    #[serde(default)]
+    pub changes: Option<PlanChanges>,
 }
 
 pub struct PlanFiles {

@@ -1,61 +1,11 @@
-//! The guards between a person and a shared state: confirmations that name the target (your
-//! own state asks `yes`, a protected one makes you type its name), the refusal to prompt
-//! without a terminal, and lock errors that say who holds the lock and since when.
-
-use anyhow::Result;
+//! Reading terraform's lock failures: someone holds the lock (and then who, since when, and
+//! how to release it), or the token may not lock. The confirmations before a change are the
+//! session's gate (`session::gate`).
 
 use crate::backend::Backend;
 use crate::backend::gitlab::Client;
-use crate::confirm::Ask;
-use crate::context::{Context, needs_flag};
+use crate::context::Context;
 use crate::problem::Problem;
-
-/// Asks before changing `backend`'s state. `action` is e.g. "apply", `flag` the flag that
-/// confirms without a terminal. The prompt names the state and its address.
-pub fn confirm(
-    ctx: &Context,
-    backend: &Backend,
-    action: &str,
-    details: &str,
-    flag: &str,
-) -> Result<()> {
-    let printer = &ctx.printer;
-    let command = format!("tfw {action}");
-    if !printer.interactive() {
-        return Err(needs_flag(&format!("`{command}`"), flag));
-    }
-    let state = backend.state_name();
-    printer.status("");
-    printer.status(&format!(
-        "{} {} to state {}",
-        printer.bold(&capitalize(action)),
-        details,
-        printer.bold(state)
-    ));
-    printer.status(&format!("  address: {}", backend.address()));
-    if ctx.settings.project.is_protected(state) {
-        printer.warning(&format!("`{state}` is a protected, shared state"));
-        let ask = Ask {
-            command: &command,
-            action,
-        };
-        ask.typed(ctx, state, None)
-    } else {
-        let ask = Ask {
-            command: &command,
-            action: &format!("{action} `{state}`"),
-        };
-        ask.yes(ctx, false, flag)
-    }
-}
-
-fn capitalize(text: &str) -> String {
-    let mut chars = text.chars();
-    match chars.next() {
-        Some(first) => first.to_uppercase().chain(chars).collect(),
-        None => String::new(),
-    }
-}
 
 /// Did terraform fail to take the lock because someone holds it? Only terraform's "already
 /// locked" says so: a 404 (wrong project), a 500 or a dropped connection also end in "Error

@@ -1,31 +1,29 @@
 //! `tfw apply`: applies exactly what was reviewed. The saved plan of the current state is
-//! used when it is fresh; otherwise tfw plans, shows the summary, asks, and applies that very
-//! plan file. The remote state is backed up first. In CI only the saved plan artifact is
-//! applied unless `--replan`.
-
-use std::ffi::OsString;
+//! used when it is fresh; otherwise tfw plans and applies that very plan file. Either way the
+//! session's gate reads the plan and asks, and the remote state is backed up first. In CI
+//! only the saved plan artifact is applied unless `--replan`.
 
 use anyhow::Result;
 
 use crate::backend::Backend;
-use crate::backend::gitlab::Client;
 use crate::cli::ApplyArgs;
 use crate::context::{Context, needs_flag};
-use crate::engine::Engine;
 use crate::plans;
 use crate::problem::Problem;
-use crate::runner::Output;
-use crate::safety;
+use crate::session::{Approval, Root, Session, rules};
 
 pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<i32> {
     if ctx.printer.automation() && !args.auto_approve {
         return Err(unconfirmed(ctx, args));
     }
     let backend = ctx.backend()?;
-    let engine = ctx.engine()?;
-    ctx.lock_workdir()?;
-    let files = plans::files_for(ctx.dir(), backend.state_name());
     let extra = &args.pass.args;
+    if rules::skips_lock(extra) && !is_personal(ctx, &backend) {
+        return Err(rules::unlocked_write(backend.state_name(), "`tfw apply`").into());
+    }
+    let session = Session::with_backend(ctx, backend, Root::Gitlab)?;
+    let state = session.state();
+    let files = plans::files_for(ctx.dir(), state);
 
     // Extra arguments shape a plan (-target, -var...): they cannot go with a saved plan, so
     // they mean "plan with these, then apply that".
@@ -34,14 +32,18 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<i32> {
     } else {
         None
     };
-    let meta = match saved {
+    match saved {
         Some(meta) => {
-            let info = engine.info()?;
-            plans::check_fresh(&meta, &backend, &info, &plans::config_hash(ctx.dir()))?;
+            let info = session.engine.info()?;
+            plans::check_fresh(
+                &meta,
+                &session.backend,
+                &info,
+                &plans::config_hash(ctx.dir()),
+            )?;
             if meta.destroy {
                 return Err(Problem::error(format!(
-                    "the saved plan for `{}` is a destroy plan",
-                    backend.state_name()
+                    "the saved plan for `{state}` is a destroy plan"
                 ))
                 .hint("run `tfw destroy` to apply it, or `tfw plan` for a normal plan")
                 .into());
@@ -50,47 +52,45 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<i32> {
                 "Using the saved plan for `{}` made at {}",
                 meta.state, meta.created
             ));
-            crate::commands::plan::print_summary(ctx, &meta.state, &meta.summary);
-            meta
+            crate::session::plan::print_summary(ctx, &meta.state, &meta.summary);
         }
         None => {
             if extra.is_empty()
-                && let Some(other) = plans::pending_elsewhere(ctx.dir(), backend.state_name())
+                && let Some(other) = plans::pending_elsewhere(ctx.dir(), state)
             {
                 return Err(Problem::error(format!(
-                    "the plan you reviewed (made at {}) is for state `{}`, but the current state is `{}`; nothing was changed",
+                    "the plan you reviewed (made at {}) is for state `{}`, but the current state is `{state}`; nothing was changed",
                     other.created,
                     other.state,
-                    backend.state_name()
                 ))
                 .hint(format!(
-                    "run `tfw --state {} apply` to apply that plan, or `tfw plan` to review one for `{}` first",
+                    "run `tfw --state {} apply` to apply that plan, or `tfw plan` to review one for `{state}` first",
                     other.state,
-                    backend.state_name()
                 ))
                 .into());
             }
             if ctx.settings.ci && !args.replan {
-                return Err(ci_refusal(backend.state_name(), !extra.is_empty(), true).into());
+                return Err(ci_refusal(state, !extra.is_empty(), true).into());
             }
-            ctx.ensure_init(&engine, Some(&backend))?;
-            let made = crate::commands::plan::make(ctx, &engine, &backend, extra, false, false)?;
-            match made.meta {
-                Some(meta) => meta,
-                None => return Ok(made.outcome.exit_code()),
+            let made = session.plan(extra, false, false)?;
+            if made.meta.is_none() {
+                return Ok(made.outcome.exit_code());
             }
         }
-    };
-    if !args.auto_approve {
-        safety::confirm(
-            ctx,
-            &backend,
-            "apply",
-            &meta.summary.text(),
-            "--auto-approve",
-        )?;
     }
-    apply_plan(ctx, &engine, &backend, &files.plan, "apply")
+    let approval = Approval {
+        auto_approve: args.auto_approve,
+        allow_protected: args.allow_protected,
+        flag: "--auto-approve",
+    };
+    session.apply(&approval, "apply")
+}
+
+/// A personal state is one person's: only there may a write skip the lock.
+pub(crate) fn is_personal(ctx: &Context, backend: &Backend) -> bool {
+    ctx.settings
+        .project
+        .is_personal(backend.state_name(), Some(&backend.username.value))
 }
 
 /// Nobody is there to confirm. In CI a missing saved plan is named in the same message (the
@@ -129,63 +129,4 @@ fn ci_refusal(state: &str, with_args: bool, confirmed: bool) -> Problem {
     .hint(format!(
         "run `tfw plan{args}` in an earlier job with `.tfw/plans/` as its artifact, then `tfw apply --auto-approve`; or `tfw apply --replan --auto-approve` to plan and apply in this job"
     ))
-}
-
-/// Backs up the remote state, then applies a plan file; the plan is consumed either way.
-pub fn apply_plan(
-    ctx: &Context,
-    engine: &Engine,
-    backend: &Backend,
-    plan: &std::path::Path,
-    action: &str,
-) -> Result<i32> {
-    ctx.ensure_init(engine, Some(backend))?;
-    backup(ctx, backend)?;
-    let mut args: Vec<OsString> = vec!["apply".into(), "-input=false".into()];
-    args.extend(ctx.color_args());
-    args.push(plan.as_os_str().to_owned());
-    let outcome = ctx.terraform(engine, Some(backend), args, Output::Tee)?;
-    plans::files_for(ctx.dir(), backend.state_name()).remove();
-    if !outcome.success() && !outcome.interrupted {
-        crate::diagnose::report(ctx, backend, &outcome, action);
-    }
-    if outcome.interrupted {
-        ctx.printer.warning(&format!(
-            "{action} interrupted: terraform was allowed to stop cleanly and release its lock; check `tfw state show` before running again"
-        ));
-    }
-    Ok(outcome.exit_code())
-}
-
-/// Saves the current remote state locally before it changes. No backup, no apply.
-pub fn backup(ctx: &Context, backend: &Backend) -> Result<()> {
-    let spinner = ctx.printer.spinner("backing up the remote state");
-    let result = Client::new(backend).get_state(backend.state_name());
-    drop(spinner);
-    match result {
-        Ok(Some(bytes)) => {
-            let path = crate::backups::save(
-                ctx.dir(),
-                backend.state_name(),
-                &bytes,
-                ctx.settings.project.backups_keep(),
-            )?;
-            let shown = path.strip_prefix(ctx.dir()).unwrap_or(&path);
-            ctx.printer.status(&format!(
-                "Backed up the current state to `{}`",
-                shown.display()
-            ));
-            Ok(())
-        }
-        Ok(None) => {
-            ctx.printer.debug("no remote state yet: nothing to back up");
-            Ok(())
-        }
-        Err(err) => Err(err
-            .problem(
-                "cannot back up the remote state before changing it",
-                backend,
-            )
-            .into()),
-    }
 }

@@ -1,17 +1,14 @@
 //! `tfw destroy`: destroys everything in the current state. A protected state is refused
-//! without `--allow-protected` before anything reaches the server; a person confirms after
-//! seeing the destroy plan; the state is backed up first.
-
-use std::ffi::OsString;
+//! without `--allow-protected` before anything reaches the server; then it is a destroy plan
+//! like any other, through the session's gate (which shows what goes), backup and apply.
 
 use anyhow::Result;
 
 use crate::cli::DestroyArgs;
-use crate::commands::apply::{apply_plan, backup};
+use crate::commands::apply::is_personal;
 use crate::context::{Context, needs_flag};
 use crate::problem::Problem;
-use crate::runner::Output;
-use crate::safety;
+use crate::session::{Approval, Root, Session, rules};
 
 pub fn run(ctx: &Context, args: &DestroyArgs) -> Result<i32> {
     let backend = ctx.backend()?;
@@ -25,42 +22,21 @@ pub fn run(ctx: &Context, args: &DestroyArgs) -> Result<i32> {
         ))
         .into());
     }
+    if rules::skips_lock(&args.pass.args) && !is_personal(ctx, &backend) {
+        return Err(rules::unlocked_write(state, "`tfw destroy`").into());
+    }
     if ctx.printer.automation() && !args.auto_approve {
         return Err(needs_flag("`tfw destroy`", "--auto-approve"));
     }
-    let engine = ctx.engine()?;
-    ctx.lock_workdir()?;
-    ctx.ensure_init(&engine, Some(&backend))?;
-    if args.auto_approve {
-        backup(ctx, &backend)?;
-        let mut tf: Vec<OsString> = vec![
-            "destroy".into(),
-            "-input=false".into(),
-            "-auto-approve".into(),
-        ];
-        tf.extend(ctx.color_args());
-        tf.extend(args.pass.args.iter().map(OsString::from));
-        let outcome = ctx.terraform(&engine, Some(&backend), tf, Output::Tee)?;
-        if !outcome.success() && !outcome.interrupted {
-            crate::diagnose::report(ctx, &backend, &outcome, "destroy");
-        }
-        return Ok(outcome.exit_code());
-    }
-    let made = crate::commands::plan::make(ctx, &engine, &backend, &args.pass.args, true, false)?;
-    let Some(meta) = made.meta else {
+    let session = Session::with_backend(ctx, backend, Root::Gitlab)?;
+    let made = session.plan(&args.pass.args, true, false)?;
+    if made.meta.is_none() {
         return Ok(made.outcome.exit_code());
-    };
-    let files = crate::plans::files_for(ctx.dir(), state);
-    if let Err(err) = safety::confirm(
-        ctx,
-        &backend,
-        "destroy",
-        &meta.summary.text(),
-        "--auto-approve",
-    ) {
-        // A destroy plan nobody confirmed must not linger as the state's saved plan.
-        files.remove();
-        return Err(err);
     }
-    apply_plan(ctx, &engine, &backend, &files.plan, "destroy")
+    let approval = Approval {
+        auto_approve: args.auto_approve,
+        allow_protected: args.allow_protected,
+        flag: "--auto-approve",
+    };
+    session.apply(&approval, "destroy")
 }

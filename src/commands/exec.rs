@@ -1,26 +1,52 @@
 //! `tfw exec -- ARGS`: any terraform command with the backend environment set (the escape
 //! hatch: `tfw exec -- state list`, `tfw exec -- console`). Output goes straight to the
-//! terminal so interactive commands work.
+//! terminal so interactive commands work. A command that writes the state (apply, import,
+//! `state rm`...) is a change like `tfw apply`: on a protected state it needs
+//! `--allow-protected` (and the typed name on a terminal), never skips the lock on a shared
+//! state, and the state is backed up first.
 
 use std::ffi::OsString;
 
 use anyhow::Result;
 
 use crate::cli::ExecArgs;
+use crate::commands::apply::is_personal;
+use crate::confirm::Ask;
 use crate::context::Context;
+use crate::problem::Problem;
 use crate::runner::Output;
+use crate::session::{Root, Session, rules};
 
 pub fn run(ctx: &Context, args: &ExecArgs) -> Result<i32> {
     let backend = ctx.backend()?;
-    let engine = ctx.engine()?;
-    // `exec -- state push`, `import`, `apply`...: as much a change as `tfw apply`.
-    ctx.lock_workdir()?;
+    let writes = rules::writes_state(&args.args);
+    let shown = format!("`tfw exec -- {}`", args.args.join(" "));
+    if writes {
+        let state = backend.state_name();
+        if ctx.settings.project.is_protected(state) && !args.allow_protected {
+            return Err(Problem::error(format!(
+                "{shown} changes protected state `{state}`: refused, nothing was changed"
+            ))
+            .hint(format!(
+                "if you really mean it, add `--allow-protected` before `--` (a backup is taken first); `tfw --state {state} plan` shows what an apply would do"
+            ))
+            .into());
+        }
+        if rules::skips_lock(&args.args) && !is_personal(ctx, &backend) {
+            return Err(rules::unlocked_write(state, &shown).into());
+        }
+    }
+    let session = Session::with_backend(ctx, backend, Root::Any)?;
     let first = args.args.first().map(String::as_str);
     if !matches!(
         first,
         Some("init" | "version" | "fmt" | "-version" | "--version")
     ) {
-        ctx.ensure_init(&engine, Some(&backend))?;
+        session.init_if_needed()?;
+    }
+    if writes {
+        confirm_protected(&session, &shown)?;
+        session.backup()?;
     }
     let tf: Vec<OsString> = args.args.iter().map(OsString::from).collect();
     // A person at a terminal gets terraform itself (prompts, `console`); a log gets the
@@ -31,7 +57,28 @@ pub fn run(ctx: &Context, args: &ExecArgs) -> Result<i32> {
     } else {
         Output::Tee
     };
-    Ok(ctx
-        .terraform(&engine, Some(&backend), tf, output)?
-        .exit_code())
+    Ok(session.terraform(tf, output)?.exit_code())
+}
+
+/// A protected state's name is typed on a terminal; without one, `--allow-protected` stands
+/// in, and the log says so.
+fn confirm_protected(session: &Session, shown: &str) -> Result<()> {
+    let (ctx, state) = (session.ctx, session.state());
+    if !ctx.settings.project.is_protected(state) {
+        return Ok(());
+    }
+    if ctx.printer.interactive() {
+        ctx.printer.warning(&format!(
+            "{shown} changes `{state}`, a protected, shared state"
+        ));
+        return Ask {
+            command: "tfw exec",
+            action: &format!("run it on `{state}`"),
+        }
+        .typed(ctx, state, None);
+    }
+    ctx.printer.warning(&format!(
+        "protected state `{state}`: {shown} approved by `--allow-protected`, without a terminal to type its name"
+    ));
+    Ok(())
 }

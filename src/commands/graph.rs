@@ -13,20 +13,13 @@ use crate::context::Context;
 use crate::runner::Output;
 
 pub fn run(ctx: &Context, args: &GraphArgs) -> Result<i32> {
-    let engine = ctx.engine()?;
-    let (backend, _) = ctx.settings.backend();
-    if !ctx.dir().join(".terraform").is_dir() {
-        let outcome = match &backend {
-            Some(backend) => ctx.init(&engine, Some(backend), Vec::new())?,
-            None => ctx.init(&engine, None, Vec::new())?,
-        };
-        if !outcome.success() {
-            return Ok(outcome.exit_code());
-        }
+    let local = crate::session::Local::open(ctx)?;
+    if let Some(code) = local.init_if_needed(true)? {
+        return Ok(code);
     }
     let mut tf: Vec<OsString> = vec!["graph".into()];
     tf.extend(args.pass.args.iter().map(OsString::from));
-    let outcome = ctx.terraform(&engine, backend.as_ref(), tf, Output::CaptureStdout)?;
+    let outcome = local.terraform(tf, Output::CaptureStdout)?;
     if !outcome.success() {
         return Ok(outcome.exit_code());
     }

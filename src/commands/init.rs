@@ -5,6 +5,7 @@ use anyhow::Result;
 
 use crate::cli::PassThrough;
 use crate::context::Context;
+use crate::session::{Root, Session};
 
 pub fn run(ctx: &Context, args: &PassThrough) -> Result<i32> {
     // No `.env` yet, on a terminal: offer the setup wizard instead of only an error.
@@ -12,13 +13,13 @@ pub fn run(ctx: &Context, args: &PassThrough) -> Result<i32> {
     let ctx = set_up.as_ref().unwrap_or(ctx);
     let backend = ctx.backend()?;
     ctx.report(ctx.settings.git_ignored_problem().into_iter().collect())?;
-    let engine = ctx.engine()?;
+    let session = Session::with_backend(ctx, backend, Root::Any)?;
     ctx.printer.status(&format!(
         "Initialising for state `{}` ({})",
-        backend.state_name(),
-        backend.address()
+        session.state(),
+        session.backend.address()
     ));
-    let outcome = ctx.init(&engine, Some(&backend), args.args.clone())?;
-    crate::diagnose::report(ctx, &backend, &outcome, "init");
+    let outcome = session.init(args.args.clone())?;
+    crate::diagnose::report(ctx, &session.backend, &outcome, "init");
     Ok(outcome.exit_code())
 }

@@ -1,24 +1,15 @@
-//! `tfw plan`: plans against the current state, saves the plan with its metadata for `tfw
-//! apply`, and prints the change summary read from terraform's own output (no second run).
-
-use std::ffi::OsString;
+//! `tfw plan`: plans against the current state through the session (which saves the plan
+//! with its metadata for `tfw apply`), and writes GitLab's plan report when asked.
 
 use anyhow::Result;
-use console::Style;
 
-use crate::backend::Backend;
 use crate::cli::PlanArgs;
 use crate::context::Context;
-use crate::engine::Engine;
-use crate::plans::{self, PlanMeta, Summary};
-use crate::runner::{Outcome, Output};
-use crate::safety;
+use crate::session::{Root, Session};
 
 pub fn run(ctx: &Context, args: &PlanArgs) -> Result<i32> {
-    let backend = ctx.backend()?;
-    let engine = ctx.engine()?;
-    ctx.ensure_init(&engine, Some(&backend))?;
-    let made = make(ctx, &engine, &backend, &args.pass.args, false, args.no_lock)?;
+    let session = Session::open(ctx, Root::Gitlab)?;
+    let made = session.plan(&args.pass.args, false, args.no_lock)?;
     if let (Some(meta), Some(path)) = (&made.meta, &args.json) {
         // The counts come from terraform's own plan output (no second terraform run on the
         // plan path); a replace counts in create and delete, as GitLab counts it.
@@ -29,138 +20,4 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<i32> {
             .debug(&format!("wrote the plan report to {}", path.display()));
     }
     Ok(made.outcome.exit_code())
-}
-
-fn summary_from_show(
-    ctx: &Context,
-    engine: &Engine,
-    backend: &Backend,
-    plan: &std::path::Path,
-) -> Result<Summary> {
-    ctx.printer
-        .debug("no change summary in terraform's output: reading the plan with `show -json`");
-    let args: Vec<OsString> = vec!["show".into(), "-json".into(), plan.into()];
-    let outcome = ctx.terraform(engine, Some(backend), args, Output::CaptureStdout)?;
-    match serde_json::from_str::<serde_json::Value>(&outcome.stdout) {
-        Ok(shown) if outcome.success() => Ok(Summary::from_show_json(&shown)),
-        _ => Err(crate::problem::Problem::error(
-            "cannot count the plan's changes: terraform printed no summary and `show -json` failed",
-        )
-        .hint("the plan was saved; run `tfw plan` again, with -v to see more")
-        .into()),
-    }
-}
-
-pub struct Made {
-    pub outcome: Outcome,
-    /// Present when a plan file was written.
-    pub meta: Option<PlanMeta>,
-}
-
-/// Runs `plan -out` for the current state and records its metadata. A lock conflict is
-/// explained; a read-only role falls back to `-lock=false` (plan only, never apply).
-pub fn make(
-    ctx: &Context,
-    engine: &Engine,
-    backend: &Backend,
-    extra: &[String],
-    destroy: bool,
-    no_lock: bool,
-) -> Result<Made> {
-    // Before the old plan is withdrawn: another tfw here may be about to apply it.
-    ctx.lock_workdir()?;
-    let files = plans::files_for(ctx.dir(), backend.state_name());
-    // A failed plan must not leave an older one looking like its result.
-    files.remove();
-    std::fs::create_dir_all(files.plan.parent().expect("plans live in a folder"))?;
-    let files_hash = plans::config_hash(ctx.dir());
-    let detailed = extra.iter().any(|a| a == "-detailed-exitcode");
-    let build = |no_lock: bool| {
-        let mut args: Vec<OsString> = vec![
-            "plan".into(),
-            "-input=false".into(),
-            format!("-out={}", files.plan.display()).into(),
-        ];
-        if destroy {
-            args.push("-destroy".into());
-        }
-        if no_lock {
-            args.push("-lock=false".into());
-        }
-        args.extend(ctx.color_args());
-        args.extend(extra.iter().map(OsString::from));
-        args
-    };
-    if no_lock {
-        ctx.printer.note("planning without the state lock (--no-lock): fine for reading, and tfw never applies without it");
-    }
-    let mut outcome = ctx.terraform(engine, Some(backend), build(no_lock), Output::Tee)?;
-    if !outcome.success()
-        && !no_lock
-        && !outcome.interrupted
-        && safety::is_lock_forbidden(&outcome.stderr)
-    {
-        ctx.printer.note(
-            "your GitLab role may read but not lock this state (Developer): planning again with -lock=false",
-        );
-        outcome = ctx.terraform(engine, Some(backend), build(true), Output::Tee)?;
-    }
-    let ok = outcome.code == 0 || (detailed && outcome.code == 2);
-    if !ok || outcome.interrupted {
-        if !outcome.interrupted {
-            crate::diagnose::report(ctx, backend, &outcome, "plan");
-        }
-        files.remove();
-        return Ok(Made {
-            outcome,
-            meta: None,
-        });
-    }
-    let summary = match Summary::from_plan_output(&outcome.stdout) {
-        Some(summary) => summary,
-        // Only when terraform's output carried no summary (an unknown wording, say): a
-        // wrong "0 changes" in a review is worse than one more terraform run.
-        None => summary_from_show(ctx, engine, backend, &files.plan)?,
-    };
-    let info = engine.info()?;
-    let meta = PlanMeta {
-        state: backend.state_name().to_string(),
-        address: backend.address(),
-        program: engine.program.clone(),
-        product: info.product,
-        version: info.version,
-        created: humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string(),
-        files_hash,
-        summary,
-        destroy,
-        tfw_version: env!("CARGO_PKG_VERSION").into(),
-    };
-    // Unflushed: losing it in a power cut means "no saved plan", so apply plans again.
-    crate::fsutil::write_atomic_unflushed(&files.meta, &serde_json::to_vec_pretty(&meta)?, 0o600)?;
-    print_summary(ctx, backend.state_name(), &summary);
-    Ok(Made {
-        outcome,
-        meta: Some(meta),
-    })
-}
-
-pub fn print_summary(ctx: &Context, state: &str, summary: &Summary) {
-    let printer = &ctx.printer;
-    let destroy = format!("{} to destroy", summary.destroy);
-    let destroy = if summary.destroy > 0 {
-        printer.paint(&destroy, Style::new().red().bold())
-    } else {
-        destroy
-    };
-    let mut text = format!(
-        "{} to add, {} to change, {destroy}",
-        summary.add, summary.change
-    );
-    if summary.import > 0 {
-        text = format!("{} to import, {text}", summary.import);
-    }
-    printer.status(&format!(
-        "{}: {text}",
-        printer.bold(&format!("Plan for `{state}`"))
-    ));
 }

@@ -2,7 +2,7 @@
 //! `.env` in place (comments, order, quoting, `export`, CRLF and the file mode kept; atomic
 //! write), and the state we came from is remembered in `.tfw/previous-state` for `tfw use -`.
 //! Nothing else is needed: the next command sees another address and re-initialises itself
-//! with `-reconfigure` (see `Context::ensure_init`), so no state is ever offered for copying.
+//! with `-reconfigure` (see `session::init`), so no state is ever offered for copying.
 
 use std::collections::HashSet;
 use std::path::PathBuf;

@@ -1,0 +1,215 @@
+//! The gate in front of every apply: it reads the saved plan itself (`show -json`), so what
+//! is judged is what terraform will do, however the plan came (`destroy`, `-destroy`,
+//! `-replace=`, a resource removed from the configuration, a plan saved earlier). A plan that
+//! destroys or replaces anything in a protected state needs `--allow-protected`; a protected
+//! state's name is typed on a terminal whatever the flags; without a terminal the flags stand
+//! in for the person, and one line says so.
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use crate::confirm::Ask;
+use crate::context::needs_flag;
+use crate::plans::{self, PlanChanges};
+use crate::problem::Problem;
+use crate::session::Session;
+
+/// How many destroyed or replaced addresses a confirmation lists before "and N more".
+const LISTED: usize = 20;
+
+/// What the person said on the command line.
+pub(crate) struct Approval<'a> {
+    /// `--auto-approve`: confirms without a terminal (never a protected state's name on one).
+    pub auto_approve: bool,
+    /// `--allow-protected`: a protected state may lose or replace resources.
+    pub allow_protected: bool,
+    /// The flag that confirms without a terminal, for messages.
+    pub flag: &'a str,
+}
+
+impl PlanChanges {
+    pub fn destructive(&self) -> bool {
+        !self.destroyed.is_empty() || !self.replaced.is_empty()
+    }
+
+    /// "  destroy  a.b" lines, the first `LISTED`, then "  ... and N more".
+    pub fn listing(&self) -> Vec<String> {
+        let all: Vec<String> = self
+            .destroyed
+            .iter()
+            .map(|a| format!("  destroy  {a}"))
+            .chain(self.replaced.iter().map(|a| format!("  replace  {a}")))
+            .collect();
+        let mut lines: Vec<String> = all.iter().take(LISTED).cloned().collect();
+        if all.len() > LISTED {
+            lines.push(format!("  ... and {} more", all.len() - LISTED));
+        }
+        lines
+    }
+
+    fn counts(&self) -> String {
+        format!(
+            "{} destroyed and {} replaced",
+            self.destroyed.len(),
+            self.replaced.len()
+        )
+    }
+}
+
+/// What the plan file does: as judged when it was made, if that judgement is for these very
+/// bytes; otherwise read now with `show -json`.
+pub(crate) fn read(session: &Session, plan: &Path) -> Result<PlanChanges> {
+    let state = session.state();
+    let sha = plans::plan_sha256(plan).unwrap_or_default();
+    let judged = plans::files_for(session.ctx.dir(), state)
+        .load_meta()
+        .and_then(|meta| meta.changes)
+        .filter(|changes| !sha.is_empty() && changes.plan_sha256 == sha);
+    if let Some(changes) = judged {
+        return Ok(changes);
+    }
+    match session.show_json(plan) {
+        Ok(shown) => Ok(PlanChanges::from_show_json(&shown, sha)),
+        // terraform said why (a stale plan, GitLab failing); explained as an apply would be.
+        Err(Some(outcome)) if !outcome.interrupted => {
+            crate::diagnose::report(session.ctx, &session.backend, &outcome, "apply");
+            Err(crate::problem::Exit(outcome.exit_code()).into())
+        }
+        Err(Some(outcome)) => Err(crate::problem::Exit(outcome.exit_code()).into()),
+        Err(None) => Err(Problem::error(format!(
+            "cannot read the plan for `{state}` with `show -json`, so tfw cannot tell what it destroys; nothing was changed"
+        ))
+        .hint("run `tfw plan` again, with -v to see terraform's error")
+        .into()),
+    }
+}
+
+/// Whether the gate refused the plan (then it is withdrawn) or could not look at it.
+pub(crate) struct Refused;
+
+/// Judges the plan file and asks (or refuses) before `action` ("apply", "destroy") runs it.
+/// A refusal or a declined question is marked with [`Refused`]; a plan that could not be
+/// read is kept for a retry.
+pub(crate) fn check(
+    session: &Session,
+    plan: &Path,
+    approval: &Approval,
+    action: &str,
+) -> Result<PlanChanges, (anyhow::Error, Option<Refused>)> {
+    let changes = read(session, plan).map_err(|err| (err, None))?;
+    judge(session, changes, approval, action).map_err(|err| (err, Some(Refused)))
+}
+
+fn judge(
+    session: &Session,
+    changes: PlanChanges,
+    approval: &Approval,
+    action: &str,
+) -> Result<PlanChanges> {
+    let ctx = session.ctx;
+    let printer = &ctx.printer;
+    let state = session.backend.state_name();
+    let protected = ctx.settings.project.is_protected(state);
+    let command = format!("tfw {action}");
+    printer.status("");
+    printer.status(&format!(
+        "{} {} to state {}",
+        printer.bold(&capitalize(action)),
+        changes.summary.text(),
+        printer.bold(state)
+    ));
+    printer.status(&format!("  address: {}", session.backend.address()));
+    for line in changes.listing() {
+        printer.status(&line);
+    }
+    if protected && changes.destructive() && !approval.allow_protected {
+        return Err(Problem::error(format!(
+            "the plan for protected state `{state}` has {} resource(s): refused, nothing was changed",
+            changes.counts()
+        ))
+        .hint(format!(
+            "review it with `tfw --state {state} plan`; if you really mean it, add `--allow-protected` (and type `{state}` to confirm)"
+        ))
+        .into());
+    }
+    if printer.interactive() {
+        if protected {
+            printer.warning(&format!("`{state}` is a protected, shared state"));
+            return Ask {
+                command: &command,
+                action,
+            }
+            .typed(ctx, state, None)
+            .map(|()| changes);
+        }
+        if !approval.auto_approve {
+            Ask {
+                command: &command,
+                action: &format!("{action} `{state}`"),
+            }
+            .yes(ctx, false, approval.flag)?;
+        }
+        return Ok(changes);
+    }
+    if !approval.auto_approve {
+        return Err(needs_flag(&format!("`{command}`"), approval.flag));
+    }
+    if protected {
+        let flags = if changes.destructive() {
+            format!("`{} --allow-protected`", approval.flag)
+        } else {
+            format!("`{}`", approval.flag)
+        };
+        printer.warning(&format!(
+            "protected state `{state}` ({}, {} to change): approved by {flags}, without a terminal to type its name",
+            changes.counts(),
+            changes.summary.change
+        ));
+    }
+    Ok(changes)
+}
+
+fn capitalize(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_destroys_and_replaces() {
+        let plan = serde_json::json!({"resource_changes": [
+            {"address": "a.new", "change": {"actions": ["create"]}},
+            {"address": "a.gone", "change": {"actions": ["delete"]}},
+            {"address": "a.swap", "change": {"actions": ["delete", "create"]}},
+            {"address": "a.cbd", "change": {"actions": ["create", "delete"]}},
+            {"address": "a.same", "change": {"actions": ["no-op"]}},
+            {"address": "data.x", "change": {"actions": ["read"]}}
+        ]});
+        let changes = PlanChanges::from_show_json(&plan, "x".into());
+        assert_eq!(changes.destroyed, ["a.gone"]);
+        assert_eq!(changes.replaced, ["a.swap", "a.cbd"]);
+        assert!(changes.destructive());
+        assert_eq!(changes.summary.destroy, 3);
+        let none = PlanChanges::from_show_json(&serde_json::json!({}), "y".into());
+        assert!(!none.destructive());
+    }
+
+    #[test]
+    fn lists_twenty_then_the_rest() {
+        let changes = PlanChanges {
+            destroyed: (0..25).map(|i| format!("r.n[{i}]")).collect(),
+            ..PlanChanges::default()
+        };
+        let lines = changes.listing();
+        assert_eq!(lines.len(), 21);
+        assert_eq!(lines[19], "  destroy  r.n[19]");
+        assert_eq!(lines[20], "  ... and 5 more");
+    }
+}

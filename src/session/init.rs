@@ -1,0 +1,158 @@
+//! `init` when the working directory needs it (missing, another state, another binary,
+//! persisted backend values), always with `-reconfigure` so no state is offered for
+//! migration. `.tfw/init.json` records what the directory was initialised for.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use crate::backend::Backend;
+use crate::context::Context;
+use crate::engine::Engine;
+use crate::runner::{Outcome, Output};
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+struct InitMarker {
+    address: Option<String>,
+    program: PathBuf,
+}
+
+fn marker_path(ctx: &Context) -> PathBuf {
+    ctx.tfw_dir().join("init.json")
+}
+
+/// Runs `init` when the working directory is not ready for this backend and binary.
+pub(crate) fn ensure(ctx: &Context, engine: &Engine, backend: Option<&Backend>) -> Result<()> {
+    let wanted = InitMarker {
+        address: backend.map(Backend::address),
+        program: engine.program.clone(),
+    };
+    let dot_terraform = ctx.dir().join(".terraform");
+    let current: Option<InitMarker> = std::fs::read(marker_path(ctx))
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok());
+    let persisted = persisted_backend_values(ctx);
+    let backend_state_missing =
+        backend.is_some() && !dot_terraform.join("terraform.tfstate").is_file();
+    if dot_terraform.is_dir()
+        && current.as_ref() == Some(&wanted)
+        && persisted.is_empty()
+        && !backend_state_missing
+    {
+        return Ok(());
+    }
+    ctx.printer.debug("the working directory needs init");
+    let outcome = run(ctx, engine, backend, Vec::new())?;
+    if !outcome.success() {
+        if let Some(backend) = backend {
+            crate::diagnose::report(ctx, backend, &outcome, "init");
+        }
+        return Err(crate::problem::Exit(outcome.exit_code()).into());
+    }
+    Ok(())
+}
+
+/// `init -input=false -reconfigure`, plus extra arguments; records what it was made for.
+/// The caller holds the run lock: re-initialising under another run's feet breaks it.
+pub(crate) fn run(
+    ctx: &Context,
+    engine: &Engine,
+    backend: Option<&Backend>,
+    extra: Vec<String>,
+) -> Result<Outcome> {
+    let persisted = persisted_backend_values(ctx);
+    if !persisted.is_empty() {
+        ctx.printer.warning(&format!(
+            ".terraform/terraform.tfstate holds backend values from an earlier `init -backend-config` ({}); they would override .env, so tfw re-initialises without them",
+            persisted.join(", ")
+        ));
+        if persisted.iter().any(|k| k == "password") {
+            ctx.printer.warning(
+                "a password was stored on disk in .terraform/terraform.tfstate; it is removed now, but rotate that token",
+            );
+        }
+    }
+    let mut args: Vec<OsString> = vec!["init".into(), "-input=false".into()];
+    if backend.is_some() {
+        args.push("-reconfigure".into());
+    } else {
+        args.push("-backend=false".into());
+    }
+    args.extend(ctx.color_args());
+    args.extend(extra.into_iter().map(OsString::from));
+    let outcome = ctx.terraform(engine, backend, args, Output::Tee)?;
+    if outcome.success() {
+        let marker = InitMarker {
+            address: backend.map(Backend::address),
+            program: engine.program.clone(),
+        };
+        crate::fsutil::write_atomic(
+            &marker_path(ctx),
+            &serde_json::to_vec_pretty(&marker)?,
+            0o644,
+        )?;
+        if !persisted.is_empty() {
+            scrub_persisted_backend(ctx);
+        }
+    }
+    Ok(outcome)
+}
+
+/// Names of backend settings persisted in `.terraform/terraform.tfstate`.
+fn persisted_backend_values(ctx: &Context) -> Vec<String> {
+    let path = ctx.dir().join(".terraform").join("terraform.tfstate");
+    let Ok(bytes) = std::fs::read(path) else {
+        return Vec::new();
+    };
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Vec::new();
+    };
+    let Some(config) = value["backend"]["config"].as_object() else {
+        return Vec::new();
+    };
+    config
+        .iter()
+        .filter(|(_, v)| !v.is_null())
+        .filter(|(k, _)| {
+            !matches!(
+                k.as_str(),
+                "retry_max"
+                    | "retry_wait_min"
+                    | "retry_wait_max"
+                    | "skip_cert_verification"
+                    | "update_method"
+            )
+        })
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+/// `init -reconfigure` rewrites the file from the configuration; this makes sure no
+/// secret survives even when the configuration itself sets none.
+fn scrub_persisted_backend(ctx: &Context) {
+    let path = ctx.dir().join(".terraform").join("terraform.tfstate");
+    let Ok(bytes) = std::fs::read(&path) else {
+        return;
+    };
+    let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return;
+    };
+    if let Some(config) = value["backend"]["config"].as_object_mut() {
+        for key in [
+            "password",
+            "username",
+            "address",
+            "lock_address",
+            "unlock_address",
+        ] {
+            if let Some(v) = config.get_mut(key) {
+                *v = serde_json::Value::Null;
+            }
+        }
+    }
+    if let Ok(bytes) = serde_json::to_vec_pretty(&value) {
+        let _ = crate::fsutil::write_atomic(&path, &bytes, 0o644);
+    }
+}

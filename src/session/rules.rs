@@ -1,0 +1,226 @@
+//! What a terraform command line will do to a state, decided before it runs: whether an
+//! `exec` subcommand writes the state, whether a write skips the state lock, and whether the
+//! root module keeps its state on GitLab at all (`backend "http"`).
+
+use std::path::Path;
+
+use crate::problem::Problem;
+
+/// Subcommands (with their sub-subcommand) that never write a state. Everything else is
+/// treated as a write: an unknown or future subcommand is assumed to change the state.
+fn reads_only(args: &[String]) -> bool {
+    let words: Vec<&str> = args
+        .iter()
+        .map(String::as_str)
+        .filter(|a| !a.starts_with('-'))
+        .take(2)
+        .collect();
+    let flags = || {
+        args.iter()
+            .map(String::as_str)
+            .filter(|a| a.starts_with('-'))
+    };
+    match words.as_slice() {
+        [] => flags().all(|f| matches!(f, "-version" | "--version" | "-help" | "--help" | "-h")),
+        ["init", ..] => !flags().any(|f| {
+            let name = f.trim_start_matches('-');
+            name.starts_with("migrate-state") || name.starts_with("force-copy")
+        }),
+        ["state", sub, ..] => matches!(*sub, "list" | "show" | "pull"),
+        ["workspace", sub, ..] => matches!(*sub, "list" | "show"),
+        [first, ..] => matches!(
+            *first,
+            "version"
+                | "fmt"
+                | "validate"
+                | "show"
+                | "output"
+                | "graph"
+                | "providers"
+                | "console"
+                | "plan"
+                | "get"
+                | "help"
+                | "metadata"
+                | "modules"
+                | "login"
+                | "logout"
+        ),
+    }
+}
+
+/// Whether `terraform ARGS` may change the state (`apply`, `import`, `state rm`, ...).
+pub(crate) fn writes_state(args: &[String]) -> bool {
+    !reads_only(args)
+}
+
+/// `-lock=false` in any spelling Go's flag package accepts (`-lock=0`, `--lock=FALSE`...).
+pub(crate) fn skips_lock(args: &[String]) -> bool {
+    args.iter().any(|arg| {
+        arg.trim_start_matches('-')
+            .strip_prefix("lock=")
+            .is_some_and(|v| matches!(v, "false" | "FALSE" | "False" | "f" | "F" | "0"))
+            && arg.starts_with('-')
+    })
+}
+
+/// The refusal of a state write without the lock on a shared state.
+pub(crate) fn unlocked_write(state: &str, what: &str) -> Problem {
+    Problem::error(format!(
+        "{what} with `-lock=false` on shared state `{state}`: refused, nothing was changed"
+    ))
+    .hint("only plans may skip the state lock; without it another run could write `{state}` at the same time. Drop `-lock=false` (a stale lock is released with `tfw state unlock`)".replace("{state}", state))
+}
+
+/// `Ok` when a `*.tf` or `*.tf.json` file of the root module declares `backend "http"`;
+/// otherwise the refusal naming the file to add it to. Comments are skipped, so a
+/// commented-out block does not count.
+pub(crate) fn require_http_backend(dir: &Path) -> Result<(), Problem> {
+    let mut files: Vec<_> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .collect();
+    files.sort();
+    let mut with_terraform_block = None;
+    for path in &files {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let Ok(text) = std::fs::read_to_string(path) else {
+            continue;
+        };
+        if name.ends_with(".tf.json") {
+            let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
+                continue;
+            };
+            let blocks = match &json["terraform"] {
+                serde_json::Value::Array(list) => list.clone(),
+                other => vec![other.clone()],
+            };
+            if blocks.iter().any(|b| !b["backend"]["http"].is_null()) {
+                return Ok(());
+            }
+        } else if name.ends_with(".tf") {
+            let code = strip_comments(&text);
+            let words: Vec<&str> = code
+                .split(|c: char| c.is_whitespace() || c == '{')
+                .filter(|w| !w.is_empty())
+                .collect();
+            if words.windows(2).any(|w| w == ["backend", "\"http\""]) {
+                return Ok(());
+            }
+            if with_terraform_block.is_none() && words.contains(&"terraform") {
+                with_terraform_block = Some(name.into_owned());
+            }
+        }
+    }
+    let hint = match with_terraform_block {
+        Some(file) => format!(
+            "add `backend \"http\" {{}}` inside the `terraform {{ }}` block of `{file}` (tfw fills in the address), then run `tfw init`"
+        ),
+        None => "create `backend.tf` with `terraform { backend \"http\" {} }` (tfw fills in the address), then run `tfw init`".to_string(),
+    };
+    Err(Problem::error(format!(
+        "no `backend \"http\"` block in the root module `{}`: terraform would keep the state in a local `terraform.tfstate`, not on GitLab; nothing was run",
+        dir.display()
+    ))
+    .hint(hint))
+}
+
+/// HCL without `#`, `//` and `/* */` comments (strings are not parsed: good enough to find
+/// a block header, which never sits inside a string).
+fn strip_comments(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix("/*") {
+            rest = after.find("*/").map_or("", |end| &after[end + 2..]);
+            out.push(' ');
+        } else if rest.starts_with('#') || rest.starts_with("//") {
+            rest = rest.find('\n').map_or("", |end| &rest[end..]);
+        } else {
+            let c = rest.chars().next().unwrap_or(' ');
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Vec<String> {
+        line.split_whitespace().map(String::from).collect()
+    }
+
+    #[test]
+    fn tells_writes_from_reads() {
+        for write in [
+            "apply -auto-approve",
+            "destroy",
+            "import a.b id",
+            "state rm a.b",
+            "state mv a b",
+            "state push errored.tfstate",
+            "state replace-provider a b",
+            "taint a.b",
+            "untaint a.b",
+            "force-unlock 123",
+            "refresh",
+            "init -migrate-state",
+            "init -force-copy",
+            "something-new",
+        ] {
+            assert!(writes_state(&args(write)), "{write}");
+        }
+        for read in [
+            "state list",
+            "state show a.b",
+            "state pull",
+            "output -json",
+            "show",
+            "plan -destroy",
+            "version",
+            "-version",
+            "init -upgrade",
+            "console",
+            "providers",
+            "graph",
+        ] {
+            assert!(!writes_state(&args(read)), "{read}");
+        }
+    }
+
+    #[test]
+    fn finds_lock_false_in_every_spelling() {
+        for on in ["-lock=false", "--lock=false", "-lock=0", "-lock=F"] {
+            assert!(skips_lock(&args(&format!("apply {on}"))), "{on}");
+        }
+        for off in ["-lock=true", "-lock", "-lock-timeout=0s", "lock=false"] {
+            assert!(!skips_lock(&args(&format!("apply {off}"))), "{off}");
+        }
+    }
+
+    #[test]
+    fn finds_the_http_backend() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+        write("main.tf", "terraform {\n  # backend \"http\" {}\n}\n");
+        let err = require_http_backend(dir.path()).unwrap_err();
+        assert!(
+            err.hint.as_deref().unwrap().contains("`main.tf`"),
+            "{err:?}"
+        );
+        write("main.tf", "terraform {\n  /* no */ backend \"http\"{}\n}\n");
+        assert!(require_http_backend(dir.path()).is_ok());
+        std::fs::remove_file(dir.path().join("main.tf")).unwrap();
+        write("x.tf", "resource \"a\" \"b\" {}\n");
+        let err = require_http_backend(dir.path()).unwrap_err();
+        assert!(err.hint.as_deref().unwrap().contains("backend.tf"));
+        write("b.tf.json", r#"{"terraform": {"backend": {"http": {}}}}"#);
+        assert!(require_http_backend(dir.path()).is_ok());
+    }
+}
