@@ -10,6 +10,10 @@ use crate::cli::CleanArgs;
 use crate::context::Context;
 
 pub fn run(ctx: &Context, args: &CleanArgs) -> Result<i32> {
+    // A run in progress needs `.terraform` and its saved plan until it ends.
+    if !args.dry_run {
+        crate::session::lock(ctx, None)?;
+    }
     let dir = ctx.dir();
     let mut targets: Vec<PathBuf> = vec![
         dir.join(".terraform"),

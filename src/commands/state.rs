@@ -17,6 +17,17 @@ use crate::states::{delete, prune, restore, unlock, versions};
 
 pub fn run(ctx: &Context, command: &StateCommand) -> Result<i32> {
     let remote = Remote::new(ctx)?;
+    // What changes a state here takes the directory's run lock, as every apply does (unlock
+    // takes it itself, to tell a run of its own state from any other).
+    let changes = match command {
+        StateCommand::Delete { name, .. } => Some(Some(name.clone())),
+        StateCommand::Restore { .. } => Some(ctx.settings.state_flag.clone()),
+        StateCommand::Prune { delete: true, .. } => Some(None),
+        _ => None,
+    };
+    if let Some(state) = changes {
+        crate::session::lock(ctx, state.as_deref())?;
+    }
     match command {
         StateCommand::List { json } => list(&remote, *json),
         StateCommand::Show { name, json } => show(&remote, name.as_deref(), *json),

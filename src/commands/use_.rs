@@ -64,6 +64,8 @@ fn pick(ctx: &Context, listing: &Listing) -> Result<i32> {
 /// would otherwise create a new, empty state at the next apply) unless it is your own.
 fn switch_to(ctx: &Context, name: &str, check: bool) -> Result<i32> {
     let printer = &ctx.printer;
+    // A run in progress here read `.env` already, but its plan and init are for the old state.
+    crate::session::lock(ctx, Some(name))?;
     if check {
         check_exists(ctx, name)?;
     }

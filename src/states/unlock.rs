@@ -18,9 +18,31 @@ pub struct Options<'a> {
     pub confirm: Option<&'a str>,
 }
 
+/// A tfw of this directory that still runs holds the lock through terraform: releasing it
+/// would let another run write the state under it. Refused even with `--force` (stop that
+/// run instead). Any other run here is refused by the run lock as every change is.
+fn held_here(remote: &Remote, name: &str) -> Result<()> {
+    let Some(holder) = crate::session::runlock::try_acquire(remote.ctx, Some(name)) else {
+        return Ok(());
+    };
+    if holder.alive() && holder.state.as_deref() == Some(name) {
+        return Err(Problem::error(format!(
+            "state `{name}` is locked by {}, still running in this directory; nothing was released",
+            holder.describe()
+        ))
+        .hint(format!(
+            "wait for it to finish, or stop it (Ctrl-C in its terminal{}): it releases its lock itself",
+            holder.pid.map_or(String::new(), |pid| format!(", or `kill -INT {pid}`"))
+        ))
+        .into());
+    }
+    Err(crate::session::runlock::busy(&holder).into())
+}
+
 pub fn run(remote: &Remote, options: &Options) -> Result<i32> {
     let printer = &remote.ctx.printer;
     let name = remote.target(options.name);
+    held_here(remote, &name)?;
     let info = remote.info(&name)?;
     let Some(lock) = Lock::of(&info) else {
         printer.status(&format!("state `{name}` is not locked; nothing to do"));
@@ -62,12 +84,25 @@ pub fn run(remote: &Remote, options: &Options) -> Result<i32> {
         since: lock.since.clone(),
     };
     let mut described = format!("state `{name}` is locked by {}", lock.describe());
+    if let Some(operation) = text("Operation") {
+        let operation = operation.trim_start_matches("OperationType").to_lowercase();
+        described.push_str(&format!(" for {operation}"));
+    }
     if let Some(id) = &id {
         described.push_str(&format!(" (lock ID {id})"));
     }
     let mine = holder.eq_ignore_ascii_case(&remote.backend.username.value);
     if mine {
         printer.status(&format!("{described}: your own lock"));
+        // Without a terminal there is nobody to ask: a tfw of this directory still running
+        // was refused above, which is what the question is for.
+        if printer.interactive() {
+            Ask {
+                command: "tfw state unlock",
+                action: &format!("release your lock on `{name}`"),
+            }
+            .yes(remote.ctx, false, "--force")?;
+        }
     } else {
         if !options.force {
             return Err(Problem::error(format!("{described}, not by you; nothing was changed"))
