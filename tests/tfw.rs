@@ -8,6 +8,7 @@ mod dotenv_fuzz;
 mod engine_faults;
 mod faults;
 mod file_safety;
+mod gate;
 mod gitlab_server;
 mod hot_path;
 mod masking;
