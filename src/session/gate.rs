@@ -71,12 +71,15 @@ pub(crate) fn read(session: &Session, plan: &Path) -> Result<PlanChanges> {
     }
     match session.show_json(plan) {
         Ok(shown) => Ok(PlanChanges::from_show_json(&shown, sha)),
-        // terraform said why (a stale plan, GitLab failing); explained as an apply would be.
-        Err(Some(outcome)) if !outcome.interrupted => {
-            crate::diagnose::report(session.ctx, &session.backend, &outcome, "apply");
+        // terraform said why (a stale plan, GitLab failing): explained, and the plan is
+        // withdrawn, as the apply terraform refused would have consumed it.
+        Err(Some(outcome)) => {
+            if !outcome.interrupted {
+                crate::diagnose::report(session.ctx, &session.backend, &outcome, "apply");
+            }
+            plans::files_for(session.ctx.dir(), state).remove();
             Err(crate::problem::Exit(outcome.exit_code()).into())
         }
-        Err(Some(outcome)) => Err(crate::problem::Exit(outcome.exit_code()).into()),
         Err(None) => Err(Problem::error(format!(
             "cannot read the plan for `{state}` with `show -json`, so tfw cannot tell what it destroys; nothing was changed"
         ))
