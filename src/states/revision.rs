@@ -3,14 +3,13 @@
 //! would leave. Each side is read and flattened here, and every way it can be missing or
 //! unreadable is an error that names the side.
 
-use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use serde::Serialize;
 
 use crate::problem::Problem;
-use crate::runner::Output;
+use crate::session::{Root, Session};
 use crate::states::remote::Remote;
 use crate::states::snapshot::Snapshot;
 
@@ -188,20 +187,16 @@ fn plan(remote: &Remote, state: &str) -> Result<Side> {
         Problem::error(format!("there is no saved plan for `{state}`"))
             .hint(format!("`tfw --state {state} plan` saves one"))
     })?;
-    let engine = ctx.engine()?;
     let backend = remote.backend.for_state(state);
-    ctx.ensure_init(&engine, Some(&backend))?;
-    let args: Vec<OsString> = vec!["show".into(), "-json".into(), files.plan.into()];
-    let outcome = ctx.terraform(&engine, Some(&backend), args, Output::CaptureStdout)?;
-    let shown: serde_json::Value = serde_json::from_str(&outcome.stdout)
-        .ok()
-        .filter(|_| outcome.success())
-        .ok_or_else(|| {
-            Problem::error(format!(
-                "cannot read the saved plan of `{state}` (`show -json` failed)"
-            ))
-            .hint("run `tfw plan` again, with -v to see more")
-        })?;
+    // Showing a plan runs terraform in this directory (and may init it): the session's way.
+    let session = Session::with_backend(ctx, backend, Root::Any)?;
+    session.init_if_needed()?;
+    let shown = session.show_json(&files.plan).map_err(|_| {
+        Problem::error(format!(
+            "cannot read the saved plan of `{state}` (`show -json` failed)"
+        ))
+        .hint("run `tfw plan` again, with -v to see more")
+    })?;
     let snapshot = Snapshot::from_plan(&shown).map_err(|reason| {
         Problem::error(format!("cannot read the saved plan of `{state}`: {reason}"))
     })?;
