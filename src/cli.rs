@@ -181,6 +181,9 @@ pub struct ApplyArgs {
     /// Allow a plan that destroys or replaces resources in a protected state (prod, staging...)
     #[arg(long)]
     pub allow_protected: bool,
+    /// Create the state even though its name is close to an existing one (without a terminal)
+    #[arg(long)]
+    pub new_state: bool,
     #[command(flatten)]
     pub pass: PassThrough,
 }

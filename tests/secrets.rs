@@ -22,6 +22,14 @@ use crate::support::{Cmd, MAIN_TF, Out, Sandbox, files_below, unzipped, wait_wit
 const TOKEN: &str = "glpat-SWEEP4f9c2e7a1b3d5f8e0a6c";
 /// A CI job token, for the CI paths.
 const JOB_TOKEN: &str = "SWEEPjob8b2d4f6a0c1e3a5b7d9f";
+/// Other secrets in `.env` and in the shell, under keys the old suffix rule missed; terraform
+/// gets them all in its environment, and `-v` shows that environment.
+const OTHER_SECRETS: &[(&str, &str)] = &[
+    ("TF_VAR_db_password", "SWEEPdbpw-3e5a7c9b1d"),
+    ("DB_PASS", "SWEEPdbpass-8f0b2d4a6c"),
+    ("CLOUDFLARE_API_KEY", "SWEEPcfkey-1c3e5a7b9d"),
+];
+const SHELL_SECRET: (&str, &str) = ("GOOGLE_CREDENTIALS", "SWEEPgcreds-6a8c0e2b4d");
 
 fn secrets() -> Vec<String> {
     let b64 = |user: &str, token: &str| {
@@ -29,12 +37,15 @@ fn secrets() -> Vec<String> {
             .trim_start_matches("Basic ")
             .to_string()
     };
-    vec![
+    let mut secrets = vec![
         TOKEN.to_string(),
         JOB_TOKEN.to_string(),
         b64("alice", TOKEN),
         b64("gitlab-ci-token", JOB_TOKEN),
-    ]
+    ];
+    secrets.extend(OTHER_SECRETS.iter().map(|(_, v)| v.to_string()));
+    secrets.push(SHELL_SECRET.1.to_string());
+    secrets
 }
 
 fn leaked(haystack: &[u8]) -> Option<String> {
@@ -135,7 +146,11 @@ impl Sweep {
         sandbox
             .gitlab
             .add_job_token(JOB_TOKEN, CI_BOT, Role::Maintainer);
-        sandbox.seed_env("alice", TOKEN, "dev-alice");
+        let mut env = sandbox.seed_env_text("alice", TOKEN, "dev-alice");
+        for (key, value) in OTHER_SECRETS {
+            env.push_str(&format!("export {key}=\"{value}\"\n"));
+        }
+        sandbox.write(".env", env);
         Sweep {
             sandbox,
             runs: 0,
@@ -144,7 +159,10 @@ impl Sweep {
     }
 
     fn tfw(&self, args: &[&str]) -> Cmd {
-        self.sandbox.tfw(args).env("TFW_HTTP_TIMEOUT", "2")
+        self.sandbox
+            .tfw(args)
+            .env("TFW_HTTP_TIMEOUT", "2")
+            .env(SHELL_SECRET.0, SHELL_SECRET.1)
     }
 
     /// Runs tfw, watching its children, and checks stdout and stderr.

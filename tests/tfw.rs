@@ -17,6 +17,7 @@ mod safety;
 mod secrets;
 mod state_diff;
 mod state_source;
+mod state_target;
 mod states;
 mod templates;
 mod ux;

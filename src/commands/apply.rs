@@ -11,6 +11,7 @@ use crate::context::{Context, needs_flag};
 use crate::plans;
 use crate::problem::Problem;
 use crate::session::{Approval, Root, Session, rules};
+use crate::states::target;
 
 pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<i32> {
     if ctx.printer.automation() && !args.auto_approve {
@@ -22,6 +23,11 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<i32> {
         return Err(rules::unlocked_write(backend.state_name(), "`tfw apply`").into());
     }
     let session = Session::with_backend(ctx, backend, Root::Gitlab)?;
+    let write = target::Write::Apply {
+        auto_approve: args.auto_approve,
+        new_state: args.new_state,
+    };
+    target::check(ctx, &session.backend, write)?;
     let state = session.state();
     let files = plans::files_for(ctx.dir(), state);
 

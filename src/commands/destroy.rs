@@ -9,6 +9,7 @@ use crate::commands::apply::is_personal;
 use crate::context::{Context, needs_flag};
 use crate::problem::Problem;
 use crate::session::{Approval, Root, Session, rules};
+use crate::states::target;
 
 pub fn run(ctx: &Context, args: &DestroyArgs) -> Result<i32> {
     let backend = ctx.backend()?;
@@ -29,6 +30,9 @@ pub fn run(ctx: &Context, args: &DestroyArgs) -> Result<i32> {
         return Err(needs_flag("`tfw destroy`", "--auto-approve"));
     }
     let session = Session::with_backend(ctx, backend, Root::Gitlab)?;
+    if target::check(ctx, &session.backend, target::Write::Destroy)? == target::Next::NothingToDo {
+        return Ok(0);
+    }
     let made = session.plan(&args.pass.args, true, false)?;
     if made.meta.is_none() {
         return Ok(made.outcome.exit_code());

@@ -6,9 +6,11 @@ use anyhow::Result;
 use crate::cli::PlanArgs;
 use crate::context::Context;
 use crate::session::{Root, Session};
+use crate::states::target;
 
 pub fn run(ctx: &Context, args: &PlanArgs) -> Result<i32> {
     let session = Session::open(ctx, Root::Gitlab)?;
+    target::check(ctx, &session.backend, target::Write::Plan)?;
     let made = session.plan(&args.pass.args, false, args.no_lock)?;
     if let (Some(meta), Some(path)) = (&made.meta, &args.json) {
         // The counts come from terraform's own plan output (no second terraform run on the

@@ -15,5 +15,6 @@ pub mod restore;
 pub mod revision;
 pub mod snapshot;
 pub mod switch;
+pub mod target;
 pub mod unlock;
 pub mod versions;
