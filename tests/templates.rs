@@ -10,24 +10,25 @@ use crate::support::gitlab::ALICE_TOKEN;
 use crate::support::{Out, Sandbox, git};
 
 #[track_caller]
-fn commit_all(dir: &Path, message: &str) {
+pub(crate) fn commit_all(dir: &Path, message: &str) {
     git(dir, &["add", "-A"]);
     git(dir, &["commit", "-q", "--allow-empty", "-m", message]);
 }
 
-fn write(path: &Path, text: &str) {
+pub(crate) fn write(path: &Path, text: &str) {
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(path, text).unwrap();
 }
 
-fn read(path: &Path) -> String {
+pub(crate) fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-const NOTES: &str = "# Notes from the template\nline 2\nline 3\nline 4\nline 5\nline 6\nline 7\n";
+pub(crate) const NOTES: &str =
+    "# Notes from the template\nline 2\nline 3\nline 4\nline 5\nline 6\nline 7\n";
 
 /// A small team template: one file of each policy.
-fn team_template(dir: &Path) {
+pub(crate) fn team_template(dir: &Path) {
     write(
         &dir.join("manifest.toml"),
         r#"version = "1"
@@ -57,7 +58,7 @@ policy = "once"
     write(&dir.join("main.tf"), "# your code here\n");
 }
 
-fn set_version(template: &Path, version: &str) {
+pub(crate) fn set_version(template: &Path, version: &str) {
     let manifest = template.join("manifest.toml");
     let text = read(&manifest);
     let (_, rest) = text.split_once('\n').unwrap();
@@ -66,7 +67,7 @@ fn set_version(template: &Path, version: &str) {
 
 /// `tfw new NAME --template SRC` in the sandbox, committed.
 #[track_caller]
-fn new_repo(sandbox: &Sandbox, name: &str, template: &str) -> PathBuf {
+pub(crate) fn new_repo(sandbox: &Sandbox, name: &str, template: &str) -> PathBuf {
     sandbox
         .tfw(&["new", name, "--template", template])
         .run()
@@ -76,17 +77,17 @@ fn new_repo(sandbox: &Sandbox, name: &str, template: &str) -> PathBuf {
     dir
 }
 
-fn tfw_in(sandbox: &Sandbox, dir: &Path, args: &[&str]) -> Out {
+pub(crate) fn tfw_in(sandbox: &Sandbox, dir: &Path, args: &[&str]) -> Out {
     let mut all = vec!["-C", dir.to_str().unwrap()];
     all.extend_from_slice(args);
     sandbox.tfw(&all).run()
 }
 
-fn json(out: &Out) -> Value {
+pub(crate) fn json(out: &Out) -> Value {
     serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}", out.stdout))
 }
 
-fn file_status<'a>(report: &'a Value, path: &str) -> &'a str {
+pub(crate) fn file_status<'a>(report: &'a Value, path: &str) -> &'a str {
     report["files"]
         .as_array()
         .unwrap()
@@ -302,14 +303,17 @@ fn editing_a_managed_file_or_block_is_drift_naming_the_file() {
         .code(3)
         .stderr_has(".gitignore");
 
-    // A sync keeps such edits (warning), and deleting the file brings the template's back.
-    tfw_in(&sandbox, &repo, &["sync", "--allow-dirty"]).code(0);
+    // A sync keeps such edits (warning) and, since drift remains, exits 3 as `--check` would;
+    // deleting the file brings the template's back.
+    tfw_in(&sandbox, &repo, &["sync", "--allow-dirty"])
+        .code(3)
+        .stderr_has("Drift in .gitignore");
     std::fs::remove_file(repo.join("ci/pipeline.yml")).unwrap();
     tfw_in(&sandbox, &repo, &["sync", "--check"])
         .code(3)
         .stderr_has("missing");
     tfw_in(&sandbox, &repo, &["sync", "--allow-dirty"])
-        .code(0)
+        .code(3)
         .stderr_has("restored");
     assert_eq!(read(&repo.join("ci/pipeline.yml")), "stages:\n  - plan\n");
 }
@@ -452,7 +456,7 @@ fn broken_and_inconsistent_locks() {
 }
 
 /// The old Makefile template's layout, committed (without `.env`, which is only on disk).
-fn legacy_repo(sandbox: &Sandbox, main_tf: &str) {
+pub(crate) fn legacy_repo(sandbox: &Sandbox, main_tf: &str) {
     sandbox.write(
         "Makefile",
         "init:\n\t./scripts/init.sh\nplan:\n\t./scripts/plan.sh\napply:\n\t./scripts/apply.sh\n",

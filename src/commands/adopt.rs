@@ -65,6 +65,7 @@ pub fn run(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
         }
     }
     let skipped = skip_second_backend(dir, &template);
+    mode.replace_symlinks = args.replace_symlinks;
     let plan = plan(dir, &skipped, "none", &template, &mode)?;
     let lock = Lock::new(locked_for(&spec, &template, dir), plan.entries.clone());
     let legacy: Vec<&str> = LEGACY
@@ -118,7 +119,7 @@ pub fn run(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
             .into());
         }
     }
-    apply(dir, &plan.ops, &lock.to_text())?;
+    apply(dir, &plan.ops, &lock.to_text(), args.replace_symlinks)?;
     if args.remove_legacy {
         for name in &legacy {
             let path = dir.join(name);
@@ -207,6 +208,7 @@ fn skip_second_backend(dir: &Path, template: &Template) -> BTreeMap<String, Entr
                     sha256: file.sha256.clone(),
                     base: Some(file.content.clone()),
                     skip: true,
+                    executable: file.executable,
                 },
             );
         }

@@ -49,7 +49,7 @@ pub fn run(args: &NewArgs, printer: &Printer) -> Result<i32> {
     }
     let plan = plan(&dir, &BTreeMap::new(), "none", &template, &Mode::default())?;
     let lock = Lock::new(locked_for(&spec, &template, &dir), plan.entries.clone());
-    apply(&dir, &plan.ops, &lock.to_text())?;
+    apply(&dir, &plan.ops, &lock.to_text(), false)?;
     for op in &plan.ops {
         if let Op::Write { path, .. } = op {
             printer.status(&format!("  created    {path}"));

@@ -33,6 +33,7 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<i32> {
         let options = Options {
             dry_run: args.dry_run,
             allow_dirty: args.allow_dirty,
+            replace_symlinks: args.replace_symlinks,
             template: over.as_ref(),
         };
         sync_repo(dir, &shown, &options, &resolver)
@@ -104,6 +105,7 @@ pub fn run_fleet(args: &SyncArgs, printer: &Printer) -> Result<i32> {
     let options = Options {
         dry_run: args.dry_run,
         allow_dirty: args.allow_dirty,
+        replace_symlinks: args.replace_symlinks,
         template: over.as_ref(),
     };
     let progress = printer.interactive() && !printer.quiet();

@@ -8,6 +8,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
+use super::manifest::SourceFile;
 use crate::fsutil::sha256_hex;
 use crate::problem::Problem;
 
@@ -123,8 +124,61 @@ fn rev_parse(git_dir: &Path, reference: &str) -> Option<String> {
         .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
-/// The blobs at `commit:path` for each path (`None` when missing or not a file), in one process.
+/// Each path's mode at `commit` (`100644`, `100755`, `120000` for a symlink...), in one
+/// `git ls-tree`.
+fn modes(git_dir: &Path, commit: &str, paths: &[String]) -> Result<Vec<Option<String>>, Problem> {
+    let mut command = git();
+    command
+        .arg("--git-dir")
+        .arg(git_dir)
+        .args(["ls-tree", "-z", "--full-tree", commit, "--"])
+        .args(paths);
+    let out = output(command)?;
+    if !out.status.success() {
+        return Err(Problem::error(format!(
+            "cannot read the template from git: {}",
+            stderr_of(&out)
+        )));
+    }
+    let mut found = std::collections::HashMap::new();
+    for item in out.stdout.split(|&b| b == 0).filter(|i| !i.is_empty()) {
+        let item = String::from_utf8_lossy(item);
+        if let Some((meta, path)) = item.split_once('\t') {
+            let mode = meta.split(' ').next().unwrap_or_default().to_string();
+            found.insert(path.to_string(), mode);
+        }
+    }
+    Ok(paths.iter().map(|p| found.get(p).cloned()).collect())
+}
+
+/// The blobs at `commit:path` for each path with their exec bit (`None` when missing or not
+/// a file), in one `cat-file`. A symlink in the template is refused: its blob is the link's
+/// target, which is not the file the manifest means.
 pub fn read_files(
+    git_dir: &Path,
+    commit: &str,
+    paths: &[String],
+) -> Result<Vec<Option<SourceFile>>, Problem> {
+    let modes = modes(git_dir, commit, paths)?;
+    if let Some((path, _)) = paths
+        .iter()
+        .zip(&modes)
+        .find(|(_, mode)| mode.as_deref() == Some("120000"))
+    {
+        return Err(Problem::error(format!(
+            "the template file `{path}` is a symbolic link: tfw reads only regular files from a template"
+        ))
+        .hint("commit the file itself in the template instead of a link"));
+    }
+    let blobs = read_blobs(git_dir, commit, paths)?;
+    Ok(blobs
+        .into_iter()
+        .zip(modes)
+        .map(|(blob, mode)| blob.map(|bytes| (bytes, mode.as_deref() == Some("100755"))))
+        .collect())
+}
+
+fn read_blobs(
     git_dir: &Path,
     commit: &str,
     paths: &[String],
@@ -214,6 +268,19 @@ pub fn dirty(repo: &Path, paths: &[String]) -> Option<Vec<String>> {
         }
     }
     Some(dirty)
+}
+
+/// The `origin` remote of the checkout at `dir`, if it has one.
+pub fn origin_url(dir: &Path) -> Option<String> {
+    let mut command = git();
+    command
+        .arg("-C")
+        .arg(dir)
+        .args(["config", "--get", "remote.origin.url"])
+        .stderr(Stdio::null());
+    let out = command.output().ok()?;
+    let url = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    (out.status.success() && !url.is_empty()).then_some(url)
 }
 
 /// `git init` for a new repository (not inside an existing work tree: a monorepo keeps its

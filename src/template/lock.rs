@@ -39,6 +39,10 @@ pub struct Locked {
     /// The tag, branch or commit asked for (git sources only).
     #[serde(rename = "ref", default, skip_serializing_if = "Option::is_none")]
     pub reference: Option<String>,
+    /// For a template read from a local checkout (a directory, or a repository by path): its
+    /// `origin` remote, which a CI job without that checkout fetches instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
     /// The commit it resolved to (a content digest for builtin and directory sources).
     pub commit: String,
     /// The template's own version label (its manifest's `version`).
@@ -58,6 +62,9 @@ pub struct Entry {
     /// This repository opts out of the file: `tfw sync` leaves it alone.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub skip: bool,
+    /// The template's file was executable at the locked version.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub executable: bool,
 }
 
 /// Why a lock cannot be used: unreadable or not a lock at all (an error), or a lock whose
@@ -79,17 +86,18 @@ impl LockError {
 impl Lock {
     /// The lock of the repository at `dir`: `None` when there is none.
     pub fn read(dir: &Path) -> Result<Option<Lock>, LockError> {
-        let path = dir.join(LOCK_PATH);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-            Err(err) => {
-                return Err(LockError::Broken(
-                    Problem::error(format!("cannot read the template lock: {err}"))
-                        .at(Path::new(LOCK_PATH), None),
-                ));
-            }
+        // Through the guard: a lock that is a symlink or a FIFO is refused, never followed.
+        let bytes = match super::guard::read(dir, LOCK_PATH).map_err(LockError::Broken)? {
+            super::guard::Found::Missing => return Ok(None),
+            super::guard::Found::File { bytes, .. } => bytes,
         };
+        let text = String::from_utf8(bytes).map_err(|_| {
+            LockError::Broken(
+                Problem::error("the template lock is not UTF-8 text")
+                    .at(Path::new(LOCK_PATH), None)
+                    .hint("restore it from git (`git checkout -- .tfw/template.lock`)"),
+            )
+        })?;
         let lock: Lock = toml::from_str(&text).map_err(|err| {
             let line = err
                 .span()
@@ -165,6 +173,7 @@ mod tests {
                 sha256: "a".repeat(64),
                 base: Some(".env\n\"quoted\" '''\n".into()),
                 skip: false,
+                executable: false,
             },
         );
         files.insert(
@@ -174,12 +183,14 @@ mod tests {
                 sha256: "b".repeat(64),
                 base: None,
                 skip: false,
+                executable: false,
             },
         );
         Lock::new(
             Locked {
                 source: "../template".into(),
                 reference: Some("v2".into()),
+                url: Some("https://gitlab.example.com/platform/template.git".into()),
                 commit: "c".repeat(40),
                 version: "2".into(),
             },

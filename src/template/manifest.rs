@@ -14,6 +14,9 @@ use crate::problem::Problem;
 
 pub const MANIFEST: &str = "manifest.toml";
 
+/// A template file's bytes and whether it is executable.
+pub type SourceFile = (Vec<u8>, bool);
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Manifest {
@@ -89,12 +92,12 @@ impl Manifest {
         self.files.iter().map(|f| f.source().to_string()).collect()
     }
 
-    /// The template, from the manifest and each source's bytes (in `sources()` order).
-    /// Without a commit (builtin, directory) the version is a digest of the content.
+    /// The template, from the manifest and each source's bytes and exec bit (in `sources()`
+    /// order). Without a commit (builtin, directory) the version is a digest of the content.
     pub fn assemble(
         self,
         manifest_text: &str,
-        contents: Vec<Option<Vec<u8>>>,
+        contents: Vec<Option<SourceFile>>,
         commit: Option<String>,
         origin: &Path,
     ) -> Result<Template, Problem> {
@@ -102,7 +105,7 @@ impl Manifest {
         let mut files = Vec::with_capacity(self.files.len());
         for (file, bytes) in self.files.into_iter().zip(contents) {
             let where_ = origin.with_file_name(file.source());
-            let bytes = bytes.ok_or_else(|| {
+            let (bytes, executable) = bytes.ok_or_else(|| {
                 Problem::error(format!(
                     "the template lists `{}`, which it does not hold",
                     file.source()
@@ -121,18 +124,20 @@ impl Manifest {
             digest_input.extend_from_slice(file.source().as_bytes());
             digest_input.push(0);
             digest_input.extend_from_slice(content.as_bytes());
-            digest_input.push(0);
+            digest_input.push(if executable { 1 } else { 0 });
             files.push(TemplateFile {
                 sha256: sha256_hex(content.as_bytes()),
                 path: file.path,
                 policy: file.policy,
                 renamed_from: file.renamed_from,
                 content,
+                executable,
             });
         }
         let commit = commit.unwrap_or_else(|| sha256_hex(&digest_input)[..16].to_string());
         Ok(Template {
             commit,
+            url: None,
             version: self.version,
             files,
         })
@@ -157,7 +162,7 @@ mod tests {
         let template = manifest
             .assemble(
                 "m",
-                vec![Some(b"hello\n".to_vec())],
+                vec![Some((b"hello\n".to_vec(), false))],
                 None,
                 Path::new("t/manifest.toml"),
             )
@@ -186,7 +191,7 @@ mod tests {
         let template = manifest
             .assemble(
                 "m",
-                vec![Some(b".env".to_vec())],
+                vec![Some((b".env".to_vec(), false))],
                 None,
                 Path::new("t/manifest.toml"),
             )

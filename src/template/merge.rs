@@ -51,10 +51,46 @@ fn relabel(text: &str, labels: &Labels) -> String {
     out
 }
 
+/// How a file ends its lines. Merges compare lines without their endings, so a CRLF working
+/// copy (git's `autocrlf`, an editor) never turns a one-line change into a whole-file conflict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Eol {
+    Lf,
+    Crlf,
+}
+
+impl Eol {
+    /// The ending most lines of `text` use (LF when there is no line ending at all).
+    pub fn of(text: &str) -> Eol {
+        let lines = text.matches('\n').count();
+        let crlf = text.matches("\r\n").count();
+        if lines > 0 && crlf * 2 > lines {
+            Eol::Crlf
+        } else {
+            Eol::Lf
+        }
+    }
+
+    /// `text` with every line ending in this style.
+    pub fn apply(self, text: &str) -> String {
+        let lf = to_lf(text);
+        match self {
+            Eol::Lf => lf,
+            Eol::Crlf => lf.replace('\n', "\r\n"),
+        }
+    }
+}
+
+/// `text` with LF line endings only.
+pub fn to_lf(text: &str) -> String {
+    text.replace("\r\n", "\n")
+}
+
 /// A conflict left in a file: an opening and a closing marker line.
 pub fn has_conflict_markers(bytes: &[u8]) -> bool {
     let mut open = false;
     for line in bytes.split(|&b| b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.starts_with(b"<<<<<<< ") || line == b"<<<<<<<" {
             open = true;
         } else if open && (line.starts_with(b">>>>>>> ") || line == b">>>>>>>") {
@@ -111,6 +147,15 @@ pub(crate) mod tests {
             "a\n<<<<<<< local\nmine\n||||||| template 1\nb\n=======\ntheirs\n>>>>>>> template 2\n"
         );
         assert!(has_conflict_markers(text.as_bytes()));
+    }
+
+    #[test]
+    fn line_endings_follow_the_file() {
+        assert_eq!(Eol::of("a\r\nb\r\nc\n"), Eol::Crlf);
+        assert_eq!(Eol::of("a\r\nb\nc\n"), Eol::Lf);
+        assert_eq!(Eol::of("no newline"), Eol::Lf);
+        assert_eq!(Eol::Crlf.apply("a\nb\r\n"), "a\r\nb\r\n");
+        assert!(has_conflict_markers(b"<<<<<<< local\r\nx\r\n>>>>>>> t\r\n"));
     }
 
     #[test]

@@ -7,8 +7,10 @@
 //! lock: cheaply by checksums for `--check` (`check`), or planned and written (`plan`, `sync`).
 
 pub mod check;
+pub mod decide;
 pub mod fleet;
 pub mod git;
+pub(crate) mod guard;
 pub mod lock;
 pub mod manifest;
 pub mod merge;
@@ -28,6 +30,8 @@ pub struct Template {
     pub commit: String,
     /// The manifest's `version` label (may be empty).
     pub version: String,
+    /// Where a local checkout's template is published (its `origin` remote), if anywhere.
+    pub url: Option<String>,
     pub files: Vec<TemplateFile>,
 }
 
@@ -41,6 +45,8 @@ pub struct TemplateFile {
     /// The text tfw owns: the whole file, or the block's inside for `block`.
     pub content: String,
     pub sha256: String,
+    /// The template's file is executable: so is the file written (not for `block`).
+    pub executable: bool,
 }
 
 impl Template {
@@ -63,14 +69,22 @@ pub fn label(version: &str, commit: &str) -> String {
     }
 }
 
-/// A relative, normalised path that stays inside the repository.
+/// A relative path, already normalised (no `.`, `..` or empty part: nothing to resolve), that
+/// stays inside the repository and out of git's own files: a `.git` part in any case (a
+/// case-insensitive file system would take `.GIT/config` for `.git/config`) is refused, since
+/// git runs what `.git/config` says (`core.fsmonitor`).
 pub fn is_repo_path(path: &str) -> bool {
     !path.is_empty()
         && !path.starts_with('/')
-        && !path.contains('\\')
-        && path
-            .split('/')
-            .all(|part| !part.is_empty() && part != "." && part != "..")
+        && !path.contains(['\\', '\0'])
+        && path.split('/').all(|part| {
+            !part.is_empty()
+                && part != "."
+                && part != ".."
+                && !part
+                    .trim_end_matches(['.', ' '])
+                    .eq_ignore_ascii_case(".git")
+        })
         && path != lock::LOCK_PATH
 }
 
@@ -90,6 +104,11 @@ mod tests {
             "a//b",
             "./a",
             ".tfw/template.lock",
+            ".git/config",
+            "sub/.git/hooks/pre-commit",
+            ".GIT/config",
+            ".git./config",
+            "a\0b",
         ] {
             assert!(!is_repo_path(bad), "{bad}");
         }

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use super::guard;
 use super::lock::LOCK_PATH;
 use super::plan::Plan;
 use crate::problem::Problem;
@@ -13,6 +14,13 @@ pub enum Op {
         path: String,
         before: Option<String>,
         after: String,
+        /// The exec bit to apply (`None`: keep the file's mode, for a block in a user's file).
+        executable: Option<bool>,
+    },
+    /// Only the exec bit changes.
+    Mode {
+        path: String,
+        executable: bool,
     },
     Rename {
         from: String,
@@ -30,7 +38,9 @@ impl Plan {
         let mut paths = Vec::new();
         for op in &self.ops {
             match op {
-                Op::Write { path, .. } | Op::Remove { path, .. } => paths.push(path.clone()),
+                Op::Write { path, .. } | Op::Remove { path, .. } | Op::Mode { path, .. } => {
+                    paths.push(path.clone())
+                }
                 Op::Rename { from, to } => paths.extend([from.clone(), to.clone()]),
             }
         }
@@ -45,7 +55,9 @@ impl Plan {
             .ops
             .iter()
             .map(|op| match op {
-                Op::Write { path, .. } | Op::Remove { path, .. } => path.as_str(),
+                Op::Write { path, .. } | Op::Remove { path, .. } | Op::Mode { path, .. } => {
+                    path.as_str()
+                }
                 Op::Rename { to, .. } => to.as_str(),
             })
             .collect();
@@ -63,7 +75,18 @@ impl Plan {
                     path,
                     before,
                     after,
+                    ..
                 } => out.push_str(&super::merge::unified(path, before.as_deref(), Some(after))),
+                Op::Mode { path, executable } => {
+                    let (old, new) = if *executable {
+                        ("100644", "100755")
+                    } else {
+                        ("100755", "100644")
+                    };
+                    out.push_str(&format!(
+                        "diff --git a/{path} b/{path}\nold mode {old}\nnew mode {new}\n"
+                    ))
+                }
                 Op::Rename { from, to } => out.push_str(&format!(
                     "diff --git a/{from} b/{to}\nrename from {from}\nrename to {to}\n"
                 )),
@@ -77,17 +100,46 @@ impl Plan {
 }
 
 /// Carries out a plan, the lock last (so an interrupted sync is redone, not half-recorded).
-pub fn apply(dir: &Path, ops: &[Op], lock_text: &str) -> Result<(), Problem> {
+/// Every path is checked again just before it is touched (`guard::prepare`): no write, move
+/// or removal ever goes through a symlink; with `replace_symlinks` the link itself is replaced.
+pub fn apply(
+    dir: &Path,
+    ops: &[Op],
+    lock_text: &str,
+    replace_symlinks: bool,
+) -> Result<(), Problem> {
     let failed = |path: &str, err: &dyn std::fmt::Display| {
         Problem::error(format!("cannot write `{path}`: {err}")).at(&dir.join(path), None)
     };
+    let prepare = |path: &str| guard::prepare(dir, path, replace_symlinks);
     for op in ops {
         match op {
-            Op::Write { path, after, .. } => {
-                crate::fsutil::write_atomic(&dir.join(path), after.as_bytes(), 0o644)
+            Op::Write {
+                path,
+                after,
+                executable,
+                ..
+            } => {
+                prepare(path)?;
+                let mode = if *executable == Some(true) {
+                    0o755
+                } else {
+                    0o644
+                };
+                crate::fsutil::write_atomic(&dir.join(path), after.as_bytes(), mode)
                     .map_err(|err| failed(path, &format!("{err:#}")))?;
+                if let Some(executable) = executable {
+                    set_executable(&dir.join(path), *executable)
+                        .map_err(|err| failed(path, &err))?;
+                }
+            }
+            Op::Mode { path, executable } => {
+                prepare(path)?;
+                set_executable(&dir.join(path), *executable).map_err(|err| failed(path, &err))?;
             }
             Op::Rename { from, to } => {
+                prepare(from)?;
+                prepare(to)?;
                 if let Some(parent) = dir.join(to).parent() {
                     std::fs::create_dir_all(parent).map_err(|err| failed(to, &err))?;
                 }
@@ -95,13 +147,30 @@ pub fn apply(dir: &Path, ops: &[Op], lock_text: &str) -> Result<(), Problem> {
                 remove_empty_parents(dir, from);
             }
             Op::Remove { path, .. } => {
+                prepare(path)?;
                 std::fs::remove_file(dir.join(path)).map_err(|err| failed(path, &err))?;
                 remove_empty_parents(dir, path);
             }
         }
     }
+    prepare(LOCK_PATH)?;
     crate::fsutil::write_atomic(&dir.join(LOCK_PATH), lock_text.as_bytes(), 0o644)
         .map_err(|err| failed(LOCK_PATH, &format!("{err:#}")))
+}
+
+/// The exec bit as the template has it: `x` wherever `r` is, or no `x` at all.
+fn set_executable(path: &Path, executable: bool) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::symlink_metadata(path)?.permissions().mode() & 0o7777;
+    let new = if executable {
+        mode | ((mode & 0o444) >> 2)
+    } else {
+        mode & !0o111
+    };
+    if new != mode {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(new))?;
+    }
+    Ok(())
 }
 
 /// Git does not keep empty directories; neither should a move or a removal.
@@ -134,13 +203,20 @@ mod tests {
                 path: "new/a.txt".into(),
                 before: Some("a\n".into()),
                 after: "A\n".into(),
+                executable: Some(true),
             },
             Op::Remove {
                 path: "gone.txt".into(),
                 before: "g\n".into(),
             },
         ];
-        apply(dir.path(), &ops, "lock\n").unwrap();
+        apply(dir.path(), &ops, "lock\n", false).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(dir.path().join("new/a.txt"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o100, 0o100, "the template's exec bit is applied");
         assert_eq!(
             std::fs::read_to_string(dir.path().join("new/a.txt")).unwrap(),
             "A\n"

@@ -3,21 +3,24 @@
 //! diff), the new lock entries, and what to tell the developer. The rules, per owned part
 //! (the whole file, or the block):
 //! - missing: written (restored when the lock knew it);
-//! - untouched locally, changed upstream: updated;
-//! - edited locally, unchanged upstream: kept (drift, for `managed` and `block`);
-//! - both changed: 3-way merged with the lock's base; conflicts become markers, never `.rej`;
+//! - changed on either side: as `decide` says (update, keep, 3-way merge, never into markers);
 //! - present but never recorded: kept as the local version (adopt replaces known legacy files);
 //! - gone from the template: removed if untouched, else kept with a warning;
 //! - moved by the template (`renamed_from`): the file is moved, then the rules above apply.
+//!
+//! Every read goes through `guard`: a symlink or a special file at a managed path stops the
+//! plan with its path named (or, with `--replace-symlinks`, counts as missing).
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
+use super::decide::decide;
+use super::guard::{self, Found};
 use super::lock::{Entry, LOCK_PATH};
-use super::merge::{Labels, Merged, has_conflict_markers, merge3};
+use super::merge::{Eol, Labels, to_lf};
 use super::ops::Op;
 use super::policy::{self, Policy};
-use super::report::FileReport;
+use super::report::{FileReport, FileStatus};
 use super::{Template, TemplateFile};
 use crate::fsutil::sha256_hex;
 use crate::problem::Problem;
@@ -26,6 +29,12 @@ use crate::problem::Problem;
 pub struct Mode {
     /// Files that exist, are not in the lock and may be replaced (adopt's legacy files).
     pub replace: HashSet<String>,
+    /// What to write instead of the template's text, for files not in the lock (adopt's
+    /// `env.example` with the old keys kept, `tfw.toml` with the old scripts' arguments). The
+    /// lock's base stays the template's text, so the next sync merges from there.
+    pub write_instead: BTreeMap<String, String>,
+    /// `--replace-symlinks`: a symlink at a managed path counts as missing and is replaced.
+    pub replace_symlinks: bool,
 }
 
 #[derive(Debug, Default)]
@@ -34,98 +43,33 @@ pub struct Plan {
     pub files: Vec<FileReport>,
     pub entries: BTreeMap<String, Entry>,
     pub warnings: Vec<Problem>,
+    /// Files left with conflict markers (written now, or still there from before).
     pub conflicts: usize,
 }
 
-fn read_text(dir: &Path, path: &str) -> Result<Option<String>, Problem> {
-    match std::fs::read(dir.join(path)) {
-        Ok(bytes) => String::from_utf8(bytes).map(Some).map_err(|_| {
-            Problem::error(format!(
-                "`{path}` is not UTF-8 text, so tfw cannot merge it"
-            ))
-            .at(&dir.join(path), None)
-            .hint(format!(
-                "fix the file, or set `skip = true` on `{path}` in `{LOCK_PATH}`"
-            ))
-        }),
-        Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(err) => {
-            Err(Problem::error(format!("cannot read `{path}`: {err}")).at(&dir.join(path), None))
-        }
-    }
+/// A managed path's text and exec bit, `None` when missing.
+struct Current {
+    text: String,
+    executable: bool,
 }
 
-/// What happens to one owned part.
-struct Decision {
-    /// The new owned text, when it changes.
-    write: Option<String>,
-    status: &'static str,
-    detail: Option<String>,
-    conflict: bool,
-    /// Local edits to a part the template owns were kept.
-    drift: bool,
-}
-
-impl Decision {
-    fn new(write: Option<String>, status: &'static str, detail: Option<&str>) -> Self {
-        Self {
-            write,
-            status,
-            detail: detail.map(str::to_string),
-            conflict: false,
-            drift: false,
-        }
+fn read_text(dir: &Path, path: &str, mode: &Mode) -> Result<Option<Current>, Problem> {
+    if mode.replace_symlinks && guard::has_symlink(dir, path) {
+        return Ok(None);
     }
-}
-
-fn decide(
-    base: Option<&str>,
-    ours: Option<&str>,
-    theirs: &str,
-    replace: bool,
-    labels: &Labels,
-) -> Decision {
-    let (Some(ours), base) = (ours, base) else {
-        let status = if base.is_some() {
-            "restored"
-        } else {
-            "created"
-        };
-        return Decision::new(Some(theirs.to_string()), status, None);
-    };
-    if ours == theirs {
-        return Decision::new(None, "unchanged", None);
-    }
-    let Some(base) = base else {
-        if replace {
-            return Decision::new(
-                Some(theirs.to_string()),
-                "updated",
-                Some("replaced by the template's version"),
-            );
-        }
-        let mut decision = Decision::new(
-            None,
-            "kept",
-            Some("exists and differs from the template: kept as the local version"),
-        );
-        decision.drift = true;
-        return decision;
-    };
-    if theirs == base {
-        let mut decision = Decision::new(None, "kept", Some("edited locally"));
-        decision.drift = true;
-        return decision;
-    }
-    if ours == base {
-        return Decision::new(Some(theirs.to_string()), "updated", None);
-    }
-    match merge3(base, ours, theirs, labels) {
-        Merged::Clean(text) => Decision::new(Some(text), "merged", Some("local edits kept")),
-        Merged::Conflict(text) => Decision {
-            conflict: true,
-            ..Decision::new(Some(text), "conflict", Some("resolve the <<<<<<< markers"))
-        },
+    match guard::read(dir, path)? {
+        Found::Missing => Ok(None),
+        Found::File { bytes, executable } => String::from_utf8(bytes)
+            .map(|text| Some(Current { text, executable }))
+            .map_err(|_| {
+                Problem::error(format!(
+                    "`{path}` is not UTF-8 text, so tfw cannot merge it"
+                ))
+                .at(&dir.join(path), None)
+                .hint(format!(
+                    "fix the file, or set `skip = true` on `{path}` in `{LOCK_PATH}`"
+                ))
+            }),
     }
 }
 
@@ -151,10 +95,40 @@ pub fn plan(
     }
     for (path, entry) in old {
         if !claimed.contains(path.as_str()) {
-            plan_removal(dir, path, entry, &mut plan)?;
+            plan_removal(dir, path, entry, mode, &mut plan)?;
         }
     }
     Ok(plan)
+}
+
+/// A block whose begin (or end) marker line was lost: appending another block would strand
+/// the first one's text, so the developer fixes the marker, keeping their own lines.
+fn broken_block(dir: &Path, path: &str, text: &str) -> Result<(), Problem> {
+    let markers = policy::markers(path);
+    let Some((line, missing)) = policy::broken(text, &markers) else {
+        return Ok(());
+    };
+    let (what, fix) = match missing {
+        "end" => (
+            "its managed block starts here but has no end marker",
+            format!(
+                "add the line `{}` after the block's last line (your text around it stays as it is), then run the command again",
+                markers.end
+            ),
+        ),
+        _ => (
+            "this end marker of the managed block has no begin marker",
+            format!(
+                "add the line `{}` where the block starts (your text around it stays as it is), then run the command again",
+                markers.begin
+            ),
+        ),
+    };
+    Err(
+        Problem::error(format!("`{path}` has a broken managed block: {what}"))
+            .at(&dir.join(path), Some(line))
+            .hint(fix),
+    )
 }
 
 fn plan_file(
@@ -182,42 +156,55 @@ fn plan_file(
         plan.files.push(FileReport::new(
             &file.path,
             Some(file.policy),
-            "skipped",
+            FileStatus::Skipped,
             None,
         ));
         return Ok(());
     }
-    let mut current_path = file.path.as_str();
+    let mut current = read_text(dir, &file.path, mode)?;
     let mut moved = None;
     if let Some((_, Some(from))) = found {
-        let (from_exists, to_exists) = (dir.join(from).exists(), dir.join(&file.path).exists());
-        if from_exists && !to_exists {
-            plan.ops.push(Op::Rename {
-                from: from.to_string(),
-                to: file.path.clone(),
-            });
-            current_path = from;
-            moved = Some(from);
-        } else if from_exists {
-            plan.warnings.push(Problem::warning(format!(
+        let from_current = read_text(dir, from, mode)?;
+        match (from_current, &current) {
+            (Some(text), None) => {
+                plan.ops.push(Op::Rename {
+                    from: from.to_string(),
+                    to: file.path.clone(),
+                });
+                current = Some(text);
+                moved = Some(from);
+            }
+            (Some(_), Some(_)) => plan.warnings.push(Problem::warning(format!(
                 "the template moved `{from}` to `{}`, and both exist: `{from}` is left alone",
                 file.path
-            )));
+            ))),
+            (None, _) => {}
         }
     }
-    let current = read_text(dir, current_path)?;
+    let moved_detail = |detail: Option<String>| match (moved, detail) {
+        (Some(from), Some(detail)) => Some(format!("moved from {from}; {detail}")),
+        (Some(from), None) => Some(format!("moved from {from}")),
+        (None, detail) => detail,
+    };
+    let renamed = |status| match (moved, status) {
+        (Some(_), FileStatus::Unchanged) => FileStatus::Renamed,
+        (_, status) => status,
+    };
 
     if file.policy == Policy::Once {
         let (status, sha256) = match (entry, &current) {
-            (Some(entry), _) if entry.policy == Policy::Once => ("unchanged", entry.sha256.clone()),
-            (_, Some(text)) => ("recorded", sha256_hex(text.as_bytes())),
+            (Some(entry), _) if entry.policy == Policy::Once => {
+                (FileStatus::Unchanged, entry.sha256.clone())
+            }
+            (_, Some(found)) => (FileStatus::Recorded, sha256_hex(found.text.as_bytes())),
             (_, None) => {
                 plan.ops.push(Op::Write {
                     path: file.path.clone(),
                     before: None,
                     after: file.content.clone(),
+                    executable: Some(file.executable),
                 });
-                ("created", file.sha256.clone())
+                (FileStatus::Created, file.sha256.clone())
             }
         };
         plan.entries.insert(
@@ -227,73 +214,81 @@ fn plan_file(
                 sha256,
                 base: None,
                 skip: false,
+                executable: file.executable,
             },
         );
-        let status = if moved.is_some() && status == "unchanged" {
-            "renamed"
-        } else {
-            status
-        };
         plan.files.push(FileReport::new(
             &file.path,
             Some(file.policy),
-            status,
-            moved.map(|m| format!("moved from {m}")),
+            renamed(status),
+            moved_detail(None),
         ));
         return Ok(());
     }
 
+    let current_text = current.as_ref().map(|c| c.text.as_str());
     let markers = policy::markers(&file.path);
-    let ours = match file.policy {
-        Policy::Block => current
-            .as_deref()
-            .and_then(|text| policy::find(text, &markers).map(|split| split.inner)),
-        _ => current.as_deref(),
+    let ours = match (file.policy, current_text) {
+        (Policy::Block, Some(text)) => {
+            broken_block(dir, &file.path, text)?;
+            policy::find(text, &markers).map(|split| split.inner)
+        }
+        (_, text) => text,
     };
     let base = entry.and_then(|entry| entry.base.as_deref());
     // A block found between markers but not recorded is tfw's own from an earlier life.
     let replace =
         mode.replace.contains(&file.path) || (file.policy == Policy::Block && ours.is_some());
     let mut decision = decide(base, ours, &file.content, replace, labels);
+    if entry.is_none()
+        && let Some(instead) = mode.write_instead.get(&file.path)
+    {
+        decision.write = Some(instead.clone());
+    }
     if file.policy == Policy::Block && ours.is_none() && current.is_some() {
-        decision.status = "updated";
+        decision.status = FileStatus::Updated;
         decision.detail = Some("managed block added".into());
     }
-    let owned_now = decision
-        .write
-        .as_deref()
-        .or(ours)
-        .unwrap_or(&file.content)
-        .to_string();
+    // The exec bit is the template's for files it owns whole; a block's file is the user's.
+    let executable = (file.policy != Policy::Block).then_some(file.executable);
     if let Some(owned) = &decision.write {
-        let after = match file.policy {
-            Policy::Block => policy::put(current.as_deref(), &markers, owned),
+        let after = match (file.policy, current_text) {
+            (Policy::Block, Some(text)) => {
+                policy::put(Some(text), &markers, &Eol::of(text).apply(owned))
+            }
+            (Policy::Block, None) => policy::put(None, &markers, owned),
             _ => owned.clone(),
         };
         plan.ops.push(Op::Write {
             path: file.path.clone(),
-            before: current.clone(),
+            before: current_text.map(str::to_string),
             after,
+            executable,
+        });
+    } else if let (Some(found), Some(wanted)) = (&current, executable)
+        && found.executable != wanted
+        && entry.is_none_or(|entry| entry.executable != wanted)
+    {
+        plan.ops.push(Op::Mode {
+            path: file.path.clone(),
+            executable: wanted,
         });
     }
     if decision.conflict {
         plan.conflicts += 1;
-        plan.warnings.push(
-            Problem::warning(format!(
+        let message = match decision.refused {
+            true => format!(
+                "`{}` still holds conflict markers: nothing was merged into it",
+                file.path
+            ),
+            false => format!(
                 "conflict in `{}`: both the template and this repository changed the same lines",
                 file.path
-            ))
-            .hint("resolve the <<<<<<< local / >>>>>>> template markers, then commit"),
-        );
-    } else if decision.write.is_none()
-        && ours.is_some_and(|text| has_conflict_markers(text.as_bytes()))
-    {
+            ),
+        };
         plan.warnings.push(
-            Problem::warning(format!(
-                "`{}` still holds conflict markers from an earlier sync",
-                file.path
-            ))
-            .hint("resolve the <<<<<<< markers, then commit"),
+            Problem::warning(message)
+                .hint("resolve the <<<<<<< local / >>>>>>> template markers, then commit; until then `tfw sync` exits 3"),
         );
     } else if decision.drift && file.policy.edits_are_drift() {
         plan.warnings.push(
@@ -301,68 +296,71 @@ fn plan_file(
                 "`{}` differs from the template, which owns it: local edits kept (`tfw sync --check` reports drift)",
                 file.path
             ))
-            .hint(format!("to take the template's version, delete `{}` and run `tfw sync`", file.path)),
+            .hint(match file.policy {
+                Policy::Block => format!("to take the template's block, delete it from `{}` with its two marker lines and run `tfw sync` (the rest of the file stays)", file.path),
+                _ => format!("to take the template's version, delete `{}` and run `tfw sync`", file.path),
+            }),
         );
     }
-    let status = if moved.is_some() && decision.status == "unchanged" {
-        "renamed"
-    } else {
-        decision.status
-    };
-    let detail = match (moved, decision.detail) {
-        (Some(from), Some(detail)) => Some(format!("moved from {from}; {detail}")),
-        (Some(from), None) => Some(format!("moved from {from}")),
-        (None, detail) => detail,
-    };
     plan.files.push(FileReport::new(
         &file.path,
         Some(file.policy),
-        status,
-        detail,
+        renamed(decision.status),
+        moved_detail(decision.detail.clone()),
     ));
-    plan.entries.insert(
-        file.path.clone(),
-        Entry {
-            policy: file.policy,
-            sha256: sha256_hex(owned_now.as_bytes()),
-            base: Some(file.content.clone()),
-            skip: false,
-        },
-    );
+    let entry_now = match (decision.refused, entry) {
+        // Nothing merged: the next merge, once the markers are resolved, starts from the old base.
+        (true, Some(entry)) => entry.clone(),
+        _ => {
+            let owned_now = decision.write.as_deref().or(ours).unwrap_or(&file.content);
+            Entry {
+                policy: file.policy,
+                sha256: sha256_hex(owned_now.as_bytes()),
+                base: Some(file.content.clone()),
+                skip: false,
+                executable: file.executable,
+            }
+        }
+    };
+    plan.entries.insert(file.path.clone(), entry_now);
     Ok(())
 }
 
 /// A file the lock knows but the template no longer lists.
-fn plan_removal(dir: &Path, path: &str, entry: &Entry, plan: &mut Plan) -> Result<(), Problem> {
+fn plan_removal(
+    dir: &Path,
+    path: &str,
+    entry: &Entry,
+    mode: &Mode,
+    plan: &mut Plan,
+) -> Result<(), Problem> {
     let report = |status, detail: &str| {
         FileReport::new(path, Some(entry.policy), status, Some(detail.to_string()))
     };
     if entry.skip || entry.policy == Policy::Once {
         plan.files.push(report(
-            "released",
+            FileStatus::Released,
             "removed from the template; the file stays, no longer managed",
         ));
         return Ok(());
     }
-    let Some(current) = read_text(dir, path)? else {
-        plan.files.push(report(
-            "removed",
-            "removed from the template (already gone here)",
-        ));
+    let gone = "removed from the template (already gone here)";
+    let Some(Current { text: current, .. }) = read_text(dir, path, mode)? else {
+        plan.files.push(report(FileStatus::Removed, gone));
         return Ok(());
     };
     let base = entry.base.as_deref().unwrap_or_default();
     let markers = policy::markers(path);
     let ours = match entry.policy {
-        Policy::Block => policy::find(&current, &markers).map(|split| split.inner),
+        Policy::Block => {
+            broken_block(dir, path, &current)?;
+            policy::find(&current, &markers).map(|split| split.inner)
+        }
         _ => Some(current.as_str()),
     };
     match ours {
-        None => plan.files.push(report(
-            "removed",
-            "removed from the template (already gone here)",
-        )),
-        Some(ours) if ours == base => {
+        None => plan.files.push(report(FileStatus::Removed, gone)),
+        Some(ours) if to_lf(ours) == to_lf(base) => {
             let after = match entry.policy {
                 Policy::Block => policy::remove(&current, &markers),
                 _ => String::new(),
@@ -377,10 +375,11 @@ fn plan_removal(dir: &Path, path: &str, entry: &Entry, plan: &mut Plan) -> Resul
                     path: path.to_string(),
                     before: Some(current.clone()),
                     after,
+                    executable: None,
                 });
             }
             plan.files
-                .push(report("removed", "removed from the template"));
+                .push(report(FileStatus::Removed, "removed from the template"));
         }
         Some(_) => {
             plan.warnings.push(
@@ -390,50 +389,10 @@ fn plan_removal(dir: &Path, path: &str, entry: &Entry, plan: &mut Plan) -> Resul
                 .hint(format!("delete `{path}` yourself if it is not needed any more")),
             );
             plan.files.push(report(
-                "kept",
+                FileStatus::Kept,
                 "removed from the template; local edits kept",
             ));
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::template::merge::tests::LABELS;
-
-    #[test]
-    fn the_four_cases_of_a_synced_file() {
-        let d = |ours, theirs| decide(Some("a\nb\nc\n"), ours, theirs, false, &LABELS);
-        assert_eq!(d(Some("a\nb\nc\n"), "a\nB\nc\n").status, "updated");
-        let kept = d(Some("A\nb\nc\n"), "a\nb\nc\n");
-        assert_eq!((kept.status, kept.write, kept.drift), ("kept", None, true));
-        assert_eq!(
-            d(Some("A\nb\nc\n"), "a\nb\nC\n").write.as_deref(),
-            Some("A\nb\nC\n")
-        );
-        let conflict = d(Some("a\nmine\nc\n"), "a\ntheirs\nc\n");
-        assert!(conflict.conflict);
-        assert!(conflict.write.unwrap().contains("<<<<<<< local\nmine\n"));
-        assert_eq!(d(None, "x\n").status, "restored");
-    }
-
-    #[test]
-    fn an_unrecorded_file_is_kept_unless_replaced() {
-        assert_eq!(
-            decide(None, Some("mine\n"), "t\n", false, &LABELS).status,
-            "kept"
-        );
-        assert_eq!(
-            decide(None, Some("mine\n"), "t\n", true, &LABELS)
-                .write
-                .as_deref(),
-            Some("t\n")
-        );
-        assert_eq!(
-            decide(None, Some("t\n"), "t\n", false, &LABELS).status,
-            "unchanged"
-        );
-    }
 }

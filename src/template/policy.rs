@@ -102,20 +102,47 @@ pub fn find<'a>(text: &'a str, markers: &Markers) -> Option<Split<'a>> {
     None
 }
 
-fn with_newline(text: &str) -> String {
+/// A marker line without its partner: the line of a begin marker whose end was lost (or of
+/// an end marker whose begin was), and which one is missing. Appending a second block to such
+/// a file would leave the first one's text stranded.
+pub fn broken(text: &str, markers: &Markers) -> Option<(usize, &'static str)> {
+    let mut open: Option<usize> = None;
+    for (index, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if trimmed == markers.begin {
+            if let Some(start) = open {
+                return Some((start, "end"));
+            }
+            open = Some(index + 1);
+        } else if trimmed == markers.end {
+            match open.take() {
+                Some(_) => {}
+                None => return Some((index + 1, "begin")),
+            }
+        }
+    }
+    open.map(|start| (start, "end"))
+}
+
+fn with_newline(text: &str, nl: &str) -> String {
     if text.is_empty() || text.ends_with('\n') {
         text.to_string()
     } else {
-        format!("{text}\n")
+        format!("{text}{nl}")
     }
 }
 
 /// The file with `inner` as its block: replaced in place, or appended after a blank line.
+/// Marker lines end like the file's lines.
 pub fn put(file: Option<&str>, markers: &Markers, inner: &str) -> String {
+    let nl = match file.map(super::merge::Eol::of) {
+        Some(super::merge::Eol::Crlf) => "\r\n",
+        _ => "\n",
+    };
     let block = format!(
-        "{}\n{}{}\n",
+        "{}{nl}{}{}{nl}",
         markers.begin,
-        with_newline(inner),
+        with_newline(inner, nl),
         markers.end
     );
     match file {
@@ -123,7 +150,7 @@ pub fn put(file: Option<&str>, markers: &Markers, inner: &str) -> String {
         Some(text) => match find(text, markers) {
             Some(split) => format!("{}{block}{}", split.before, split.after),
             None if text.trim().is_empty() => block,
-            None => format!("{}\n{block}", with_newline(text)),
+            None => format!("{}{nl}{block}", with_newline(text, nl)),
         },
     }
 }
@@ -197,8 +224,23 @@ mod tests {
     }
 
     #[test]
-    fn a_begin_marker_without_end_is_no_block() {
+    fn a_begin_marker_without_end_is_no_block_but_broken() {
         let m = markers(".gitignore");
-        assert_eq!(find(&format!("{}\nx\n", m.begin), &m), None);
+        let text = format!("mine\n{}\nx\n", m.begin);
+        assert_eq!(find(&text, &m), None);
+        assert_eq!(broken(&text, &m), Some((2, "end")));
+        assert_eq!(broken(&format!("a\n{}\n", m.end), &m), Some((2, "begin")));
+        assert_eq!(broken(&put(Some("a\n"), &m, "b\n"), &m), None);
+    }
+
+    #[test]
+    fn crlf_files_get_crlf_markers() {
+        let m = markers(".gitignore");
+        let text = put(Some("a\r\nb\r\n"), &m, "x\r\n");
+        assert_eq!(
+            text,
+            format!("a\r\nb\r\n\r\n{}\r\nx\r\n{}\r\n", m.begin, m.end)
+        );
+        assert_eq!(find(&text, &m).unwrap().inner, "x\r\n");
     }
 }

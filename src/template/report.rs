@@ -55,14 +55,83 @@ pub fn worst(codes: impl IntoIterator<Item = i32>) -> i32 {
         .unwrap_or(0)
 }
 
-/// One file's finding. `status` is one word: for `--check` `up-to-date`, `update` or
-/// `drift`; for a sync what was done (`created`, `updated`, `merged`, `conflict`, `kept`,
-/// `restored`, `renamed`, `removed`, `recorded`, `skipped`, `unchanged`).
+/// One file's finding: for `--check` what a sync would find, for a sync what it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileStatus {
+    /// `--check`: nothing to do.
+    UpToDate,
+    /// `--check`: the template changed it (or moved, dropped, re-policied it).
+    Update,
+    /// `--check`: what the template owns was edited, is missing, or holds markers.
+    Drift,
+    /// Opted out in the lock.
+    Skipped,
+    Created,
+    Updated,
+    Merged,
+    /// Conflict markers written, or still there from an earlier sync.
+    Conflict,
+    /// Local edits kept as they are.
+    Kept,
+    /// Missing, written again.
+    Restored,
+    Renamed,
+    Removed,
+    /// A `once` or skipped file the template dropped: left in place, no longer managed.
+    Released,
+    /// Existed and was recorded as it is.
+    Recorded,
+    Unchanged,
+}
+
+impl FileStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileStatus::UpToDate => "up-to-date",
+            FileStatus::Update => "update",
+            FileStatus::Drift => "drift",
+            FileStatus::Skipped => "skipped",
+            FileStatus::Created => "created",
+            FileStatus::Updated => "updated",
+            FileStatus::Merged => "merged",
+            FileStatus::Conflict => "conflict",
+            FileStatus::Kept => "kept",
+            FileStatus::Restored => "restored",
+            FileStatus::Renamed => "renamed",
+            FileStatus::Removed => "removed",
+            FileStatus::Released => "released",
+            FileStatus::Recorded => "recorded",
+            FileStatus::Unchanged => "unchanged",
+        }
+    }
+
+    /// Needs a person: the repository is not as the template wants it.
+    pub fn needs_attention(self) -> bool {
+        match self {
+            FileStatus::Drift | FileStatus::Conflict => true,
+            FileStatus::UpToDate
+            | FileStatus::Update
+            | FileStatus::Skipped
+            | FileStatus::Created
+            | FileStatus::Updated
+            | FileStatus::Merged
+            | FileStatus::Kept
+            | FileStatus::Restored
+            | FileStatus::Renamed
+            | FileStatus::Removed
+            | FileStatus::Released
+            | FileStatus::Recorded
+            | FileStatus::Unchanged => false,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct FileReport {
     pub path: String,
     pub policy: Option<Policy>,
-    pub status: &'static str,
+    pub status: FileStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
 }
@@ -71,7 +140,7 @@ impl FileReport {
     pub fn new(
         path: &str,
         policy: Option<Policy>,
-        status: &'static str,
+        status: FileStatus,
         detail: Option<String>,
     ) -> Self {
         Self {
@@ -89,12 +158,15 @@ impl FileReport {
             .as_deref()
             .map(|d| format!("  ({d})"))
             .unwrap_or_default();
-        format!("  {:<10} {}{detail}", self.status, self.path)
+        format!("  {:<10} {}{detail}", self.status.as_str(), self.path)
     }
 
     /// Worth a line in the human output (nothing happened to the others).
     pub fn notable(&self) -> bool {
-        !matches!(self.status, "up-to-date" | "unchanged" | "skipped")
+        !matches!(
+            self.status,
+            FileStatus::UpToDate | FileStatus::Unchanged | FileStatus::Skipped
+        )
     }
 }
 
@@ -171,11 +243,10 @@ impl RepoReport {
         if let Some(problem) = &self.error {
             return problem.to_string();
         }
-        let attention = |f: &&FileReport| matches!(f.status, "drift" | "conflict");
         let files: Vec<&str> = self
             .files
             .iter()
-            .filter(attention)
+            .filter(|f| f.status.needs_attention())
             .map(|f| f.path.as_str())
             .collect();
         files.join(", ")

@@ -9,9 +9,10 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use super::Template;
-use super::git;
-use super::lock::Locked;
+use super::lock::{LOCK_PATH, Locked};
 use super::manifest::{MANIFEST, Manifest};
+use super::sync::OVERRIDE_VAR;
+use super::{git, guard};
 use crate::problem::Problem;
 
 /// The embedded template (`templates/` in tfw's repository).
@@ -119,6 +120,25 @@ impl Spec {
             });
         }
         let path = absolute(&repo.join(source));
+        // Not here (a CI job has no `../teamtpl`): the checkout's published repository.
+        if !path.exists()
+            && let Some(url) = &locked.url
+        {
+            check_no_password(url)?;
+            return Ok(Self {
+                location: Location::Git(url.clone()),
+                reference,
+            });
+        }
+        if !path.exists() {
+            return Err(Problem::error(format!(
+                "the template `{source}` recorded in `{LOCK_PATH}` is not here (`{}`)",
+                path.display()
+            ))
+            .hint(format!(
+                "set {OVERRIDE_VAR} to where it is: a directory, or its git repository (`{OVERRIDE_VAR}=https://gitlab.example.com/platform/template.git@main`; in GitLab CI a CI/CD variable)"
+            )));
+        }
         Ok(Self {
             location: match reference {
                 Some(_) => Location::Git(path.to_string_lossy().into_owned()),
@@ -278,22 +298,41 @@ fn load(spec: &Spec, cache: &Path) -> Result<Template, Problem> {
             };
             let text = BUILTIN[0].1;
             let manifest = Manifest::parse(text, &origin)?;
-            let contents = manifest.sources().iter().map(|s| get(s)).collect();
+            let contents = manifest
+                .sources()
+                .iter()
+                .map(|s| get(s).map(|bytes| (bytes, false)))
+                .collect();
             manifest.assemble(text, contents, None, &origin)
         }
         Location::Dir(dir) => {
             let origin = dir.join(MANIFEST);
-            let text = std::fs::read_to_string(&origin).map_err(|err| {
-                Problem::error(format!("`{}` is not a tfw template: {err}", dir.display()))
-                    .at(&origin, None)
-                    .hint("a template directory holds a manifest.toml listing its files")
-            })?;
+            let not_template = |reason: String| {
+                Problem::error(format!(
+                    "`{}` is not a tfw template: {reason}",
+                    dir.display()
+                ))
+                .at(&origin, None)
+                .hint("a template directory holds a manifest.toml listing its files")
+            };
+            let text = match guard::read_in_template(dir, MANIFEST)? {
+                Some(guard::Found::File { bytes, .. }) => String::from_utf8(bytes)
+                    .map_err(|_| not_template("its manifest is not UTF-8".into()))?,
+                _ => return Err(not_template(format!("it has no {MANIFEST}"))),
+            };
             let manifest = Manifest::parse(&text, &origin)?;
             let mut contents = Vec::new();
             for source in manifest.sources() {
-                contents.push(std::fs::read(dir.join(&source)).ok());
+                // Only files resolving inside the template: a link to `~/.gitconfig` is refused.
+                contents.push(match guard::read_in_template(dir, &source)? {
+                    Some(guard::Found::File { bytes, executable }) => Some((bytes, executable)),
+                    _ => None,
+                });
             }
-            manifest.assemble(&text, contents, None, &origin)
+            let mut template = manifest.assemble(&text, contents, None, &origin)?;
+            template.url =
+                git::origin_url(dir).filter(|url| is_url(url) && check_no_password(url).is_ok());
+            Ok(template)
         }
         Location::Git(url) => {
             let shown = spec.display();
@@ -307,6 +346,7 @@ fn load(spec: &Spec, cache: &Path) -> Result<Template, Problem> {
             let manifest_bytes = git::read_files(&mirror, &commit, &[MANIFEST.to_string()])?
                 .pop()
                 .flatten()
+                .map(|(bytes, _)| bytes)
                 .ok_or_else(|| {
                     Problem::error(format!(
                         "`{shown}` is not a tfw template: it has no {MANIFEST}"
@@ -318,7 +358,12 @@ fn load(spec: &Spec, cache: &Path) -> Result<Template, Problem> {
             })?;
             let manifest = Manifest::parse(&text, &origin)?;
             let contents = git::read_files(&mirror, &commit, &manifest.sources())?;
-            manifest.assemble(&text, contents, Some(commit), &origin)
+            let mut template = manifest.assemble(&text, contents, Some(commit), &origin)?;
+            if url.starts_with('/') {
+                template.url = git::origin_url(Path::new(url))
+                    .filter(|url| is_url(url) && check_no_password(url).is_ok());
+            }
+            Ok(template)
         }
     }
 }
@@ -418,6 +463,7 @@ mod tests {
         let locked = Locked {
             source: "../../tpl".into(),
             reference: None,
+            url: None,
             commit: String::new(),
             version: String::new(),
         };

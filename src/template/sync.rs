@@ -4,27 +4,36 @@
 //! repository's failure is just its own row.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use super::check::check;
 use super::lock::{LOCK_PATH, Lock, LockError, Locked};
 use super::plan::{Mode, plan};
-use super::report::{FileReport, Info, RepoReport, State};
-use super::source::{Resolver, Spec};
+use super::report::{FileReport, FileStatus, Info, RepoReport, State};
+use super::source::{BUILTIN_NAME, Location, Resolver, Spec};
 use super::{Template, git};
 use crate::problem::Problem;
 
 pub struct Options<'a> {
     pub dry_run: bool,
     pub allow_dirty: bool,
+    /// `--replace-symlinks`: a symlink at a managed path is replaced, not refused.
+    pub replace_symlinks: bool,
     /// `--template`: switch to this source instead of the lock's.
     pub template: Option<&'a Spec>,
 }
+
+/// Where the lock's template is on this machine, when not where the lock says (a CI job has
+/// no `../teamtpl`): `SRC[@REF]`, a directory or a git URL. It only says where to read the
+/// template; the lock keeps recording its own source.
+pub const OVERRIDE_VAR: &str = "TFW_TEMPLATE";
 
 /// What the lock will say after syncing `dir` to `template` from `spec`.
 pub fn locked_for(spec: &Spec, template: &Template, dir: &Path) -> Locked {
     Locked {
         source: spec.lock_source(dir),
         reference: spec.reference.clone(),
+        url: template.url.clone(),
         commit: template.commit.clone(),
         version: template.version.clone(),
     }
@@ -45,18 +54,57 @@ fn read_lock(dir: &Path) -> Result<Lock, LockError> {
     Lock::read(dir)?.ok_or_else(|| LockError::Broken(not_managed()))
 }
 
+/// The template to compare with, and the version the lock would then record.
 fn resolve(
     lock: &Lock,
     dir: &Path,
     over: Option<&Spec>,
     resolver: &Resolver,
-) -> Result<(Spec, std::sync::Arc<Template>), Problem> {
-    let spec = match over {
-        Some(spec) => spec.clone(),
+) -> Result<(Locked, Arc<Template>), Problem> {
+    if let Some(spec) = over {
+        let template = resolver.resolve(spec)?;
+        return Ok((locked_for(spec, &template, dir), template));
+    }
+    let env = std::env::var(OVERRIDE_VAR)
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    let spec = match &env {
+        Some(text) => {
+            Spec::parse(text, &std::env::current_dir().unwrap_or_default()).map_err(|p| {
+                p.hint(format!(
+                    "`{OVERRIDE_VAR}` must name a template: a directory, a git URL, `builtin`"
+                ))
+            })?
+        }
         None => Spec::from_lock(&lock.template, dir)?,
     };
     let template = resolver.resolve(&spec)?;
-    Ok((spec, template))
+    refuse_downgrade(lock, &spec, &template)?;
+    // Found elsewhere (the override, the recorded URL): the lock still records its own source.
+    let wanted = Locked {
+        commit: template.commit.clone(),
+        version: template.version.clone(),
+        url: lock.template.url.clone().or_else(|| template.url.clone()),
+        ..lock.template.clone()
+    };
+    Ok((wanted, template))
+}
+
+/// A lock written by a newer tfw's own template is never taken back to this tfw's older one.
+fn refuse_downgrade(lock: &Lock, spec: &Spec, template: &Template) -> Result<(), Problem> {
+    let numbers = |v: &str| -> Option<Vec<u64>> { v.split('.').map(|p| p.parse().ok()).collect() };
+    if spec.location != Location::Builtin || lock.template.source != BUILTIN_NAME {
+        return Ok(());
+    }
+    match (numbers(&lock.template.version), numbers(&template.version)) {
+        (Some(locked), Some(ours)) if locked > ours => Err(Problem::error(format!(
+            "this repository is at tfw's template {}, newer than this tfw's ({})",
+            lock.template.version, template.version
+        ))
+        .at(Path::new(LOCK_PATH), None)
+        .hint("upgrade tfw (a teammate synced with a newer one); nothing was changed")),
+        _ => Ok(()),
+    }
 }
 
 /// `--check`: up to date (0), update available (2), drift (3) or error (1).
@@ -69,7 +117,7 @@ pub fn check_repo(dir: &Path, shown: &str, over: Option<&Spec>, resolver: &Resol
             report.files.push(FileReport::new(
                 LOCK_PATH,
                 None,
-                "drift",
+                FileStatus::Drift,
                 Some(problem.message.clone()),
             ));
             report.warnings.push(problem);
@@ -79,7 +127,7 @@ pub fn check_repo(dir: &Path, shown: &str, over: Option<&Spec>, resolver: &Resol
     };
     let mut report = RepoReport::new(shown);
     report.locked = Some(Info::from(&lock.template));
-    let (spec, template) = match resolve(&lock, dir, over, resolver) {
+    let (wanted, template) = match resolve(&lock, dir, over, resolver) {
         Ok(resolved) => resolved,
         Err(problem) => {
             return RepoReport {
@@ -88,12 +136,11 @@ pub fn check_repo(dir: &Path, shown: &str, over: Option<&Spec>, resolver: &Resol
             };
         }
     };
-    let wanted = locked_for(&spec, &template, dir);
     report.template = Some(Info::from(&wanted));
     let (files, state) = check(dir, &lock, &template, &wanted);
     report.files_changed = files
         .iter()
-        .filter(|f| f.status == "update" && f.path != LOCK_PATH)
+        .filter(|f| f.status == FileStatus::Update && f.path != LOCK_PATH)
         .count();
     report.files = files;
     report.set_state(state);
@@ -113,52 +160,98 @@ fn sync_inner(
     resolver: &Resolver,
 ) -> Result<RepoReport, Problem> {
     let lock = read_lock(dir).map_err(|err| err.problem().clone())?;
-    let (spec, template) = resolve(&lock, dir, options.template, resolver)?;
-    let wanted = locked_for(&spec, &template, dir);
+    let (wanted, template) = resolve(&lock, dir, options.template, resolver)?;
     let mut report = RepoReport::new(shown);
     report.locked = Some(Info::from(&lock.template));
     report.template = Some(Info::from(&wanted));
     let old_label = super::label(&lock.template.version, &lock.template.commit);
-    let plan = plan(dir, &lock.files, &old_label, &template, &Mode::default())?;
+    let mode = Mode {
+        replace_symlinks: options.replace_symlinks,
+        ..Mode::default()
+    };
+    let plan = plan(dir, &lock.files, &old_label, &template, &mode)?;
+    // A new commit that changes no listed file is not worth a change to the lock.
+    let lock_changes = plan.entries != lock.files
+        || wanted.source != lock.template.source
+        || wanted.reference != lock.template.reference;
     let new_lock = Lock::new(wanted, plan.entries.clone());
-    let lock_changes = new_lock != lock;
     report.files_changed = plan.changed_files();
     report.conflicts = plan.conflicts;
     report.files = plan.files.clone();
     report.warnings = plan.warnings.clone();
-    if plan.ops.is_empty() && !lock_changes {
-        report.set_state(State::UpToDate);
-        return Ok(report);
-    }
     if options.dry_run {
         report.diff = plan.diff();
-        report.set_state(State::UpdateAvailable);
+        let state = match plan.ops.is_empty() && !lock_changes {
+            true => State::UpToDate,
+            false => State::UpdateAvailable,
+        };
+        report.set_state(state);
         // A preview that worked: the state says what would happen, the exit code is success.
         report.exit_code = 0;
         return Ok(report);
     }
-    if !options.allow_dirty {
-        let mut paths = plan.touched();
-        paths.push(LOCK_PATH.to_string());
-        match git::dirty(dir, &paths) {
-            Some(dirty) if !dirty.is_empty() => {
-                return Err(Problem::error(format!(
-                    "uncommitted changes to files this sync would change: {}",
-                    dirty.join(", ")
-                ))
-                .hint("commit or stash them first (so the sync can be reviewed and undone), or pass --allow-dirty"));
+    if !plan.ops.is_empty() || lock_changes {
+        if !options.allow_dirty {
+            let mut paths = plan.touched();
+            paths.push(LOCK_PATH.to_string());
+            match git::dirty(dir, &paths) {
+                Some(dirty) if !dirty.is_empty() => {
+                    return Err(Problem::error(format!(
+                        "uncommitted changes to files this sync would change: {}",
+                        dirty.join(", ")
+                    ))
+                    .hint("commit or stash them first (so the sync can be reviewed and undone), or pass --allow-dirty"));
+                }
+                Some(_) => {}
+                None => report.warnings.push(Problem::warning(
+                    "not a git work tree: tfw cannot check for uncommitted changes",
+                )),
             }
-            Some(_) => {}
-            None => report.warnings.push(Problem::warning(
-                "not a git work tree: tfw cannot check for uncommitted changes",
-            )),
         }
+        let lock_text = match lock_changes {
+            true => new_lock.to_text(),
+            false => lock.to_text(),
+        };
+        super::ops::apply(dir, &plan.ops, &lock_text, options.replace_symlinks)?;
     }
-    super::ops::apply(dir, &plan.ops, &new_lock.to_text())?;
-    report.set_state(if plan.conflicts > 0 {
-        State::Conflicts
-    } else {
-        State::Updated
-    });
+    let wrote = !plan.ops.is_empty() || lock_changes;
+    let state = after_sync(dir, &template, &plan, &mut report, wrote);
+    report.set_state(state);
     Ok(report)
+}
+
+/// The state a sync leaves: what `--check` would now say. Never `updated` while drift or
+/// conflict markers remain (exit 3 until they are gone).
+fn after_sync(
+    dir: &Path,
+    template: &Template,
+    plan: &super::plan::Plan,
+    report: &mut RepoReport,
+    wrote: bool,
+) -> State {
+    if plan.conflicts > 0 {
+        return State::Conflicts;
+    }
+    let lock = match Lock::read(dir) {
+        Ok(Some(lock)) => lock,
+        _ => return State::Error,
+    };
+    let (files, _) = check(dir, &lock, template, &lock.template);
+    let drift: Vec<&FileReport> = files
+        .iter()
+        .filter(|f| f.status == FileStatus::Drift)
+        .collect();
+    if !drift.is_empty() {
+        for found in drift {
+            if let Some(file) = report.files.iter_mut().find(|f| f.path == found.path) {
+                file.status = FileStatus::Drift;
+                file.detail = found.detail.clone();
+            }
+        }
+        return State::Drift;
+    }
+    match wrote {
+        true => State::Updated,
+        false => State::UpToDate,
+    }
 }
