@@ -19,6 +19,7 @@ pub mod plan;
 pub mod policy;
 pub mod report;
 pub mod source;
+pub mod spec;
 pub mod sync;
 
 use policy::Policy;
