@@ -35,6 +35,24 @@ pub struct ProjectFile {
     pub ci_state: Option<String>,
     /// How many backups to keep per state (the newest is never pruned).
     pub backups_keep: Option<usize>,
+    /// Terraform arguments the team always passes (`tfw adopt` carries the old scripts' here).
+    #[serde(default)]
+    pub args: ExtraArgs,
+}
+
+/// `[args]`: added before the command line's own extra arguments, so those still win.
+#[derive(Debug, Clone, Deserialize, Default, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ExtraArgs {
+    /// Every plan tfw makes for `plan` and `apply`.
+    #[serde(default)]
+    pub plan: Vec<String>,
+    /// `terraform apply` of a saved plan (apply and destroy).
+    #[serde(default)]
+    pub apply: Vec<String>,
+    /// The plan of `tfw destroy`.
+    #[serde(default)]
+    pub destroy: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -67,7 +85,7 @@ impl Project {
                 .map(|span| text[..span.start].matches('\n').count() + 1);
             Problem::error(format!("invalid {FILE_NAME}: {}", err.message()))
                 .at(&path, line)
-                .hint("known keys: binary, version, protected, personal, ci_state, backups_keep")
+                .hint("known keys: binary, version, protected, personal, ci_state, backups_keep, [args] plan/apply/destroy")
         })?;
         Ok(Self {
             path: Some(path),

@@ -455,24 +455,51 @@ fn broken_and_inconsistent_locks() {
         .stderr_has("tfw adopt");
 }
 
+/// The old Makefile template's files, as shipped (the originals tfw recognises).
+pub(crate) const LEGACY: &[(&str, &str)] = &[
+    ("Makefile", include_str!("../templates/legacy/Makefile")),
+    (
+        "scripts/init.sh",
+        include_str!("../templates/legacy/scripts/init.sh"),
+    ),
+    (
+        "scripts/plan.sh",
+        include_str!("../templates/legacy/scripts/plan.sh"),
+    ),
+    (
+        "scripts/apply.sh",
+        include_str!("../templates/legacy/scripts/apply.sh"),
+    ),
+    (
+        "scripts/destroy.sh",
+        include_str!("../templates/legacy/scripts/destroy.sh"),
+    ),
+    (
+        "scripts/format.sh",
+        include_str!("../templates/legacy/scripts/format.sh"),
+    ),
+    (
+        "scripts/graph.sh",
+        include_str!("../templates/legacy/scripts/graph.sh"),
+    ),
+    (
+        "scripts/clean.sh",
+        include_str!("../templates/legacy/scripts/clean.sh"),
+    ),
+    (
+        "env.example",
+        include_str!("../templates/legacy/env.example"),
+    ),
+];
+
 /// The old Makefile template's layout, committed (without `.env`, which is only on disk).
 pub(crate) fn legacy_repo(sandbox: &Sandbox, main_tf: &str) {
-    sandbox.write(
-        "Makefile",
-        "init:\n\t./scripts/init.sh\nplan:\n\t./scripts/plan.sh\napply:\n\t./scripts/apply.sh\n",
-    );
-    sandbox.write("scripts/init.sh", "#!/bin/bash\nsource .env\nterraform init -reconfigure -backend-config=backend.hcl \"$@\"\n");
-    sandbox.write(
-        "scripts/plan.sh",
-        "#!/bin/bash\nsource .env\nterraform plan\n",
-    );
+    for (path, text) in LEGACY {
+        sandbox.write(path, text);
+    }
     sandbox.write(
         "backend.hcl",
         "lock_method = \"POST\"\nunlock_method = \"DELETE\"\n",
-    );
-    sandbox.write(
-        "env.example",
-        "export TF_HTTP_USERNAME=\"<username>\"\nexport TF_STATE_NAME=\"dev\"\nexport TF_HTTP_PASSWORD=\"<token>\"\n",
     );
     sandbox.write(
         "README.md",

@@ -19,6 +19,7 @@ mod state_diff;
 mod state_source;
 mod state_target;
 mod states;
+mod template_adopt;
 mod template_check;
 mod template_safety;
 mod templates;

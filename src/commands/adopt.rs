@@ -1,8 +1,10 @@
 //! `tfw adopt`: convert a repository made from the old Makefile template (Makefile, scripts/,
 //! backend.hcl, an `export`-style env.example, a README section) into one that `tfw sync`
-//! keeps up to date. It says what it will do first (`--dry-run` shows the diff and stops), never
-//! rewrites the developer's `.env` (tfw reads its `export KEY="value"` lines as they are), and
-//! removes the Makefile, scripts/ and backend.hcl only with `--remove-legacy`.
+//! keeps up to date, losing nothing: it lists every file it keeps, converts or removes and
+//! why first (`--dry-run` shows the diff and stops), carries the old `env.example` keys and
+//! the scripts' extra terraform arguments over, never rewrites the developer's `.env`, and
+//! with `--remove-legacy` (also as a second step, once the lock exists) removes only the
+//! files it recognises as the template's (`template::legacy`).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -13,26 +15,143 @@ use crate::cli::AdoptArgs;
 use crate::context::Context;
 use crate::printer::Printer;
 use crate::problem::Problem;
+use crate::template::legacy::{self, Carried, LegacyFile, Verdict};
 use crate::template::lock::{Entry, LOCK_PATH, Lock};
-use crate::template::ops::apply;
+use crate::template::ops::{apply, remove_empty_parents};
 use crate::template::plan::{Mode, plan};
 use crate::template::policy::Policy;
 use crate::template::source::{Resolver, Spec};
-use crate::template::{Template, git, sync::locked_for};
+use crate::template::{Template, git, guard, sync::locked_for};
 
-/// What the old template left behind, removed only with `--remove-legacy`.
-const LEGACY: &[&str] = &["Makefile", "scripts", "backend.hcl"];
+/// What adopt does with one of the old template's files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Action {
+    Remove,
+    /// The template's, left until `--remove-legacy`.
+    Leave,
+    Keep,
+}
+
+fn action(file: &LegacyFile, args: &AdoptArgs) -> (Action, String) {
+    let later = "`tfw adopt --remove-legacy` removes it";
+    match (&file.verdict, args.remove_legacy) {
+        (Verdict::Unchanged, true) => (Action::Remove, "the Makefile template's, unchanged".into()),
+        (Verdict::Unchanged, false) => (
+            Action::Leave,
+            format!("the Makefile template's, unchanged: {later}"),
+        ),
+        (Verdict::Edited(_), true) if args.force => (
+            Action::Remove,
+            "the Makefile template's, edited here (diff below): removed with --force".into(),
+        ),
+        (Verdict::Edited(_), _) => (
+            Action::Keep,
+            "the Makefile template's, edited here (diff below): kept; --remove-legacy --force removes it".into(),
+        ),
+        (Verdict::Unknown, _) => (Action::Keep, "not from the Makefile template".into()),
+        (Verdict::Ignored, _) => (
+            Action::Keep,
+            "ignored by git, which could not bring it back".into(),
+        ),
+        (Verdict::Symlink, _) => (Action::Keep, "a symbolic link".into()),
+    }
+}
+
+/// Lists the old template's files with what happens to each, and what the scripts passed to
+/// terraform; returns the files to remove.
+fn list_legacy(
+    p: &Printer,
+    files: &[LegacyFile],
+    carried: &[Carried],
+    args: &AdoptArgs,
+) -> Vec<String> {
+    let mut remove = Vec::new();
+    for file in files {
+        let (action, why) = action(file, args);
+        let word = match action {
+            Action::Remove => "remove",
+            Action::Leave => "legacy",
+            Action::Keep => "keep",
+        };
+        p.status(&format!("  {word:<10} {}  ({why})", file.path));
+        if let Verdict::Edited(diff) = &file.verdict {
+            for line in diff.lines() {
+                p.status(&format!("      {line}"));
+            }
+        }
+        if action == Action::Remove {
+            remove.push(file.path.clone());
+        }
+    }
+    for c in carried {
+        let shown = c.args.join(" ");
+        match c.to {
+            Ok(key) => p.status(&format!(
+                "  {:<10} {shown}  (from {}, into tfw.toml [args] {key})",
+                "carry", c.script
+            )),
+            Err(why) => p.warning(&format!(
+                "`{}` passes `{shown}` to terraform, not carried over: {why}",
+                c.script
+            )),
+        }
+    }
+    remove
+}
+
+fn remove_files(dir: &Path, paths: &[String]) -> Result<()> {
+    for path in paths {
+        guard::prepare(dir, path, false)?;
+        std::fs::remove_file(dir.join(path)).with_context(|| format!("cannot remove `{path}`"))?;
+        remove_empty_parents(dir, path);
+    }
+    Ok(())
+}
+
+fn refuse_dirty(dir: &Path, paths: Vec<String>) -> Result<()> {
+    if let Some(dirty) = git::dirty(dir, &paths).filter(|d| !d.is_empty()) {
+        return Err(Problem::error(format!(
+            "uncommitted changes to files adopt would change: {}",
+            dirty.join(", ")
+        ))
+        .hint("commit or stash them first, or pass --allow-dirty")
+        .into());
+    }
+    Ok(())
+}
+
+/// `tfw adopt --remove-legacy` once the repository already has its lock: only the old files.
+fn remove_legacy_only(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
+    let (dir, p) = (ctx.dir(), &ctx.printer);
+    let files = legacy::survey(dir, &|paths| git::ignored(dir, paths));
+    p.status("Removing what is left of the Makefile template:");
+    let remove = list_legacy(p, &files, &[], args);
+    if args.dry_run {
+        p.status("Dry run: nothing was changed");
+        return Ok(0);
+    }
+    if !args.allow_dirty {
+        refuse_dirty(dir, remove.clone())?;
+    }
+    remove_files(dir, &remove)?;
+    p.status(&format!(
+        "Removed {} file(s); review with `git status`, then commit",
+        remove.len()
+    ));
+    Ok(0)
+}
 
 pub fn run(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
     let dir = ctx.dir();
     let p = &ctx.printer;
     match Lock::read(dir) {
         Ok(None) => {}
+        Ok(Some(_)) if args.remove_legacy => return remove_legacy_only(ctx, args),
         Ok(Some(_)) => {
             return Err(Problem::error(format!(
                 "this repository already uses a template (`{LOCK_PATH}`)"
             ))
-            .hint("`tfw sync` updates it")
+            .hint("`tfw sync` updates it; `tfw adopt --remove-legacy` removes what is left of the Makefile template")
             .into());
         }
         Err(err) => {
@@ -51,12 +170,41 @@ pub fn run(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
     let template = Resolver::new().resolve(&spec)?;
     drop(spinner);
 
-    let mut mode = Mode::default();
-    if has_export_lines(&dir.join("env.example")) {
+    let legacy_files = legacy::survey(dir, &|paths| git::ignored(dir, paths));
+    let carried = legacy::extra_args(dir);
+    let mut mode = Mode {
+        replace_symlinks: args.replace_symlinks,
+        ..Mode::default()
+    };
+    let read = |path: &str| match guard::read(dir, path) {
+        Ok(guard::Found::File { bytes, .. }) => String::from_utf8(bytes).ok(),
+        _ => None,
+    };
+    let mut kept_keys = Vec::new();
+    if let Some(old) = read("env.example").filter(|text| has_export_lines(text)) {
         mode.replace.insert("env.example".to_string());
+        if let Some(new) = template.file("env.example") {
+            let (merged, keys) = legacy::merge_env_example(&old, &new.content);
+            if !keys.is_empty() {
+                mode.write_instead.insert("env.example".into(), merged);
+            }
+            kept_keys = keys;
+        }
+    }
+    if let Some(file) = template.file("tfw.toml") {
+        let base = read("tfw.toml").unwrap_or_else(|| file.content.clone());
+        match legacy::with_args(&base, &carried) {
+            Some(text) => {
+                mode.write_instead.insert("tfw.toml".into(), text);
+            }
+            None if carried.iter().any(|c| c.to.is_ok()) => p.warning(
+                "`tfw.toml` already has an [args] table: add the arguments listed below to it yourself",
+            ),
+            None => {}
+        }
     }
     for file in &template.files {
-        let existing = std::fs::read_to_string(dir.join(&file.path)).unwrap_or_default();
+        let existing = read(&file.path).unwrap_or_default();
         if file.policy != Policy::Block
             && !existing.is_empty()
             && same_code(&existing, &file.content)
@@ -65,21 +213,32 @@ pub fn run(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
         }
     }
     let skipped = skip_second_backend(dir, &template);
-    mode.replace_symlinks = args.replace_symlinks;
-    let plan = plan(dir, &skipped, "none", &template, &mode)?;
+    let mut plan = plan(dir, &skipped, "none", &template, &mode)?;
     let lock = Lock::new(locked_for(&spec, &template, dir), plan.entries.clone());
-    let legacy: Vec<&str> = LEGACY
-        .iter()
-        .copied()
-        .filter(|name| dir.join(name).exists())
-        .collect();
+    for file in &mut plan.files {
+        match file.path.as_str() {
+            "env.example" if mode.replace.contains("env.example") => {
+                file.detail = Some(match kept_keys.is_empty() {
+                    true => "the old `export` form, converted to the short one".into(),
+                    false => format!(
+                        "the old `export` form, converted to the short one; kept: {}",
+                        kept_keys.join(", ")
+                    ),
+                });
+            }
+            "tfw.toml" if mode.write_instead.contains_key("tfw.toml") => {
+                file.detail = Some("with the old scripts' terraform arguments in [args]".into());
+            }
+            _ => {}
+        }
+    }
 
     p.status(&format!(
         "Adopting {} ({}):",
         spec.display(),
         template.label()
     ));
-    for file in plan.files.iter().filter(|f| f.notable()) {
+    for file in &plan.files {
         p.status(&file.line());
     }
     for (path, entry) in &skipped {
@@ -90,11 +249,7 @@ pub fn run(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
             ));
         }
     }
-    if args.remove_legacy {
-        for name in &legacy {
-            p.status(&format!("  {:<10} {name}", "remove"));
-        }
-    }
+    let remove = list_legacy(p, &legacy_files, &carried, args);
     for warning in &plan.warnings {
         crate::render_problem(p, warning);
     }
@@ -106,39 +261,18 @@ pub fn run(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
     }
     if !args.allow_dirty {
         let mut paths = plan.touched();
-        if args.remove_legacy {
-            paths.extend(legacy.iter().map(|s| s.to_string()));
-        }
+        paths.extend(remove.iter().cloned());
         paths.push(LOCK_PATH.to_string());
-        if let Some(dirty) = git::dirty(dir, &paths).filter(|d| !d.is_empty()) {
-            return Err(Problem::error(format!(
-                "uncommitted changes to files adopt would change: {}",
-                dirty.join(", ")
-            ))
-            .hint("commit or stash them first, or pass --allow-dirty")
-            .into());
-        }
+        refuse_dirty(dir, paths)?;
     }
     apply(dir, &plan.ops, &lock.to_text(), args.replace_symlinks)?;
-    if args.remove_legacy {
-        for name in &legacy {
-            let path = dir.join(name);
-            if path.is_dir() {
-                std::fs::remove_dir_all(&path)
-            } else {
-                std::fs::remove_file(&path)
-            }
-            .with_context(|| format!("cannot remove `{name}`"))?;
-        }
-    } else if !legacy.is_empty() {
-        p.note(&format!(
-            "kept {} (tfw does not use them); `tfw adopt --remove-legacy` would have removed them",
-            legacy
-                .iter()
-                .map(|name| format!("`{name}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ));
+    remove_files(dir, &remove)?;
+    if !args.remove_legacy
+        && legacy_files
+            .iter()
+            .any(|f| matches!(f.verdict, Verdict::Unchanged | Verdict::Edited(_)))
+    {
+        p.note("the Makefile keeps working meanwhile; once everyone uses tfw, `tfw adopt --remove-legacy` removes the template's files listed as `legacy`");
     }
     report_dotenv(ctx, p);
     if readme_mentions_make(dir) {
@@ -166,11 +300,9 @@ fn same_code(a: &str, b: &str) -> bool {
     code(a) == code(b)
 }
 
-fn has_export_lines(path: &Path) -> bool {
-    std::fs::read_to_string(path).is_ok_and(|text| {
-        text.lines()
-            .any(|line| line.trim_start().starts_with("export "))
-    })
+fn has_export_lines(text: &str) -> bool {
+    text.lines()
+        .any(|line| line.trim_start().starts_with("export "))
 }
 
 fn readme_mentions_make(dir: &Path) -> bool {

@@ -120,6 +120,9 @@ impl<'a> Session<'a> {
         self.backup()?;
         let mut args: Vec<OsString> = vec!["apply".into(), "-input=false".into()];
         args.extend(self.ctx.color_args());
+        // tfw.toml's `[args] apply`: options for applying a saved plan (-parallelism=...).
+        let team = &self.ctx.settings.project.file.args.apply;
+        args.extend(team.iter().map(OsString::from));
         args.push(files.plan.as_os_str().to_owned());
         let outcome = self.terraform(args, Output::Tee)?;
         files.remove();

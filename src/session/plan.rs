@@ -48,7 +48,10 @@ pub(crate) fn make(
             args.push("-lock=false".into());
         }
         args.extend(ctx.color_args());
-        args.extend(extra.iter().map(OsString::from));
+        // tfw.toml's `[args]` first, so the command line's own extra arguments still win.
+        let team = &ctx.settings.project.file.args;
+        let team = if destroy { &team.destroy } else { &team.plan };
+        args.extend(team.iter().chain(extra).map(OsString::from));
         args
     };
     if no_lock {

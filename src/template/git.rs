@@ -270,6 +270,42 @@ pub fn dirty(repo: &Path, paths: &[String]) -> Option<Vec<String>> {
     Some(dirty)
 }
 
+/// Which of `paths` git ignores (tracked files never are: git can bring those back).
+pub fn ignored(repo: &Path, paths: &[String]) -> std::collections::BTreeSet<String> {
+    if paths.is_empty() {
+        return Default::default();
+    }
+    // Not `git()`: check-ignore refuses `--literal-pathspecs` (paths on stdin are literal).
+    let mut command = Command::new("git");
+    command
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .arg("-C")
+        .arg(repo)
+        .args(["check-ignore", "-z", "--stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null());
+    let Ok(mut child) = command.spawn() else {
+        return Default::default();
+    };
+    let input: Vec<u8> = paths
+        .iter()
+        .flat_map(|p| [p.as_bytes(), b"\0"].concat())
+        .collect();
+    // A few short paths: they fit the pipe, so writing them all first cannot block.
+    if let Some(mut stdin) = child.stdin.take() {
+        let _ = stdin.write_all(&input);
+    }
+    let Ok(out) = child.wait_with_output() else {
+        return Default::default();
+    };
+    out.stdout
+        .split(|&b| b == 0)
+        .filter(|item| !item.is_empty())
+        .map(|item| String::from_utf8_lossy(item).into_owned())
+        .collect()
+}
+
 /// The `origin` remote of the checkout at `dir`, if it has one.
 pub fn origin_url(dir: &Path) -> Option<String> {
     let mut command = git();

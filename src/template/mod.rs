@@ -11,6 +11,7 @@ pub mod decide;
 pub mod fleet;
 pub mod git;
 pub(crate) mod guard;
+pub(crate) mod legacy;
 pub mod lock;
 pub mod manifest;
 pub mod merge;

@@ -174,7 +174,7 @@ fn set_executable(path: &Path, executable: bool) -> std::io::Result<()> {
 }
 
 /// Git does not keep empty directories; neither should a move or a removal.
-fn remove_empty_parents(dir: &Path, path: &str) {
+pub(crate) fn remove_empty_parents(dir: &Path, path: &str) {
     let mut current = Path::new(path).parent();
     while let Some(parent) = current.filter(|p| !p.as_os_str().is_empty()) {
         if std::fs::remove_dir(dir.join(parent)).is_err() {

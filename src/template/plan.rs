@@ -101,36 +101,6 @@ pub fn plan(
     Ok(plan)
 }
 
-/// A block whose begin (or end) marker line was lost: appending another block would strand
-/// the first one's text, so the developer fixes the marker, keeping their own lines.
-fn broken_block(dir: &Path, path: &str, text: &str) -> Result<(), Problem> {
-    let markers = policy::markers(path);
-    let Some((line, missing)) = policy::broken(text, &markers) else {
-        return Ok(());
-    };
-    let (what, fix) = match missing {
-        "end" => (
-            "its managed block starts here but has no end marker",
-            format!(
-                "add the line `{}` after the block's last line (your text around it stays as it is), then run the command again",
-                markers.end
-            ),
-        ),
-        _ => (
-            "this end marker of the managed block has no begin marker",
-            format!(
-                "add the line `{}` where the block starts (your text around it stays as it is), then run the command again",
-                markers.begin
-            ),
-        ),
-    };
-    Err(
-        Problem::error(format!("`{path}` has a broken managed block: {what}"))
-            .at(&dir.join(path), Some(line))
-            .hint(fix),
-    )
-}
-
 fn plan_file(
     dir: &Path,
     old: &BTreeMap<String, Entry>,
@@ -230,7 +200,7 @@ fn plan_file(
     let markers = policy::markers(&file.path);
     let ours = match (file.policy, current_text) {
         (Policy::Block, Some(text)) => {
-            broken_block(dir, &file.path, text)?;
+            policy::check_block(dir, &file.path, text)?;
             policy::find(text, &markers).map(|split| split.inner)
         }
         (_, text) => text,
@@ -242,8 +212,13 @@ fn plan_file(
     let mut decision = decide(base, ours, &file.content, replace, labels);
     if entry.is_none()
         && let Some(instead) = mode.write_instead.get(&file.path)
+        && ours != Some(instead.as_str())
     {
+        if decision.write.is_none() {
+            decision.status = FileStatus::Updated;
+        }
         decision.write = Some(instead.clone());
+        decision.drift = false;
     }
     if file.policy == Policy::Block && ours.is_none() && current.is_some() {
         decision.status = FileStatus::Updated;
@@ -353,7 +328,7 @@ fn plan_removal(
     let markers = policy::markers(path);
     let ours = match entry.policy {
         Policy::Block => {
-            broken_block(dir, path, &current)?;
+            policy::check_block(dir, path, &current)?;
             policy::find(&current, &markers).map(|split| split.inner)
         }
         _ => Some(current.as_str()),

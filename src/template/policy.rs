@@ -2,7 +2,11 @@
 //! part is. The block is found by its marker lines, in the comment syntax of the file's type,
 //! so everything around it stays the developer's.
 
+use std::path::Path;
+
 use serde::{Deserialize, Serialize};
+
+use crate::problem::Problem;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -122,6 +126,36 @@ pub fn broken(text: &str, markers: &Markers) -> Option<(usize, &'static str)> {
         }
     }
     open.map(|start| (start, "end"))
+}
+
+/// A block whose begin (or end) marker line was lost: appending another block would strand
+/// the first one's text, so the developer fixes the marker, keeping their own lines.
+pub fn check_block(dir: &Path, path: &str, text: &str) -> Result<(), Problem> {
+    let markers = markers(path);
+    let Some((line, missing)) = broken(text, &markers) else {
+        return Ok(());
+    };
+    let (what, fix) = match missing {
+        "end" => (
+            "its managed block starts here but has no end marker",
+            format!(
+                "add the line `{}` after the block's last line (your text around it stays as it is), then run the command again",
+                markers.end
+            ),
+        ),
+        _ => (
+            "this end marker of the managed block has no begin marker",
+            format!(
+                "add the line `{}` where the block starts (your text around it stays as it is), then run the command again",
+                markers.begin
+            ),
+        ),
+    };
+    Err(
+        Problem::error(format!("`{path}` has a broken managed block: {what}"))
+            .at(&dir.join(path), Some(line))
+            .hint(fix),
+    )
 }
 
 fn with_newline(text: &str, nl: &str) -> String {

@@ -1,0 +1,3 @@
+#!/bin/bash
+source .env
+terraform graph | dot -Tsvg > graph.svg
