@@ -63,6 +63,7 @@ fn resolve(
 ) -> Result<(Locked, Arc<Template>), Problem> {
     if let Some(spec) = over {
         let template = resolver.resolve(spec)?;
+        refuse_downgrade(lock, spec, &template)?;
         return Ok((locked_for(spec, &template, dir), template));
     }
     let env = std::env::var(OVERRIDE_VAR)
