@@ -303,3 +303,64 @@ impl Settings {
         (username, password)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::for_tests;
+
+    const TOKEN: &str = "glpat-unit-0123456789abcdef";
+
+    fn errors(dotenv: &str, flag: Option<&str>) -> Vec<String> {
+        let (_, problems) = for_tests(dotenv, &[], flag).backend();
+        problems
+            .into_iter()
+            .filter(|p| p.is_error())
+            .map(|p| p.message)
+            .collect()
+    }
+
+    fn short(extra: &str) -> String {
+        format!(
+            "GITLAB_URL=https://g.example.com\nGITLAB_PROJECT=group/infra\nTF_HTTP_USERNAME=alice\nTF_HTTP_PASSWORD={TOKEN}\n{extra}"
+        )
+    }
+
+    #[test]
+    fn a_clean_env_has_no_error() {
+        assert_eq!(errors(&short(""), None), Vec::<String>::new());
+        assert_eq!(
+            errors(&short("TF_HTTP_LOCK_METHOD=POST\n"), None),
+            Vec::<String>::new()
+        );
+    }
+
+    #[test]
+    fn lock_methods_are_checked_whatever_names_the_backend() {
+        let found = errors(
+            &short("TF_HTTP_LOCK_METHOD=LOCK\nTF_HTTP_UNLOCK_METHOD=delete\n"),
+            None,
+        );
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert!(found[0].contains("GitLab needs `POST`"), "{found:?}");
+        assert!(found[1].contains("GitLab needs `DELETE`"), "{found:?}");
+    }
+
+    #[test]
+    fn credentials_in_urls_and_tokens_in_names_are_refused() {
+        let with_userinfo = short("").replace(
+            "https://g.example.com",
+            "https://alice:whatever@g.example.com",
+        );
+        assert!(errors(&with_userinfo, None)[0].contains("user name or password"));
+        let found = errors(&short(""), Some(TOKEN));
+        assert!(
+            found[0].contains("`--state` looks like an access token"),
+            "{found:?}"
+        );
+        let found = errors(&short("TF_STATE_NAME=\" prod\"\n"), None);
+        assert!(
+            found[0].contains("`TF_STATE_NAME` starts or ends with whitespace"),
+            "{found:?}"
+        );
+    }
+}

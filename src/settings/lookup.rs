@@ -186,3 +186,66 @@ impl Settings {
             .unwrap_or_else(|| ".env".into())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::for_tests;
+    use super::*;
+
+    const ADDRESS: &str = "https://g.example.com/api/v4/projects/42/terraform/state";
+
+    fn state(dotenv: &str, env: &[(&str, &str)], flag: Option<&str>) -> (String, String) {
+        let settings = for_tests(dotenv, env, flag);
+        let state = settings.state().expect("a state");
+        (state.value, state.origin.describe(&settings.env_file))
+    }
+
+    #[test]
+    fn the_address_names_the_state_when_nothing_else_does() {
+        let dotenv = format!("TF_HTTP_USERNAME=alice\nTF_HTTP_ADDRESS={ADDRESS}/shared\n");
+        let (name, from) = state(&dotenv, &[], None);
+        assert_eq!(name, "shared");
+        assert_eq!(
+            from,
+            "derived from TF_HTTP_ADDRESS at /nonexistent/tfw-unit/.env:2"
+        );
+        // Encoded names are decoded.
+        let dotenv = format!("TF_HTTP_USERNAME=alice\nTF_HTTP_ADDRESS={ADDRESS}/team%2Fdev\n");
+        assert_eq!(state(&dotenv, &[], None).0, "team/dev");
+    }
+
+    #[test]
+    fn precedence_flag_shell_then_dotenv_then_personal() {
+        let dotenv = format!(
+            "TF_HTTP_USERNAME=alice\nTF_STATE_NAME=from-dotenv\nTF_HTTP_ADDRESS={ADDRESS}/from-dotenv\n"
+        );
+        assert_eq!(state(&dotenv, &[], Some("flag")).0, "flag");
+        assert_eq!(
+            state(&dotenv, &[("TF_STATE_NAME", "shell")], None).0,
+            "shell"
+        );
+        let shell_address = format!("{ADDRESS}/shell-address");
+        assert_eq!(
+            state(&dotenv, &[("TF_HTTP_ADDRESS", &shell_address)], None).0,
+            "shell-address",
+            "the shell's address wins over .env's TF_STATE_NAME"
+        );
+        assert_eq!(state(&dotenv, &[], None).0, "from-dotenv");
+        let (name, from) = state("TF_HTTP_USERNAME=alice\n", &[], None);
+        assert_eq!(name, "dev-alice");
+        assert!(from.contains("personal state"), "{from}");
+    }
+
+    #[test]
+    fn an_unreadable_address_names_no_state_and_no_personal_one() {
+        let settings = for_tests(
+            "TF_HTTP_USERNAME=alice\nTF_HTTP_ADDRESS=https://g.example.com/state/x\n",
+            &[],
+            None,
+        );
+        assert_eq!(settings.state(), None);
+        // An address ending in `/state/` (an empty `${TF_STATE_NAME}`) names nothing.
+        let dotenv = format!("TF_HTTP_USERNAME=alice\nTF_HTTP_ADDRESS={ADDRESS}/\n");
+        assert_eq!(state(&dotenv, &[], None).0, "dev-alice");
+    }
+}

@@ -176,3 +176,27 @@ pub fn short(value: &str) -> String {
         None => escaped,
     }
 }
+
+/// Settings from a `.env` text and a process environment, for the unit tests of each rule.
+#[cfg(test)]
+pub(crate) fn for_tests(dotenv: &str, env: &[(&str, &str)], state_flag: Option<&str>) -> Settings {
+    let dir = PathBuf::from("/nonexistent/tfw-unit");
+    let env_file = dir.join(".env");
+    Settings {
+        dotenv: Some(DotEnv::parse(&env_file, dotenv.to_string()).expect("a valid .env")),
+        dir,
+        env_file,
+        dotenv_problem: None,
+        project: Project {
+            path: None,
+            file: Default::default(),
+        },
+        project_problem: None,
+        env: env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        state_flag: state_flag.map(str::to_string),
+        ci: false,
+    }
+}
