@@ -221,3 +221,30 @@ fn bad_state_names_are_refused_where_they_were_written() {
         .code(1)
         .stderr_has("starts or ends with whitespace");
 }
+
+#[test]
+fn a_token_typed_as_a_state_argument_never_travels() {
+    let sandbox = Sandbox::new();
+    let random = "q8Rt2ZkP4vN7xW1mB5cJ9dF3";
+    for args in [
+        &["state", "show", ALICE_TOKEN][..],
+        &["state", "show", random],
+        &["state", "versions", random],
+        &["state", "pull", ALICE_TOKEN],
+    ] {
+        // Refused: by the name rules, or as a name GitLab's listing does not have.
+        sandbox.tfw(args).run().code(1);
+    }
+    sandbox
+        .tfw(&["state", "pull", random])
+        .run()
+        .code(1)
+        .stderr_has("the state name given looks like an access token");
+    for request in sandbox.gitlab.requests() {
+        assert!(
+            !request.url.contains(random) && !request.url.contains(ALICE_TOKEN),
+            "a token in a URL: {}",
+            request.url
+        );
+    }
+}

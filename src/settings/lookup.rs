@@ -190,7 +190,6 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use super::super::for_tests;
-    use super::*;
 
     const ADDRESS: &str = "https://g.example.com/api/v4/projects/42/terraform/state";
 

@@ -28,6 +28,7 @@ use crate::problem::Problem;
 use crate::project::Project;
 
 pub use lookup::{Origin, Value};
+pub(crate) use names::{TOKEN_HINT, TOKEN_MESSAGE, token_like};
 pub use placeholders::is_placeholder;
 pub use secrets::{embedded_tokens, is_secret_key};
 

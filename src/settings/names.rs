@@ -7,6 +7,14 @@ use super::secrets::looks_like_token;
 use super::{Origin, Settings, Value};
 use crate::problem::Problem;
 
+pub(crate) const TOKEN_MESSAGE: &str = "looks like an access token, not a state name: it would be sent in every request URL and written into `.tfw/plans/` file names";
+pub(crate) const TOKEN_HINT: &str = "name the state (`dev-alice`, `staging`); the token belongs in TF_HTTP_PASSWORD only, and revoke this one if it was used";
+
+/// The token in use, or anything shaped like a token, as (part of) a name.
+pub(crate) fn token_like(name: &str, tokens: &[String]) -> bool {
+    tokens.iter().any(|token| name.contains(token.as_str())) || looks_like_token(name)
+}
+
 /// What is wrong with a state name, if anything: (message, hint). `tokens` are the values of
 /// the credentials in use, refused as names whatever they look like.
 pub(crate) fn name_problem(name: &str, tokens: &[String]) -> Option<(String, &'static str)> {
@@ -16,11 +24,8 @@ pub(crate) fn name_problem(name: &str, tokens: &[String]) -> Option<(String, &'s
             "set TF_STATE_NAME=\"dev-yourname\", or delete the line to use your personal state",
         ));
     }
-    if tokens.iter().any(|token| name.contains(token.as_str())) || looks_like_token(name) {
-        return Some((
-            "looks like an access token, not a state name: it would be sent in every request URL and written into `.tfw/plans/` file names".into(),
-            "name the state (`dev-alice`, `staging`); the token belongs in TF_HTTP_PASSWORD only, and revoke this one if it was used",
-        ));
+    if token_like(name, tokens) {
+        return Some((TOKEN_MESSAGE.into(), TOKEN_HINT));
     }
     if name.chars().count() > 255 {
         return Some((

@@ -39,6 +39,16 @@ impl<'a> Remote<'a> {
         what: &str,
         call: impl FnOnce(&Client) -> ApiResult<T>,
     ) -> Result<T> {
+        // A name typed as an argument (`tfw state show NAME`) goes into the request URL: a
+        // token pasted there must not travel, as for `--state`.
+        if crate::settings::token_like(state, &self.ctx.settings.token_values()) {
+            return Err(Problem::error(format!(
+                "the state name given {}",
+                crate::settings::TOKEN_MESSAGE
+            ))
+            .hint(crate::settings::TOKEN_HINT)
+            .into());
+        }
         let spinner = self
             .ctx
             .printer
