@@ -90,7 +90,7 @@ fn adopt_lists_everything_carries_what_the_scripts_did_and_removes_only_the_temp
         .tfw(&["adopt", "--remove-legacy", "--force"])
         .run()
         .success()
-        .stderr_has("removed with --force");
+        .stderr_has("removed with `--force`");
     assert!(!sandbox.path("scripts/plan.sh").exists());
     assert_eq!(sandbox.read("scripts/.cache"), "local only\n");
     assert!(sandbox.path("scripts/team-lint.sh").exists());

@@ -42,11 +42,11 @@ fn action(file: &LegacyFile, args: &AdoptArgs) -> (Action, String) {
         ),
         (Verdict::Edited(_), true) if args.force => (
             Action::Remove,
-            "the Makefile template's, edited here (diff below): removed with --force".into(),
+            "the Makefile template's, edited here (diff below): removed with `--force`".into(),
         ),
         (Verdict::Edited(_), _) => (
             Action::Keep,
-            "the Makefile template's, edited here (diff below): kept; --remove-legacy --force removes it".into(),
+            "the Makefile template's, edited here (diff below): kept; `--remove-legacy --force` removes it".into(),
         ),
         (Verdict::Unknown, _) => (Action::Keep, "not from the Makefile template".into()),
         (Verdict::Ignored, _) => (
@@ -114,7 +114,7 @@ fn refuse_dirty(dir: &Path, paths: Vec<String>) -> Result<()> {
             "uncommitted changes to files adopt would change: {}",
             dirty.join(", ")
         ))
-        .hint("commit or stash them first, or pass --allow-dirty")
+        .hint("commit or stash them first, or pass `--allow-dirty`")
         .into());
     }
     Ok(())

@@ -44,7 +44,7 @@ fn symlink_refused(root: &Path, shown: &str, at: &Path) -> Problem {
         "`{shown}` is a symbolic link{target}: tfw never reads or writes a template file through one"
     ))
     .at(&root.join(shown), None)
-    .hint("replace it with a regular file, or pass --replace-symlinks to let tfw replace the link itself (what it points to is left alone)")
+    .hint("replace it with a regular file, or pass `--replace-symlinks` to let tfw replace the link itself (what it points to is left alone)")
 }
 
 fn special_refused(root: &Path, shown: &str, what: &str) -> Problem {
@@ -238,6 +238,11 @@ mod tests {
         prepare(root, "link", true).unwrap();
         assert!(!root.join("link").exists() && root.join("real").exists());
         assert!(prepare(root, "fifo", true).is_err());
+        let _socket = std::os::unix::net::UnixListener::bind(root.join("sock")).unwrap();
+        let problem = read(root, "sock").unwrap_err();
+        assert!(problem.message.contains("is a socket"), "{problem}");
+        let problem = read(Path::new("/dev"), "null").unwrap_err();
+        assert!(problem.message.contains("is a device"), "{problem}");
     }
 
     #[test]

@@ -116,7 +116,7 @@ impl Spec {
                 path.display()
             ))
             .hint(format!(
-                "set {OVERRIDE_VAR} to where it is: a directory, or its git repository (`{OVERRIDE_VAR}=https://gitlab.example.com/platform/template.git@main`; in GitLab CI a CI/CD variable)"
+                "set `{OVERRIDE_VAR}` to where it is: a directory, or its git repository (`{OVERRIDE_VAR}=https://gitlab.example.com/platform/template.git@main`; in GitLab CI a CI/CD variable)"
             )));
         }
         Ok(Self {
