@@ -97,3 +97,23 @@ fn adopt_lists_everything_carries_what_the_scripts_did_and_removes_only_the_temp
     sandbox.tfw(&["sync", "--check"]).run().code(0);
     sandbox.tfw(&["adopt"]).run().code(1).stderr_has("tfw sync");
 }
+
+#[test]
+fn adopt_never_opens_a_fifo_it_finds() {
+    let sandbox = Sandbox::empty();
+    legacy_repo(&sandbox, MAIN_TF);
+    std::fs::remove_file(sandbox.path("scripts/plan.sh")).unwrap();
+    for fifo in ["scripts/plan.sh", "extra.tf"] {
+        let status = std::process::Command::new("mkfifo")
+            .arg(sandbox.path(fifo))
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+    sandbox
+        .tfw(&["adopt", "--dry-run"])
+        .timeout(std::time::Duration::from_secs(60))
+        .run()
+        .success()
+        .stderr_has("keep       scripts/plan.sh  (not from the Makefile template)");
+}

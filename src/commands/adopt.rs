@@ -306,11 +306,13 @@ fn has_export_lines(text: &str) -> bool {
 }
 
 fn readme_mentions_make(dir: &Path) -> bool {
-    std::fs::read_to_string(dir.join("README.md")).is_ok_and(|text| {
-        ["make init", "make plan", "make apply"]
-            .iter()
-            .any(|m| text.contains(m))
-    })
+    let Ok(guard::Found::File { bytes, .. }) = guard::read(dir, "README.md") else {
+        return false;
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    ["make init", "make plan", "make apply"]
+        .iter()
+        .any(|m| text.contains(m))
 }
 
 /// A template `.tf` file declaring the backend, when another `.tf` file here already does:
@@ -328,9 +330,12 @@ fn skip_second_backend(dir: &Path, template: &Template) -> BTreeMap<String, Entr
             continue;
         };
         let declared = entries.flatten().any(|entry| {
-            let path = entry.path();
-            path.extension().is_some_and(|e| e == "tf")
-                && std::fs::read_to_string(&path).is_ok_and(|text| text.contains("backend \""))
+            let name = entry.file_name().to_string_lossy().into_owned();
+            // Regular files only: a FIFO named `x.tf` must not hang adopt.
+            name.ends_with(".tf")
+                && entry.file_type().is_ok_and(|t| t.is_file())
+                && std::fs::read_to_string(entry.path())
+                    .is_ok_and(|text| text.contains("backend \""))
         });
         if declared {
             skipped.insert(

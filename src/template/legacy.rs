@@ -236,9 +236,11 @@ pub(crate) fn extra_args(dir: &Path) -> Vec<Carried> {
     let mut carried = Vec::new();
     for verb in ["init", "plan", "apply", "destroy"] {
         let script = format!("scripts/{verb}.sh");
-        let Ok(text) = std::fs::read_to_string(dir.join(&script)) else {
+        // Through the guard: a script that is a link or a FIFO is not read (nor waited on).
+        let Ok(super::guard::Found::File { bytes, .. }) = super::guard::read(dir, &script) else {
             continue;
         };
+        let text = String::from_utf8_lossy(&bytes);
         let joined = text.replace("\\\n", " ");
         for line in joined.lines() {
             let words = words(line.split(" #").next().unwrap_or(line));
