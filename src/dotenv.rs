@@ -17,6 +17,9 @@ pub struct DotEnv {
     values: BTreeMap<String, (String, usize)>,
     /// Non-fatal findings made while reading (duplicates, `export KEY` without a value...).
     pub warnings: Vec<Problem>,
+    /// The shared files of the parent folders, nearest first: a key this file lacks comes
+    /// from the first that has it. Edits (`with_value`) touch this file only.
+    shared: Vec<DotEnv>,
 }
 
 impl DotEnv {
@@ -109,21 +112,83 @@ impl DotEnv {
             text,
             values,
             warnings,
+            shared: Vec::new(),
+        })
+    }
+
+    /// The working directory's file when only shared ones exist: empty, and `tfw use`
+    /// creates it.
+    pub fn absent(path: &Path) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            text: String::new(),
+            values: BTreeMap::new(),
+            warnings: Vec::new(),
+            shared: Vec::new(),
+        }
+    }
+
+    /// Adds a shared file below this one (and the ones already added).
+    pub fn inherit(&mut self, mut shared: DotEnv) {
+        self.warnings.append(&mut shared.warnings);
+        self.shared.push(shared);
+    }
+
+    /// Keeps `other`'s shared files under this one (a re-read of the same file).
+    pub fn with_shared_of(mut self, other: &DotEnv) -> Self {
+        self.shared = other.shared.clone();
+        self
+    }
+
+    /// Where `key` is defined: (value, line, file), this file first, then the shared ones.
+    fn entry(&self, key: &str) -> Option<(&str, usize, &Path)> {
+        std::iter::once(self).chain(&self.shared).find_map(|file| {
+            let (value, line) = file.values.get(key)?;
+            Some((value.as_str(), *line, file.path.as_path()))
         })
     }
 
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.values.get(key).map(|(value, _)| value.as_str())
+        self.entry(key).map(|(value, _, _)| value)
     }
 
     pub fn line(&self, key: &str) -> Option<usize> {
-        self.values.get(key).map(|(_, line)| *line)
+        self.entry(key).map(|(_, line, _)| line)
     }
 
+    /// The file `key` comes from (this one when it is nowhere).
+    pub fn file(&self, key: &str) -> &Path {
+        self.entry(key).map_or(&self.path, |(_, _, file)| file)
+    }
+
+    /// Every key, merged (the nearest file's value), sorted by key.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str, usize)> {
+        let mut merged: BTreeMap<&str, (&str, usize)> = BTreeMap::new();
+        for file in std::iter::once(self).chain(&self.shared) {
+            for (key, (value, line)) in &file.values {
+                merged
+                    .entry(key.as_str())
+                    .or_insert((value.as_str(), *line));
+            }
+        }
+        merged
+            .into_iter()
+            .map(|(key, (value, line))| (key, value, line))
+    }
+
+    /// This file's own keys, without the shared ones (what rewriting it keeps).
+    pub fn own(&self) -> impl Iterator<Item = (&str, &str, usize)> {
         self.values
             .iter()
             .map(|(key, (value, line))| (key.as_str(), value.as_str(), *line))
+    }
+
+    /// Every file read that exists: this one (unless absent), then the shared ones.
+    pub fn files(&self) -> impl Iterator<Item = &Path> {
+        std::iter::once(self)
+            .chain(&self.shared)
+            .filter(|file| file.path.exists())
+            .map(|file| file.path.as_path())
     }
 
     pub fn text(&self) -> &str {

@@ -31,7 +31,7 @@ pub fn resolve(settings: &Settings) -> Result<Engine, Problem> {
     let program = locate(&requested, &settings.dir).map_err(|problem| {
         match settings.lookup("TFW_BINARY") {
             Some(value) => match value.origin {
-                Origin::DotEnv { line } => problem.at(&settings.env_file, Some(line)),
+                Origin::DotEnv { line, file } => problem.at(&file, Some(line)),
                 _ => problem,
             },
             None => problem,
@@ -55,12 +55,20 @@ fn choose(settings: &Settings) -> (String, String) {
             format!("`binary` in {}", crate::project::FILE_NAME),
         );
     }
-    for (file, name) in [
-        (".opentofu-version", "tofu"),
-        (".terraform-version", "terraform"),
-    ] {
-        if settings.dir.join(file).is_file() {
-            return (name.into(), format!("{file} is present"));
+    // The nearest folder with a pin file decides, as tenv and tfswitch look up.
+    for level in &settings.project.levels.dirs {
+        for (file, name) in [
+            (".opentofu-version", "tofu"),
+            (".terraform-version", "terraform"),
+        ] {
+            if level.join(file).is_file() {
+                let shown = if level == &settings.dir {
+                    file.to_string()
+                } else {
+                    level.join(file).display().to_string()
+                };
+                return (name.into(), format!("{shown} is present"));
+            }
         }
     }
     if which::which("tofu").is_ok() {
@@ -170,11 +178,17 @@ impl Engine {
 }
 
 fn pin(settings: &Settings) -> Option<(String, PathBuf)> {
-    if let (Some(version), Some(path)) = (&settings.project.file.version, &settings.project.path) {
-        return Some((version.clone(), path.clone()));
+    if let (Some(version), Some(path)) = (
+        &settings.project.file.version,
+        settings.project.source("version"),
+    ) {
+        return Some((version.clone(), path.to_path_buf()));
     }
-    for file in [".opentofu-version", ".terraform-version"] {
-        let path = settings.dir.join(file);
+    let levels = &settings.project.levels.dirs;
+    let files = levels
+        .iter()
+        .flat_map(|level| [".opentofu-version", ".terraform-version"].map(|file| level.join(file)));
+    for path in files {
         if let Ok(text) = std::fs::read_to_string(&path) {
             let line = text
                 .lines()

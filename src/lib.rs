@@ -19,6 +19,7 @@ pub mod plans;
 pub mod printer;
 pub mod problem;
 pub mod project;
+pub(crate) mod repo;
 pub mod runner;
 pub mod safety;
 pub mod session;

@@ -1,13 +1,24 @@
 //! `tfw.toml`: the committed, shared part of the configuration (which binary, which states
 //! are protected, how personal states are named). Everything personal stays in `.env`.
+//!
+//! A repository may hold several: the working directory's, each parent's up to the
+//! repository root, and `[roots."envs/prod"]` tables in any of them. They are layered so
+//! that `tfw -C envs/prod` (and CI's `TF_ROOT`) keeps the repository's rules: the nearest
+//! value wins per key, except `protected`, which only accumulates (a nested file may protect
+//! more, never less).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
 use crate::problem::Problem;
+use crate::repo::{Levels, slash_path};
 
 pub const FILE_NAME: &str = "tfw.toml";
+
+/// The keys `tfw.toml` knows, for the hint of an unknown one.
+const KNOWN_KEYS: &str = "binary, version, protected, personal, ci_state, backups_keep, [args] plan/apply/destroy, [roots.\"PATH\"]";
 
 /// Protected when the repository has no `tfw.toml` (or it lists none): the usual names, and
 /// the same followed by a separator (`prod-eu`, `staging_2`, `production.us`).
@@ -35,6 +46,10 @@ pub struct ProjectFile {
     pub ci_state: Option<String>,
     /// How many backups to keep per state (the newest is never pruned).
     pub backups_keep: Option<usize>,
+    /// Settings for one root, by its path relative to this file's folder: as if written in
+    /// a `tfw.toml` there (under any file that root has of its own).
+    #[serde(default)]
+    pub roots: BTreeMap<String, ProjectFile>,
     /// Terraform arguments the team always passes (`tfw adopt` carries the old scripts' here).
     #[serde(default)]
     pub args: ExtraArgs,
@@ -55,42 +70,117 @@ pub struct ExtraArgs {
     pub destroy: Vec<String>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Project {
+    /// The nearest `tfw.toml`, if any level has one.
     pub path: Option<PathBuf>,
+    /// The settings in effect in the working directory, every level merged.
     pub file: ProjectFile,
+    /// The file that set each key (for `protected`, the nearest that added patterns).
+    pub sources: BTreeMap<&'static str, PathBuf>,
+    /// Every file read, nearest first (a `[roots]` table counts as its file).
+    pub files: Vec<PathBuf>,
+    /// The folders looked in, up to the repository root.
+    pub(crate) levels: Levels,
 }
 
 impl Project {
+    /// Every `tfw.toml` from `dir` up to the repository root, merged.
     pub fn load(dir: &Path) -> Result<Self, Problem> {
-        let path = dir.join(FILE_NAME);
-        let text = match std::fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
-                return Ok(Self {
-                    path: None,
-                    file: ProjectFile::default(),
-                });
+        Self::load_levels(Levels::of(dir))
+    }
+
+    pub(crate) fn load_levels(levels: Levels) -> Result<Self, Problem> {
+        let here =
+            std::fs::canonicalize(&levels.dirs[0]).unwrap_or_else(|_| levels.dirs[0].clone());
+        // Nearest first: a folder's own file, then a parent's `[roots]` entry for it, then
+        // that parent's file...
+        let mut layers: Vec<(PathBuf, ProjectFile)> = Vec::new();
+        for level in &levels.dirs {
+            let path = level.join(FILE_NAME);
+            let Some(mut file) = read(&path)? else {
+                continue;
+            };
+            let canonical_level = std::fs::canonicalize(level).unwrap_or_else(|_| level.clone());
+            let relative = here
+                .strip_prefix(&canonical_level)
+                .map(slash_path)
+                .unwrap_or_default();
+            let roots = std::mem::take(&mut file.roots);
+            for (key, entry) in roots {
+                check_root_key(&path, &key, &entry)?;
+                if slash_path(Path::new(&key)) == relative && relative != "." {
+                    layers.push((path.clone(), entry));
+                }
             }
-            Err(err) => {
-                return Err(Problem::error(format!(
-                    "cannot read `{}`: {err}",
-                    path.display()
-                )));
+            layers.push((path, file));
+        }
+        let mut project = Project {
+            path: layers.first().map(|(path, _)| path.clone()),
+            levels,
+            ..Default::default()
+        };
+        for (path, layer) in &layers {
+            if !project.files.contains(path) {
+                project.files.push(path.clone());
+            }
+            project.take(path, layer);
+        }
+        Ok(project)
+    }
+
+    /// Adds a farther layer: keys not set yet, and its protections.
+    fn take(&mut self, path: &Path, layer: &ProjectFile) {
+        let file = &mut self.file;
+        let sources = &mut self.sources;
+        let mut set = |key: &'static str, slot: &mut Option<String>, value: &Option<String>| {
+            if slot.is_none() && value.is_some() {
+                *slot = value.clone();
+                sources.insert(key, path.to_path_buf());
             }
         };
-        let file: ProjectFile = toml::from_str(&text).map_err(|err| {
-            let line = err
-                .span()
-                .map(|span| text[..span.start].matches('\n').count() + 1);
-            Problem::error(format!("invalid {FILE_NAME}: {}", err.message()))
-                .at(&path, line)
-                .hint("known keys: binary, version, protected, personal, ci_state, backups_keep, [args] plan/apply/destroy")
-        })?;
-        Ok(Self {
-            path: Some(path),
-            file,
-        })
+        // A relative path is relative to the file that names it, wherever tfw runs.
+        let binary = layer.binary.as_ref().map(|binary| {
+            let relative = binary.contains('/') && !Path::new(binary).is_absolute();
+            match (relative, path.parent()) {
+                (true, Some(folder)) => folder.join(binary).display().to_string(),
+                _ => binary.clone(),
+            }
+        });
+        set("binary", &mut file.binary, &binary);
+        set("version", &mut file.version, &layer.version);
+        set("personal", &mut file.personal, &layer.personal);
+        set("ci_state", &mut file.ci_state, &layer.ci_state);
+        if file.backups_keep.is_none() && layer.backups_keep.is_some() {
+            file.backups_keep = layer.backups_keep;
+            sources.insert("backups_keep", path.to_path_buf());
+        }
+        // Each list of `[args]` from the nearest layer that has one.
+        for (slot, value) in [
+            (&mut file.args.plan, &layer.args.plan),
+            (&mut file.args.apply, &layer.args.apply),
+            (&mut file.args.destroy, &layer.args.destroy),
+        ] {
+            if slot.is_empty() {
+                slot.clone_from(value);
+            }
+        }
+        if let Some(patterns) = &layer.protected {
+            let all = file.protected.get_or_insert_with(Vec::new);
+            for pattern in patterns {
+                if !all.contains(pattern) {
+                    all.push(pattern.clone());
+                }
+            }
+            sources
+                .entry("protected")
+                .or_insert_with(|| path.to_path_buf());
+        }
+    }
+
+    /// The file that set `key`, if one did.
+    pub fn source(&self, key: &str) -> Option<&Path> {
+        self.sources.get(key).map(PathBuf::as_path)
     }
 
     pub fn protected_patterns(&self) -> Vec<String> {
@@ -141,16 +231,69 @@ impl Project {
     }
 }
 
+/// One file, parsed; `None` when it does not exist.
+fn read(path: &Path) -> Result<Option<ProjectFile>, Problem> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(err) => {
+            return Err(Problem::error(format!(
+                "cannot read `{}`: {err}",
+                path.display()
+            )));
+        }
+    };
+    toml::from_str(&text).map(Some).map_err(|err| {
+        let line = err
+            .span()
+            .map(|span| text[..span.start].matches('\n').count() + 1);
+        Problem::error(format!("invalid {FILE_NAME}: {}", err.message().trim()))
+            .at(path, line)
+            .hint(format!("known keys: {KNOWN_KEYS}"))
+    })
+}
+
+/// A `[roots."PATH"]` key must name a folder below the file, and holds no `roots` of its own.
+fn check_root_key(path: &Path, key: &str, entry: &ProjectFile) -> Result<(), Problem> {
+    let inside = !Path::new(key).is_absolute()
+        && Path::new(key).components().all(|c| {
+            matches!(
+                c,
+                std::path::Component::Normal(_) | std::path::Component::CurDir
+            )
+        });
+    if !inside || slash_path(Path::new(key)) == "." {
+        return Err(Problem::error(format!(
+            "`[roots.\"{key}\"]` in {FILE_NAME} must name a folder below the file, relative to it"
+        ))
+        .at(path, line_of(path, key))
+        .hint("write the root's path from this file's folder, e.g. `[roots.\"envs/prod\"]`"));
+    }
+    if !entry.roots.is_empty() {
+        return Err(Problem::error(format!(
+            "`[roots.\"{key}\"]` holds `roots` of its own: root tables do not nest"
+        ))
+        .at(path, line_of(path, key))
+        .hint(format!("write each root as `[roots.\"{key}/...\"]`")));
+    }
+    Ok(())
+}
+
+/// The line a `[roots."KEY"]` header is on, for messages about it.
+fn line_of(path: &Path, key: &str) -> Option<usize> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.lines()
+        .position(|line| line.contains(key) && line.trim_start().starts_with('['))
+        .map(|index| index + 1)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn defaults_protect_prod_and_staging() {
-        let project = Project {
-            path: None,
-            file: ProjectFile::default(),
-        };
+        let project = Project::default();
         assert!(project.is_protected("prod"));
         assert!(project.is_protected("staging"));
         assert!(!project.is_protected("dev-alice"));
@@ -173,7 +316,10 @@ mod tests {
     #[test]
     fn globs() {
         let file: ProjectFile = toml::from_str("protected = [\"prod\", \"staging*\"]").unwrap();
-        let project = Project { path: None, file };
+        let project = Project {
+            file,
+            ..Default::default()
+        };
         assert!(project.is_protected("staging-eu"));
         assert!(project.is_protected("STAGING-eu"));
         assert!(!project.is_protected("production"));

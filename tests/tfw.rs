@@ -13,6 +13,7 @@ mod gitlab_server;
 mod hot_path;
 mod masking;
 mod prompt;
+mod roots;
 mod safety;
 mod secrets;
 mod state_diff;

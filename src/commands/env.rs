@@ -88,7 +88,13 @@ pub fn run(ctx: &Context, args: &EnvArgs) -> Result<i32> {
         for (key, value, line) in dotenv.iter() {
             let (value, origin) = match settings.env.get(key).filter(|v| !v.is_empty()) {
                 Some(shell) => (shell.as_str(), Origin::Env),
-                None => (value, Origin::DotEnv { line }),
+                None => (
+                    value,
+                    Origin::DotEnv {
+                        line,
+                        file: dotenv.file(key).to_path_buf(),
+                    },
+                ),
             };
             variables.push(Variable {
                 key: key.to_string(),

@@ -164,7 +164,10 @@ fn reloaded(ctx: &Context) -> Result<Context> {
     let settings = Settings {
         dir: old.dir.clone(),
         env_file: old.env_file.clone(),
-        dotenv: Some(DotEnv::load(&old.env_file)?),
+        dotenv: Some(match &old.dotenv {
+            Some(shared) => DotEnv::load(&old.env_file)?.with_shared_of(shared),
+            None => DotEnv::load(&old.env_file)?,
+        }),
         dotenv_problem: None,
         project: old.project.clone(),
         project_problem: old.project_problem.clone(),

@@ -31,7 +31,7 @@ impl Settings {
                     shown(file),
                     self.env_file_name()
                 ))
-                .at(&self.env_file, dotenv.line(key))
+                .at(dotenv.file(key), dotenv.line(key))
                 .hint(format!(
                     "run `unset {key}` to use the value from {}",
                     self.env_file_name()
@@ -53,7 +53,7 @@ impl Settings {
                 .filter(|(score, _)| *score > 0.85)
                 .map(|(_, known)| known);
             let problem = Problem::error(format!("unknown backend setting `{key}`"))
-                .at(&self.env_file, Some(line));
+                .at(dotenv.file(key), Some(line));
             problems.push(match suggestion {
                 Some(known) => problem.hint(format!("did you mean `{known}`?")),
                 None => problem.hint(format!(
@@ -138,22 +138,24 @@ impl Settings {
     }
 
     pub(super) fn check_permissions(&self, problems: &mut Vec<Problem>) {
-        if let Ok(meta) = std::fs::metadata(&self.env_file)
-            && meta.permissions().mode() & 0o077 != 0
-            && self
-                .dotenv
-                .as_ref()
-                .is_some_and(|d| d.get("TF_HTTP_PASSWORD").is_some())
-        {
-            problems.push(
-                Problem::warning(format!(
-                    "{} holds a token and is readable by other users (mode {:o})",
-                    self.env_file_name(),
-                    meta.permissions().mode() & 0o777
-                ))
-                .at(&self.env_file, None)
-                .hint(format!("run `chmod 600 {}`", self.env_file.display())),
-            );
+        let Some(dotenv) = &self.dotenv else { return };
+        for file in dotenv.files() {
+            let holds_token =
+                dotenv.get("TF_HTTP_PASSWORD").is_some() && dotenv.file("TF_HTTP_PASSWORD") == file;
+            if let Ok(meta) = std::fs::metadata(file)
+                && meta.permissions().mode() & 0o077 != 0
+                && holds_token
+            {
+                let name = file.file_name().unwrap_or_default().to_string_lossy();
+                problems.push(
+                    Problem::warning(format!(
+                        "{name} holds a token and is readable by other users (mode {:o})",
+                        meta.permissions().mode() & 0o777
+                    ))
+                    .at(file, None)
+                    .hint(format!("run `chmod 600 {}`", file.display())),
+                );
+            }
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Whether `.env` is tracked or ignored by git, asked as cheaply as possible (the index's
 //! identity is cached, since `git ls-files` reads the whole index).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::Settings;
 use crate::problem::Problem;
@@ -9,17 +9,16 @@ use crate::problem::Problem;
 impl Settings {
     /// Is `.env` tracked by git (the token in the repository)? Checked by every command that
     /// uses the token; outside a work tree git fails and that is fine.
+    /// The shared `.env` files of parent folders count as much as the working directory's.
     pub fn git_tracked_problem(&self) -> Option<Problem> {
-        self.dotenv.as_ref()?;
-        let name = self.env_file_name();
-        if !self.env_file_tracked(&name) {
-            return None;
-        }
+        let dotenv = self.dotenv.as_ref()?;
+        let file = dotenv.files().find(|file| self.env_file_tracked(file))?;
+        let name = file.file_name()?.to_string_lossy().into_owned();
         Some(
             Problem::error(format!(
                 "{name} is tracked by git: your token is in the repository"
             ))
-            .at(&self.env_file, None)
+            .at(file, None)
             .hint(format!(
                 "run `git rm --cached {name}`, add it to .gitignore, and revoke the token"
             )),
@@ -29,12 +28,12 @@ impl Settings {
     /// Is `.env` left out of `.gitignore`? A warning, checked by `doctor` and `init`.
     pub fn git_ignored_problem(&self) -> Option<Problem> {
         self.dotenv.as_ref()?;
-        if matches!(self.git_index(), Some(GitIndex::NoRepository)) {
+        if matches!(self.git_index(&self.env_file), Some(GitIndex::NoRepository)) {
             return None;
         }
         // One git process: check-ignore says 0 ignored, 1 not ignored, 128 not a work tree.
         let name = self.env_file_name();
-        if self.git(&["check-ignore", "-q", "--", &name]) != Some(1) {
+        if self.git(&self.env_file, &["check-ignore", "-q", "--", &name]) != Some(1) {
             return None;
         }
         Some(
@@ -50,9 +49,12 @@ impl Settings {
     /// answer (profiled: that process was most of tfw's own time in `tfw plan` and `tfw env`;
     /// it reads the whole index, so it grows with the repository). The answer depends on the
     /// index alone, so the cache is keyed by the index file's identity.
-    fn env_file_tracked(&self, name: &str) -> bool {
-        let ask = || self.git(&["ls-files", "--error-unmatch", "--", name]) == Some(0);
-        let index = match self.git_index() {
+    fn env_file_tracked(&self, file: &Path) -> bool {
+        let Some(name) = file.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+            return false;
+        };
+        let ask = || self.git(file, &["ls-files", "--error-unmatch", "--", &name]) == Some(0);
+        let index = match self.git_index(file) {
             Some(GitIndex::NoRepository) => return false,
             Some(GitIndex::At(index)) => index,
             None => return ask(),
@@ -64,7 +66,7 @@ impl Settings {
         let Some(identity) = crate::cache::file_key(&index) else {
             return ask();
         };
-        let owner = format!("{}|", self.env_file.display());
+        let owner = format!("{}|", file.display());
         let key = format!("{owner}{identity}");
         if let Some(tracked) = crate::cache::get(GIT_CACHE, &key) {
             return tracked;
@@ -78,14 +80,14 @@ impl Settings {
     /// `.git` folder, or `.git` file of a worktree or submodule) without starting git.
     /// `None` when that cannot be told here: variables that move git's files elsewhere, or
     /// an unreadable `.git` file.
-    fn git_index(&self) -> Option<GitIndex> {
+    fn git_index(&self, file: &Path) -> Option<GitIndex> {
         if ["GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"]
             .iter()
             .any(|key| self.env.contains_key(*key))
         {
             return None;
         }
-        let start = std::fs::canonicalize(self.env_file.parent()?).ok()?;
+        let start = std::fs::canonicalize(file.parent()?).ok()?;
         for dir in start.ancestors() {
             let dot_git = dir.join(".git");
             if dot_git.is_dir() {
@@ -100,8 +102,8 @@ impl Settings {
         Some(GitIndex::NoRepository)
     }
 
-    fn git(&self, args: &[&str]) -> Option<i32> {
-        let parent = self.env_file.parent()?;
+    fn git(&self, file: &Path, args: &[&str]) -> Option<i32> {
+        let parent = file.parent()?;
         std::process::Command::new("git")
             .args(args)
             .current_dir(parent)

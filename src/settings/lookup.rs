@@ -11,8 +11,10 @@ use crate::problem::Problem;
 pub enum Origin {
     Flag,
     Env,
+    /// A `.env` file (the working directory's, or a shared one above it), at that line.
     DotEnv {
         line: usize,
+        file: std::path::PathBuf,
     },
     TfwToml,
     /// Derived from other values (named).
@@ -27,7 +29,10 @@ impl Origin {
         match self {
             Origin::Flag => "command line".into(),
             Origin::Env => "environment".into(),
-            Origin::DotEnv { line } => format!("{}:{line}", env_file.display()),
+            Origin::DotEnv { line, file } if file.as_os_str().is_empty() => {
+                format!("{}:{line}", env_file.display())
+            }
+            Origin::DotEnv { line, file } => format!("{}:{line}", file.display()),
             Origin::TfwToml => crate::project::FILE_NAME.into(),
             Origin::Derived { from } => format!("derived from {from}"),
             Origin::Default => "default".into(),
@@ -57,6 +62,7 @@ impl Settings {
             value: value.to_string(),
             origin: Origin::DotEnv {
                 line: dotenv.line(key).unwrap_or(0),
+                file: dotenv.file(key).to_path_buf(),
             },
         })
     }
@@ -67,9 +73,16 @@ impl Settings {
 
     pub(super) fn at_key(&self, problem: Problem, key: &str) -> Problem {
         match self.dotenv_line(key) {
-            Some(line) if !self.env.contains_key(key) => problem.at(&self.env_file, Some(line)),
+            Some(line) if !self.env.contains_key(key) => {
+                problem.at(self.dotenv_file(key), Some(line))
+            }
             _ => problem,
         }
+    }
+
+    /// The `.env` file that defines `key` (the working directory's when none does).
+    pub(super) fn dotenv_file(&self, key: &str) -> &Path {
+        self.dotenv.as_ref().map_or(&self.env_file, |d| d.file(key))
     }
 
     /// The state `TF_HTTP_ADDRESS` names (its last segment, decoded), with the origin of the
@@ -137,6 +150,7 @@ impl Settings {
                 value: String::new(),
                 origin: Origin::DotEnv {
                     line: dotenv.line("TF_STATE_NAME").unwrap_or(0),
+                    file: dotenv.file("TF_STATE_NAME").to_path_buf(),
                 },
             });
         }
@@ -170,7 +184,7 @@ impl Settings {
             None => Problem::error(format!("`{key}` is missing")),
         };
         let problem = match self.dotenv_line(key) {
-            Some(line) => problem.at(&self.env_file, Some(line)),
+            Some(line) => problem.at(self.dotenv_file(key), Some(line)),
             None => problem.at(&self.env_file, None),
         };
         problem.hint(format!(

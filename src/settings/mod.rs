@@ -101,16 +101,14 @@ impl Settings {
             Some(path) => dir.join(path),
             None => dir.join(".env"),
         };
-        let (dotenv, dotenv_problem) = match DotEnv::load(&env_file) {
-            Ok(dotenv) => (Some(dotenv), None),
-            Err(problem) => (None, Some(problem)),
-        };
-        let (project, project_problem) = match Project::load(&dir) {
+        let levels = crate::repo::Levels::of(&dir);
+        let (dotenv, dotenv_problem) = load_dotenv(&env_file, cli.env_file.is_none(), &levels);
+        let (project, project_problem) = match Project::load_levels(levels.clone()) {
             Ok(project) => (project, None),
             Err(problem) => (
                 Project {
-                    path: None,
-                    file: Default::default(),
+                    levels,
+                    ..Default::default()
                 },
                 Some(problem),
             ),
@@ -153,6 +151,38 @@ impl Settings {
         }
         overlay
     }
+}
+
+/// The working directory's `.env`, over the shared ones of its parents up to the repository
+/// root (nearest wins per key). Only inside a repository: a stray `~/.env` is nobody's
+/// shared settings. `--env-file` names one file and nothing is inherited.
+fn load_dotenv(
+    env_file: &std::path::Path,
+    inherit: bool,
+    levels: &crate::repo::Levels,
+) -> (Option<DotEnv>, Option<Problem>) {
+    let mut shared = Vec::new();
+    if inherit && levels.repo_root.is_some() {
+        for level in levels.dirs.iter().skip(1) {
+            let path = level.join(".env");
+            if path.is_file() {
+                shared.push(DotEnv::load(&path));
+            }
+        }
+    }
+    let own = DotEnv::load(env_file);
+    let (mut dotenv, problem) = match own {
+        Ok(dotenv) => (dotenv, None),
+        Err(problem) if shared.is_empty() || env_file.exists() => return (None, Some(problem)),
+        Err(_) => (DotEnv::absent(env_file), None),
+    };
+    for file in shared {
+        match file {
+            Ok(file) => dotenv.inherit(file),
+            Err(problem) => dotenv.warnings.push(problem),
+        }
+    }
+    (Some(dotenv), problem)
 }
 
 /// A value as messages show it: one line (control characters escaped) and at most 120

@@ -69,7 +69,7 @@ pub(super) fn check_state_name(settings: &Settings, state: &Value, problems: &mu
     let message = format!("{subject} {what}");
     let problem = Problem::error(message).hint(hint);
     problems.push(match (&state.origin, key) {
-        (Origin::DotEnv { line }, _) => problem.at(&settings.env_file, Some(*line)),
+        (Origin::DotEnv { line, file }, _) => problem.at(file, Some(*line)),
         (_, Some(key)) => settings.at_key(problem, key),
         _ => problem,
     });

@@ -104,7 +104,7 @@ impl Settings {
             };
             problems.push(
                 problem
-                    .at(&self.env_file, Some(line))
+                    .at(dotenv.file(key), Some(line))
                     .hint(format!("replace it with your real {key}")),
             );
         }

@@ -223,10 +223,7 @@ mod tests {
 
     #[test]
     fn only_stale_personal_states_of_people_who_left() {
-        let project = Project {
-            path: None,
-            file: ProjectFile::default(),
-        };
+        let project = Project::default();
         let old = "2020-01-01T00:00:00Z";
         let new = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
         let states = vec![
@@ -264,7 +261,10 @@ mod tests {
     #[test]
     fn owner_from_a_custom_rule() {
         let file: ProjectFile = toml::from_str("personal = \"{username}-sandbox\"").unwrap();
-        let project = Project { path: None, file };
+        let project = Project {
+            file,
+            ..Default::default()
+        };
         assert_eq!(owner_of(&project, "bob-sandbox").as_deref(), Some("bob"));
         assert_eq!(owner_of(&project, "staging"), None);
     }

@@ -129,7 +129,12 @@ fn check(settings: &Settings, text: &str, name: &str) -> Result<()> {
     let after = Settings {
         dir: settings.dir.clone(),
         env_file: settings.env_file.clone(),
-        dotenv: Some(DotEnv::parse(&settings.env_file, text.to_string())?),
+        dotenv: Some(match &settings.dotenv {
+            Some(dotenv) => {
+                DotEnv::parse(&settings.env_file, text.to_string())?.with_shared_of(dotenv)
+            }
+            None => DotEnv::parse(&settings.env_file, text.to_string())?,
+        }),
         dotenv_problem: None,
         project: settings.project.clone(),
         project_problem: settings.project_problem.clone(),

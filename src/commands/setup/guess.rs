@@ -80,7 +80,7 @@ pub fn gather(settings: &Settings) -> Defaults {
         defaults.token = own("TF_HTTP_PASSWORD").map(str::to_string);
         defaults.state = own("TF_STATE_NAME").map(str::to_string);
         let mut kept: Vec<(usize, String, String)> = dotenv
-            .iter()
+            .own()
             .filter(|(key, _, _)| !MANAGED.contains(key))
             .map(|(key, value, line)| (line, key.to_string(), value.to_string()))
             .collect();

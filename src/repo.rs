@@ -1,0 +1,68 @@
+//! The folders a working directory inherits shared settings from: itself, then each parent
+//! up to the repository root (the folder holding `.git`), where `tfw.toml` and `.env` are
+//! looked up. Without it, `tfw -C envs/prod` (and CI's `TF_ROOT`) ignored the protections of
+//! the repository's own `tfw.toml`.
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Levels {
+    /// Nearest first: the working directory as given, then its parents (canonical).
+    pub dirs: Vec<PathBuf>,
+    /// The folder holding `.git` (a folder, or the file of a worktree or submodule); `None`
+    /// outside a repository, where the walk went up to the filesystem root.
+    pub repo_root: Option<PathBuf>,
+}
+
+impl Levels {
+    /// Stats only: a few `stat` calls per level, no file is read.
+    pub fn of(dir: &Path) -> Self {
+        let canonical = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let mut dirs = vec![dir.to_path_buf()];
+        let mut repo_root = None;
+        for (index, level) in canonical.ancestors().enumerate() {
+            if index > 0 {
+                dirs.push(level.to_path_buf());
+            }
+            if std::fs::symlink_metadata(level.join(".git")).is_ok() {
+                repo_root = Some(level.to_path_buf());
+                break;
+            }
+        }
+        Self { dirs, repo_root }
+    }
+}
+
+/// A relative path as written in `tfw.toml`: `/`-separated, `.` when empty.
+pub(crate) fn slash_path(path: &Path) -> String {
+    let parts: Vec<String> = path
+        .components()
+        .filter_map(|c| match c {
+            std::path::Component::Normal(part) => Some(part.to_string_lossy().into_owned()),
+            _ => None,
+        })
+        .collect();
+    if parts.is_empty() {
+        ".".into()
+    } else {
+        parts.join("/")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stops_at_the_repository_root() {
+        let top = tempfile::tempdir().unwrap();
+        let repo = top.path().join("infra");
+        let root = repo.join("envs/prod");
+        std::fs::create_dir_all(&root).unwrap();
+        std::fs::create_dir_all(repo.join(".git")).unwrap();
+        let levels = Levels::of(&root);
+        assert_eq!(levels.dirs.len(), 3);
+        let canonical_repo = std::fs::canonicalize(&repo).unwrap();
+        assert_eq!(levels.repo_root.as_deref(), Some(canonical_repo.as_path()));
+    }
+}

@@ -1,0 +1,196 @@
+//! One repository, one folder per environment: `tfw.toml` and `.env` found by walking up to
+//! the repository root, so `tfw -C envs/prod` (and CI's `TF_ROOT`) keeps the repository's
+//! protections; `.env` values merged with each one's file and line.
+
+use crate::support::{MAIN_TF, Sandbox, git, gitlab};
+
+/// A git repository with `envs/prod` and `envs/staging` roots and no `.env` yet.
+fn repo() -> Sandbox {
+    let sandbox = Sandbox::empty();
+    git(sandbox.dir.path(), &["init", "-q"]);
+    sandbox.write(".gitignore", ".env\n.terraform/\n.tfw/\n");
+    sandbox.write("envs/prod/main.tf", MAIN_TF);
+    sandbox.write("envs/staging/main.tf", MAIN_TF);
+    sandbox
+}
+
+fn ci(sandbox: &Sandbox, args: &[&str]) -> crate::support::Cmd {
+    sandbox
+        .tfw(args)
+        .env("CI", "true")
+        .env("CI_API_V4_URL", sandbox.gitlab.api_url())
+        .env("CI_PROJECT_ID", gitlab::PROJECT_ID.to_string())
+        .env("CI_JOB_TOKEN", gitlab::CI_JOB_TOKEN)
+}
+
+fn env_json(out: &crate::support::Out) -> serde_json::Value {
+    serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.all()))
+}
+
+#[test]
+fn protections_at_the_repository_root_hold_under_chdir() {
+    let sandbox = repo();
+    sandbox.write("tfw.toml", "protected = [\"live-*\"]\n");
+    let env = sandbox.seed_env_text("alice", gitlab::ALICE_TOKEN, "dev-alice");
+    sandbox.write("envs/prod/.env", env);
+    sandbox.gitlab.clear_requests();
+    sandbox
+        .tfw(&[
+            "-C",
+            "envs/prod",
+            "--state",
+            "live-eu",
+            "destroy",
+            "--auto-approve",
+        ])
+        .run()
+        .code(1)
+        .stderr_has("`live-eu` is a protected state")
+        .stderr_has("--allow-protected");
+    assert!(
+        sandbox.gitlab.requests().is_empty(),
+        "the refusal must come before anything reaches GitLab"
+    );
+    assert!(sandbox.gitlab.state("42", "live-eu").is_none());
+
+    // A nested tfw.toml may protect more, never less.
+    sandbox.write("envs/prod/tfw.toml", "protected = [\"eu-*\"]\n");
+    for state in ["live-eu", "eu-west"] {
+        let out = sandbox
+            .tfw(&["-C", "envs/prod", "--state", state, "env", "--json"])
+            .run();
+        assert_eq!(env_json(&out)["protected"], true, "{state}: {}", out.all());
+    }
+    let out = sandbox
+        .tfw(&["-C", "envs/staging", "--state", "eu-west", "env", "--json"])
+        .run();
+    assert_eq!(env_json(&out)["protected"], false, "{}", out.all());
+}
+
+#[test]
+fn ci_keeps_the_repository_rules_whatever_tf_root_is() {
+    let sandbox = repo();
+    sandbox.write(
+        "tfw.toml",
+        "protected = [\"live-*\"]\nci_state = \"live-ci\"\n\n[roots.\"envs/staging\"]\nci_state = \"staging-ci\"\n",
+    );
+    sandbox.gitlab.clear_requests();
+    ci(&sandbox, &["-C", "envs/prod", "destroy", "--auto-approve"])
+        .run()
+        .code(1)
+        .stderr_has("`live-ci` is a protected state");
+    assert!(sandbox.gitlab.requests().is_empty());
+
+    // The root's own table wins over the file's top level, for that root only.
+    let out = ci(&sandbox, &["-C", "envs/staging", "env", "--json"]).run();
+    assert_eq!(
+        env_json(&out)["state"]["value"],
+        "staging-ci",
+        "{}",
+        out.all()
+    );
+    let out = ci(&sandbox, &["-C", "envs/prod", "env", "--json"]).run();
+    assert_eq!(env_json(&out)["state"]["value"], "live-ci", "{}", out.all());
+    assert_eq!(env_json(&out)["protected"], true);
+}
+
+#[test]
+fn dotenv_values_merge_with_their_file_and_line() {
+    let sandbox = repo();
+    sandbox.write(
+        ".env",
+        format!(
+            "GITLAB_URL={}\nGITLAB_PROJECT=group/infra\nTF_HTTP_USERNAME=alice\nTF_HTTP_PASSWORD={}\nAWS_PROFILE=shared\n",
+            sandbox.gitlab.url(),
+            gitlab::ALICE_TOKEN
+        ),
+    );
+    sandbox.write(
+        "envs/prod/.env",
+        "# prod's own\nTF_STATE_NAME=dev-alice-prod\nAWS_PROFILE=prod\n",
+    );
+    let root = std::fs::canonicalize(sandbox.dir.path()).unwrap();
+    let shared = format!("{}:", root.join(".env").display());
+    let own = format!("{}:", sandbox.path("envs/prod/.env").display());
+
+    let out = sandbox.tfw(&["-C", "envs/prod", "env"]).run();
+    out.success()
+        .stdout_has("dev-alice-prod")
+        .stdout_has(&format!("{own}2"))
+        .stdout_has(&format!("{shared}1"))
+        .stdout_has(&format!("{shared}3"))
+        .lacks(gitlab::ALICE_TOKEN);
+    let line = |key: &str| {
+        out.stdout
+            .lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or_else(|| panic!("no {key} in {}", out.stdout))
+            .to_string()
+    };
+    assert!(
+        line("AWS_PROFILE").contains("prod  ("),
+        "{}",
+        line("AWS_PROFILE")
+    );
+    assert!(line("AWS_PROFILE").contains(&format!("{own}3")));
+    assert!(line("GITLAB_URL").contains(&format!("{shared}1")));
+
+    let json = env_json(&sandbox.tfw(&["-C", "envs/prod", "env", "--json"]).run());
+    assert_eq!(json["username"]["origin"]["line"], 3);
+    assert_eq!(
+        json["username"]["origin"]["file"],
+        root.join(".env").display().to_string()
+    );
+    assert_eq!(json["state"]["from"], format!("{own}2"));
+
+    // The merged settings reach terraform: a plan works from the folder alone.
+    sandbox
+        .tfw(&["-C", "envs/prod", "plan"])
+        .run()
+        .success()
+        .stderr_has("Plan for `dev-alice-prod`");
+    // `tfw use` edits the root's own file, never the shared one.
+    let before = sandbox.read(".env");
+    sandbox
+        .tfw(&["-C", "envs/prod", "use", "--new", "dev-alice-other"])
+        .run()
+        .success();
+    assert_eq!(sandbox.read(".env"), before);
+    assert!(
+        sandbox
+            .read("envs/prod/.env")
+            .contains("TF_STATE_NAME=dev-alice-other")
+    );
+}
+
+#[test]
+fn outside_a_repository_no_parent_env_is_read() {
+    let sandbox = Sandbox::empty();
+    sandbox.write("envs/prod/main.tf", MAIN_TF);
+    sandbox.write(".env", "TF_STATE_NAME=from-above\n");
+    let out = sandbox.tfw(&["-C", "envs/prod", "env", "--json"]).run();
+    assert!(!out.stdout.contains("from-above"), "{}", out.all());
+}
+
+#[test]
+fn a_bad_key_in_a_roots_table_names_its_file_and_line() {
+    let sandbox = repo();
+    sandbox.write(
+        "tfw.toml",
+        "protected = [\"live-*\"]\n\n[roots.\"envs/prod\"]\nci_state = \"x\"\nprotect = [\"x\"]\n",
+    );
+    let root = std::fs::canonicalize(sandbox.dir.path()).unwrap();
+    sandbox
+        .tfw(&["-C", "envs/prod", "env"])
+        .run()
+        .code(1)
+        .stderr_has(&format!("{}:5", root.join("tfw.toml").display()))
+        .stderr_has("unknown field `protect`");
+    sandbox.write("tfw.toml", "backups_keep = \"many\"\n");
+    sandbox
+        .tfw(&["-C", "envs/prod", "env"])
+        .run()
+        .code(1)
+        .stderr_has(&format!("{}:1", root.join("tfw.toml").display()))
+        .stderr_has("invalid type");
+}
