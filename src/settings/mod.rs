@@ -218,10 +218,7 @@ pub(crate) fn for_tests(dotenv: &str, env: &[(&str, &str)], state_flag: Option<&
         dir,
         env_file,
         dotenv_problem: None,
-        project: Project {
-            path: None,
-            file: Default::default(),
-        },
+        project: Project::default(),
         project_problem: None,
         env: env
             .iter()
