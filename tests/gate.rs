@@ -12,12 +12,13 @@ use crate::support::{Sandbox, wait_with_output};
 
 const TERRAFORM_1_11: &str = "/usr/local/bin/terraform";
 
-/// `n` resources, each of which sleeps `sleep` seconds while it is created.
-fn resources_tf(n: usize, sleep: u32) -> String {
-    let provisioner = if sleep > 0 {
-        format!("\n  provisioner \"local-exec\" {{\n    command = \"sleep {sleep}\"\n  }}\n")
+/// `n` resources; with `wait`, creating them waits (at most two minutes) for a file `go` in
+/// the working directory, so a test can act while the apply holds the lock.
+fn resources_tf(n: usize, wait: bool) -> String {
+    let provisioner = if wait {
+        "  provisioner \"local-exec\" {\n    command = \"i=0; while [ ! -e go ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done\"\n  }\n"
     } else {
-        String::new()
+        ""
     };
     format!(
         "terraform {{\n  backend \"http\" {{}}\n}}\n\nresource \"terraform_data\" \"r\" {{\n  count = {n}\n  input = \"v${{count.index}}\"\n{provisioner}}}\n"
@@ -48,7 +49,7 @@ fn sandbox_with_resources(test: &str, n: usize) -> Option<Sandbox> {
     let link = sandbox.bin.join("terraform");
     std::fs::remove_file(&link).unwrap();
     std::os::unix::fs::symlink(Path::new(TERRAFORM_1_11), &link).unwrap();
-    sandbox.write("main.tf", resources_tf(n, 0));
+    sandbox.write("main.tf", resources_tf(n, false));
     Some(sandbox)
 }
 
@@ -155,7 +156,7 @@ fn every_way_to_a_destroy_plan_on_prod_is_refused() {
         .stderr_has("replace  terraform_data.r[1]");
     unchanged(&sandbox, &before);
     // A resource removed from the configuration.
-    sandbox.write("main.tf", resources_tf(2, 0));
+    sandbox.write("main.tf", resources_tf(2, false));
     sandbox
         .tfw(&["--state", "prod", "apply", "--auto-approve"])
         .run()
@@ -365,7 +366,7 @@ fn on_a_terminal_the_protected_name_is_typed_even_with_auto_approve() {
         return;
     };
     let before = sandbox.gitlab.versions("42", "prod");
-    sandbox.write("main.tf", resources_tf(3, 0));
+    sandbox.write("main.tf", resources_tf(3, false));
     let mut session = pty(&sandbox, &["--state", "prod", "apply", "--auto-approve"]);
     session
         .expect("Type the state name `prod` to apply")
@@ -404,7 +405,7 @@ fn unlock_is_refused_while_an_apply_here_holds_the_lock() {
     else {
         return;
     };
-    sandbox.write("main.tf", resources_tf(1, 20));
+    sandbox.write("main.tf", resources_tf(1, true));
     let child = sandbox
         .tfw(&["--state", "team", "apply", "--auto-approve"])
         .spawn();
@@ -430,13 +431,31 @@ fn unlock_is_refused_while_an_apply_here_holds_the_lock() {
             .stderr_has("nothing was released");
         assert!(sandbox.gitlab.lock("42", "team").is_some());
     }
-    // Nor may `clean` take `.terraform` and the plan from under it.
-    sandbox
-        .tfw(&["clean"])
-        .run()
-        .code(1)
-        .stderr_has("is running in this directory");
+    // Nor may `clean` take `.terraform` and the plan from under it, nor anything else
+    // change a state or the settings here meanwhile.
+    for args in [
+        &["clean"][..],
+        &["use", "dev-alice"][..],
+        &["state", "delete", "dev-alice", "--yes"][..],
+        &[
+            "--state",
+            "team",
+            "exec",
+            "--",
+            "state",
+            "rm",
+            "terraform_data.r[0]",
+        ][..],
+    ] {
+        sandbox
+            .tfw(args)
+            .run()
+            .code(1)
+            .stderr_has("--state team apply --auto-approve (pid ")
+            .stderr_has("is running in this directory");
+    }
     assert!(sandbox.path(".terraform").is_dir());
+    sandbox.write("go", "");
     let out = wait_with_output(child, Duration::from_secs(120));
     out.success();
     assert!(sandbox.gitlab.lock("42", "team").is_none());
@@ -467,4 +486,40 @@ fn a_root_without_an_http_backend_is_refused() {
     assert!(sandbox.gitlab.state_names("42").is_empty());
     // `exec` may still run a local-state command.
     sandbox.tfw(&["exec", "--", "validate"]).run().success();
+}
+
+#[test]
+fn your_own_lock_is_described_and_asked_about_on_a_terminal() {
+    let sandbox = Sandbox::new();
+    sandbox.tfw(&["apply", "--auto-approve"]).run().success();
+    let created = humantime::format_rfc3339_seconds(
+        std::time::SystemTime::now() - Duration::from_secs(3 * 3600),
+    )
+    .to_string();
+    sandbox.gitlab.set_lock(
+        "42",
+        "dev-alice",
+        serde_json::json!({"ID": "mine-1", "Who": "alice", "Operation": "OperationTypeApply", "Created": created}),
+    );
+    let mut session = pty(&sandbox, &["state", "unlock"]);
+    // GitLab keeps who and when (not the operation: its 409 echoes the asker's).
+    session
+        .expect("locked by alice, 3h ago (lock ID mine-1)")
+        .unwrap();
+    session.expect("your own lock").unwrap();
+    session
+        .expect("Type `yes` to release your lock on `dev-alice`")
+        .unwrap();
+    session.send_line("no").unwrap();
+    session.expect("cancelled").unwrap();
+    session.expect(Eof).unwrap();
+    assert!(sandbox.gitlab.lock("42", "dev-alice").is_some());
+
+    // Without a terminal there is nobody to ask: described, then released as before.
+    sandbox
+        .tfw(&["state", "unlock"])
+        .run()
+        .success()
+        .stderr_has("locked by alice, 3h ago (lock ID mine-1): your own lock");
+    assert!(sandbox.gitlab.lock("42", "dev-alice").is_none());
 }

@@ -84,7 +84,9 @@ pub fn run(remote: &Remote, options: &Options) -> Result<i32> {
         since: lock.since.clone(),
     };
     let mut described = format!("state `{name}` is locked by {}", lock.describe());
-    if let Some(operation) = text("Operation") {
+    // GitLab keeps no operation: its 409 echoes the one we sent (Invalid). Named when a
+    // server does keep it.
+    if let Some(operation) = text("Operation").filter(|op| *op != "OperationTypeInvalid") {
         let operation = operation.trim_start_matches("OperationType").to_lowercase();
         described.push_str(&format!(" for {operation}"));
     }
