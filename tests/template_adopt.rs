@@ -3,9 +3,152 @@
 //! as a diff and kept unless --force), git-ignored and unknown files never, the old
 //! `env.example` keys and the scripts' terraform arguments carried over (and used).
 
-use crate::support::Sandbox;
-use crate::support::git;
-use crate::templates::legacy_repo;
+use crate::support::gitlab::ALICE_TOKEN;
+use crate::support::{Sandbox, git};
+
+/// The old Makefile template's files, as shipped (the originals tfw recognises).
+pub(crate) const LEGACY: &[(&str, &str)] = &[
+    ("Makefile", include_str!("../templates/legacy/Makefile")),
+    (
+        "scripts/init.sh",
+        include_str!("../templates/legacy/scripts/init.sh"),
+    ),
+    (
+        "scripts/plan.sh",
+        include_str!("../templates/legacy/scripts/plan.sh"),
+    ),
+    (
+        "scripts/apply.sh",
+        include_str!("../templates/legacy/scripts/apply.sh"),
+    ),
+    (
+        "scripts/destroy.sh",
+        include_str!("../templates/legacy/scripts/destroy.sh"),
+    ),
+    (
+        "scripts/format.sh",
+        include_str!("../templates/legacy/scripts/format.sh"),
+    ),
+    (
+        "scripts/graph.sh",
+        include_str!("../templates/legacy/scripts/graph.sh"),
+    ),
+    (
+        "scripts/clean.sh",
+        include_str!("../templates/legacy/scripts/clean.sh"),
+    ),
+    (
+        "env.example",
+        include_str!("../templates/legacy/env.example"),
+    ),
+];
+
+/// The old Makefile template's layout, committed (without `.env`, which is only on disk).
+pub(crate) fn legacy_repo(sandbox: &Sandbox, main_tf: &str) {
+    for (path, text) in LEGACY {
+        sandbox.write(path, text);
+    }
+    sandbox.write(
+        "backend.hcl",
+        "lock_method = \"POST\"\nunlock_method = \"DELETE\"\n",
+    );
+    sandbox.write(
+        "README.md",
+        "# Infra\n\n## Usage\n\nCopy env.example to .env, then `make init` and `make plan`.\n",
+    );
+    sandbox.write("main.tf", main_tf);
+    sandbox.seed_env("alice", ALICE_TOKEN, "dev-alice");
+    let dir = sandbox.dir.path();
+    git(dir, &["init", "-q"]);
+    git(
+        dir,
+        &[
+            "add",
+            "Makefile",
+            "scripts",
+            "backend.hcl",
+            "env.example",
+            "README.md",
+            "main.tf",
+        ],
+    );
+    git(dir, &["commit", "-q", "-m", "from the Makefile template"]);
+}
+
+#[test]
+fn adopt_converts_a_makefile_repo_and_doctor_passes() {
+    let sandbox = Sandbox::empty();
+    legacy_repo(&sandbox, "output \"greeting\" {\n  value = \"hello\"\n}\n");
+    sandbox.write("backend.tf", "terraform {\n  backend \"http\" {\n  }\n}\n");
+    git(sandbox.dir.path(), &["add", "backend.tf"]);
+    git(sandbox.dir.path(), &["commit", "-q", "-m", "backend"]);
+    let env_before = sandbox.read(".env");
+
+    sandbox
+        .tfw(&["adopt", "--dry-run"])
+        .run()
+        .success()
+        .stdout_has("+GITLAB_URL=")
+        .stderr_has("Dry run");
+    assert_eq!(
+        git(
+            sandbox.dir.path(),
+            &["status", "--porcelain", "--untracked-files=no"]
+        ),
+        ""
+    );
+    assert!(!sandbox.path(".tfw/template.lock").exists());
+
+    sandbox
+        .tfw(&["adopt"])
+        .run()
+        .success()
+        .stderr_has("`.env` is unchanged and works as it is")
+        .stderr_has("--remove-legacy");
+    assert_eq!(sandbox.read(".env"), env_before, ".env is never rewritten");
+    assert!(sandbox.path("Makefile").is_file() && sandbox.path("scripts/init.sh").is_file());
+    assert!(
+        sandbox.read("env.example").contains("GITLAB_URL="),
+        "the export-style example is replaced"
+    );
+    assert!(
+        sandbox.read("backend.tf").contains("Managed by `tfw sync`"),
+        "an equivalent backend.tf is replaced"
+    );
+    assert!(
+        sandbox.read("README.md").starts_with("# Infra\n"),
+        "the README keeps its own part"
+    );
+    git(sandbox.dir.path(), &["check-ignore", "-q", ".env"]);
+
+    sandbox
+        .tfw(&["doctor"])
+        .run()
+        .success()
+        .stderr_has("All checks passed");
+    sandbox.tfw(&["plan"]).run().success();
+    sandbox.tfw(&["sync", "--check"]).run().code(0);
+    sandbox.tfw(&["adopt"]).run().code(1).stderr_has("tfw sync");
+}
+
+#[test]
+fn adopt_removes_legacy_files_only_when_asked_and_never_declares_a_second_backend() {
+    let sandbox = Sandbox::empty();
+    // The backend lives in main.tf here: backend.tf would be a second one.
+    legacy_repo(&sandbox, crate::support::MAIN_TF);
+    sandbox
+        .tfw(&["adopt", "--remove-legacy"])
+        .run()
+        .success()
+        .stderr_has("backend.tf");
+    for gone in ["Makefile", "scripts", "backend.hcl"] {
+        assert!(!sandbox.path(gone).exists(), "{gone} still there");
+    }
+    assert!(!sandbox.path("backend.tf").exists());
+    assert!(sandbox.read(".tfw/template.lock").contains("skip = true"));
+    sandbox.tfw(&["doctor"]).run().success();
+    sandbox.tfw(&["sync", "--check"]).run().code(0);
+}
 
 const MAIN_TF: &str = "variable \"greeting\" {\n  default = \"hello world\"\n}\n\noutput \"greeting\" {\n  value = var.greeting\n}\n";
 

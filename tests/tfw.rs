@@ -23,6 +23,7 @@ mod states;
 mod template_adopt;
 mod template_check;
 mod template_safety;
+mod template_sync;
 mod templates;
 mod ux;
 mod validation;

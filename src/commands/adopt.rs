@@ -15,7 +15,8 @@ use crate::cli::AdoptArgs;
 use crate::context::Context;
 use crate::printer::Printer;
 use crate::problem::Problem;
-use crate::template::legacy::{self, Carried, LegacyFile, Verdict};
+use crate::template::carry::{self, Carried};
+use crate::template::legacy::{self, LegacyFile, Verdict};
 use crate::template::lock::{Entry, LOCK_PATH, Lock};
 use crate::template::ops::{apply, remove_empty_parents};
 use crate::template::plan::{Mode, plan};
@@ -171,7 +172,7 @@ pub fn run(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
     drop(spinner);
 
     let legacy_files = legacy::survey(dir, &|paths| git::ignored(dir, paths));
-    let carried = legacy::extra_args(dir);
+    let carried = carry::extra_args(dir);
     let mut mode = Mode {
         replace_symlinks: args.replace_symlinks,
         ..Mode::default()
@@ -184,7 +185,7 @@ pub fn run(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
     if let Some(old) = read("env.example").filter(|text| has_export_lines(text)) {
         mode.replace.insert("env.example".to_string());
         if let Some(new) = template.file("env.example") {
-            let (merged, keys) = legacy::merge_env_example(&old, &new.content);
+            let (merged, keys) = carry::merge_env_example(&old, &new.content);
             if !keys.is_empty() {
                 mode.write_instead.insert("env.example".into(), merged);
             }
@@ -193,7 +194,7 @@ pub fn run(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
     }
     if let Some(file) = template.file("tfw.toml") {
         let base = read("tfw.toml").unwrap_or_else(|| file.content.clone());
-        match legacy::with_args(&base, &carried) {
+        match carry::with_args(&base, &carried) {
             Some(text) => {
                 mode.write_instead.insert("tfw.toml".into(), text);
             }

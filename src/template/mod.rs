@@ -6,6 +6,7 @@
 //! A template is resolved once per command (`source`), then compared with each repository's
 //! lock: cheaply by checksums for `--check` (`check`), or planned and written (`plan`, `sync`).
 
+pub(crate) mod carry;
 pub mod check;
 pub mod decide;
 pub mod fleet;
