@@ -7,7 +7,7 @@
 //!
 //! Serves the default project (42, `group/infra`), users and job token of `GitLab::start()` on
 //! 127.0.0.1, prints `listening on http://127.0.0.1:PORT` and runs until killed.
-#[path = "../tests/support/gitlab.rs"]
+#[path = "../tests/support/gitlab/mod.rs"]
 mod gitlab;
 
 use std::io::Write;

@@ -18,17 +18,17 @@ use crate::support::gitlab::{
 
 const PROJECT: &str = "42";
 
-struct Answer {
-    status: u16,
-    body: Vec<u8>,
+pub(crate) struct Answer {
+    pub status: u16,
+    pub body: Vec<u8>,
 }
 
 impl Answer {
-    fn text(&self) -> String {
+    pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
-    fn json(&self) -> Value {
+    pub fn json(&self) -> Value {
         serde_json::from_slice(&self.body)
             .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
@@ -68,33 +68,38 @@ fn send_with(
     Answer { status, body }
 }
 
-fn send(method: &str, url: &str, headers: &[(&str, String)], body: Option<&[u8]>) -> Answer {
+pub(crate) fn send(
+    method: &str,
+    url: &str,
+    headers: &[(&str, String)],
+    body: Option<&[u8]>,
+) -> Answer {
     send_with(&agent(), method, url, headers, body)
 }
 
-fn as_user(username: &str, token: &str) -> Vec<(&'static str, String)> {
+pub(crate) fn as_user(username: &str, token: &str) -> Vec<(&'static str, String)> {
     vec![("Authorization", basic_auth(username, token))]
 }
 
-fn alice() -> Vec<(&'static str, String)> {
+pub(crate) fn alice() -> Vec<(&'static str, String)> {
     as_user(ALICE, ALICE_TOKEN)
 }
 
-fn bob() -> Vec<(&'static str, String)> {
+pub(crate) fn bob() -> Vec<(&'static str, String)> {
     as_user(BOB, BOB_TOKEN)
 }
 
-fn dave() -> Vec<(&'static str, String)> {
+pub(crate) fn dave() -> Vec<(&'static str, String)> {
     as_user(DAVE, DAVE_TOKEN)
 }
 
-fn state_doc(serial: u64) -> Vec<u8> {
+pub(crate) fn state_doc(serial: u64) -> Vec<u8> {
     // Odd spacing on purpose: the server must keep the bytes exactly.
     format!("{{\"version\": 4,  \"serial\":{serial},\n \"lineage\":\"l-1\", \"outputs\":{{}}}}")
         .into_bytes()
 }
 
-fn lock_info(id: &str, who: &str) -> Value {
+pub(crate) fn lock_info(id: &str, who: &str) -> Value {
     json!({
         "ID": id,
         "Operation": "OperationTypeApply",
@@ -106,7 +111,7 @@ fn lock_info(id: &str, who: &str) -> Value {
     })
 }
 
-fn lock_body(id: &str, who: &str) -> Vec<u8> {
+pub(crate) fn lock_body(id: &str, who: &str) -> Vec<u8> {
     lock_info(id, who).to_string().into_bytes()
 }
 
@@ -205,6 +210,8 @@ fn post_state_must_carry_the_held_lock_id() {
     let url = gl.state_url(PROJECT, "prod");
     gl.set_lock(PROJECT, "prod", lock_info("bob-lock", BOB));
 
+    // `handle_with_lock` raises `StateLockedError`, which the state API does not rescue on
+    // writes: GitLab answers 500, not 409, and says nothing about the holder.
     for query in ["", "?ID=someone-else"] {
         let conflict = send(
             "POST",
@@ -212,11 +219,10 @@ fn post_state_must_carry_the_held_lock_id() {
             &alice(),
             Some(&state_doc(1)),
         );
-        assert_eq!(conflict.status, 409, "{query}");
-        let holder = conflict.json();
+        assert_eq!(conflict.status, 500, "{query}");
         assert_eq!(
-            (holder["ID"].as_str(), holder["Who"].as_str()),
-            (Some("bob-lock"), Some(BOB))
+            conflict.json(),
+            json!({"message": "500 Internal Server Error"})
         );
     }
     assert_eq!(gl.versions(PROJECT, "prod"), vec![]);
@@ -238,7 +244,7 @@ fn post_state_must_carry_the_held_lock_id() {
         &bob(),
         Some(&state_doc(2)),
     );
-    assert_eq!(stale.status, 409);
+    assert_eq!(stale.status, 500);
     assert_eq!(send("POST", &url, &bob(), Some(&state_doc(2))).status, 200);
 }
 
@@ -257,11 +263,41 @@ fn delete_state_removes_all_versions_unless_locked() {
     assert_eq!(send("DELETE", &url, &alice(), None).status, 200);
     assert_eq!(gl.versions(PROJECT, "prod").len(), 2);
 
+    // Unlocked: the deletion is scheduled (`deleted_at`), the worker removes it later; until
+    // then every route answers 422 and re-creating the name is refused too.
     gl.clear_lock(PROJECT, "prod");
     assert_eq!(send("DELETE", &url, &alice(), None).status, 200);
+    assert!(gl.is_deleting(PROJECT, "prod"));
+    let lock_url = format!("{url}/lock");
+    for (method, target, body) in [
+        ("GET", url.clone(), None),
+        ("POST", url.clone(), Some(state_doc(3))),
+        ("DELETE", url.clone(), None),
+        ("POST", lock_url.clone(), Some(lock_body("x", ALICE))),
+        ("DELETE", lock_url.clone(), None),
+        ("GET", format!("{url}/versions/1"), None),
+    ] {
+        let answer = send(method, &target, &alice(), body.as_deref());
+        assert_eq!(answer.status, 422, "{method} {target}");
+        assert_eq!(answer.json(), json!({"message": "State is deleted"}));
+    }
+    let listed = graphql(
+        &gl,
+        &[("Authorization", format!("Bearer {ALICE_TOKEN}"))],
+        json!({"query": "{ project(fullPath: \"group/infra\") { terraformStates { nodes { name deletedAt } } } }"}),
+    );
+    let nodes = &listed.json()["data"]["project"]["terraformStates"]["nodes"];
+    assert_eq!(nodes[0]["name"], "prod");
+    assert!(nodes[0]["deletedAt"].is_string(), "{nodes}");
+
+    gl.run_deletion_worker();
     assert!(!gl.has_state(PROJECT, "prod"));
     assert_eq!(gl.versions(PROJECT, "prod"), vec![]);
     assert_eq!(send("GET", &url, &alice(), None).status, 404);
+    assert_eq!(
+        send("POST", &url, &alice(), Some(&state_doc(1))).status,
+        200
+    );
 }
 
 #[test]
@@ -468,9 +504,35 @@ fn names_and_projects_are_url_encoded_path_segments() {
         200
     );
     assert_eq!(gl.state_names("42"), vec!["env/prod", "prod.eu-1"]);
+    // The versions route has no `[^/]+` requirement on the name (`state_version.rb`): Grape
+    // reads a raw dot as a format suffix and misses the route, `%2E` works.
     assert_eq!(
-        gl.state_url("group/infra", "a b/c"),
-        format!("{api}/projects/group%2Finfra/terraform/state/a%20b%2Fc")
+        send(
+            "GET",
+            &format!("{}/versions/1", by_path("prod.eu-1")),
+            &alice(),
+            None
+        )
+        .status,
+        404
+    );
+    assert_eq!(
+        send(
+            "GET",
+            &format!("{}/versions/1", by_path("prod%2Eeu-1")),
+            &alice(),
+            None
+        )
+        .status,
+        200
+    );
+    assert_eq!(
+        send("GET", &by_path("prod%2Eeu-1"), &alice(), None).status,
+        200
+    );
+    assert_eq!(
+        gl.state_url("group/infra", "a b/c.d"),
+        format!("{api}/projects/group%2Finfra/terraform/state/a%20b%2Fc%2Ed")
     );
     assert_eq!(encode_component("env/prod"), "env%2Fprod");
 
@@ -485,6 +547,29 @@ fn names_and_projects_are_url_encoded_path_segments() {
         400
     );
     assert_eq!(send("GET", &by_path(&too_long), &alice(), None).status, 400);
+    // Characters, not bytes: 255 two-byte letters are a valid name.
+    let wide = "é".repeat(255);
+    assert_eq!(
+        send(
+            "POST",
+            &by_path(&encode_component(&wide)),
+            &alice(),
+            Some(&state_doc(1))
+        )
+        .status,
+        200
+    );
+    // The versions route has no length rule: a long name is just not found.
+    assert_eq!(
+        send(
+            "GET",
+            &format!("{}/versions/1", by_path(&too_long)),
+            &alice(),
+            None
+        )
+        .status,
+        404
+    );
 
     let unknown = send(
         "GET",
@@ -493,7 +578,7 @@ fn names_and_projects_are_url_encoded_path_segments() {
         None,
     );
     assert_eq!(unknown.status, 404);
-    assert_eq!(unknown.json(), json!({"message": "404 Not Found"}));
+    assert_eq!(unknown.json(), json!({"message": "404 Project Not Found"}));
     assert_eq!(
         send(
             "GET",
@@ -505,17 +590,23 @@ fn names_and_projects_are_url_encoded_path_segments() {
         404
     );
 
+    // Roles are per project: a maintainer of one is nobody in another (404, not 403).
     gl.add_project(7, "team/app");
-    assert_eq!(
+    let post = || {
         send(
             "POST",
             &format!("{api}/projects/team%2Fapp/terraform/state/x"),
             &alice(),
-            Some(&state_doc(1))
+            Some(&state_doc(1)),
         )
-        .status,
-        200
-    );
+    };
+    let stranger = post();
+    assert_eq!(stranger.status, 404);
+    assert_eq!(stranger.json(), json!({"message": "404 Project Not Found"}));
+    gl.set_role("7", ALICE, Some(Role::Developer));
+    assert_eq!(post().status, 403);
+    gl.set_role("7", ALICE, Some(Role::Maintainer));
+    assert_eq!(post().status, 200);
     assert_eq!(gl.state("7", "x"), Some(state_doc(1)));
 }
 
@@ -609,7 +700,7 @@ fn basic_bearer_private_token_and_job_tokens_are_accepted() {
     );
 }
 
-fn graphql(gl: &GitLab, headers: &[(&str, String)], body: Value) -> Answer {
+pub(crate) fn graphql(gl: &GitLab, headers: &[(&str, String)], body: Value) -> Answer {
     send(
         "POST",
         &gl.graphql_url(),
@@ -898,7 +989,7 @@ fn request_log_records_method_raw_url_user_status_and_body() {
         "/api/v4/projects/42/terraform/state/env%2Fprod"
     );
     assert_eq!(log[0].user.as_deref(), Some(ALICE));
-    assert_eq!(log[0].status, 409, "an ID sent to an unlocked state");
+    assert_eq!(log[0].status, 500, "an ID sent to an unlocked state");
     assert_eq!(log[0].body, state_doc(1));
     assert!(
         log[0]

@@ -1,0 +1,103 @@
+//! Faults: a test makes the server misbehave on one route (a status, a delay, a hang, a
+//! truncated body) to show how tfw copes with what a real GitLab or proxy sometimes does.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use super::Route;
+use super::http::reason;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FaultAction {
+    /// Answer with this status and body; the request has no other effect.
+    Respond { status: u16, body: String },
+    /// Wait this long (at most `MAX_FAULT_WAIT`, cut short when the server is dropped), then
+    /// handle the request normally.
+    Delay(Duration),
+    /// Never answer: hold the connection open this long (at most `MAX_FAULT_WAIT`, cut short
+    /// when the server is dropped), then close it. The request has no effect.
+    Hang(Duration),
+    /// Handle the request normally, but announce a Content-Length larger than the body, send
+    /// only half of the body and close the connection.
+    Truncate,
+}
+
+/// A fault rule: requests matching the method, route and state name get `action`, every time
+/// or only the first `times` times. Build with `Fault::new`/`Fault::status`/`Fault::respond`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Fault {
+    pub method: Option<String>,
+    pub route: Route,
+    pub state_name: Option<String>,
+    pub times: Option<usize>,
+    pub action: FaultAction,
+}
+
+impl Fault {
+    pub fn new(route: Route, action: FaultAction) -> Fault {
+        Fault {
+            method: None,
+            route,
+            state_name: None,
+            times: None,
+            action,
+        }
+    }
+
+    /// Answer `status` with GitLab's usual `{"message":"<code> <reason>"}` body.
+    pub fn status(route: Route, status: u16) -> Fault {
+        let body = json!({ "message": format!("{status} {}", reason(status)) }).to_string();
+        Fault::new(route, FaultAction::Respond { status, body })
+    }
+
+    /// Answer `status` with exactly `body` (e.g. a LockInfo JSON for a 409 on `Route::Lock`).
+    pub fn respond(route: Route, status: u16, body: impl Into<String>) -> Fault {
+        Fault::new(
+            route,
+            FaultAction::Respond {
+                status,
+                body: body.into(),
+            },
+        )
+    }
+
+    pub fn delay(route: Route, delay: Duration) -> Fault {
+        Fault::new(route, FaultAction::Delay(delay))
+    }
+
+    pub fn hang(route: Route, hold: Duration) -> Fault {
+        Fault::new(route, FaultAction::Hang(hold))
+    }
+
+    pub fn truncate(route: Route) -> Fault {
+        Fault::new(route, FaultAction::Truncate)
+    }
+
+    /// Only requests with this HTTP method (case-insensitive).
+    pub fn method(mut self, method: &str) -> Fault {
+        self.method = Some(method.to_ascii_uppercase());
+        self
+    }
+
+    /// Only requests for this (decoded) state name.
+    pub fn state(mut self, name: &str) -> Fault {
+        self.state_name = Some(name.to_string());
+        self
+    }
+
+    /// Only the first `n` matching requests; later ones are handled normally.
+    pub fn times(mut self, n: usize) -> Fault {
+        self.times = Some(n);
+        self
+    }
+
+    pub(super) fn matches(&self, method: &str, route: Route, name: Option<&str>) -> bool {
+        self.method.as_deref().is_none_or(|m| m == method)
+            && (self.route == Route::Any || self.route == route)
+            && self
+                .state_name
+                .as_deref()
+                .is_none_or(|want| Some(want) == name)
+    }
+}

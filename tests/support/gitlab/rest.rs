@@ -1,0 +1,213 @@
+//! The REST routes besides the state API that tfw uses: `GET /projects/:id` (its full path,
+//! whether it is archived), `GET /user` (who a token is), `GET /projects/:id/members/all`
+//! (who left, for `state prune`) and `GET /projects/:id/jobs` (running pipelines), the
+//! listings paged like GitLab's offset pagination (`lib/api/helpers/pagination.rb`).
+
+use serde_json::{Value, json};
+
+use super::Role;
+use super::model::{Auth, World};
+use super::server::Reply;
+
+/// `Gitlab::Access` values, as the members API shows them.
+fn access_level(role: Role) -> u32 {
+    match role {
+        Role::Guest => 10,
+        Role::Reporter => 20,
+        Role::Developer => 30,
+        Role::Maintainer => 40,
+        Role::Owner => 50,
+    }
+}
+
+fn query_number(query: &str, key: &str) -> Option<usize> {
+    query.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == key).then(|| v.parse().ok()).flatten()
+    })
+}
+
+/// One page of `items`: `per_page` defaults to 20 and is capped at 100; the headers are
+/// GitLab's (`X-Next-Page` empty on the last page, `Link` with `rel="next"`).
+fn paged(path: &str, query: &str, items: Vec<Value>) -> Reply {
+    let per_page = query_number(query, "per_page").unwrap_or(20).clamp(1, 100);
+    let page = query_number(query, "page").unwrap_or(1).max(1);
+    let total = items.len();
+    let pages = total.div_ceil(per_page).max(1);
+    let slice: Vec<Value> = items
+        .into_iter()
+        .skip((page - 1) * per_page)
+        .take(per_page)
+        .collect();
+    let mut reply = Reply::json(200, Value::Array(slice));
+    let next = if page < pages {
+        (page + 1).to_string()
+    } else {
+        String::new()
+    };
+    let mut headers = vec![
+        ("X-Page".to_string(), page.to_string()),
+        ("X-Per-Page".to_string(), per_page.to_string()),
+        ("X-Total".to_string(), total.to_string()),
+        ("X-Total-Pages".to_string(), pages.to_string()),
+        ("X-Next-Page".to_string(), next.clone()),
+    ];
+    if !next.is_empty() {
+        headers.push((
+            "Link".to_string(),
+            format!("<{path}?page={next}&per_page={per_page}>; rel=\"next\""),
+        ));
+    }
+    reply.headers = headers;
+    reply
+}
+
+/// Personal tokens only: basic auth and the `JOB-TOKEN` header were already read as
+/// anonymous by `World::authenticate` on these routes.
+fn member_project<'w>(
+    world: &'w World,
+    auth: &Auth,
+    key: &str,
+) -> Result<(&'w super::model::Project, Role), Reply> {
+    let project = world
+        .project_index(key)
+        .map(|i| &world.projects[i])
+        .ok_or_else(Reply::project_not_found)?;
+    match world.role_in(auth, project) {
+        Some(role) if auth.can_read_api() => Ok((project, role)),
+        Some(_) => Err(Reply::insufficient_scope("read_api")),
+        // Anonymous or not a member: a private project does not exist (`find_project!`).
+        None => Err(Reply::project_not_found()),
+    }
+}
+
+pub(super) fn user(world: &World, auth: &Auth) -> Reply {
+    // `GET /user` wants `api`, `read_api` or `read_user`; a job token is not accepted here
+    // (CI has `GET /job` for that, not served).
+    let Auth::Personal { username, scopes } = auth else {
+        return Reply::unauthorized(None);
+    };
+    if !scopes
+        .iter()
+        .any(|s| ["api", "read_api", "read_user"].contains(&s.as_str()))
+    {
+        return Reply::insufficient_scope("read_user");
+    }
+    let Some(user) = world.users.iter().find(|u| &u.username == username) else {
+        return Reply::unauthorized(None);
+    };
+    Reply::json(
+        200,
+        json!({ "id": user.id, "username": user.username, "name": user.username, "state": user.state }),
+    )
+}
+
+/// `GET /personal_access_tokens/self`: the token's own record, scopes included.
+pub(super) fn token_self(world: &World, auth: &Auth, headers: &[(String, String)]) -> Reply {
+    if !matches!(auth, Auth::Personal { .. }) {
+        return Reply::unauthorized(None);
+    }
+    let presented = super::http::header(headers, "private-token")
+        .or_else(|| {
+            super::http::header(headers, "authorization")
+                .and_then(|v| v.split_once(' ').map(|(_, t)| t))
+        })
+        .unwrap_or("")
+        .trim();
+    let Some(token) = world.tokens.iter().find(|t| t.token == presented) else {
+        return Reply::unauthorized(None);
+    };
+    Reply::json(
+        200,
+        json!({ "name": "token", "scopes": token.scopes, "active": true, "revoked": false }),
+    )
+}
+
+pub(super) fn project(world: &World, auth: &Auth, key: &str) -> Reply {
+    match member_project(world, auth, key) {
+        // `permissions` is the requesting user's access (`API::Entities::ProjectWithAccess`).
+        Ok((project, role)) => Reply::json(
+            200,
+            json!({
+                "id": project.id,
+                "path_with_namespace": project.full_path,
+                "archived": project.archived,
+                "visibility": "private",
+                "permissions": {
+                    "project_access": { "access_level": access_level(role) },
+                    "group_access": null,
+                },
+            }),
+        ),
+        Err(reply) => reply,
+    }
+}
+
+/// `members/all`: direct and inherited members, any member may list them.
+pub(super) fn members(world: &World, auth: &Auth, key: &str, query: &str) -> Reply {
+    let (project, _) = match member_project(world, auth, key) {
+        Ok(found) => found,
+        Err(reply) => return reply,
+    };
+    let items = project
+        .members
+        .iter()
+        .map(|(username, role)| {
+            let user = world.users.iter().find(|u| &u.username == username);
+            json!({
+                "id": user.map_or(0, |u| u.id),
+                "username": username,
+                "name": username,
+                "state": user.map_or("active", |u| u.state.as_str()),
+                "access_level": access_level(*role),
+            })
+        })
+        .collect();
+    paged(
+        &format!("/api/v4/projects/{}/members/all", project.id),
+        query,
+        items,
+    )
+}
+
+/// `GET /projects/:id/jobs?scope[]=running`: Reporter+ (`read_build`), newest first.
+pub(super) fn jobs(world: &World, auth: &Auth, key: &str, query: &str) -> Reply {
+    let (project, role) = match member_project(world, auth, key) {
+        Ok(found) => found,
+        Err(reply) => return reply,
+    };
+    if role < Role::Reporter {
+        return Reply::forbidden();
+    }
+    let scopes: Vec<String> = query
+        .split('&')
+        .filter_map(|pair| pair.split_once('='))
+        .filter(|(k, _)| *k == "scope" || *k == "scope[]" || *k == "scope%5B%5D")
+        .map(|(_, v)| v.to_string())
+        .collect();
+    let mut jobs: Vec<&super::model::Job> = world
+        .jobs
+        .iter()
+        .filter(|j| j.project_id == project.id)
+        .filter(|j| scopes.is_empty() || scopes.contains(&j.status))
+        .collect();
+    jobs.sort_by_key(|j| std::cmp::Reverse(j.id));
+    let items = jobs
+        .iter()
+        .map(|j| {
+            json!({
+                "id": j.id,
+                "name": j.name,
+                "status": j.status,
+                "pipeline": { "id": j.pipeline_id, "status": j.status },
+                "user": { "username": j.username },
+                "web_url": format!("/{}/-/jobs/{}", project.full_path, j.id),
+            })
+        })
+        .collect();
+    paged(
+        &format!("/api/v4/projects/{}/jobs", project.id),
+        query,
+        items,
+    )
+}
