@@ -7,10 +7,10 @@ use std::time::SystemTime;
 
 use anyhow::Result;
 
-use crate::backend::encode_segment;
+use crate::backend::file_name;
 
 pub fn dir_for(dir: &Path, state: &str) -> PathBuf {
-    dir.join(".tfw").join("backups").join(encode_segment(state))
+    dir.join(".tfw").join("backups").join(file_name(state))
 }
 
 /// Serial of a state document, if it has one.

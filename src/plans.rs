@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::{Backend, encode_segment};
+use crate::backend::{Backend, file_name};
 use crate::engine::EngineInfo;
 use crate::problem::Problem;
 use crate::runner::strip_ansi;
@@ -190,7 +190,7 @@ pub struct PlanFiles {
 }
 
 pub fn files_for(dir: &Path, state: &str) -> PlanFiles {
-    let base = dir.join(".tfw").join("plans").join(encode_segment(state));
+    let base = dir.join(".tfw").join("plans").join(file_name(state));
     PlanFiles {
         plan: base.with_extension("tfplan"),
         meta: base.with_extension("json"),

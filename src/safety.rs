@@ -4,6 +4,7 @@
 
 use crate::backend::Backend;
 use crate::backend::gitlab::Client;
+use crate::backend::identity::{Identity, Owner, describe_jobs};
 use crate::context::Context;
 use crate::problem::Problem;
 
@@ -21,48 +22,83 @@ pub fn is_lock_forbidden(stderr: &str) -> bool {
     text.contains("Error acquiring the state lock") && text.contains("invalid auth")
 }
 
-/// Explains a lock conflict: who holds the lock on `backend`'s state, since when, and how
-/// to release it. GitLab's REST API has no "show lock" call; GraphQL tells the holder, and
-/// terraform's own message gives the lock ID.
-pub fn explain_lock(ctx: &Context, backend: &Backend, stderr: &str) -> Problem {
+/// The holder's lock ID from terraform's "already locked: ID=<id>": GitLab's 409 carries the
+/// holder's ID and terraform repeats it there, in every version. (The "Lock Info:" block
+/// below it is, since Terraform 1.x, the loser's own attempt: its ID, Who and Created are
+/// not the holder's.)
+fn holder_id(stderr: &str) -> Option<String> {
     let text = crate::runner::strip_ansi(stderr);
-    let field = |name: &str| {
-        text.lines()
-            .map(str::trim)
-            .find_map(|line| line.strip_prefix(&format!("{name}:")))
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-    };
-    // Without lock details terraform still names the ID: "already locked: ID=<id>".
-    // (terraform wraps its lines, so read it as one line).
-    let id = field("ID").or_else(|| {
-        let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
-        let marker = "already locked: ID=";
-        let rest = &flat[flat.find(marker)? + marker.len()..];
-        let id: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
-        (!id.is_empty()).then_some(id)
-    });
-    let (mut who, mut since) = (field("Who"), field("Created"));
-    let spinner = ctx.printer.spinner("asking GitLab who holds the lock");
-    let now = Client::new(backend).state_info(backend.state_name());
-    drop(spinner);
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let marker = "already locked: ID=";
+    let rest = &flat[flat.find(marker)? + marker.len()..];
+    let id: String = rest.chars().take_while(|c| !c.is_whitespace()).collect();
+    (!id.is_empty()).then_some(id)
+}
+
+/// What GitLab says about a lock now.
+struct LockNow {
+    held: bool,
+    holder: Option<String>,
+    since: Option<String>,
+    id: Option<String>,
+}
+
+/// GraphQL first (it only reads); where it refuses the token (CI's job token), a lock
+/// attempt on the state API, whose 409 names the holder, released at once if it succeeds.
+fn ask_gitlab(client: &Client, state: &str) -> Option<LockNow> {
+    if !client.is_job_token() {
+        let info = client.state_info(state).ok()??;
+        return Some(LockNow {
+            held: info.lock_holder().is_some() || info.locked_at.is_some(),
+            holder: info.lock_holder().map(str::to_string),
+            since: info.locked_at.clone(),
+            id: None,
+        });
+    }
+    match client.lock(state, "OperationTypeInvalid").ok()? {
+        Ok(our_id) => {
+            let _ = client.unlock(state, Some(&our_id));
+            Some(LockNow {
+                held: false,
+                holder: None,
+                since: None,
+                id: None,
+            })
+        }
+        Err(holder) => {
+            let text = |key: &str| holder.get(key).and_then(|v| v.as_str()).map(str::to_string);
+            Some(LockNow {
+                held: true,
+                holder: text("Who"),
+                since: text("Created"),
+                id: text("ID"),
+            })
+        }
+    }
+}
+
+/// Explains a lock conflict: who holds the lock on `backend`'s state, since when, and how
+/// to release it, all from GitLab (terraform's own "Lock Info" may be the loser's).
+pub fn explain_lock(ctx: &Context, backend: &Backend, stderr: &str) -> Problem {
     let state = backend.state_name();
-    if let Ok(Some(info)) = &now {
-        if let Some(holder) = info.lock_holder() {
-            who = Some(holder.to_string());
-        }
-        if info.locked_at.is_some() {
-            since = info.locked_at.clone();
-        }
+    let mut id = holder_id(stderr);
+    let client = Client::new(backend);
+    let spinner = ctx.printer.spinner("asking GitLab who holds the lock");
+    let now = ask_gitlab(&client, state);
+    drop(spinner);
+    let (mut who, mut since) = (None, None);
+    if let Some(now) = now {
         // Two runs racing: the other one finished between terraform's try and this question
         // (found by tests/concurrency.rs). Nothing to wait for or unlock: just run again.
-        if info.lock_holder().is_none() && who.is_none() {
+        if !now.held {
             let id = id.map(|id| format!(" (lock ID {id})")).unwrap_or_default();
             return Problem::error(format!(
                 "state `{state}` was locked by another run{id}, which has finished since; nothing was changed"
             ))
             .hint("run the command again (`tfw state show` shows who changed the state last)");
         }
+        (who, since) = (now.holder, now.since);
+        id = id.or(now.id);
     }
     let mut message = format!("state `{state}` is locked");
     if let Some(who) = &who {
@@ -74,16 +110,30 @@ pub fn explain_lock(ctx: &Context, backend: &Backend, stderr: &str) -> Problem {
     if let Some(id) = &id {
         message.push_str(&format!(" (lock ID {id})"));
     }
-    let mine = who.as_deref().is_some_and(|w| w == backend.username.value);
-    let hint = if mine {
-        format!(
+    let Some(holder) = who else {
+        return Problem::error(message).hint(format!(
+            "GitLab did not say who holds it; `tfw state show {state}` asks again, and if the lock is stale `tfw state unlock {state} --force` releases it"
+        ));
+    };
+    let identity = Identity::of(&client, &ctx.settings.env);
+    let hint = match Owner::of(&client, &identity, &holder) {
+        Owner::You => format!(
             "that is your own lock, probably from an interrupted run; if nothing is running, release it with `tfw state unlock {state}`"
-        )
-    } else {
-        format!(
-            "wait for {} to finish; if the lock is stale, `tfw state unlock {state} --force` releases it",
-            who.as_deref().unwrap_or("the holder")
-        )
+        ),
+        Owner::YourPipelines(jobs) => format!(
+            "that is your lock, and {} you started {} running: wait for it (or cancel it in GitLab); a lock left over is released with `tfw state unlock {state} --force`",
+            describe_jobs(&jobs),
+            if jobs.len() == 1 { "is" } else { "are" }
+        ),
+        Owner::YouUnchecked(why) => format!(
+            "that is your lock; tfw could not check whether a pipeline of yours is running ({why}): if none is, `tfw state unlock {state} --force` releases it"
+        ),
+        Owner::PipelineUser { user } => format!(
+            "{user} started this pipeline: another job or pipeline of theirs holds it; wait for it, or release a stale lock with `tfw state unlock {state} --force`"
+        ),
+        Owner::Someone(_) | Owner::Unknown(_) => format!(
+            "wait for {holder} to finish; if the lock is stale, `tfw state unlock {state} --force` releases it"
+        ),
     };
     Problem::error(message).hint(hint)
 }

@@ -103,12 +103,17 @@ fn terraform_cases() -> Vec<Case> {
             ("rejected the token (401", "TF_HTTP_PASSWORD"),
             Unchanged,
         ),
+        // A plain 403 to a Maintainer of an unarchived project with an `api` token: GitLab's
+        // answer gives no cause, so tfw names none and says what to check.
         case(
-            "403 on lock (read-only role)",
+            "403 on lock, no cause given",
             Normal,
             vec![post(Route::Lock, 403)],
             APPLY,
-            ("refused to lock `dev-alice`", "Maintainer role"),
+            (
+                "refused to lock `dev-alice`: GitLab refused this (403 Forbidden) although your role is Maintainer",
+                "state protection rule",
+            ),
             Unchanged,
         ),
         case(
@@ -155,14 +160,6 @@ fn terraform_cases() -> Vec<Case> {
             Unchanged,
         ),
         case(
-            "409 on the state write (lock lost)",
-            Normal,
-            vec![post(Route::State, 409)],
-            APPLY,
-            (write_refused, errored_fix),
-            Errored,
-        ),
-        case(
             "422 duplicate serial",
             Normal,
             vec![
@@ -177,13 +174,29 @@ fn terraform_cases() -> Vec<Case> {
             ("refused the request (422)", errored_fix),
             Errored,
         ),
+        // GitLab's answer to a write whose lock ID is not the held lock's, and to a server
+        // error alike: tfw says both, and what the lock looks like now.
         case(
             "500 on the state write",
             Normal,
             vec![post(Route::State, 500)],
             APPLY,
-            (write_refused, errored_fix),
+            (
+                "whose lock ID does not match the lock it holds",
+                errored_fix,
+            ),
             Errored,
+        ),
+        case(
+            "422: the state is being deleted",
+            Normal,
+            vec![
+                Fault::respond(Route::State, 422, r#"{"message":"State is deleted"}"#)
+                    .method("GET"),
+            ],
+            APPLY,
+            ("is being deleted", "the name can be used again"),
+            Unchanged,
         ),
         case(
             "500 on read",

@@ -405,11 +405,31 @@ fn delete_backs_up_removes_and_restore_brings_back() {
     out.code(1).stderr_has("--yes");
     assert!(sandbox.gitlab.has_state(PROJECT, "dev-carol"));
 
+    // GitLab only schedules the deletion; its worker removes the state later, and until then
+    // the name is refused everywhere.
     sandbox
         .tfw(&["state", "delete", "dev-carol", "--yes"])
         .run()
         .success()
-        .stderr_has("deleted state `dev-carol`");
+        .stderr_has("GitLab has scheduled the deletion of state `dev-carol`")
+        .stderr_has("cannot be used again");
+    assert!(sandbox.gitlab.is_deleting(PROJECT, "dev-carol"));
+    sandbox
+        .tfw(&["state", "list"])
+        .run()
+        .success()
+        .stdout_has("being deleted");
+    sandbox
+        .tfw(&["use", "dev-carol"])
+        .run()
+        .code(1)
+        .stderr_has("is being deleted");
+    sandbox
+        .tfw(&["--state", "dev-carol", "plan"])
+        .run()
+        .code(1)
+        .stderr_has("is being deleted");
+    sandbox.gitlab.run_deletion_worker();
     assert!(!sandbox.gitlab.has_state(PROJECT, "dev-carol"));
     let [backup] = backups(&sandbox, "dev-carol").try_into().unwrap();
     let backup_mode = std::fs::metadata(&backup).unwrap().permissions().mode() & 0o777;
@@ -487,7 +507,7 @@ fn delete_is_for_personal_states() {
         .tfw(&["state", "delete", "feature-x", "--yes", "--allow-protected"])
         .run()
         .success();
-    assert!(!sandbox.gitlab.has_state(PROJECT, "feature-x"));
+    assert!(sandbox.gitlab.is_deleting(PROJECT, "feature-x"));
 }
 
 // Acceptance 6.
@@ -621,6 +641,8 @@ fn prune_lists_stale_personal_states_and_deletes_only_when_told() {
     sandbox.gitlab.put_state(PROJECT, "dev-frank", &doc(1, "f"));
     lock_as(&sandbox, "dev-frank", "frank", "in-use");
 
+    // GitLab's member list decides who left: bob is an active member, carol and erin are
+    // not members, frank's state is locked.
     let out = sandbox.tfw(&["state", "prune", "--older-than", "0s"]).run();
     out.success().stderr_has("dry run");
     let listed: Vec<&str> = out
@@ -629,8 +651,12 @@ fn prune_lists_stale_personal_states_and_deletes_only_when_told() {
         .skip(1)
         .filter_map(|l| l.split_whitespace().next())
         .collect();
-    assert_eq!(listed, ["dev-bob", "dev-carol", "dev-erin"]);
-    assert!(sandbox.gitlab.has_state(PROJECT, "dev-bob"));
+    assert_eq!(listed, ["dev-carol", "dev-erin"]);
+    out.stdout_has("not a project member");
+    sandbox.gitlab.set_user_state("bob", "blocked");
+    let out = sandbox.tfw(&["state", "prune", "--older-than", "0s"]).run();
+    out.success().stdout_has("account blocked");
+    sandbox.gitlab.set_user_state("bob", "active");
 
     let out = sandbox
         .tfw(&["state", "prune", "--older-than", "365d"])
@@ -642,11 +668,19 @@ fn prune_lists_stale_personal_states_and_deletes_only_when_told() {
         .run();
     out.code(1)
         .stderr_has("not deleting `dev-erin`")
-        .stderr_has("1 of 3");
+        .stderr_has("1 of 2");
+    sandbox.gitlab.run_deletion_worker();
     let left = sandbox.gitlab.state_names(PROJECT);
     assert_eq!(
         left,
-        ["dev-alice", "dev-erin", "dev-frank", "prod", "staging"]
+        [
+            "dev-alice",
+            "dev-bob",
+            "dev-erin",
+            "dev-frank",
+            "prod",
+            "staging"
+        ]
     );
 }
 
@@ -674,6 +708,7 @@ fn api_failures_name_their_cause() {
         .run()
         .code(1)
         .stderr_has("403")
+        .stderr_has("your role in `group/infra` is Developer")
         .stderr_has("Maintainer");
     assert!(sandbox.gitlab.has_state(PROJECT, "dev-bob"));
 

@@ -251,7 +251,7 @@ fn setup_with_state_writes_it() {
         .tfw(&["env"])
         .run()
         .success()
-        .stdout_has("/terraform/state/team%2Fdev.eu");
+        .stdout_has("/terraform/state/team%2Fdev%2Eeu");
 }
 
 #[test]

@@ -111,7 +111,7 @@ fn state_flag_overrides_for_one_command() {
         .map(|r| r.url)
         .collect();
     assert!(
-        urls.iter().any(|u| u.contains("/state/team%2Fdev.eu")),
+        urls.iter().any(|u| u.contains("/state/team%2Fdev%2Eeu")),
         "{urls:?}"
     );
 }

@@ -3,21 +3,40 @@
 //! `-backend-config`, which persists values, the token included, in `.terraform/` and plans).
 
 pub mod gitlab;
+pub mod identity;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::settings::Value;
 
-/// Everything but unreserved characters is encoded, so a `/` in a state name or project path
-/// becomes `%2F` and stays inside its route segment.
-const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
-    .remove(b'-')
-    .remove(b'_')
-    .remove(b'.')
-    .remove(b'~');
+/// Everything but `-`, `_` and `~` is encoded, as GitLab's docs ask: a `/` in a state name or
+/// project path becomes `%2F` and stays inside its route segment, and a `.` becomes `%2E`,
+/// without which GitLab's versions route (which reads a raw dot as a format suffix) misses.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'~');
 
 pub fn encode_segment(raw: &str) -> String {
     utf8_percent_encode(raw, SEGMENT).to_string()
+}
+
+/// Longest state file name tfw uses as is; longer names get a prefix and a hash.
+const MAX_FILE_NAME: usize = 64;
+
+/// The name of a state's plan and backup files: the encoded name (no `/`, no `.`, so no
+/// path or extension games) when it is short, else its first characters, `+` (which encoding
+/// never leaves, so no short name looks like this) and a hash of the whole name. GitLab takes
+/// names of 255 characters, which encoded can be 2,000 bytes: far past a file name's 255.
+pub fn file_name(state: &str) -> String {
+    let encoded = encode_segment(state);
+    if encoded.len() <= MAX_FILE_NAME {
+        return encoded;
+    }
+    // Cut before an escape that would be split (`%2` of `%2F`).
+    let mut cut = 40;
+    while encoded.as_bytes()[cut - 1] == b'%' || encoded.as_bytes()[cut - 2] == b'%' {
+        cut -= 1;
+    }
+    let hash = crate::fsutil::sha256_hex(state.as_bytes());
+    format!("{}+{}", &encoded[..cut], &hash[..16])
 }
 
 pub fn decode_segment(encoded: &str) -> String {
@@ -137,9 +156,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn encodes_slashes_and_keeps_dots() {
-        assert_eq!(encode_segment("team/dev.eu"), "team%2Fdev.eu");
+    fn encodes_slashes_and_dots() {
+        assert_eq!(encode_segment("team/dev.eu"), "team%2Fdev%2Eeu");
         assert_eq!(encode_segment("group/sub/infra"), "group%2Fsub%2Finfra");
+    }
+
+    #[test]
+    fn file_names_stay_short_and_distinct() {
+        assert_eq!(file_name("dev-alice"), "dev-alice");
+        assert_eq!(file_name("team/dev.eu"), "team%2Fdev%2Eeu");
+        let long = "é".repeat(255);
+        let other = format!("{}x", "é".repeat(254));
+        assert!(file_name(&long).len() <= 60, "{}", file_name(&long));
+        assert_ne!(file_name(&long), file_name(&other));
+        let slashes = "a/".repeat(100);
+        assert!(!file_name(&slashes).contains('/'));
+        assert!(file_name(&slashes).starts_with("a%2Fa%2F"));
     }
 
     #[test]

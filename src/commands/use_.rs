@@ -124,8 +124,15 @@ fn check_exists(ctx: &Context, name: &str) -> Result<()> {
             return Ok(());
         }
     };
-    if states.iter().any(|s| s.name == name) {
-        return Ok(());
+    if let Some(state) = states.iter().find(|s| s.name == name) {
+        return match &state.deleted_at {
+            None => Ok(()),
+            Some(since) => Err(Problem::error(format!(
+                "state `{name}` is being deleted (since {since}); nothing was changed"
+            ))
+            .hint(format!("GitLab refuses every call about it until its background worker has removed it, usually within minutes; then `tfw use {name} --new` starts a new state of that name"))
+            .into()),
+        };
     }
     let known: Vec<String> = states.into_iter().map(|s| s.name).collect();
     let problem = Problem::error(format!("GitLab has no state `{name}`; nothing was changed"));
@@ -149,7 +156,12 @@ pub fn complete_states(ctx: &Context) -> Result<i32> {
     let Ok(states) = Client::with_timeout(&backend, Duration::from_secs(3)).list_states() else {
         return Ok(0);
     };
-    let mut names: Vec<String> = states.into_iter().map(|s| s.name).collect();
+    // A state being deleted cannot be used: not offered.
+    let mut names: Vec<String> = states
+        .into_iter()
+        .filter(|s| s.deleted_at.is_none())
+        .map(|s| s.name)
+        .collect();
     names.sort();
     let mut out = std::io::stdout().lock();
     for name in names {

@@ -64,7 +64,7 @@ pub(crate) fn make(
         && safety::is_lock_forbidden(&outcome.stderr)
     {
         ctx.printer.note(
-            "your GitLab role may read but not lock this state (Developer): planning again with -lock=false",
+            "GitLab refused the lock (403 Forbidden): planning again with -lock=false, which only reads",
         );
         outcome = session.terraform(build(true), Output::Tee)?;
     }

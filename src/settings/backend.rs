@@ -188,7 +188,8 @@ impl Settings {
             && std::mem::discriminant(&named.origin) == std::mem::discriminant(&address.origin)
         {
             let expected = backend::encode_segment(&named.value);
-            if parsed.last_segment != expected {
+            // Compared decoded: `prod.eu` and `prod%2Eeu` name the same state.
+            if backend::decode_segment(&parsed.last_segment) != named.value {
                 problems.push(
                     self.at_key(
                         Problem::error(format!(

@@ -1,5 +1,6 @@
 //! `tfw state delete`: personal states only unless `--allow-protected`, a backup first, and a
-//! check afterwards, because GitLab answers 200 to a DELETE yet keeps a locked state. A state
+//! check afterwards, because GitLab answers 200 to a DELETE yet keeps a locked state, and
+//! only schedules the deletion of an unlocked one (a worker removes it later). A state
 //! that still tracks resources is deleted only after a warning: the resources are not.
 
 use std::path::PathBuf;
@@ -129,9 +130,15 @@ pub fn back_up(remote: &Remote, name: &str, bytes: Option<&[u8]>) -> Result<Opti
 }
 
 fn verify(remote: &Remote, name: &str) -> Result<Outcome> {
-    let Some(info) = remote.states()?.into_iter().find(|s| s.name == name) else {
+    let info = remote.call(name, &format!("check the deletion of `{name}`"), |c| {
+        c.state_info(name)
+    })?;
+    let Some(info) = info else {
         return Ok(Outcome::Gone);
     };
+    if info.deleted_at.is_some() {
+        return Ok(Outcome::Scheduled);
+    }
     if let Some(lock) = Lock::of(&info) {
         return Ok(Outcome::Kept { lock: Some(lock) });
     }
@@ -159,7 +166,10 @@ pub fn report(
         }
         Outcome::Scheduled => {
             printer.status(&format!(
-                "GitLab is deleting state `{name}` in the background ({kept})"
+                "GitLab has scheduled the deletion of state `{name}` ({kept})"
+            ));
+            printer.hint(&format!(
+                "its background worker removes it, usually within minutes; until then GitLab refuses every call about `{name}` and the name cannot be used again"
             ));
             Ok(0)
         }

@@ -25,6 +25,9 @@ pub struct Row {
     pub updated_at: Option<String>,
     pub updated_by: Option<String>,
     pub lock: Option<Lock>,
+    /// When GitLab scheduled the state's deletion; until its worker has removed it, every
+    /// call about it fails and the name cannot be reused.
+    pub deleted_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -86,6 +89,7 @@ impl Listing {
             updated_at: None,
             updated_by: None,
             lock: None,
+            deleted_at: None,
         };
         let mut rows: Vec<Row> = states
             .iter()
@@ -98,6 +102,7 @@ impl Listing {
                         .and_then(|v| v.created_by.as_ref())
                         .map(|u| u.username.clone()),
                     lock: Lock::of(info),
+                    deleted_at: info.deleted_at.clone(),
                     ..row(&info.name)
                 }
             })
@@ -140,7 +145,9 @@ impl Listing {
         let rows = self.states.iter().map(|row| {
             let [name, serial, updated, _] = cells(row);
             let mark = if row.current { '*' } else { ' ' };
-            let updated = if row.exists {
+            let updated = if row.deleted_at.is_some() {
+                "being deleted".into()
+            } else if row.exists {
                 format!("updated {updated}")
             } else {
                 updated
@@ -191,7 +198,9 @@ impl Listing {
 
 fn cells(row: &Row) -> [String; 4] {
     let serial = row.serial.map_or("-".to_string(), |s| s.to_string());
-    let updated = if row.exists {
+    let updated = if row.deleted_at.is_some() {
+        "being deleted".into()
+    } else if row.exists {
         row.updated_at
             .as_deref()
             .map(|t| age(t).unwrap_or_else(|| t.to_string()))
@@ -243,10 +252,35 @@ pub fn age(time: &str) -> Option<String> {
     })
 }
 
-/// Time since an RFC 3339 UTC time (GitLab's GraphQL `Time`); zero for a time in the future.
+/// Time since a GitLab time; zero for a time in the future.
 pub fn elapsed(time: &str) -> Option<std::time::Duration> {
-    let then = humantime::parse_rfc3339_weak(time).ok()?;
+    let then = parse_time(time)?;
     Some(SystemTime::now().duration_since(then).unwrap_or_default())
+}
+
+/// An ISO 8601 time as GitLab prints it: `Z` on a UTC instance, `+hh:mm`/`-hh:mm` on one in
+/// another zone (Rails renders times in the instance's zone), with or without fractions.
+pub fn parse_time(time: &str) -> Option<SystemTime> {
+    let time = time.trim();
+    let (local, offset) = match time.strip_suffix('Z') {
+        Some(local) => (local, 0i64),
+        None => {
+            let split = time.len().checked_sub(6)?;
+            let (local, zone) = time.split_at(split);
+            let sign = match zone.as_bytes().first()? {
+                b'+' => 1,
+                b'-' => -1,
+                _ => return humantime::parse_rfc3339_weak(time).ok(),
+            };
+            let (hours, minutes) = zone[1..].split_once(':')?;
+            let minutes = hours.parse::<i64>().ok()? * 60 + minutes.parse::<i64>().ok()?;
+            (local, sign * minutes * 60)
+        }
+    };
+    let at = humantime::parse_rfc3339_weak(local).ok()?;
+    let shift = std::time::Duration::from_secs(offset.unsigned_abs());
+    // Local time minus the offset is UTC.
+    Some(if offset >= 0 { at - shift } else { at + shift })
 }
 
 /// Pretty JSON on stdout, ending with a newline.
@@ -255,4 +289,22 @@ pub fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
     text.push('\n');
     let _ = std::io::stdout().lock().write_all(text.as_bytes());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gitlab_times_with_offsets_are_read() {
+        let utc = parse_time("2024-05-01T10:00:00Z").unwrap();
+        assert_eq!(parse_time("2024-05-01T12:00:00+02:00"), Some(utc));
+        assert_eq!(parse_time("2024-05-01T12:00:00.000+02:00"), Some(utc));
+        assert_eq!(parse_time("2024-05-01T05:30:00-04:30"), Some(utc));
+        assert_eq!(
+            parse_time("2024-05-01T10:00:00.123Z").map(|t| t > utc),
+            Some(true)
+        );
+        assert_eq!(parse_time("yesterday"), None);
+    }
 }

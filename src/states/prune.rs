@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::Result;
 
 use crate::backend::gitlab::{ApiError, Member, StateInfo};
+use crate::backend::identity::Identity;
 use crate::confirm::Ask;
 use crate::problem::Problem;
 use crate::project::Project;
@@ -53,6 +54,9 @@ pub fn run(remote: &Remote, options: &Options) -> Result<i32> {
             let reason = match err {
                 ApiError::Status { code, .. } => format!("GitLab answered {code}"),
                 ApiError::Transport(message) => message,
+                ApiError::JobToken { what } => {
+                    format!("GitLab does not accept CI's job token to {what}")
+                }
             };
             printer.warning(&format!(
                 "cannot list the project's members ({reason}): tfw cannot tell who left, so every stale personal state is listed"
@@ -60,12 +64,19 @@ pub fn run(remote: &Remote, options: &Options) -> Result<i32> {
             None
         }
     };
-    let me = remote.backend.username.value.as_str();
+    // Your own personal state is never a candidate; "you" is the token's user, as GitLab
+    // knows it, not `TF_HTTP_USERNAME`.
+    // When GitLab cannot say, the `TF_HTTP_USERNAME`'s state is kept too: keeping is safe.
+    let identity = Identity::of(&remote.client, &ctx.settings.env);
+    let me = identity
+        .username()
+        .map(str::to_string)
+        .or_else(|| ctx.settings.username());
     let candidates = select(
         &ctx.settings.project,
         &states,
         members.as_deref(),
-        me,
+        me.as_deref(),
         threshold,
     );
     if candidates.is_empty() {
@@ -158,13 +169,13 @@ pub fn select(
     project: &Project,
     states: &[StateInfo],
     members: Option<&[Member]>,
-    me: &str,
+    me: Option<&str>,
     older_than: Duration,
 ) -> Vec<Candidate> {
     states
         .iter()
         .filter(|s| project.looks_personal(&s.name) && !project.is_protected(&s.name))
-        .filter(|s| !project.is_personal(&s.name, Some(me)))
+        .filter(|s| me.is_none_or(|me| !project.is_personal(&s.name, Some(me))))
         .filter(|s| s.locked_at.is_none() && s.locked_by.is_none())
         .filter_map(|s| {
             let updated_at = s.updated_at.clone()?;
@@ -218,6 +229,7 @@ mod tests {
         Member {
             username: username.into(),
             state: Some(state.into()),
+            access_level: Some(30),
         }
     }
 
@@ -241,7 +253,7 @@ mod tests {
             member("dave", "blocked"),
         ];
         let month = Duration::from_secs(30 * 86_400);
-        let picked = select(&project, &states, Some(&members), "alice", month);
+        let picked = select(&project, &states, Some(&members), Some("alice"), month);
         let names: Vec<(&str, &str)> = picked
             .iter()
             .map(|c| (c.name.as_str(), c.why.as_str()))
@@ -253,7 +265,7 @@ mod tests {
                 ("dev-dave", "account blocked")
             ]
         );
-        let unknown = select(&project, &states, None, "alice", month);
+        let unknown = select(&project, &states, None, Some("alice"), month);
         let names: Vec<&str> = unknown.iter().map(|c| c.name.as_str()).collect();
         assert_eq!(names, ["dev-bob", "dev-carol", "dev-dave"]);
     }

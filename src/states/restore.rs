@@ -10,6 +10,7 @@ use anyhow::Result;
 use serde_json::Value;
 
 use crate::backend::decode_segment;
+use crate::backend::gitlab::ApiError;
 use crate::confirm::Ask;
 use crate::problem::Problem;
 use crate::states::delete::{back_up, download};
@@ -107,10 +108,19 @@ fn push(
     document["serial"] = Value::from(serial);
     let mut bytes = serde_json::to_vec_pretty(document)?;
     bytes.push(b'\n');
-    remote.call(name, &format!("write `{name}`"), |c| {
-        c.put_state(name, &bytes, Some(lock_id))
-    })?;
-    Ok((serial, saved))
+    match remote.client.put_state(name, &bytes, Some(lock_id)) {
+        Ok(()) => Ok((serial, saved)),
+        // GitLab's answer to a write whose lock ID is not the held lock's (`StateLockedError`
+        // is not rescued on writes), as well as to a server error.
+        Err(ApiError::Status { code: 500, .. }) => Err(Problem::error(format!(
+            "GitLab answered 500 to the write of `{name}`; nothing was restored"
+        ))
+        .hint(format!(
+            "GitLab answers 500 when a write's lock ID is not the lock it holds: someone released or took over tfw's lock meanwhile (`tfw state show {name}` says who holds it now); it may also be a server error. Run the restore again once the state is free"
+        ))
+        .into()),
+        Err(err) => Err(remote.failure(name, &format!("write `{name}`"), &err)),
+    }
 }
 
 fn read_backup(path: &Path) -> Result<(Value, Summary)> {

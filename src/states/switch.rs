@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::backend::{encode_segment, parse_address};
+use crate::backend::{decode_segment, encode_segment, parse_address};
 use crate::context::Context;
 use crate::dotenv::DotEnv;
 use crate::problem::{Problem, Problems};
@@ -100,7 +100,7 @@ pub fn edited(dotenv: &DotEnv, name: &str) -> Result<String, Problem> {
     let Some(parsed) = parse_address(new_address) else {
         return Ok(text);
     };
-    if parsed.last_segment == wanted || new_address != old_address {
+    if decode_segment(&parsed.last_segment) == name || new_address != old_address {
         // Substituted from `${TF_STATE_NAME}` (dotenvy did it), or not ours to touch.
         return Ok(text);
     }

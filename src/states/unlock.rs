@@ -2,11 +2,13 @@
 //! since when (REST has no "show lock"); GitLab's 409 answer to a lock attempt gives the
 //! holder's lock ID, so the release is `DELETE /lock?ID=<that lock>`: if the holder finished
 //! and someone else locked the state meanwhile, their lock is not the one released. Your own
-//! lock goes without ceremony; someone else's needs `--force` and the state name typed.
+//! lock (by the token's identity, see `backend::identity`) goes without ceremony when no
+//! pipeline of yours is running; anything else needs `--force` and the state name typed.
 
 use anyhow::Result;
 
 use crate::backend::gitlab::ApiError;
+use crate::backend::identity::{Identity, Owner, describe_jobs};
 use crate::confirm::Ask;
 use crate::problem::Problem;
 use crate::states::listing::Lock;
@@ -43,10 +45,27 @@ pub fn run(remote: &Remote, options: &Options) -> Result<i32> {
     let printer = &remote.ctx.printer;
     let name = remote.target(options.name);
     held_here(remote, &name)?;
-    let info = remote.info(&name)?;
-    let Some(lock) = Lock::of(&info) else {
-        printer.status(&format!("state `{name}` is not locked; nothing to do"));
-        return Ok(0);
+    let job_token = remote.client.is_job_token();
+    let lock = if job_token {
+        // GraphQL refuses job tokens: the lock attempt below asks GitLab instead, once the
+        // state is known to exist (a lock attempt would create it).
+        let exists = remote.call(&name, &format!("read `{name}`"), |c| c.state_exists(&name))?;
+        if !exists {
+            return Err(crate::states::remote::no_such_state(&name, &[]).into());
+        }
+        Lock {
+            holder: None,
+            since: None,
+        }
+    } else {
+        let info = remote.info(&name)?;
+        match Lock::of(&info) {
+            Some(lock) => lock,
+            None => {
+                printer.status(&format!("state `{name}` is not locked; nothing to do"));
+                return Ok(0);
+            }
+        }
     };
     // The lock attempt either fails with the holder's LockInfo (the usual case) or succeeds
     // because the lock went away since GraphQL answered: then we release our own at once.
@@ -58,9 +77,11 @@ pub fn run(remote: &Remote, options: &Options) -> Result<i32> {
             remote.call(&name, &format!("unlock `{name}`"), |c| {
                 c.unlock(&name, Some(&our_id))
             })?;
-            printer.status(&format!(
-                "the lock on `{name}` was released meanwhile; nothing to do"
-            ));
+            printer.status(&if job_token {
+                format!("state `{name}` is not locked; nothing to do")
+            } else {
+                format!("the lock on `{name}` was released meanwhile; nothing to do")
+            });
             return Ok(0);
         }
         Err(holder) => holder,
@@ -81,7 +102,7 @@ pub fn run(remote: &Remote, options: &Options) -> Result<i32> {
         .unwrap_or_else(|| "someone".into());
     let lock = Lock {
         holder: Some(holder.clone()),
-        since: lock.since.clone(),
+        since: lock.since.clone().or(text("Created").map(str::to_string)),
     };
     let mut described = format!("state `{name}` is locked by {}", lock.describe());
     // GitLab keeps no operation: its 409 echoes the one we sent (Invalid). Named when a
@@ -93,8 +114,9 @@ pub fn run(remote: &Remote, options: &Options) -> Result<i32> {
     if let Some(id) = &id {
         described.push_str(&format!(" (lock ID {id})"));
     }
-    let mine = holder.eq_ignore_ascii_case(&remote.backend.username.value);
-    if mine {
+    let identity = Identity::of(&remote.client, &remote.ctx.settings.env);
+    let owner = Owner::of(&remote.client, &identity, &holder);
+    if owner.is_plainly_yours() {
         printer.status(&format!("{described}: your own lock"));
         // Without a terminal there is nobody to ask: a tfw of this directory still running
         // was refused above, which is what the question is for.
@@ -107,14 +129,15 @@ pub fn run(remote: &Remote, options: &Options) -> Result<i32> {
         }
     } else {
         if !options.force {
-            return Err(Problem::error(format!("{described}, not by you; nothing was changed"))
-                .hint(format!(
-                    "ask {holder} first; if their run is really gone, `tfw state unlock {name} --force` releases it"
-                ))
-                .into());
+            let (why, hint) = refusal(&owner, &holder, &name);
+            return Err(
+                Problem::error(format!("{described}{why}; nothing was changed"))
+                    .hint(hint)
+                    .into(),
+            );
         }
         printer.warning(&format!(
-            "{described}: releasing someone else's lock while their terraform still runs can corrupt the state"
+            "{described}: releasing a lock while its terraform still runs can corrupt the state"
         ));
         Ask {
             command: "tfw state unlock --force",
@@ -134,5 +157,45 @@ pub fn run(remote: &Remote, options: &Options) -> Result<i32> {
         .hint(format!("run `tfw state unlock {name}` again to see who holds it now"))
         .into()),
         Err(err) => Err(remote.failure(&name, &format!("unlock `{name}`"), &err)),
+    }
+}
+
+/// Why a lock that is not plainly yours is not released without `--force`, and what to do.
+fn refusal(owner: &Owner, holder: &str, name: &str) -> (String, String) {
+    let force = format!("`tfw state unlock {name} --force` releases it");
+    match owner {
+        Owner::YourPipelines(jobs) => (
+            format!(
+                ", you, and {} you started {} running: the lock is probably {}",
+                describe_jobs(jobs),
+                if jobs.len() == 1 { "is" } else { "are" },
+                if jobs.len() == 1 { "its" } else { "theirs" }
+            ),
+            format!(
+                "let the pipeline finish (or cancel it in GitLab); if the lock is really left over, {force}"
+            ),
+        ),
+        Owner::YouUnchecked(why) => (
+            format!(", you, but tfw could not check whether a pipeline of yours holds it ({why})"),
+            format!(
+                "look at the project's running pipelines in GitLab (Build > Pipelines); if none of yours is running, {force}"
+            ),
+        ),
+        Owner::PipelineUser { user } => (
+            format!(
+                ", the user who started this pipeline: this job, another job of it or another pipeline of {user}'s may hold it"
+            ),
+            format!(
+                "check the project's running pipelines in GitLab; if the lock is left over, {force}"
+            ),
+        ),
+        Owner::Unknown(why) => (
+            format!("; tfw cannot tell whether that is you ({why})"),
+            format!("if it is your own lock from an interrupted run, {force}"),
+        ),
+        Owner::You | Owner::Someone(_) => (
+            ", not by you".to_string(),
+            format!("ask {holder} first; if their run is really gone, {force}"),
+        ),
     }
 }

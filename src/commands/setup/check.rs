@@ -106,6 +106,7 @@ fn describe(err: &ApiError) -> String {
             )
         }
         ApiError::Transport(message) => message.clone(),
+        ApiError::JobToken { what } => format!("GitLab does not accept CI's job token to {what}"),
     }
 }
 
@@ -149,6 +150,11 @@ fn failure(err: &ApiError, answers: &Answers) -> Failure {
             Field::Url,
             Problem::error(format!("cannot reach GitLab at {url}: {message}"))
                 .hint("check the URL and your network (VPN?)"),
+        ),
+        ApiError::JobToken { what } => (
+            Field::Token,
+            Problem::error(format!("GitLab does not accept CI's job token to {what}"))
+                .hint("use a personal access token with the `api` scope"),
         ),
     };
     Failure { field, problem }

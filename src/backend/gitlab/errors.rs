@@ -1,0 +1,228 @@
+//! GitLab's failures as messages naming their real cause and the fix. GitLab tells several
+//! causes apart in its answers (a 403 for the token's scope or a protection rule, a 404 for
+//! a project the token cannot see, a 422 for a state being deleted, OAuth's `invalid_token`);
+//! where its answer does not say (a plain 403: the role or an archived project), tfw asks
+//! GitLab about the project, and when even that fails says what it knows and how to find out.
+
+use super::{ApiError, Client};
+use crate::backend::Backend;
+use crate::problem::Problem;
+
+/// GitLab's JSON error body, whichever shape it has.
+fn field(body: &str, key: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(body).ok()?;
+    match &value[key] {
+        serde_json::Value::String(text) => Some(text.clone()),
+        serde_json::Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+const JOB_TOKEN_FIX: &str = "in CI, set `TF_HTTP_PASSWORD` (and `TF_HTTP_USERNAME`) to a project access token with the `read_api` scope for this, or run it from a workstation";
+
+impl ApiError {
+    /// A message for the user: cause and fix, never the token.
+    pub fn problem(&self, what: &str, backend: &Backend) -> Problem {
+        let job_token = backend.username.value == "gitlab-ci-token";
+        let project = &backend.project;
+        match self {
+            ApiError::JobToken { what: refused } => Problem::error(format!(
+                "{what}: GitLab does not accept CI's job token to {refused} (the job token opens only the state API)"
+            ))
+            .hint(JOB_TOKEN_FIX),
+            ApiError::Status { code: 401, .. } if job_token => Problem::error(format!(
+                "{what}: GitLab refused CI's job token (401 Unauthorized)"
+            ))
+            .hint("a job token is valid only while its job runs: run the job again; a job token used after its job ended, or on a route that does not take job tokens, gets 401"),
+            ApiError::Status { code: 401, body } => {
+                let why = field(body, "error_description")
+                    .map(|d| format!(": {}", d.trim_end_matches('.')))
+                    .unwrap_or_default();
+                Problem::error(format!(
+                    "{what}: GitLab rejected the token (401 Unauthorized{why})"
+                ))
+                .hint("check `TF_HTTP_PASSWORD`: a personal or project access token with the `api` scope that has not expired or been revoked")
+            }
+            ApiError::Status { code: 403, body } => forbidden(what, body, backend, job_token),
+            ApiError::Status { code: 404, body } if body.contains("Project Not Found") => {
+                Problem::error(format!(
+                    "{what}: GitLab shows no project `{project}` to this token (404): it does not exist, or the token's user is not a member (GitLab answers 404 to non-members of a private project)"
+                ))
+                .hint(format!(
+                    "check the project in GITLAB_PROJECT/TF_HTTP_ADDRESS; if it is right, ask a project Maintainer to add {} to it",
+                    if job_token { "the pipeline's user" } else { "you" }
+                ))
+            }
+            ApiError::Status { code: 404, .. } => Problem::error(format!(
+                "{what}: GitLab found no such project or state (404)"
+            ))
+            .hint(format!(
+                "check GITLAB_PROJECT/TF_HTTP_ADDRESS (project `{project}`) and the state name `{}`",
+                backend.state_name()
+            )),
+            ApiError::Status { code: 409, body } => Problem::error(format!(
+                "{what}: GitLab answered 409 Conflict{}",
+                first_line(body)
+            ))
+            .hint(format!(
+                "someone else holds the lock of `{}`, or took it over meanwhile; `tfw state show` says who",
+                backend.state_name()
+            )),
+            ApiError::Status { code: 422, body } if is_deleting(body) => Problem::error(format!(
+                "{what}: state `{}` is being deleted: GitLab has scheduled its deletion and refuses every call about it until its background worker has removed it (422)",
+                backend.state_name()
+            ))
+            .hint("wait a few minutes: once `tfw state list` no longer shows it, the name can be used again (for a new, empty state)"),
+            ApiError::Status { code: 422, body } => {
+                let message = field(body, "message").unwrap_or_else(|| body.trim().to_string());
+                let hint = if message.contains("already been taken") {
+                    "GitLab already has a version with this serial: the state changed meanwhile; read it again (`tfw state pull`) before writing"
+                } else if message.contains("blank") {
+                    "the state document has no `serial`: GitLab keys every version by it"
+                } else {
+                    "GitLab's message above says what it refused"
+                };
+                Problem::error(format!(
+                    "{what}: GitLab refused the request (422): {}",
+                    message.chars().take(200).collect::<String>()
+                ))
+                .hint(hint)
+            }
+            ApiError::Status { code, body } => Problem::error(format!(
+                "{what}: GitLab answered {code}{}",
+                first_line(body)
+            ))
+            .hint("GitLab may be having trouble; try again in a moment"),
+            // The three ways a call fails without an answer need three different fixes.
+            ApiError::Transport(message) if is_timeout(message) => Problem::error(format!(
+                "{what}: GitLab at {} did not answer in time ({message})",
+                backend.api_url
+            ))
+            .hint("GitLab may be slow or down: try again in a moment; TFW_HTTP_TIMEOUT (seconds, default 30) sets how long tfw waits"),
+            ApiError::Transport(message) if is_broken(message) => Problem::error(format!(
+                "{what}: the connection to GitLab at {} broke before the whole answer arrived ({message})",
+                backend.api_url
+            ))
+            .hint("try again; a proxy or an unstable network (VPN?) may be cutting connections"),
+            ApiError::Transport(message) => Problem::error(format!(
+                "{what}: cannot reach GitLab at {}: {message}",
+                backend.api_url
+            ))
+            .hint("check the URL in .env and your network (VPN?)"),
+        }
+    }
+}
+
+/// `: <first line of the body>`, or nothing for an empty body (no dangling colon).
+fn first_line(text: &str) -> String {
+    let line: String = text
+        .lines()
+        .next()
+        .unwrap_or("")
+        .trim()
+        .chars()
+        .take(200)
+        .collect();
+    if line.is_empty() {
+        line
+    } else {
+        format!(": {line}")
+    }
+}
+
+fn is_timeout(message: &str) -> bool {
+    let lower = message.to_ascii_lowercase();
+    lower.contains("timed out") || lower.contains("no answer in time") || lower.contains("timeout")
+}
+
+fn is_broken(message: &str) -> bool {
+    let lower = message.to_ascii_lowercase();
+    lower.contains("closed before")
+        || lower.contains("reading the answer failed")
+        || lower.contains("eof")
+}
+
+/// GitLab's answer for any call about a state whose deletion is scheduled.
+pub fn is_deleting(body: &str) -> bool {
+    body.contains("State is deleted") || body.contains("scheduled for deletion")
+}
+
+/// A 403. GitLab's body names two causes (the token's scope, a protection rule); a plain
+/// `403 Forbidden` is the role or an archived project, which tfw asks the project about.
+fn forbidden(what: &str, body: &str, backend: &Backend, job_token: bool) -> Problem {
+    let project = &backend.project;
+    let state = backend.state_name();
+    if field(body, "error").as_deref() == Some("insufficient_scope") {
+        let scope = field(body, "scope").unwrap_or_else(|| "api".into());
+        return Problem::error(format!(
+            "{what}: the token lacks the `{scope}` scope GitLab needs for this (403 insufficient_scope)"
+        ))
+        .hint(format!(
+            "create a token with the `{scope}` scope (a `read_api` token may only read: `tfw plan --no-lock` works with it) and put it in `TF_HTTP_PASSWORD`"
+        ));
+    }
+    if body.contains("protection rule") {
+        return Problem::error(format!(
+            "{what}: a state protection rule on `{state}` refuses this (403): {}",
+            field(body, "message").unwrap_or_else(|| body.trim().to_string())
+        ))
+        .hint(format!(
+            "the rule sets the role needed to write `{state}` and where writes may come from (anywhere, CI only, CI on a protected branch); see the project's Terraform state protection rules, or ask its Owner"
+        ));
+    }
+    let unknown = |known: &str| {
+        Problem::error(format!(
+            "{what}: GitLab refused this (403 Forbidden){known}"
+        ))
+        .hint(format!(
+            "GitLab's answer does not say why; it refuses a write for a role below Maintainer in `{project}`, a token without the `api` scope, a state protection rule on `{state}`, or an archived project: check your role under Manage > Members, the token's scopes, and the project's settings"
+        ))
+    };
+    if job_token {
+        return unknown(" to the pipeline's user (the one who started it)");
+    }
+    let client = Client::with_timeout(backend, std::time::Duration::from_secs(5));
+    let Ok(info) = client.project_info() else {
+        return unknown("");
+    };
+    if info.archived {
+        return Problem::error(format!(
+            "{what}: project `{}` is archived, and GitLab refuses every write to an archived project (403)",
+            info.path_with_namespace
+        ))
+        .hint("unarchive it (Settings > General > Advanced) if it is still in use; reading its states still works");
+    }
+    match info.access_level {
+        Some(level) if level < 40 => Problem::error(format!(
+            "{what}: your role in `{}` is {}, and GitLab lets only Maintainers and Owners lock, write, unlock or delete states (403)",
+            info.path_with_namespace,
+            role_name(level)
+        ))
+        .hint("ask a Maintainer of the project for the Maintainer role, or run it from CI; reading works with your role (`tfw plan --no-lock`)"),
+        Some(level) => {
+            let scopes = client.token_scopes().unwrap_or_default();
+            if !scopes.is_empty() && !scopes.iter().any(|s| s == "api") {
+                return Problem::error(format!(
+                    "{what}: the token has the scopes {} but not `api`, which GitLab needs for this (403)",
+                    scopes.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ")
+                ))
+                .hint("create a token with the `api` scope and put it in `TF_HTTP_PASSWORD` (a `read_api` token may only read: `tfw plan --no-lock` works with it)");
+            }
+            unknown(&format!(
+                " although your role is {} and the project is not archived",
+                role_name(level)
+            ))
+        }
+        None => unknown(""),
+    }
+}
+
+fn role_name(level: u32) -> &'static str {
+    match level {
+        0..20 => "Guest",
+        20..30 => "Reporter",
+        30..40 => "Developer",
+        40..50 => "Maintainer",
+        _ => "Owner",
+    }
+}
