@@ -9,6 +9,7 @@ mod engine_faults;
 mod faults;
 mod file_safety;
 mod gate;
+mod gitlab_answers;
 mod gitlab_rules;
 mod gitlab_server;
 mod hot_path;

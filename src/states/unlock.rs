@@ -166,7 +166,7 @@ fn refusal(owner: &Owner, holder: &str, name: &str) -> (String, String) {
     match owner {
         Owner::YourPipelines(jobs) => (
             format!(
-                ", you, and {} you started {} running: the lock is probably {}",
+                ": that is you, and {} you started {} running: the lock is probably {}",
                 describe_jobs(jobs),
                 if jobs.len() == 1 { "is" } else { "are" },
                 if jobs.len() == 1 { "its" } else { "theirs" }
@@ -176,14 +176,16 @@ fn refusal(owner: &Owner, holder: &str, name: &str) -> (String, String) {
             ),
         ),
         Owner::YouUnchecked(why) => (
-            format!(", you, but tfw could not check whether a pipeline of yours holds it ({why})"),
+            format!(
+                ": that is you, but tfw could not check whether a pipeline of yours holds it ({why})"
+            ),
             format!(
                 "look at the project's running pipelines in GitLab (Build > Pipelines); if none of yours is running, {force}"
             ),
         ),
         Owner::PipelineUser { user } => (
             format!(
-                ", the user who started this pipeline: this job, another job of it or another pipeline of {user}'s may hold it"
+                ": {user} started this pipeline, and this job, another job of it or another pipeline of theirs may hold it"
             ),
             format!(
                 "check the project's running pipelines in GitLab; if the lock is left over, {force}"

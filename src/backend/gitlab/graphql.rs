@@ -85,6 +85,7 @@ impl Client {
 
     /// Every state of the project, in GitLab's order (by name), all pages.
     pub fn list_states(&self) -> ApiResult<Vec<StateInfo>> {
+        self.refuse_job_token("list states with GraphQL")?;
         let full_path = self.project_path()?;
         let query = format!(
             "query($fullPath: ID!, $after: String) {{ project(fullPath: $fullPath) {{ terraformStates(first: 100, after: $after) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {STATE_FIELDS} }} }} }} }}"
@@ -111,6 +112,7 @@ impl Client {
 
     /// One state's record, `None` when GitLab has no state of that name.
     pub fn state_info(&self, name: &str) -> ApiResult<Option<StateInfo>> {
+        self.refuse_job_token("read states with GraphQL")?;
         let full_path = self.project_path()?;
         let query = format!(
             "query($fullPath: ID!, $name: String!) {{ project(fullPath: $fullPath) {{ terraformState(name: $name) {{ {STATE_FIELDS} }} }} }}"
