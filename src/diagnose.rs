@@ -184,7 +184,7 @@ fn explain(
             // protection rule apart: tfw asks the same question to read it.
             let error = ApiError::Status {
                 code: 403,
-                body: lock_refusal(backend),
+                body: crate::backend::gitlab::lock_refusal(backend),
             };
             let mut problem = error.problem(&format!("GitLab refused to lock `{state}`"), backend);
             problem.message.push_str(nothing_changed);
@@ -194,7 +194,7 @@ fn explain(
             let what = format!("the new state of `{state}` was NOT saved to GitLab");
             Problem::error(format!(
                 "{what}: GitLab answered with a server error (500); {}",
-                lock_now(backend)
+                crate::backend::gitlab::lock_now(backend)
             ))
             .hint("push the new state, which terraform kept in `errored.tfstate` (what it changed exists, GitLab does not know it yet), once nobody else holds the lock: `tfw exec -- state push errored.tfstate`. Do not apply again before that: the state would fork")
         }
@@ -239,54 +239,13 @@ fn explain(
     })
 }
 
-/// GitLab's own answer to a lock request from these credentials (its body tells a scope
-/// from a protection rule); a lock that unexpectedly succeeds is released at once.
-fn lock_refusal(backend: &Backend) -> String {
-    let client = Client::new(backend);
-    match client.lock(backend.state_name(), "OperationTypeInvalid") {
-        Ok(Ok(id)) => {
-            let _ = client.unlock(backend.state_name(), Some(&id));
-            String::new()
-        }
-        Err(ApiError::Status { body, .. }) => body,
-        _ => String::new(),
-    }
-}
-
-/// GitLab answers 500 to a write whose lock ID does not match the lock it holds, and to
-/// real server errors alike: what the lock looks like now tells which is likelier.
-fn lock_now(backend: &Backend) -> String {
-    let cause = "GitLab answers 500 to a write whose lock ID does not match the lock it holds (released or taken over meanwhile, e.g. by `force-unlock`), and to a server error alike";
-    match Client::new(backend).state_info(backend.state_name()) {
-        Ok(Some(info)) => match info.lock_holder() {
-            Some(holder) => format!("{cause}; the state is now locked by {holder}"),
-            None if info.locked_at.is_none() => {
-                format!(
-                    "{cause}; the state is not locked now, so terraform's lock was released meanwhile"
-                )
-            }
-            None => format!("{cause}; the state is locked now"),
-        },
-        _ => format!("{cause}; `tfw state show` shows who holds the lock now"),
-    }
-}
-
-/// GitLab's answer to a read of the state, for a 422 terraform met without showing why
-/// (a deletion in progress answers every route with 422).
-fn refusal_body(backend: &Backend) -> String {
-    match Client::new(backend).get_state(backend.state_name()) {
-        Err(ApiError::Status { body, .. }) => body,
-        _ => String::new(),
-    }
-}
-
 /// The cause as GitLab API errors are explained elsewhere in tfw (`ApiError::problem`), so a
 /// rejected token reads the same whether terraform or tfw met it.
 fn cause_problem(cause: &Cause, what: &str, backend: &Backend) -> Option<Problem> {
     let error = match cause {
         Cause::Status(422) => ApiError::Status {
             code: 422,
-            body: refusal_body(backend),
+            body: crate::backend::gitlab::refusal_body(backend),
         },
         Cause::Status(code) => ApiError::Status {
             code: *code,

@@ -194,7 +194,7 @@ fn forbidden(what: &str, body: &str, backend: &Backend, job_token: bool) -> Prob
     }
     match info.access_level {
         Some(level) if level < 40 => Problem::error(format!(
-            "{what}: your role in `{}` is {}, and GitLab lets only Maintainers and Owners lock, write, unlock or delete states (403)",
+            "{what}: your role in `{}` is {}, and GitLab lets only Developers and up read states, and only Maintainers and Owners lock, write, unlock or delete them (403)",
             info.path_with_namespace,
             role_name(level)
         ))
@@ -224,5 +224,48 @@ fn role_name(level: u32) -> &'static str {
         30..40 => "Developer",
         40..50 => "Maintainer",
         _ => "Owner",
+    }
+}
+
+// What terraform met without showing GitLab's answer, asked again by tfw.
+
+/// GitLab's own answer to a lock request from these credentials (its body tells a scope
+/// from a protection rule); a lock that unexpectedly succeeds is released at once.
+pub fn lock_refusal(backend: &Backend) -> String {
+    let client = Client::new(backend);
+    match client.lock(backend.state_name(), "OperationTypeInvalid") {
+        Ok(Ok(id)) => {
+            let _ = client.unlock(backend.state_name(), Some(&id));
+            String::new()
+        }
+        Err(ApiError::Status { body, .. }) => body,
+        _ => String::new(),
+    }
+}
+
+/// GitLab answers 500 to a write whose lock ID does not match the lock it holds, and to
+/// real server errors alike: what the lock looks like now tells which is likelier.
+pub fn lock_now(backend: &Backend) -> String {
+    let cause = "GitLab answers 500 to a write whose lock ID does not match the lock it holds (released or taken over meanwhile, e.g. by `force-unlock`), and to a server error alike";
+    match Client::new(backend).state_info(backend.state_name()) {
+        Ok(Some(info)) => match info.lock_holder() {
+            Some(holder) => format!("{cause}; the state is now locked by {holder}"),
+            None if info.locked_at.is_none() => {
+                format!(
+                    "{cause}; the state is not locked now, so terraform's lock was released meanwhile"
+                )
+            }
+            None => format!("{cause}; the state is locked now"),
+        },
+        _ => format!("{cause}; `tfw state show` shows who holds the lock now"),
+    }
+}
+
+/// GitLab's answer to a read of the state, for a 422 terraform met without showing why
+/// (a deletion in progress answers every route with 422).
+pub fn refusal_body(backend: &Backend) -> String {
+    match Client::new(backend).get_state(backend.state_name()) {
+        Err(ApiError::Status { body, .. }) => body,
+        _ => String::new(),
     }
 }

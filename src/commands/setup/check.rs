@@ -122,11 +122,24 @@ fn failure(err: &ApiError, answers: &Answers) -> Failure {
                 ),
             ),
         ),
+        ApiError::Status { code: 403, body } if body.contains("insufficient_scope") => (
+            Field::Token,
+            Problem::error(format!(
+                "the token lacks the scope GitLab needs to read the Terraform states of `{}` (403 insufficient_scope)",
+                answers.project
+            ))
+            .hint(format!(
+                "use a personal access token with the `api` scope: {}",
+                token_page(url)
+            )),
+        ),
+        // GitLab's plain 403 on a read: the token's user is a member below Developer (the
+        // username typed here is not what GitLab goes by: the token is).
         ApiError::Status { code: 403, .. } => (
             Field::Account,
             Problem::error(format!(
-                "`{}` may not read the Terraform states of `{}` (403 Forbidden)",
-                answers.username, answers.project
+                "the token's user may not read the Terraform states of `{}` (403 Forbidden)",
+                answers.project
             ))
             .hint("reading states needs the Developer role in the project, applying needs Maintainer; ask a Maintainer, or use another account's token"),
         ),
