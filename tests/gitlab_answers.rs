@@ -25,16 +25,20 @@ fn lock(sandbox: &Sandbox, state: &str, who: &str, id: &str) {
     );
 }
 
-/// 250 states `s000`..`s249` and 250 personal states of people who are not members.
+/// 250 states `s000`..`s249`, 250 personal states of people who are not members, and 150
+/// of members (more than one page of `members/all`), who have not left.
 fn crowded() -> Sandbox {
     let sandbox = Sandbox::new();
     for i in 0..250 {
-        sandbox
-            .gitlab
-            .put_state(PROJECT, &format!("s{i:03}"), &doc(1));
-        sandbox
-            .gitlab
-            .put_state(PROJECT, &format!("dev-gone{i:03}"), &doc(1));
+        let gitlab = &sandbox.gitlab;
+        gitlab.put_state(PROJECT, &format!("s{i:03}"), &doc(1));
+        gitlab.put_state(PROJECT, &format!("dev-gone{i:03}"), &doc(1));
+    }
+    for i in 0..150 {
+        let member = format!("member{i:03}");
+        let gitlab = &sandbox.gitlab;
+        gitlab.set_role(PROJECT, &member, Some(Role::Developer));
+        gitlab.put_state(PROJECT, &format!("dev-{member}"), &doc(1));
     }
     sandbox
 }
@@ -45,7 +49,7 @@ fn every_state_is_found_past_the_first_graphql_page() {
     let last = "s249";
     let names = sandbox.tfw(&["complete-states"]).run();
     names.success();
-    assert_eq!(names.stdout.lines().count(), 500);
+    assert_eq!(names.stdout.lines().count(), 650);
     assert!(names.stdout.lines().any(|l| l == last));
 
     sandbox.tfw(&["use", last]).run().success();
