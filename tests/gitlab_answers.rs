@@ -279,3 +279,43 @@ fn the_lock_holder_comes_from_gitlab_with_terraform_1_0_and_1_11() {
         );
     }
 }
+
+#[test]
+fn a_busy_lock_answer_without_lock_info_releases_nothing() {
+    let sandbox = Sandbox::new();
+    sandbox.gitlab.put_state(PROJECT, "dev-alice", &doc(1));
+    lock(&sandbox, "dev-alice", BOB, BOB_LOCK);
+    // GitLab's answer when its row lock retries run out: a 409 that is not LockInfo.
+    sandbox.gitlab.fault(
+        gitlab::Fault::respond(
+            gitlab::Route::Lock,
+            409,
+            r#"{"message":"409 Conflict: Resource lock"}"#,
+        )
+        .method("POST"),
+    );
+    sandbox
+        .tfw(&["state", "unlock", "--force", "--confirm", "dev-alice"])
+        .run()
+        .code(1)
+        .stderr_has("without the holder's lock ID (409 Conflict: Resource lock)");
+    assert_eq!(
+        sandbox.gitlab.lock(PROJECT, "dev-alice").unwrap()["ID"],
+        BOB_LOCK
+    );
+}
+
+#[test]
+fn a_reporter_is_told_why_gitlab_lists_no_states() {
+    let sandbox = Sandbox::new();
+    sandbox.gitlab.put_state(PROJECT, "prod", &doc(1));
+    sandbox
+        .gitlab
+        .add_user("rita", "glpat-rita-0000000000000", Role::Reporter);
+    sandbox.seed_env("rita", "glpat-rita-0000000000000", "dev-rita");
+    sandbox
+        .tfw(&["state", "show", "prod"])
+        .run()
+        .code(1)
+        .stderr_has("its user's role there is Reporter");
+}

@@ -127,7 +127,7 @@ fn show(remote: &Remote, name: Option<&str>, json: bool) -> Result<i32> {
                 .filter(|r| r.exists)
                 .map(|r| r.name.clone())
                 .collect();
-            crate::states::remote::no_such_state(&name, &known)
+            remote.missing(&name, &known)
         })?;
     let bytes = crate::states::delete::download(remote, &name)?;
     let summary = bytes.as_deref().and_then(Summary::parse);

@@ -76,10 +76,28 @@ impl<'a> Remote<'a> {
     pub fn info(&self, name: &str) -> Result<StateInfo> {
         let states = self.states()?;
         let names: Vec<String> = states.iter().map(|s| s.name.clone()).collect();
-        states
-            .into_iter()
-            .find(|s| s.name == name)
-            .ok_or_else(|| no_such_state(name, &names).into())
+        if let Some(found) = states.into_iter().find(|s| s.name == name) {
+            return Ok(found);
+        }
+        Err(self.missing(name, &names).into())
+    }
+
+    /// GitLab has no state `name` among `known`. GitLab lists no states at all to a Reporter
+    /// or Guest, so an empty listing is checked against the token's role: "no states yet"
+    /// would name a cause GitLab did not give.
+    pub fn missing(&self, name: &str, known: &[String]) -> Problem {
+        if known.is_empty()
+            && let Ok(info) = self.client.project_info()
+            && let Some(level) = info.access_level.filter(|l| *l < 30)
+        {
+            return Problem::error(format!(
+                "GitLab lists no states of `{}` to this token: its user's role there is {}, and GitLab shows Terraform states only to Developers and up",
+                info.path_with_namespace,
+                crate::backend::gitlab::role_name(level)
+            ))
+            .hint("ask a project Maintainer for the Developer role (reading) or Maintainer (changing states)");
+        }
+        no_such_state(name, known)
     }
 }
 

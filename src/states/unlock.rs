@@ -93,7 +93,23 @@ pub fn run(remote: &Remote, options: &Options) -> Result<i32> {
             .and_then(|v| v.as_str())
             .filter(|v| !v.is_empty())
     };
-    let id = text("ID").map(str::to_string);
+    // Without the holder's ID the release would be a force-unlock of whatever lock is held
+    // then: GitLab's 409 for a busy row (`409 Conflict: Resource lock`) carries no LockInfo.
+    let Some(id) = text("ID").map(str::to_string) else {
+        return Err(Problem::error(format!(
+            "GitLab answered the lock request on `{name}` without the holder's lock ID{}; nothing was released",
+            holder_info
+                .get("message")
+                .and_then(|m| m.as_str())
+                .map(|m| format!(" ({m})"))
+                .unwrap_or_default()
+        ))
+        .hint(format!(
+            "GitLab was probably busy with the state; run `tfw state unlock {name}` again in a moment"
+        ))
+        .into());
+    };
+    let id = Some(id);
     // GraphQL's `lockedByUser` is GitLab's own record; the LockInfo `Who` is the fallback.
     let holder = lock
         .holder

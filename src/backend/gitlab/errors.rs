@@ -217,7 +217,7 @@ fn forbidden(what: &str, body: &str, backend: &Backend, job_token: bool) -> Prob
     }
 }
 
-fn role_name(level: u32) -> &'static str {
+pub fn role_name(level: u32) -> &'static str {
     match level {
         0..20 => "Guest",
         20..30 => "Reporter",

@@ -14,7 +14,7 @@ use base64::Engine as _;
 
 use super::{Backend, encode_segment};
 
-pub use errors::{lock_now, lock_refusal, refusal_body};
+pub use errors::{lock_now, lock_refusal, refusal_body, role_name};
 pub use graphql::{StateInfo, UserRef, VersionRef};
 pub use rest::{Member, ProjectInfo, RunningJob};
 
