@@ -52,7 +52,8 @@ fn drift_at(dir: &Path, path: &str, entry: &Entry, missing_is_drift: bool) -> Op
             let markers = policy::markers(path);
             if let Some((line, missing)) = policy::broken(&text, &markers) {
                 return Some(format!(
-                    "the managed block is broken: line {line} has no {missing} marker"
+                    "the managed block is broken: line {line} has no {} marker",
+                    missing.as_str()
                 ));
             }
             match policy::find(&text, &markers) {

@@ -106,26 +106,42 @@ pub fn find<'a>(text: &'a str, markers: &Markers) -> Option<Split<'a>> {
     None
 }
 
+/// Which marker line of a block is missing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    Begin,
+    End,
+}
+
+impl Missing {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Missing::Begin => "begin",
+            Missing::End => "end",
+        }
+    }
+}
+
 /// A marker line without its partner: the line of a begin marker whose end was lost (or of
 /// an end marker whose begin was), and which one is missing. Appending a second block to such
 /// a file would leave the first one's text stranded.
-pub fn broken(text: &str, markers: &Markers) -> Option<(usize, &'static str)> {
+pub fn broken(text: &str, markers: &Markers) -> Option<(usize, Missing)> {
     let mut open: Option<usize> = None;
     for (index, line) in text.lines().enumerate() {
         let trimmed = line.trim();
         if trimmed == markers.begin {
             if let Some(start) = open {
-                return Some((start, "end"));
+                return Some((start, Missing::End));
             }
             open = Some(index + 1);
         } else if trimmed == markers.end {
             match open.take() {
                 Some(_) => {}
-                None => return Some((index + 1, "begin")),
+                None => return Some((index + 1, Missing::Begin)),
             }
         }
     }
-    open.map(|start| (start, "end"))
+    open.map(|start| (start, Missing::End))
 }
 
 /// A block whose begin (or end) marker line was lost: appending another block would strand
@@ -136,14 +152,14 @@ pub fn check_block(dir: &Path, path: &str, text: &str) -> Result<(), Problem> {
         return Ok(());
     };
     let (what, fix) = match missing {
-        "end" => (
+        Missing::End => (
             "its managed block starts here but has no end marker",
             format!(
                 "add the line `{}` after the block's last line (your text around it stays as it is), then run the command again",
                 markers.end
             ),
         ),
-        _ => (
+        Missing::Begin => (
             "this end marker of the managed block has no begin marker",
             format!(
                 "add the line `{}` where the block starts (your text around it stays as it is), then run the command again",
@@ -262,8 +278,11 @@ mod tests {
         let m = markers(".gitignore");
         let text = format!("mine\n{}\nx\n", m.begin);
         assert_eq!(find(&text, &m), None);
-        assert_eq!(broken(&text, &m), Some((2, "end")));
-        assert_eq!(broken(&format!("a\n{}\n", m.end), &m), Some((2, "begin")));
+        assert_eq!(broken(&text, &m), Some((2, Missing::End)));
+        assert_eq!(
+            broken(&format!("a\n{}\n", m.end), &m),
+            Some((2, Missing::Begin))
+        );
         assert_eq!(broken(&put(Some("a\n"), &m, "b\n"), &m), None);
     }
 
