@@ -130,6 +130,9 @@ pub struct PlanChanges {
     pub summary: Summary,
     pub destroyed: Vec<String>,
     pub replaced: Vec<String>,
+    /// `removed { lifecycle { destroy = false } }`: left running but no longer managed here.
+    #[serde(default)]
+    pub forgotten: Vec<String>,
 }
 
 impl PlanChanges {
@@ -152,6 +155,7 @@ impl PlanChanges {
             match (actions.contains(&"delete"), actions.contains(&"create")) {
                 (true, true) => changes.replaced.push(address),
                 (true, false) => changes.destroyed.push(address),
+                _ if actions.contains(&"forget") => changes.forgotten.push(address),
                 _ => {}
             }
         }

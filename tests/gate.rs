@@ -25,23 +25,29 @@ fn resources_tf(n: usize, wait: bool) -> String {
     )
 }
 
-/// A sandbox whose PATH terraform is the machine's 1.11 (any 1.4+ has `terraform_data`),
-/// with `n` resources in `main.tf`; `None` (and a line saying so) when there is none.
-fn sandbox_with_resources(test: &str, n: usize) -> Option<Sandbox> {
-    let version = std::process::Command::new(TERRAFORM_1_11)
+/// The minor version of the machine's Terraform 1.x, if there is one.
+fn terraform_minor() -> Option<u32> {
+    let out = std::process::Command::new(TERRAFORM_1_11)
         .args(["version", "-json"])
         .env("CHECKPOINT_DISABLE", "1")
         .output()
-        .ok()
-        .and_then(|out| serde_json::from_slice::<serde_json::Value>(&out.stdout).ok())
-        .and_then(|v| v["terraform_version"].as_str().map(str::to_string));
-    let usable = version.as_deref().is_some_and(|v| {
-        let mut parts = v.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
-        matches!((parts.next(), parts.next()), (Some(1), Some(minor)) if minor >= 4)
-    });
-    if !usable {
+        .ok()?;
+    let version: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+    let mut parts = version["terraform_version"].as_str()?.split('.');
+    match (parts.next(), parts.next()) {
+        (Some("1"), Some(minor)) => minor.parse().ok(),
+        _ => None,
+    }
+}
+
+/// A sandbox whose PATH terraform is the machine's 1.11 (any 1.`min_minor`+ will do; 1.4
+/// has `terraform_data`), with `n` resources in `main.tf`; `None`, and a line saying so,
+/// when there is none.
+fn sandbox_needing(test: &str, n: usize, min_minor: u32) -> Option<Sandbox> {
+    let minor = terraform_minor();
+    if !minor.is_some_and(|m| m >= min_minor) {
         eprintln!(
-            "skipped gate::{test}: no Terraform >= 1.4 at {TERRAFORM_1_11} (found {version:?})"
+            "skipped gate::{test}: no Terraform >= 1.{min_minor} at {TERRAFORM_1_11} (found 1.{minor:?})"
         );
         return None;
     }
@@ -51,6 +57,10 @@ fn sandbox_with_resources(test: &str, n: usize) -> Option<Sandbox> {
     std::os::unix::fs::symlink(Path::new(TERRAFORM_1_11), &link).unwrap();
     sandbox.write("main.tf", resources_tf(n, false));
     Some(sandbox)
+}
+
+fn sandbox_with_resources(test: &str, n: usize) -> Option<Sandbox> {
+    sandbox_needing(test, n, 4)
 }
 
 /// The resource instances GitLab holds for `state`, as terraform addresses them.
@@ -522,4 +532,40 @@ fn your_own_lock_is_described_and_asked_about_on_a_terminal() {
         .success()
         .stderr_has("locked by alice, 3h ago (lock ID mine-1): your own lock");
     assert!(sandbox.gitlab.lock("42", "dev-alice").is_none());
+}
+
+#[test]
+fn forgetting_resources_of_prod_needs_allow_protected() {
+    const TEST: &str = "forgetting_resources_of_prod_needs_allow_protected";
+    // `removed { lifecycle { destroy = false } }` came with Terraform 1.7.
+    if !terraform_minor().is_some_and(|m| m >= 7) {
+        eprintln!("skipped gate::{TEST}: no Terraform >= 1.7 at {TERRAFORM_1_11}");
+        return;
+    }
+    let Some(sandbox) = prod_with(TEST, 2) else {
+        return;
+    };
+    let before = sandbox.gitlab.versions("42", "prod");
+    sandbox.write(
+        "main.tf",
+        "terraform {\n  backend \"http\" {}\n}\n\nremoved {\n  from = terraform_data.r\n  lifecycle {\n    destroy = false\n  }\n}\n",
+    );
+    sandbox
+        .tfw(&["--state", "prod", "apply", "--auto-approve"])
+        .run()
+        .code(1)
+        .stderr_has("0 destroyed, 0 replaced and 2 forgotten")
+        .stderr_has("forget   terraform_data.r[0]");
+    unchanged(&sandbox, &before);
+    sandbox
+        .tfw(&[
+            "--state",
+            "prod",
+            "apply",
+            "--auto-approve",
+            "--allow-protected",
+        ])
+        .run()
+        .success();
+    assert!(instances(&sandbox, "prod").is_empty());
 }

@@ -1,7 +1,7 @@
 //! The gate in front of every apply: it reads the saved plan itself (`show -json`), so what
 //! is judged is what terraform will do, however the plan came (`destroy`, `-destroy`,
 //! `-replace=`, a resource removed from the configuration, a plan saved earlier). A plan that
-//! destroys or replaces anything in a protected state needs `--allow-protected`; a protected
+//! destroys, replaces or forgets anything in a protected state needs `--allow-protected`; a protected
 //! state's name is typed on a terminal whatever the flags; without a terminal the flags stand
 //! in for the person, and one line says so.
 
@@ -29,8 +29,10 @@ pub(crate) struct Approval<'a> {
 }
 
 impl PlanChanges {
+    /// Destroys, replaces, or stops managing (`forget`) anything: what a protected state
+    /// must not undergo without `--allow-protected`.
     pub fn destructive(&self) -> bool {
-        !self.destroyed.is_empty() || !self.replaced.is_empty()
+        !self.destroyed.is_empty() || !self.replaced.is_empty() || !self.forgotten.is_empty()
     }
 
     /// "  destroy  a.b" lines, the first `LISTED`, then "  ... and N more".
@@ -40,6 +42,7 @@ impl PlanChanges {
             .iter()
             .map(|a| format!("  destroy  {a}"))
             .chain(self.replaced.iter().map(|a| format!("  replace  {a}")))
+            .chain(self.forgotten.iter().map(|a| format!("  forget   {a}")))
             .collect();
         let mut lines: Vec<String> = all.iter().take(LISTED).cloned().collect();
         if all.len() > LISTED {
@@ -49,11 +52,13 @@ impl PlanChanges {
     }
 
     fn counts(&self) -> String {
-        format!(
-            "{} destroyed and {} replaced",
-            self.destroyed.len(),
-            self.replaced.len()
-        )
+        let (destroyed, replaced) = (self.destroyed.len(), self.replaced.len());
+        match self.forgotten.len() {
+            0 => format!("{destroyed} destroyed and {replaced} replaced"),
+            forgotten => {
+                format!("{destroyed} destroyed, {replaced} replaced and {forgotten} forgotten")
+            }
+        }
     }
 }
 
@@ -193,11 +198,14 @@ mod tests {
             {"address": "a.swap", "change": {"actions": ["delete", "create"]}},
             {"address": "a.cbd", "change": {"actions": ["create", "delete"]}},
             {"address": "a.same", "change": {"actions": ["no-op"]}},
+            {"address": "a.left", "change": {"actions": ["forget"]}},
             {"address": "data.x", "change": {"actions": ["read"]}}
         ]});
         let changes = PlanChanges::from_show_json(&plan, "x".into());
         assert_eq!(changes.destroyed, ["a.gone"]);
         assert_eq!(changes.replaced, ["a.swap", "a.cbd"]);
+        assert_eq!(changes.forgotten, ["a.left"]);
+        assert_eq!(changes.counts(), "1 destroyed, 2 replaced and 1 forgotten");
         assert!(changes.destructive());
         assert_eq!(changes.summary.destroy, 3);
         let none = PlanChanges::from_show_json(&serde_json::json!({}), "y".into());
