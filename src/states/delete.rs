@@ -65,12 +65,18 @@ pub fn run(remote: &Remote, options: &Options) -> Result<i32> {
         command: "tfw state delete",
         action: &format!("delete state `{name}`"),
     };
-    if protected && !options.yes {
-        if !printer.interactive() {
-            return Err(needs_flag("`tfw state delete`", "--yes"));
-        }
+    // On a terminal a protected name is typed whatever the flags; `--yes` stands in for it
+    // only without one, and the log says so.
+    if protected && printer.interactive() {
         printer.warning(&format!("`{name}` is a protected, shared state"));
         ask.typed(ctx, name, None)?;
+    } else if protected {
+        if !options.yes {
+            return Err(needs_flag("`tfw state delete`", "--yes"));
+        }
+        printer.warning(&format!(
+            "protected state `{name}`: deletion approved by `--allow-protected --yes`, without a terminal to type its name"
+        ));
     } else {
         ask.yes(ctx, options.yes, "--yes")?;
     }
