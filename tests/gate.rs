@@ -353,6 +353,29 @@ fn writes_without_the_lock_are_refused_on_shared_states() {
             .stderr_has("with `-lock=false` on shared state")
             .stderr_has("only plans may skip the state lock");
     }
+    // Nor through terraform's own variables, from the shell or `.env`.
+    sandbox
+        .tfw(&["--state", "team", "apply", "--auto-approve"])
+        .env("TF_CLI_ARGS_apply", "-lock=false")
+        .run()
+        .code(1)
+        .stderr_has("with `-lock=false` (from `TF_CLI_ARGS_apply`) on shared state `team`");
+    let env = sandbox.read(".env");
+    sandbox.write(".env", format!("{env}TF_CLI_ARGS=\"-lock=false\"\n"));
+    sandbox
+        .tfw(&[
+            "--state",
+            "team",
+            "exec",
+            "--",
+            "import",
+            "terraform_data.r[0]",
+            "x",
+        ])
+        .run()
+        .code(1)
+        .stderr_has("(from `TF_CLI_ARGS`) on shared state `team`");
+    sandbox.write(".env", env);
     assert!(!sandbox.gitlab.has_state("42", "team"));
     assert!(!sandbox.gitlab.has_state("42", "prod"));
     // A plan may skip it, and so may a write on your own state.
@@ -568,4 +591,29 @@ fn forgetting_resources_of_prod_needs_allow_protected() {
         .run()
         .success();
     assert!(instances(&sandbox, "prod").is_empty());
+}
+
+#[test]
+fn deleting_a_protected_state_on_a_terminal_asks_for_its_name_even_with_yes() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .tfw(&["--state", "prod", "apply", "--auto-approve"])
+        .run()
+        .success();
+    let mut session = pty(
+        &sandbox,
+        &["state", "delete", "prod", "--allow-protected", "--yes"],
+    );
+    session.expect("Type the state name `prod`").unwrap();
+    session.send_line("yes").unwrap();
+    session.expect("cancelled").unwrap();
+    session.expect(Eof).unwrap();
+    assert!(sandbox.gitlab.has_state("42", "prod"));
+    // Without a terminal `--yes` stands in, and says so.
+    sandbox
+        .tfw(&["state", "delete", "prod", "--allow-protected", "--yes"])
+        .run()
+        .success()
+        .stderr_has("protected state `prod`: deletion approved by `--allow-protected --yes`");
+    assert!(!sandbox.gitlab.has_state("42", "prod"));
 }

@@ -19,8 +19,11 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<i32> {
     }
     let backend = ctx.backend()?;
     let extra = &args.pass.args;
-    if rules::skips_lock(extra) && !is_personal(ctx, &backend) {
-        return Err(rules::unlocked_write(backend.state_name(), "`tfw apply`").into());
+    if let Some(source) = rules::lock_skipped(&ctx.settings, &["apply"], extra)
+        && !is_personal(ctx, &backend)
+    {
+        let state = backend.state_name();
+        return Err(rules::unlocked_write(state, "`tfw apply`", source.as_deref()).into());
     }
     let session = Session::with_backend(ctx, backend, Root::Gitlab)?;
     let write = target::Write::Apply {

@@ -23,8 +23,11 @@ pub fn run(ctx: &Context, args: &DestroyArgs) -> Result<i32> {
         ))
         .into());
     }
-    if rules::skips_lock(&args.pass.args) && !is_personal(ctx, &backend) {
-        return Err(rules::unlocked_write(state, "`tfw destroy`").into());
+    // The destroy plan is applied with `apply`: that is the write that must keep the lock.
+    if let Some(source) = rules::lock_skipped(&ctx.settings, &["apply"], &args.pass.args)
+        && !is_personal(ctx, &backend)
+    {
+        return Err(rules::unlocked_write(state, "`tfw destroy`", source.as_deref()).into());
     }
     if ctx.printer.automation() && !args.auto_approve {
         return Err(needs_flag("`tfw destroy`", "--auto-approve"));

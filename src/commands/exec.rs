@@ -32,8 +32,11 @@ pub fn run(ctx: &Context, args: &ExecArgs) -> Result<i32> {
             ))
             .into());
         }
-        if rules::skips_lock(&args.args) && !is_personal(ctx, &backend) {
-            return Err(rules::unlocked_write(state, &shown).into());
+        let command = rules::command_words(&args.args);
+        if let Some(source) = rules::lock_skipped(&ctx.settings, &command, &args.args)
+            && !is_personal(ctx, &backend)
+        {
+            return Err(rules::unlocked_write(state, &shown, source.as_deref()).into());
         }
     }
     let session = Session::with_backend(ctx, backend, Root::Any)?;

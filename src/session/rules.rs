@@ -5,16 +5,12 @@
 use std::path::Path;
 
 use crate::problem::Problem;
+use crate::settings::Settings;
 
 /// Subcommands (with their sub-subcommand) that never write a state. Everything else is
 /// treated as a write: an unknown or future subcommand is assumed to change the state.
 fn reads_only(args: &[String]) -> bool {
-    let words: Vec<&str> = args
-        .iter()
-        .map(String::as_str)
-        .filter(|a| !a.starts_with('-'))
-        .take(2)
-        .collect();
+    let words = command_words(args);
     let flags = || {
         args.iter()
             .map(String::as_str)
@@ -64,10 +60,45 @@ pub(crate) fn skips_lock(args: &[String]) -> bool {
     })
 }
 
+/// Where a write would get `-lock=false`: its own arguments (`None` source), or terraform's
+/// `TF_CLI_ARGS` / `TF_CLI_ARGS_<command>` from the shell or `.env` (the variable's name).
+/// `command` is the terraform subcommand that writes (`apply`, `state rm`...).
+pub(crate) fn lock_skipped(
+    settings: &Settings,
+    command: &[&str],
+    args: &[String],
+) -> Option<Option<String>> {
+    if skips_lock(args) {
+        return Some(None);
+    }
+    let mut keys = vec!["TF_CLI_ARGS".to_string()];
+    if let Some(first) = command.first() {
+        keys.push(format!("TF_CLI_ARGS_{first}"));
+        if let Some(second) = command.get(1) {
+            keys.push(format!("TF_CLI_ARGS_{first}_{second}"));
+        }
+    }
+    keys.into_iter().find_map(|key| {
+        let value = settings.lookup(&key)?.value;
+        let words: Vec<String> = value.split_whitespace().map(String::from).collect();
+        skips_lock(&words).then_some(Some(key))
+    })
+}
+
+/// The subcommand words of an `exec` line (`state rm`), for [`lock_skipped`].
+pub(crate) fn command_words(args: &[String]) -> Vec<&str> {
+    args.iter()
+        .map(String::as_str)
+        .filter(|a| !a.starts_with('-'))
+        .take(2)
+        .collect()
+}
+
 /// The refusal of a state write without the lock on a shared state.
-pub(crate) fn unlocked_write(state: &str, what: &str) -> Problem {
+pub(crate) fn unlocked_write(state: &str, what: &str, source: Option<&str>) -> Problem {
+    let source = source.map_or(String::new(), |key| format!(" (from `{key}`)"));
     Problem::error(format!(
-        "{what} with `-lock=false` on shared state `{state}`: refused, nothing was changed"
+        "{what} with `-lock=false`{source} on shared state `{state}`: refused, nothing was changed"
     ))
     .hint("only plans may skip the state lock; without it another run could write `{state}` at the same time. Drop `-lock=false` (a stale lock is released with `tfw state unlock`)".replace("{state}", state))
 }
