@@ -8,13 +8,13 @@ use std::time::Duration;
 
 use expectrl::{Eof, Expect};
 
-use crate::support::{Sandbox, wait_with_output};
+use crate::support::Sandbox;
 
-const TERRAFORM_1_11: &str = "/usr/local/bin/terraform";
+pub(crate) const TERRAFORM_1_11: &str = "/usr/local/bin/terraform";
 
 /// `n` resources; with `wait`, creating them waits (at most two minutes) for a file `go` in
 /// the working directory, so a test can act while the apply holds the lock.
-fn resources_tf(n: usize, wait: bool) -> String {
+pub(crate) fn resources_tf(n: usize, wait: bool) -> String {
     let provisioner = if wait {
         "  provisioner \"local-exec\" {\n    command = \"i=0; while [ ! -e go ] && [ $i -lt 1200 ]; do sleep 0.1; i=$((i+1)); done\"\n  }\n"
     } else {
@@ -26,7 +26,7 @@ fn resources_tf(n: usize, wait: bool) -> String {
 }
 
 /// The minor version of the machine's Terraform 1.x, if there is one.
-fn terraform_minor() -> Option<u32> {
+pub(crate) fn terraform_minor() -> Option<u32> {
     let out = std::process::Command::new(TERRAFORM_1_11)
         .args(["version", "-json"])
         .env("CHECKPOINT_DISABLE", "1")
@@ -43,11 +43,11 @@ fn terraform_minor() -> Option<u32> {
 /// A sandbox whose PATH terraform is the machine's 1.11 (any 1.`min_minor`+ will do; 1.4
 /// has `terraform_data`), with `n` resources in `main.tf`; `None`, and a line saying so,
 /// when there is none.
-fn sandbox_needing(test: &str, n: usize, min_minor: u32) -> Option<Sandbox> {
+pub(crate) fn sandbox_needing(test: &str, n: usize, min_minor: u32) -> Option<Sandbox> {
     let minor = terraform_minor();
     if minor.is_none_or(|m| m < min_minor) {
         eprintln!(
-            "skipped gate::{test}: no Terraform >= 1.{min_minor} at {TERRAFORM_1_11} (found 1.{minor:?})"
+            "skipped {test}: no Terraform >= 1.{min_minor} at {TERRAFORM_1_11} (found 1.{minor:?})"
         );
         return None;
     }
@@ -59,12 +59,12 @@ fn sandbox_needing(test: &str, n: usize, min_minor: u32) -> Option<Sandbox> {
     Some(sandbox)
 }
 
-fn sandbox_with_resources(test: &str, n: usize) -> Option<Sandbox> {
+pub(crate) fn sandbox_with_resources(test: &str, n: usize) -> Option<Sandbox> {
     sandbox_needing(test, n, 4)
 }
 
 /// The resource instances GitLab holds for `state`, as terraform addresses them.
-fn instances(sandbox: &Sandbox, state: &str) -> Vec<String> {
+pub(crate) fn instances(sandbox: &Sandbox, state: &str) -> Vec<String> {
     let Some(document) = sandbox.remote_state(state) else {
         return Vec::new();
     };
@@ -87,7 +87,7 @@ fn instances(sandbox: &Sandbox, state: &str) -> Vec<String> {
 }
 
 /// `prod` holding `n` resources, applied without a terminal (no destroy: no extra flag).
-fn prod_with(test: &str, n: usize) -> Option<Sandbox> {
+pub(crate) fn prod_with(test: &str, n: usize) -> Option<Sandbox> {
     let sandbox = sandbox_with_resources(test, n)?;
     sandbox
         .tfw(&["--state", "prod", "apply", "--auto-approve"])
@@ -100,7 +100,7 @@ fn prod_with(test: &str, n: usize) -> Option<Sandbox> {
 }
 
 #[track_caller]
-fn unchanged(sandbox: &Sandbox, before: &[(u64, Vec<u8>)]) {
+pub(crate) fn unchanged(sandbox: &Sandbox, before: &[(u64, Vec<u8>)]) {
     assert_eq!(
         &sandbox.gitlab.versions("42", "prod"),
         before,
@@ -108,7 +108,7 @@ fn unchanged(sandbox: &Sandbox, before: &[(u64, Vec<u8>)]) {
     );
 }
 
-fn pty(sandbox: &Sandbox, args: &[&str]) -> expectrl::session::OsSession {
+pub(crate) fn pty(sandbox: &Sandbox, args: &[&str]) -> expectrl::session::OsSession {
     let mut session = expectrl::Session::spawn(sandbox.tfw(args).command).expect("spawn in a pty");
     session.set_expect_timeout(Some(Duration::from_secs(120)));
     session
@@ -253,144 +253,6 @@ fn more_than_twenty_destroyed_addresses_end_with_and_n_more() {
 }
 
 #[test]
-fn exec_writes_on_prod_need_allow_protected_and_are_backed_up() {
-    let Some(sandbox) = prod_with(
-        "exec_writes_on_prod_need_allow_protected_and_are_backed_up",
-        2,
-    ) else {
-        return;
-    };
-    let before = sandbox.gitlab.versions("42", "prod");
-    for args in [
-        &["destroy", "-auto-approve"][..],
-        &["state", "rm", "terraform_data.r[0]"][..],
-        &["taint", "terraform_data.r[0]"][..],
-    ] {
-        let mut line = vec!["--state", "prod", "exec", "--"];
-        line.extend_from_slice(args);
-        sandbox
-            .tfw(&line)
-            .run()
-            .code(1)
-            .stderr_has("changes protected state `prod`: refused")
-            .stderr_has("--allow-protected");
-        unchanged(&sandbox, &before);
-    }
-    // Reading passes as before.
-    sandbox
-        .tfw(&["--state", "prod", "exec", "--", "state", "list"])
-        .run()
-        .success()
-        .stdout_has("terraform_data.r[1]");
-    assert!(!sandbox.path(".tfw/backups/prod").exists());
-
-    sandbox
-        .tfw(&[
-            "--state",
-            "prod",
-            "exec",
-            "--allow-protected",
-            "--",
-            "destroy",
-            "-auto-approve",
-        ])
-        .run()
-        .success()
-        .stderr_has("approved by `--allow-protected`")
-        .stderr_has("Backed up the current state");
-    assert!(instances(&sandbox, "prod").is_empty());
-    let backups: Vec<_> = std::fs::read_dir(sandbox.path(".tfw/backups/prod"))
-        .unwrap()
-        .flatten()
-        .collect();
-    assert_eq!(backups.len(), 1);
-    assert_eq!(
-        std::fs::read(backups[0].path()).unwrap(),
-        before.last().unwrap().1
-    );
-}
-
-#[test]
-fn writes_without_the_lock_are_refused_on_shared_states() {
-    let Some(sandbox) =
-        sandbox_with_resources("writes_without_the_lock_are_refused_on_shared_states", 1)
-    else {
-        return;
-    };
-    for args in [
-        &[
-            "--state",
-            "team",
-            "apply",
-            "--auto-approve",
-            "--",
-            "-lock=false",
-        ][..],
-        &[
-            "--state",
-            "team",
-            "exec",
-            "--",
-            "apply",
-            "-auto-approve",
-            "-lock=false",
-        ][..],
-        &[
-            "--state",
-            "prod",
-            "exec",
-            "--allow-protected",
-            "--",
-            "apply",
-            "-auto-approve",
-            "-lock=false",
-        ][..],
-    ] {
-        sandbox
-            .tfw(args)
-            .run()
-            .code(1)
-            .stderr_has("with `-lock=false` on shared state")
-            .stderr_has("only plans may skip the state lock");
-    }
-    // Nor through terraform's own variables, from the shell or `.env`.
-    sandbox
-        .tfw(&["--state", "team", "apply", "--auto-approve"])
-        .env("TF_CLI_ARGS_apply", "-lock=false")
-        .run()
-        .code(1)
-        .stderr_has("with `-lock=false` (from `TF_CLI_ARGS_apply`) on shared state `team`");
-    let env = sandbox.read(".env");
-    sandbox.write(".env", format!("{env}TF_CLI_ARGS=\"-lock=false\"\n"));
-    sandbox
-        .tfw(&[
-            "--state",
-            "team",
-            "exec",
-            "--",
-            "import",
-            "terraform_data.r[0]",
-            "x",
-        ])
-        .run()
-        .code(1)
-        .stderr_has("(from `TF_CLI_ARGS`) on shared state `team`");
-    sandbox.write(".env", env);
-    assert!(!sandbox.gitlab.has_state("42", "team"));
-    assert!(!sandbox.gitlab.has_state("42", "prod"));
-    // A plan may skip it, and so may a write on your own state.
-    sandbox
-        .tfw(&["--state", "team", "plan", "--", "-lock=false"])
-        .run()
-        .success();
-    sandbox
-        .tfw(&["apply", "--auto-approve", "--", "-lock=false"])
-        .run()
-        .success();
-    assert_eq!(instances(&sandbox, "dev-alice").len(), 1);
-}
-
-#[test]
 fn on_a_terminal_the_protected_name_is_typed_even_with_auto_approve() {
     let Some(sandbox) = prod_with(
         "on_a_terminal_the_protected_name_is_typed_even_with_auto_approve",
@@ -432,137 +294,11 @@ fn on_a_terminal_the_protected_name_is_typed_even_with_auto_approve() {
 }
 
 #[test]
-fn unlock_is_refused_while_an_apply_here_holds_the_lock() {
-    let Some(sandbox) =
-        sandbox_with_resources("unlock_is_refused_while_an_apply_here_holds_the_lock", 1)
-    else {
-        return;
-    };
-    sandbox.write("main.tf", resources_tf(1, true));
-    let child = sandbox
-        .tfw(&["--state", "team", "apply", "--auto-approve"])
-        .spawn();
-    // The plan locks too: wait for the apply's lock (the saved plan is there by then).
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while !sandbox.path(".tfw/plans/team.json").exists()
-        || sandbox.gitlab.lock("42", "team").is_none()
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the apply never locked `team`"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    for extra in [&[][..], &["--force", "--confirm", "team"][..]] {
-        let mut args = vec!["state", "unlock", "team"];
-        args.extend_from_slice(extra);
-        sandbox
-            .tfw(&args)
-            .run()
-            .code(1)
-            .stderr_has("still running in this directory")
-            .stderr_has("nothing was released");
-        assert!(sandbox.gitlab.lock("42", "team").is_some());
-    }
-    // Nor may `clean` take `.terraform` and the plan from under it, nor anything else
-    // change a state or the settings here meanwhile.
-    for args in [
-        &["clean"][..],
-        &["use", "dev-alice"][..],
-        &["state", "delete", "dev-alice", "--yes"][..],
-        &[
-            "--state",
-            "team",
-            "exec",
-            "--",
-            "state",
-            "rm",
-            "terraform_data.r[0]",
-        ][..],
-    ] {
-        sandbox
-            .tfw(args)
-            .run()
-            .code(1)
-            .stderr_has("--state team apply --auto-approve (pid ")
-            .stderr_has("is running in this directory");
-    }
-    assert!(sandbox.path(".terraform").is_dir());
-    sandbox.write("go", "");
-    let out = wait_with_output(child, Duration::from_secs(120));
-    out.success();
-    assert!(sandbox.gitlab.lock("42", "team").is_none());
-    assert_eq!(instances(&sandbox, "team"), ["terraform_data.r[0]"]);
-}
-
-#[test]
-fn a_root_without_an_http_backend_is_refused() {
-    let sandbox = Sandbox::new();
-    sandbox.write(
-        "main.tf",
-        "terraform {\n  # backend \"http\" {}\n}\n\noutput \"x\" {\n  value = 1\n}\n",
-    );
-    for args in [
-        &["plan"][..],
-        &["apply", "--auto-approve"][..],
-        &["destroy", "--auto-approve"][..],
-    ] {
-        sandbox
-            .tfw(args)
-            .run()
-            .code(1)
-            .stderr_has("no `backend \"http\"` block in the root module")
-            .stderr_has("inside the `terraform { }` block of `main.tf`");
-    }
-    assert!(!sandbox.path("terraform.tfstate").exists());
-    assert!(!sandbox.path(".terraform").exists());
-    assert!(sandbox.gitlab.state_names("42").is_empty());
-    // `exec` may still run a local-state command.
-    sandbox.tfw(&["exec", "--", "validate"]).run().success();
-}
-
-#[test]
-fn your_own_lock_is_described_and_asked_about_on_a_terminal() {
-    let sandbox = Sandbox::new();
-    sandbox.tfw(&["apply", "--auto-approve"]).run().success();
-    let created = humantime::format_rfc3339_seconds(
-        std::time::SystemTime::now() - Duration::from_secs(3 * 3600),
-    )
-    .to_string();
-    sandbox.gitlab.set_lock(
-        "42",
-        "dev-alice",
-        serde_json::json!({"ID": "mine-1", "Who": "alice", "Operation": "OperationTypeApply", "Created": created}),
-    );
-    let mut session = pty(&sandbox, &["state", "unlock"]);
-    // GitLab keeps who and when (not the operation: its 409 echoes the asker's).
-    session
-        .expect("locked by alice, 3h ago (lock ID mine-1)")
-        .unwrap();
-    session.expect("your own lock").unwrap();
-    session
-        .expect("Type `yes` to release your lock on `dev-alice`")
-        .unwrap();
-    session.send_line("no").unwrap();
-    session.expect("cancelled").unwrap();
-    session.expect(Eof).unwrap();
-    assert!(sandbox.gitlab.lock("42", "dev-alice").is_some());
-
-    // Without a terminal there is nobody to ask: described, then released as before.
-    sandbox
-        .tfw(&["state", "unlock"])
-        .run()
-        .success()
-        .stderr_has("locked by alice, 3h ago (lock ID mine-1): your own lock");
-    assert!(sandbox.gitlab.lock("42", "dev-alice").is_none());
-}
-
-#[test]
 fn forgetting_resources_of_prod_needs_allow_protected() {
     const TEST: &str = "forgetting_resources_of_prod_needs_allow_protected";
     // `removed { lifecycle { destroy = false } }` came with Terraform 1.7.
     if terraform_minor().is_none_or(|m| m < 7) {
-        eprintln!("skipped gate::{TEST}: no Terraform >= 1.7 at {TERRAFORM_1_11}");
+        eprintln!("skipped {TEST}: no Terraform >= 1.7 at {TERRAFORM_1_11}");
         return;
     }
     let Some(sandbox) = prod_with(TEST, 2) else {
@@ -591,30 +327,4 @@ fn forgetting_resources_of_prod_needs_allow_protected() {
         .run()
         .success();
     assert!(instances(&sandbox, "prod").is_empty());
-}
-
-#[test]
-fn deleting_a_protected_state_on_a_terminal_asks_for_its_name_even_with_yes() {
-    let sandbox = Sandbox::new();
-    sandbox
-        .tfw(&["--state", "prod", "apply", "--auto-approve"])
-        .run()
-        .success();
-    let mut session = pty(
-        &sandbox,
-        &["state", "delete", "prod", "--allow-protected", "--yes"],
-    );
-    session.expect("Type the state name `prod`").unwrap();
-    session.send_line("yes").unwrap();
-    session.expect("cancelled").unwrap();
-    session.expect(Eof).unwrap();
-    assert!(sandbox.gitlab.has_state("42", "prod"));
-    // Without a terminal `--yes` stands in, and says so.
-    sandbox
-        .tfw(&["state", "delete", "prod", "--allow-protected", "--yes"])
-        .run()
-        .success()
-        .stderr_has("protected state `prod`: deletion approved by `--allow-protected --yes`");
-    // GitLab deletes in the background: scheduled now, gone once its worker ran.
-    assert!(sandbox.gitlab.is_deleting("42", "prod") || !sandbox.gitlab.has_state("42", "prod"));
 }

@@ -12,6 +12,7 @@ mod gate;
 mod gitlab_answers;
 mod gitlab_rules;
 mod gitlab_server;
+mod guards;
 mod hot_path;
 mod masking;
 mod prompt;

@@ -1,9 +1,9 @@
 //! The gate in front of every apply: it reads the saved plan itself (`show -json`), so what
 //! is judged is what terraform will do, however the plan came (`destroy`, `-destroy`,
 //! `-replace=`, a resource removed from the configuration, a plan saved earlier). A plan that
-//! destroys, replaces or forgets anything in a protected state needs `--allow-protected`; a protected
-//! state's name is typed on a terminal whatever the flags; without a terminal the flags stand
-//! in for the person, and one line says so.
+//! destroys, replaces or forgets anything in a protected state needs `--allow-protected`; a
+//! protected state's name is typed on a terminal whatever the flags; without a terminal the
+//! flags stand in for the person, and one line says so.
 
 use std::path::Path;
 
