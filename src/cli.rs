@@ -143,6 +143,11 @@ pub enum Command {
     /// Print state names for shell completion
     #[command(hide = true)]
     CompleteStates,
+    /// List every locked state of the project (or of a group) and which locks are stale
+    #[command(
+        after_help = "Examples:\n  tfw locks\n  tfw locks --group platform --json\n\nStale: locked longer than `stale_lock_after` in tfw.toml (2h by default), or its CI pipeline has finished.\nExit 0 nothing stale, 2 a stale lock exists, 3 some project could not be listed, 1 an error."
+    )]
+    Locks(LocksArgs),
     /// Print the current state for a shell prompt (reads only .env and tfw.toml)
     #[command(
         after_help = "Examples:\n  tfw prompt                            dev-alice, or prod! on a protected state\n  tfw prompt --format 'tf:{state}{protected}' --marker ' (protected)'\n\nPrints nothing outside a tfw root (no tfw.toml, no GitLab settings in .env).\nShell lines: docs/states.md."
@@ -407,6 +412,16 @@ pub enum StateCommand {
         #[arg(long, value_name = "NAME")]
         confirm: Option<String>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct LocksArgs {
+    /// Every project of this group (full path; subgroups included) instead of this project
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
+    /// Machine-readable output
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args, Clone)]

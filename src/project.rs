@@ -18,7 +18,7 @@ use crate::repo::{Levels, slash_path};
 pub const FILE_NAME: &str = "tfw.toml";
 
 /// The keys `tfw.toml` knows, for the hint of an unknown one.
-const KNOWN_KEYS: &str = "binary, version, protected, personal, ci_state, backups_keep, [args] plan/apply/destroy, [roots.\"PATH\"]";
+const KNOWN_KEYS: &str = "binary, version, protected, personal, ci_state, backups_keep, stale_lock_after, [args] plan/apply/destroy, [roots.\"PATH\"]";
 
 /// Protected when the repository has no `tfw.toml` (or it lists none): the usual names, and
 /// the same followed by a separator (`prod-eu`, `staging_2`, `production.us`).
@@ -46,6 +46,8 @@ pub struct ProjectFile {
     pub ci_state: Option<String>,
     /// How many backups to keep per state (the newest is never pruned).
     pub backups_keep: Option<usize>,
+    /// How old a lock is before `tfw locks` calls it stale, e.g. `"2h"`, `"45m"`.
+    pub stale_lock_after: Option<String>,
     /// Settings for one root, by its path relative to this file's folder: as if written in
     /// a `tfw.toml` there (under any file that root has of its own).
     #[serde(default)]
@@ -151,6 +153,11 @@ impl Project {
         set("version", &mut file.version, &layer.version);
         set("personal", &mut file.personal, &layer.personal);
         set("ci_state", &mut file.ci_state, &layer.ci_state);
+        set(
+            "stale_lock_after",
+            &mut file.stale_lock_after,
+            &layer.stale_lock_after,
+        );
         if file.backups_keep.is_none() && layer.backups_keep.is_some() {
             file.backups_keep = layer.backups_keep;
             sources.insert("backups_keep", path.to_path_buf());
@@ -228,6 +235,23 @@ impl Project {
 
     pub fn backups_keep(&self) -> usize {
         self.file.backups_keep.unwrap_or(20).max(1)
+    }
+
+    /// `stale_lock_after` (2 hours by default); an unreadable value names its file.
+    pub fn stale_lock_after(&self) -> Result<std::time::Duration, Problem> {
+        let Some(text) = &self.file.stale_lock_after else {
+            return Ok(std::time::Duration::from_secs(2 * 3600));
+        };
+        humantime::parse_duration(text).map_err(|err| {
+            let problem = Problem::error(format!(
+                "`stale_lock_after = \"{text}\"` is not a duration: {err}"
+            ));
+            match self.sources.get("stale_lock_after").or(self.path.as_ref()) {
+                Some(path) => problem.at(path, None),
+                None => problem,
+            }
+            .hint("write it like \"2h\", \"90m\" or \"1d\"")
+        })
     }
 }
 

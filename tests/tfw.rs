@@ -14,6 +14,7 @@ mod gitlab_rules;
 mod gitlab_server;
 mod guards;
 mod hot_path;
+mod locks;
 mod masking;
 mod prompt;
 mod roots;

@@ -12,6 +12,7 @@ mod exec;
 mod fmt;
 mod graph;
 mod init;
+mod locks;
 mod new;
 mod plan;
 mod prompt;
@@ -73,6 +74,7 @@ pub fn dispatch(mut cli: Cli, mut printer: Printer, terminal: Terminal) -> Resul
         Command::Env(args) => env::run(&ctx, &args),
         Command::Exec(args) => exec::run(&ctx, &args),
         Command::Use(args) => use_::run(&ctx, &args),
+        Command::Locks(args) => locks::run(&ctx, &args),
         Command::State(command) => state::run(&ctx, &command),
         Command::Adopt(args) => adopt::run(&ctx, &args),
         Command::Sync(args) => sync::run(&ctx, &args),

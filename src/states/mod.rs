@@ -8,6 +8,7 @@ pub mod diff;
 pub mod document;
 pub mod history;
 pub mod listing;
+pub mod locks;
 pub mod prompt;
 pub mod prune;
 pub mod remote;

@@ -5,6 +5,7 @@
 
 mod errors;
 mod graphql;
+mod locks;
 mod rest;
 
 use std::io::Read;
@@ -16,6 +17,7 @@ use super::{Backend, encode_segment};
 
 pub use errors::{lock_now, lock_refusal, refusal_body, role_name};
 pub use graphql::{StateInfo, UserRef, VersionRef};
+pub use locks::{Gap, Job, LockedState, Locks, Pipeline};
 pub use rest::{Member, ProjectInfo, RunningJob};
 
 pub struct Client {

@@ -16,11 +16,11 @@ use super::server::Reply;
 pub const MAX_PAGE: usize = 100;
 
 /// A selected field: `alias: name(arguments) { selection }`.
-struct Field {
-    key: String,
-    name: String,
-    args: Map<String, Value>,
-    selection: Vec<Field>,
+pub(super) struct Field {
+    pub key: String,
+    pub name: String,
+    pub args: Map<String, Value>,
+    pub selection: Vec<Field>,
 }
 
 struct Parser<'a> {
@@ -154,7 +154,7 @@ fn unknown(field: &Field, on: &str) -> String {
     format!("Field '{}' doesn't exist on type '{on}'", field.name)
 }
 
-fn object(
+pub(super) fn object(
     fields: &[Field],
     on: &str,
     mut get: impl FnMut(&Field) -> Option<Result<Value, String>>,
@@ -233,16 +233,7 @@ fn state_object(
                         }
                         "job" => match &v.job {
                             None => Ok(Value::Null),
-                            Some((id, job_name, pipeline)) => object(&g.selection, "CiJob", |h| {
-                                Some(Ok(match h.name.as_str() {
-                                    "id" => json!(format!("gid://gitlab/Ci::Build/{id}")),
-                                    "name" => json!(job_name),
-                                    "pipeline" => {
-                                        json!({ "id": format!("gid://gitlab/Ci::Pipeline/{pipeline}") })
-                                    }
-                                    _ => return None,
-                                }))
-                            }),
+                            Some(job) => super::graphql_ci::job_object(world, job, &g.selection),
                         },
                         _ => return None,
                     })
@@ -253,11 +244,11 @@ fn state_object(
     })
 }
 
-fn cursor(name: &str) -> String {
+pub(super) fn cursor(name: &str) -> String {
     base64_encode(json!({ "name": name }).to_string().as_bytes())
 }
 
-fn after_cursor(value: &Value) -> Option<String> {
+pub(super) fn after_cursor(value: &Value) -> Option<String> {
     let bytes = base64_decode(value.as_str()?)?;
     let decoded: Value = serde_json::from_slice(&bytes).ok()?;
     decoded["name"].as_str().map(str::to_string)
@@ -323,7 +314,12 @@ fn states_connection(
     })
 }
 
-fn project_object(world: &World, auth: &Auth, field: &Field) -> Result<Value, String> {
+fn project_object(
+    world: &World,
+    auth: &Auth,
+    field: &Field,
+    partial: &mut Vec<Value>,
+) -> Result<Value, String> {
     let path = field
         .args
         .get("fullPath")
@@ -337,13 +333,41 @@ fn project_object(world: &World, auth: &Auth, field: &Field) -> Result<Value, St
     let Some((project, role)) = project.and_then(|p| Some((p, world.role_in(auth, p)?))) else {
         return Ok(Value::Null);
     };
+    project_fields(
+        world,
+        project,
+        role,
+        &field.selection,
+        partial,
+        vec![json!("project")],
+    )
+}
+
+/// A project's selected fields; `path` is where it sits in the answer, for the error GitLab
+/// reports (with `data` for everything else) when a test made its states fail.
+pub(super) fn project_fields(
+    world: &World,
+    project: &Project,
+    role: Role,
+    selection: &[Field],
+    partial: &mut Vec<Value>,
+    path: Vec<Value>,
+) -> Result<Value, String> {
     let readable = role >= Role::Developer;
-    object(&field.selection, "Project", |f| {
+    object(selection, "Project", |f| {
         Some(match f.name.as_str() {
             "id" => Ok(json!(format!("gid://gitlab/Project/{}", project.id))),
             "fullPath" => Ok(json!(project.full_path)),
             "archived" => Ok(json!(project.archived)),
-            "terraformStates" => states_connection(world, project, readable, f),
+            "terraformStates" => match super::graphql_ci::broken(world, project) {
+                Some(message) => {
+                    let mut at = path.clone();
+                    at.push(json!(f.key));
+                    partial.push(json!({ "message": message, "path": at }));
+                    Ok(Value::Null)
+                }
+                None => states_connection(world, project, readable, f),
+            },
             "terraformState" => {
                 let name = f.args.get("name").and_then(Value::as_str).unwrap_or("");
                 match project.states.get(name).filter(|_| readable) {
@@ -370,17 +394,20 @@ pub(super) fn answer(world: &World, auth: &Auth, body: &[u8]) -> Reply {
     };
     let query = request.get("query").and_then(Value::as_str).unwrap_or("");
     let variables = request.get("variables").cloned().unwrap_or(Value::Null);
+    let mut partial = Vec::new();
     let result = parse(query, &variables).and_then(|fields| {
         object(&fields, "Query", |f| {
             Some(match f.name.as_str() {
-                "project" => project_object(world, auth, f),
+                "project" => project_object(world, auth, f, &mut partial),
+                "group" => super::graphql_ci::group_object(world, auth, f, &mut partial),
                 "currentUser" => user_object(world, auth.username().as_deref(), &f.selection),
                 _ => return None,
             })
         })
     });
     match result {
-        Ok(data) => Reply::json(200, json!({ "data": data })),
+        Ok(data) if partial.is_empty() => Reply::json(200, json!({ "data": data })),
+        Ok(data) => Reply::json(200, json!({ "data": data, "errors": partial })),
         Err(message) => Reply::json(200, json!({ "errors": [{ "message": message }] })),
     }
 }

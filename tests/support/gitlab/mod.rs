@@ -21,8 +21,10 @@
 
 mod auth;
 mod control;
+mod control_ci;
 mod fault;
 mod graphql;
+mod graphql_ci;
 mod http;
 mod model;
 mod rest;

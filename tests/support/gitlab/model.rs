@@ -28,6 +28,10 @@ pub(super) struct World {
     /// (`config.time_zone`), so a non-UTC instance prints `+02:00` instead of `Z`.
     pub utc_offset_minutes: i32,
     pub next_id: u64,
+    /// When each finished CI job ended, by job id (`finishedAt`; see `control_ci.rs`).
+    pub job_finished_at: BTreeMap<u64, SystemTime>,
+    /// Projects (full path) whose `terraformStates` fails in GraphQL, with the message.
+    pub graphql_broken: BTreeMap<String, String>,
 }
 
 pub(super) struct Project {
