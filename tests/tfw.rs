@@ -17,6 +17,7 @@ mod hot_path;
 mod locks;
 mod masking;
 mod prompt;
+mod protection;
 mod roots;
 mod safety;
 mod secrets;

@@ -25,6 +25,7 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<i32> {
         let state = backend.state_name();
         return Err(rules::unlocked_write(state, "`tfw apply`", source.as_deref()).into());
     }
+    crate::states::protection::guard_write(ctx, &backend, "apply")?;
     let session = Session::with_backend(ctx, backend, Root::Gitlab)?;
     let write = target::Write::Apply {
         auto_approve: args.auto_approve,

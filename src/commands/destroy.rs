@@ -32,6 +32,7 @@ pub fn run(ctx: &Context, args: &DestroyArgs) -> Result<i32> {
     if ctx.printer.automation() && !args.auto_approve {
         return Err(needs_flag("`tfw destroy`", "--auto-approve"));
     }
+    crate::states::protection::guard_write(ctx, &backend, "destroy")?;
     let session = Session::with_backend(ctx, backend, Root::Gitlab)?;
     if target::check(ctx, &session.backend, target::Write::Destroy)? == target::Next::NothingToDo {
         return Ok(0);

@@ -151,6 +151,7 @@ pub fn run(ctx: &Context, args: &DoctorArgs) -> Result<i32> {
                 detail,
                 problems,
             });
+            checks.push(protection_check(ctx, backend));
         }
     }
 
@@ -182,6 +183,28 @@ pub fn run(ctx: &Context, args: &DoctorArgs) -> Result<i32> {
     } else {
         p.status(&format!("{errors} check(s) failed"));
         Ok(1)
+    }
+}
+
+/// GitLab's protection rule of the current state, and whether it refuses writes from here.
+fn protection_check(ctx: &Context, backend: &crate::backend::Backend) -> Check {
+    use crate::states::protection;
+    let found = protection::lookup(backend, backend.state_name());
+    let problems: Vec<Problem> = found
+        .rule()
+        .and_then(|rule| protection::refusal(ctx, backend, rule, None, "apply"))
+        .map(|refused| {
+            let mut warning = Problem::warning(refused.message);
+            warning.hint = refused.hint;
+            warning
+        })
+        .into_iter()
+        .collect();
+    Check {
+        name: "protection",
+        status: status_of(&problems),
+        detail: format!("`{}`: {}", backend.state_name(), found.describe()),
+        problems,
     }
 }
 

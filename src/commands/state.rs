@@ -111,6 +111,11 @@ struct Shown {
     resources: Option<usize>,
     data_sources: Option<usize>,
     outputs: Vec<crate::states::document::Output>,
+    /// GitLab's protection rule of the state (`null`: none, or this GitLab has none).
+    protection_rule: Option<crate::backend::gitlab::ProtectionRule>,
+    /// The same for people: the rule, `none`, or why it is not known.
+    #[serde(skip)]
+    protection: String,
 }
 
 fn show(remote: &Remote, name: Option<&str>, json: bool) -> Result<i32> {
@@ -131,6 +136,7 @@ fn show(remote: &Remote, name: Option<&str>, json: bool) -> Result<i32> {
         })?;
     let bytes = crate::states::delete::download(remote, &name)?;
     let summary = bytes.as_deref().and_then(Summary::parse);
+    let rule = crate::states::protection::lookup(&remote.backend.for_state(&name), &name);
     let shown = Shown {
         name: name.clone(),
         current: row.current,
@@ -145,6 +151,8 @@ fn show(remote: &Remote, name: Option<&str>, json: bool) -> Result<i32> {
         resources: summary.as_ref().map(|s| s.resources),
         data_sources: summary.as_ref().map(|s| s.data_sources),
         outputs: summary.map(|s| s.outputs).unwrap_or_default(),
+        protection_rule: rule.rule().cloned(),
+        protection: rule.describe(),
     };
     if json {
         print_json(&shown)?;
@@ -208,6 +216,7 @@ fn print_shown(ctx: &Context, shown: &Shown, address: &str) {
         };
         lines.push(format!("resources   {resources}{data}"));
     }
+    lines.push(format!("protection  {}", shown.protection));
     lines.push(format!(
         "lock        {}",
         shown

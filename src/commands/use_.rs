@@ -12,6 +12,7 @@ use crate::cli::UseArgs;
 use crate::context::Context;
 use crate::problem::Problem;
 use crate::states::listing::Listing;
+use crate::states::protection::{self, Lookup};
 use crate::states::remote::{Remote, nearest};
 use crate::states::switch::{self, Switch};
 
@@ -83,6 +84,9 @@ fn switch_to(ctx: &Context, name: &str, check: bool) -> Result<i32> {
             "`{name}` is a PROTECTED, shared state: plan freely, but apply and destroy will make you type its name"
         ));
     }
+    if check {
+        show_rule(ctx, name);
+    }
     if let Some(shell) = ctx
         .settings
         .env
@@ -95,6 +99,26 @@ fn switch_to(ctx: &Context, name: &str, check: bool) -> Result<i32> {
         ));
     }
     Ok(0)
+}
+
+/// GitLab's protection rule of `name`, when this GitLab has rules and one covers it.
+fn show_rule(ctx: &Context, name: &str) {
+    let (Some(backend), _) = ctx.settings.backend() else {
+        return;
+    };
+    let backend = backend.for_state(name);
+    let Lookup::Rule(rule) = protection::lookup(&backend, name) else {
+        return;
+    };
+    ctx.printer.note(&format!(
+        "`{name}` is protected on GitLab: {}",
+        protection::describe(&rule)
+    ));
+    if protection::refusal(ctx, &backend, &rule, None, "apply").is_some() {
+        ctx.printer.warning(&format!(
+            "GitLab will refuse apply and destroy of `{name}` from here: change it through the pipeline's apply job"
+        ));
+    }
 }
 
 /// Asks GitLab whether `name` exists. Unreachable GitLab is only a warning: switching is a

@@ -37,6 +37,7 @@ pub fn run(remote: &Remote, options: &Options) -> Result<i32> {
     let name = options.name;
     let protected = ctx.settings.project.is_protected(name);
     allowed(ctx, name, protected, options.allow_protected)?;
+    crate::states::protection::guard_write(ctx, &remote.backend.for_state(name), "delete")?;
     let info = remote.info(name)?;
     let bytes = download(remote, name)?;
     let summary = bytes.as_deref().and_then(Summary::parse);

@@ -10,6 +10,7 @@ pub mod history;
 pub mod listing;
 pub mod locks;
 pub mod prompt;
+pub mod protection;
 pub mod prune;
 pub mod remote;
 pub mod restore;

@@ -23,6 +23,7 @@ pub fn run(remote: &Remote, file: &Path, confirm: Option<&str>) -> Result<i32> {
     let path = ctx.dir().join(file);
     let (mut document, backup) = read_backup(&path)?;
     let name = state_of(&path, ctx.settings.state_flag.as_deref())?;
+    crate::states::protection::guard_write(ctx, &remote.backend.for_state(&name), "restore")?;
     let current = download(remote, &name)?;
     let now = current.as_deref().and_then(Summary::parse);
     printer.status(&format!(

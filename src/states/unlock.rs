@@ -44,6 +44,7 @@ fn held_here(remote: &Remote, name: &str) -> Result<()> {
 pub fn run(remote: &Remote, options: &Options) -> Result<i32> {
     let printer = &remote.ctx.printer;
     let name = remote.target(options.name);
+    crate::states::protection::guard_write(remote.ctx, &remote.backend.for_state(&name), "unlock")?;
     held_here(remote, &name)?;
     let job_token = remote.client.is_job_token();
     let lock = if job_token {

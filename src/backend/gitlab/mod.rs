@@ -6,6 +6,7 @@
 mod errors;
 mod graphql;
 mod locks;
+mod protection;
 mod rest;
 
 use std::io::Read;
@@ -18,6 +19,7 @@ use super::{Backend, encode_segment};
 pub use errors::{lock_now, lock_refusal, refusal_body, role_name};
 pub use graphql::{StateInfo, UserRef, VersionRef};
 pub use locks::{Gap, Job, LockedState, Locks, Pipeline};
+pub use protection::ProtectionRule;
 pub use rest::{Member, ProjectInfo, RunningJob};
 
 pub struct Client {

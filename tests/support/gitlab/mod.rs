@@ -28,6 +28,7 @@ mod graphql_ci;
 mod http;
 mod model;
 mod rest;
+mod rest_rules;
 mod server;
 mod state_api;
 

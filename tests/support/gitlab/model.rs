@@ -32,6 +32,8 @@ pub(super) struct World {
     pub job_finished_at: BTreeMap<u64, SystemTime>,
     /// Projects (full path) whose `terraformStates` fails in GraphQL, with the message.
     pub graphql_broken: BTreeMap<String, String>,
+    /// Whether this GitLab has the state protection rules API (off: 404, as before 18.x).
+    pub protection_rules_api: bool,
 }
 
 pub(super) struct Project {

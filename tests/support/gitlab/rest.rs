@@ -64,7 +64,7 @@ fn paged(path: &str, query: &str, items: Vec<Value>) -> Reply {
 
 /// Personal tokens only: basic auth and the `JOB-TOKEN` header were already read as
 /// anonymous by `World::authenticate` on these routes.
-fn member_project<'w>(
+pub(super) fn member_project<'w>(
     world: &'w World,
     auth: &Auth,
     key: &str,

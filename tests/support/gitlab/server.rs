@@ -121,6 +121,8 @@ pub(super) enum Endpoint {
     Members(String),
     /// `GET /projects/:id/jobs`.
     Jobs(String),
+    /// `GET /projects/:id/terraform/state_protection_rules` (`rest_rules.rs`).
+    ProtectionRules(String),
     /// `GET /user`.
     User,
     /// `GET /personal_access_tokens/self`.
@@ -158,6 +160,17 @@ impl Endpoint {
                 return project(p, Endpoint::Members);
             }
             ["", "api", "v4", "projects", p, "jobs"] => return project(p, Endpoint::Jobs),
+            [
+                "",
+                "api",
+                "v4",
+                "projects",
+                p,
+                "terraform",
+                "state_protection_rules",
+            ] => {
+                return project(p, Endpoint::ProtectionRules);
+            }
             _ => {}
         }
         let [
@@ -205,6 +218,7 @@ impl Endpoint {
             Endpoint::Project(_)
             | Endpoint::Members(_)
             | Endpoint::Jobs(_)
+            | Endpoint::ProtectionRules(_)
             | Endpoint::User
             | Endpoint::TokenSelf => Route::Rest,
             Endpoint::Unknown => Route::Other,
@@ -344,6 +358,7 @@ impl Shared {
             Endpoint::Project(_)
             | Endpoint::Members(_)
             | Endpoint::Jobs(_)
+            | Endpoint::ProtectionRules(_)
             | Endpoint::User
             | Endpoint::TokenSelf
                 if method != "GET" =>
@@ -355,6 +370,7 @@ impl Shared {
             Endpoint::Project(project) => super::rest::project(&world, auth, project),
             Endpoint::Members(project) => super::rest::members(&world, auth, project, query),
             Endpoint::Jobs(project) => super::rest::jobs(&world, auth, project, query),
+            Endpoint::ProtectionRules(project) => super::rest_rules::rules(&world, auth, project),
             Endpoint::State {
                 project,
                 name,

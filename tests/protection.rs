@@ -1,0 +1,134 @@
+//! Issue 19 items 4 and 7: GitLab's state protection rules, read from the test server's
+//! `GET /projects/:id/terraform/state_protection_rules`, shown by `use`, `state show` and
+//! `doctor`, and a write the rule would refuse (403) refused by tfw before any lock is taken.
+//! A GitLab without the feature (404, the test server's default) works as before.
+
+use serde_json::{Value, json};
+
+use crate::support::Sandbox;
+use crate::support::gitlab::{DAVE_TOKEN, Role};
+
+const PROJECT: &str = "42";
+
+fn doc(serial: u64) -> Vec<u8> {
+    serde_json::to_vec(
+        &json!({ "version": 4, "serial": serial, "lineage": "l", "outputs": {}, "resources": [] }),
+    )
+    .unwrap()
+}
+
+/// prod takes writes from CI jobs only; staging from Owners only.
+fn seeded() -> Sandbox {
+    let sandbox = Sandbox::new();
+    let gitlab = &sandbox.gitlab;
+    gitlab.put_state(PROJECT, "prod", &doc(3));
+    gitlab.put_state(PROJECT, "staging", &doc(2));
+    gitlab.set_protection_rules_api(true);
+    gitlab.add_protection_rule(PROJECT, "prod", Role::Maintainer, "ci_only");
+    gitlab.add_protection_rule(PROJECT, "staging", Role::Owner, "anywhere");
+    sandbox
+}
+
+/// No lock was asked for, and nothing was written.
+#[track_caller]
+fn nothing_locked(sandbox: &Sandbox) {
+    let writes: Vec<String> = sandbox
+        .gitlab
+        .requests()
+        .iter()
+        .filter(|r| r.method != "GET" && r.path().contains("/terraform/state/"))
+        .map(|r| format!("{} {}", r.method, r.url))
+        .collect();
+    assert_eq!(
+        writes,
+        Vec::<String>::new(),
+        "tfw asked GitLab to change a state"
+    );
+    assert!(!sandbox.path(".terraform").exists(), "terraform ran");
+}
+
+#[test]
+fn a_laptop_apply_to_a_ci_only_state_is_refused_before_the_lock() {
+    let sandbox = seeded();
+    let out = sandbox
+        .tfw(&["--state", "prod", "apply", "--auto-approve"])
+        .run();
+    out.code(1)
+        .stderr_has("error: GitLab's protection rule on `prod` accepts writes only from CI jobs (`minimum_access_level_for_write: maintainer`, `allowed_from: ci_only`): apply refused before taking the lock, nothing was changed")
+        .stderr_has("hint: change `prod` through the pipeline");
+    nothing_locked(&sandbox);
+    let out = sandbox
+        .tfw(&[
+            "--state",
+            "prod",
+            "destroy",
+            "--auto-approve",
+            "--allow-protected",
+        ])
+        .run();
+    out.code(1)
+        .stderr_has("destroy refused before taking the lock");
+    let out = sandbox
+        .tfw(&["state", "unlock", "prod", "--force", "--confirm", "prod"])
+        .run();
+    out.code(1)
+        .stderr_has("unlock refused before taking the lock");
+    nothing_locked(&sandbox);
+    // The role a rule asks for is checked too (alice is a Maintainer).
+    let out = sandbox
+        .tfw(&["--state", "staging", "apply", "--auto-approve"])
+        .run();
+    out.code(1).stderr_has(
+        "GitLab's protection rule on `staging` needs the owner role or higher for writes",
+    );
+    nothing_locked(&sandbox);
+}
+
+#[test]
+fn use_state_show_and_doctor_show_the_rule() {
+    let sandbox = seeded();
+    let out = sandbox.tfw(&["use", "prod"]).run();
+    out.success()
+        .stderr_has("note: `prod` is protected on GitLab: GitLab rule: writes need maintainer or higher, from CI jobs only (`allowed_from: ci_only`)")
+        .stderr_has("GitLab will refuse apply and destroy of `prod` from here");
+    let out = sandbox.tfw(&["state", "show"]).run();
+    out.success().stdout_has(
+        "protection  GitLab rule: writes need maintainer or higher, from CI jobs only (`allowed_from: ci_only`)",
+    );
+    let out = sandbox.tfw(&["state", "show", "--json"]).run();
+    let shown: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(
+        shown["protection_rule"],
+        json!({ "state_name": "prod", "minimum_access_level_for_write": "maintainer", "allowed_from": "ci_only" })
+    );
+    let out = sandbox.tfw(&["doctor"]).run();
+    out.stderr_has("protection")
+        .stderr_has("`prod`: GitLab rule: writes need maintainer")
+        .stderr_has("warning: GitLab's protection rule on `prod` accepts writes only from CI jobs");
+    // A state without a rule.
+    sandbox.gitlab.put_state(PROJECT, "dev-alice", &doc(1));
+    let out = sandbox.tfw(&["state", "show", "dev-alice"]).run();
+    out.success().stdout_has("protection  none\n");
+}
+
+#[test]
+fn a_gitlab_without_rules_or_a_role_that_cannot_read_them_works_as_before() {
+    let sandbox = seeded();
+    sandbox.gitlab.set_protection_rules_api(false);
+    let out = sandbox.tfw(&["state", "show", "prod", "--json"]).run();
+    out.success();
+    let shown: Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(shown["protection_rule"], Value::Null);
+    let out = sandbox.tfw(&["state", "show", "prod"]).run();
+    out.success()
+        .stdout_has("protection  none (this GitLab has no state protection rules)");
+    let out = sandbox.tfw(&["use", "prod"]).run();
+    out.success().lacks("protected on GitLab");
+
+    // Dave (Developer) may not read the rules: unknown, never an error.
+    sandbox.gitlab.set_protection_rules_api(true);
+    sandbox.seed_env("dave", DAVE_TOKEN, "prod");
+    let out = sandbox.tfw(&["state", "show", "prod"]).run();
+    out.success()
+        .stdout_has("protection  unknown (the rules could not be read");
+}
