@@ -143,6 +143,11 @@ pub enum Command {
     /// Print state names for shell completion
     #[command(hide = true)]
     CompleteStates,
+    /// Has the infrastructure drifted from the state? (refresh-only plan, read-only, no lock)
+    #[command(
+        after_help = "Examples:\n  tfw drift\n  tfw --state prod drift --json\n\nExit 0 in sync, 2 drifted, 1 failed. Needs only read access (Developer): the state is not locked."
+    )]
+    Drift(DriftArgs),
     /// List every locked state of the project (or of a group) and which locks are stale
     #[command(
         after_help = "Examples:\n  tfw locks\n  tfw locks --group platform --json\n\nStale: locked longer than `stale_lock_after` in tfw.toml (2h by default), or its CI pipeline has finished.\nExit 0 nothing stale, 2 a stale lock exists, 3 some project could not be listed, 1 an error."
@@ -412,6 +417,13 @@ pub enum StateCommand {
         #[arg(long, value_name = "NAME")]
         confirm: Option<String>,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct DriftArgs {
+    /// Machine-readable report on stdout (terraform's output is not shown)
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

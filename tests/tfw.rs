@@ -5,6 +5,7 @@ mod support;
 mod ci;
 mod concurrency;
 mod dotenv_fuzz;
+mod drift;
 mod engine_faults;
 mod faults;
 mod file_safety;

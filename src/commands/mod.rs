@@ -7,6 +7,7 @@ mod clean;
 mod completions;
 mod destroy;
 mod doctor;
+mod drift;
 mod env;
 mod exec;
 mod fmt;
@@ -75,6 +76,7 @@ pub fn dispatch(mut cli: Cli, mut printer: Printer, terminal: Terminal) -> Resul
         Command::Exec(args) => exec::run(&ctx, &args),
         Command::Use(args) => use_::run(&ctx, &args),
         Command::Locks(args) => locks::run(&ctx, &args),
+        Command::Drift(args) => drift::run(&ctx, &args),
         Command::State(command) => state::run(&ctx, &command),
         Command::Adopt(args) => adopt::run(&ctx, &args),
         Command::Sync(args) => sync::run(&ctx, &args),

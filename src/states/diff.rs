@@ -76,7 +76,11 @@ pub fn compare(from: &Snapshot, to: &Snapshot) -> Diff {
     diff
 }
 
-fn changes(before: &BTreeMap<String, Leaf>, after: &BTreeMap<String, Leaf>) -> Vec<Change> {
+/// The leaves that differ, hidden values compared but not carried.
+pub(crate) fn changes(
+    before: &BTreeMap<String, Leaf>,
+    after: &BTreeMap<String, Leaf>,
+) -> Vec<Change> {
     let mut names: Vec<&String> = before.keys().chain(after.keys()).collect();
     names.sort();
     names.dedup();

@@ -6,6 +6,7 @@
 pub mod delete;
 pub mod diff;
 pub mod document;
+pub mod drift;
 pub mod history;
 pub mod listing;
 pub mod locks;

@@ -233,6 +233,13 @@ fn mirror_paths(mirror: Option<&Value>, prefix: String, out: &mut Vec<String>) {
     }
 }
 
+/// A resource's values as leaves, hidden where the plan's `*_sensitive` mirror says `true`.
+pub(crate) fn plan_leaves(values: &Value, sensitive: Option<&Value>) -> BTreeMap<String, Leaf> {
+    let mut paths = Vec::new();
+    mirror_paths(sensitive, String::new(), &mut paths);
+    flatten(values, &paths)
+}
+
 /// Leaves by path (without the leading `.`); empty objects and lists are leaves too, so a
 /// list that became empty still shows.
 fn flatten(value: &Value, sensitive: &[String]) -> BTreeMap<String, Leaf> {
