@@ -319,3 +319,27 @@ fn a_reporter_is_told_why_gitlab_lists_no_states() {
         .code(1)
         .stderr_has("its user's role there is Reporter");
 }
+
+#[test]
+fn times_from_a_gitlab_outside_utc_are_read() {
+    let sandbox = Sandbox::new();
+    sandbox.gitlab.put_state(PROJECT, "staging", &doc(1));
+    lock(&sandbox, "staging", BOB, BOB_LOCK);
+    sandbox.gitlab.set_utc_offset(120);
+    let out = sandbox.tfw(&["state", "list"]).run();
+    out.success().stdout_has("bob, ").lacks("+02:00");
+    let json = sandbox.tfw(&["state", "list", "--json"]).run();
+    json.success().stdout_has("2026-11-20T11:15:00+02:00");
+}
+
+#[test]
+fn doctor_tells_a_non_member_from_a_state_not_created_yet() {
+    let sandbox = Sandbox::new();
+    sandbox.tfw(&["doctor"]).run().success();
+    sandbox.gitlab.set_role(PROJECT, ALICE, None);
+    sandbox
+        .tfw(&["doctor"])
+        .run()
+        .code(1)
+        .stderr_has("the token's user is not a member");
+}

@@ -53,11 +53,13 @@ impl ApiError {
                     if job_token { "the pipeline's user" } else { "you" }
                 ))
             }
+            // terraform shows no body: GitLab answers this 404 for a missing project and for a
+            // private one the token's user is not a member of alike.
             ApiError::Status { code: 404, .. } => Problem::error(format!(
                 "{what}: GitLab found no such project or state (404)"
             ))
             .hint(format!(
-                "check GITLAB_PROJECT/TF_HTTP_ADDRESS (project `{project}`) and the state name `{}`",
+                "check GITLAB_PROJECT/TF_HTTP_ADDRESS (project `{project}`) and the state name `{}`; GitLab also answers 404 when the token's user is not a member of the project (`tfw doctor` checks)",
                 backend.state_name()
             )),
             ApiError::Status { code: 409, body } => Problem::error(format!(

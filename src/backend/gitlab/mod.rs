@@ -189,7 +189,7 @@ impl Client {
             Ok((204, _)) => Ok(None),
             Ok((_, bytes)) if bytes.is_empty() => Ok(None),
             Ok((_, bytes)) => Ok(Some(bytes)),
-            Err(ApiError::Status { code: 404, .. }) => Ok(None),
+            Err(ApiError::Status { code: 404, body }) if !project_missing(&body) => Ok(None),
             Err(err) => Err(err),
         }
     }
@@ -198,7 +198,7 @@ impl Client {
     pub fn state_exists(&self, name: &str) -> ApiResult<bool> {
         match self.call("GET", &self.state_url(name), None) {
             Ok(_) => Ok(true),
-            Err(ApiError::Status { code: 404, .. }) => Ok(false),
+            Err(ApiError::Status { code: 404, body }) if !project_missing(&body) => Ok(false),
             Err(err) => Err(err),
         }
     }
@@ -207,7 +207,7 @@ impl Client {
         let url = format!("{}/versions/{serial}", self.state_url(name));
         match self.call("GET", &url, None) {
             Ok((_, bytes)) => Ok(Some(bytes)),
-            Err(ApiError::Status { code: 404, .. }) => Ok(None),
+            Err(ApiError::Status { code: 404, body }) if !project_missing(&body) => Ok(None),
             Err(err) => Err(err),
         }
     }
@@ -261,6 +261,12 @@ impl Client {
     pub fn delete_state(&self, name: &str) -> ApiResult<()> {
         self.call("DELETE", &self.state_url(name), None).map(|_| ())
     }
+}
+
+/// GitLab's 404 for the project itself (missing, or private and the token's user is not a
+/// member: `not_found!('Project')`), as opposed to a missing state (`404 Not Found`).
+fn project_missing(body: &str) -> bool {
+    body.contains("Project Not Found")
 }
 
 fn new_lock_id() -> String {
