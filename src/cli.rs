@@ -54,6 +54,9 @@ pub struct Cli {
     #[arg(short, long, global = true, conflicts_with = "verbose")]
     pub quiet: bool,
 
+    #[command(flatten)]
+    pub many: ManyRoots,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -153,11 +156,36 @@ pub enum Command {
         after_help = "Examples:\n  tfw locks\n  tfw locks --group platform --json\n\nStale: locked longer than `stale_lock_after` in tfw.toml (2h by default), or its CI pipeline has finished.\nExit 0 nothing stale, 2 a stale lock exists, 3 some project could not be listed, 1 an error."
     )]
     Locks(LocksArgs),
+    /// List the repository's roots with their state, protection and lock
+    #[command(
+        after_help = "Examples:\n  tfw roots\n  tfw roots --json\n  tfw roots --roots 'envs/*' --offline\n\nRoots are folders with `backend \"http\"` in their *.tf files (not in modules/ or hidden\nfolders) and the [roots.\"PATH\"] tables of the repository's tfw.toml."
+    )]
+    Roots(RootsArgs),
     /// Print the current state for a shell prompt (reads only .env and tfw.toml)
     #[command(
         after_help = "Examples:\n  tfw prompt                            dev-alice, or prod! on a protected state\n  tfw prompt --format 'tf:{state}{protected}' --marker ' (protected)'\n\nPrints nothing outside a tfw root (no tfw.toml, no GitLab settings in .env).\nShell lines: docs/states.md."
     )]
     Prompt(PromptArgs),
+}
+
+/// Every root of the repository at once (`tfw --all plan`), or those matching `--roots`.
+#[derive(Debug, Args, Default, Clone)]
+pub struct ManyRoots {
+    /// Run in every root of the repository (plan, validate, fmt); see `tfw roots`
+    #[arg(long, global = true)]
+    pub all: bool,
+    /// Only the roots whose path matches GLOB (repeatable; implies --all)
+    #[arg(long = "roots", global = true, value_name = "GLOB")]
+    pub roots: Vec<String>,
+    /// With --all: run at most N roots at a time [default: the number of cores]
+    #[arg(short = 'j', long = "jobs", global = true, value_name = "N")]
+    pub jobs: Option<usize>,
+    /// With --all: print each line as it comes, prefixed with its root, instead of grouped
+    #[arg(long, global = true)]
+    pub stream: bool,
+    /// With --all: start no new root after one fails
+    #[arg(long, global = true)]
+    pub fail_fast: bool,
 }
 
 /// Arguments after `--` go to terraform unchanged.
@@ -252,6 +280,16 @@ pub struct DoctorArgs {
     /// Machine-readable report
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RootsArgs {
+    /// Machine-readable output
+    #[arg(long)]
+    pub json: bool,
+    /// Do not ask GitLab who holds each state's lock
+    #[arg(long)]
+    pub offline: bool,
 }
 
 #[derive(Debug, Args)]

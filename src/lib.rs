@@ -20,6 +20,7 @@ pub mod printer;
 pub mod problem;
 pub mod project;
 pub(crate) mod repo;
+pub(crate) mod roots;
 pub mod runner;
 pub mod safety;
 pub mod session;

@@ -18,7 +18,7 @@ use crate::repo::{Levels, slash_path};
 pub const FILE_NAME: &str = "tfw.toml";
 
 /// The keys `tfw.toml` knows, for the hint of an unknown one.
-const KNOWN_KEYS: &str = "binary, version, protected, personal, ci_state, backups_keep, stale_lock_after, [args] plan/apply/destroy, [roots.\"PATH\"]";
+const KNOWN_KEYS: &str = "binary, version, protected, personal, ci_state, backups_keep, stale_lock_after, state, [args] plan/apply/destroy, [roots.\"PATH\"]";
 
 /// Protected when the repository has no `tfw.toml` (or it lists none): the usual names, and
 /// the same followed by a separator (`prod-eu`, `staging_2`, `production.us`).
@@ -48,6 +48,9 @@ pub struct ProjectFile {
     pub backups_keep: Option<usize>,
     /// How old a lock is before `tfw locks` calls it stale, e.g. `"2h"`, `"45m"`.
     pub stale_lock_after: Option<String>,
+    /// The root's state: a name, or a pattern of `{root}` (the folder's name), `{path}` (its
+    /// path from the repository root, `/` as `-`) and `{user}` (`TF_HTTP_USERNAME`).
+    pub state: Option<String>,
     /// Settings for one root, by its path relative to this file's folder: as if written in
     /// a `tfw.toml` there (under any file that root has of its own).
     #[serde(default)]
@@ -158,6 +161,7 @@ impl Project {
             &mut file.stale_lock_after,
             &layer.stale_lock_after,
         );
+        set("state", &mut file.state, &layer.state);
         if file.backups_keep.is_none() && layer.backups_keep.is_some() {
             file.backups_keep = layer.backups_keep;
             sources.insert("backups_keep", path.to_path_buf());
@@ -188,6 +192,38 @@ impl Project {
     /// The file that set `key`, if one did.
     pub fn source(&self, key: &str) -> Option<&Path> {
         self.sources.get(key).map(PathBuf::as_path)
+    }
+
+    /// The state this root maps to (`state`), expanded; `None` without a mapping, or when
+    /// it needs `{user}` and there is none. Also the pattern and the file that set it.
+    pub fn mapped_state(&self, username: Option<&str>) -> Option<(String, &str, &Path)> {
+        let pattern = self.file.state.as_deref()?;
+        let relative = self.levels.relative().unwrap_or_else(|| {
+            let dir = self
+                .levels
+                .dirs
+                .first()
+                .map(PathBuf::as_path)
+                .unwrap_or(Path::new("."));
+            slash_path(Path::new(dir.file_name().unwrap_or_default()))
+        });
+        let folder = match relative.rsplit('/').next() {
+            Some(".") | None => self
+                .levels
+                .repo_root
+                .as_ref()
+                .and_then(|r| r.file_name())
+                .map_or_else(|| ".".into(), |n| n.to_string_lossy().into_owned()),
+            Some(name) => name.to_string(),
+        };
+        let mut state = pattern
+            .replace("{root}", &folder)
+            .replace("{path}", &relative.replace('/', "-"));
+        if state.contains("{user}") || state.contains("{username}") {
+            let user = username?;
+            state = state.replace("{user}", user).replace("{username}", user);
+        }
+        Some((state, pattern, self.source("state")?))
     }
 
     pub fn protected_patterns(&self) -> Vec<String> {
@@ -253,6 +289,17 @@ impl Project {
             .hint("write it like \"2h\", \"90m\" or \"1d\"")
         })
     }
+}
+
+/// The folders a file's `[roots."PATH"]` tables name, as written; none without the file.
+pub(crate) fn declared_roots(path: &Path) -> Result<Vec<String>, Problem> {
+    let Some(file) = read(path)? else {
+        return Ok(Vec::new());
+    };
+    for (key, entry) in &file.roots {
+        check_root_key(path, key, entry)?;
+    }
+    Ok(file.roots.into_keys().collect())
 }
 
 /// One file, parsed; `None` when it does not exist.

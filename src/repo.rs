@@ -31,6 +31,14 @@ impl Levels {
         }
         Self { dirs, repo_root }
     }
+
+    /// The working directory's path relative to the repository root (`envs/prod`, `.` for
+    /// the root itself); `None` outside a repository.
+    pub fn relative(&self) -> Option<String> {
+        let root = self.repo_root.as_ref()?;
+        let canonical = std::fs::canonicalize(self.dirs.first()?).ok()?;
+        Some(slash_path(canonical.strip_prefix(root).ok()?))
+    }
 }
 
 /// A relative path as written in `tfw.toml`: `/`-separated, `.` when empty.
@@ -64,5 +72,7 @@ mod tests {
         assert_eq!(levels.dirs.len(), 3);
         let canonical_repo = std::fs::canonicalize(&repo).unwrap();
         assert_eq!(levels.repo_root.as_deref(), Some(canonical_repo.as_path()));
+        assert_eq!(levels.relative().as_deref(), Some("envs/prod"));
+        assert_eq!(Levels::of(&repo).relative().as_deref(), Some("."));
     }
 }

@@ -194,3 +194,155 @@ fn a_bad_key_in_a_roots_table_names_its_file_and_line() {
         .stderr_has(&format!("{}:1", root.join("tfw.toml").display()))
         .stderr_has("invalid type");
 }
+
+/// The shared `.env` at the repository root: GitLab, project and alice's token.
+fn shared_env(sandbox: &Sandbox) {
+    sandbox.write(
+        ".env",
+        format!(
+            "GITLAB_URL={}\nGITLAB_PROJECT=group/infra\nTF_HTTP_USERNAME=alice\nTF_HTTP_PASSWORD={}\n",
+            sandbox.gitlab.url(),
+            gitlab::ALICE_TOKEN
+        ),
+    );
+}
+
+#[test]
+fn roots_are_discovered_and_mapped_to_their_states() {
+    let sandbox = repo();
+    shared_env(&sandbox);
+    sandbox.write("modules/net/main.tf", MAIN_TF);
+    sandbox.write("envs/prod/.terraform/modules/x/main.tf", MAIN_TF);
+    sandbox.write(
+        "envs/local/main.tf",
+        "# backend \"http\" {}\nvariable \"x\" {}\n",
+    );
+    sandbox.write("tools/main.tf", MAIN_TF);
+    sandbox.write(
+        "tfw.toml",
+        "state = \"{root}-{user}\"\nprotected = [\"prod*\"]\n\n[roots.\"envs/prod\"]\nstate = \"prod\"\n\n[roots.\"tools\"]\nstate = \"tools\"\n",
+    );
+    sandbox.gitlab.set_lock(
+        "42",
+        "prod",
+        serde_json::json!({"ID": "l-1", "Who": gitlab::BOB, "Operation": "OperationTypeApply"}),
+    );
+
+    let out = sandbox.tfw(&["roots"]).run();
+    out.success();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", out.all());
+    assert!(lines[0].starts_with("ROOT"));
+    assert!(
+        lines[1].starts_with("envs/prod")
+            && lines[1].contains(" prod ")
+            && lines[1].contains("yes"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[1].contains(gitlab::BOB),
+        "the lock holder: {}",
+        lines[1]
+    );
+    assert!(
+        lines[2].starts_with("envs/staging")
+            && lines[2].contains("staging-alice")
+            && lines[2].contains(" no "),
+        "{}",
+        lines[2]
+    );
+    assert!(
+        lines[3].starts_with("tools") && lines[3].contains("tools"),
+        "{}",
+        lines[3]
+    );
+
+    // The same from inside a root, as JSON, and each root's mapping is what `tfw -C` uses.
+    let json: serde_json::Value = serde_json::from_str(
+        &sandbox
+            .tfw(&["-C", "envs/staging", "roots", "--json", "--offline"])
+            .run()
+            .stdout,
+    )
+    .unwrap();
+    let roots = json["roots"].as_array().unwrap();
+    assert_eq!(roots.len(), 3);
+    assert_eq!(roots[1]["root"], "envs/staging");
+    assert_eq!(roots[1]["state"], "staging-alice");
+    assert_eq!(roots[1]["protected"], false);
+    assert_eq!(
+        roots[0]["lock"],
+        serde_json::Value::Null,
+        "--offline asks nothing"
+    );
+    assert!(
+        roots[0]["declared_in"]
+            .as_str()
+            .unwrap()
+            .ends_with("tfw.toml")
+    );
+    let env = env_json(&sandbox.tfw(&["-C", "envs/staging", "env", "--json"]).run());
+    assert_eq!(env["state"]["value"], "staging-alice");
+
+    sandbox
+        .tfw(&["roots", "--offline", "--roots", "envs/*"])
+        .run()
+        .success()
+        .lacks("tools");
+    sandbox
+        .tfw(&["roots", "--offline", "--roots", "env/*"])
+        .run()
+        .code(1)
+        .stderr_has("`--roots env/*` matches no root")
+        .stderr_has("envs/prod, envs/staging, tools");
+}
+
+#[test]
+fn two_roots_on_one_state_and_a_dotenv_against_its_mapping_are_errors() {
+    let sandbox = repo();
+    shared_env(&sandbox);
+    sandbox.write("tfw.toml", "state = \"shared\"\nprotected = []\n");
+    sandbox
+        .tfw(&["roots", "--offline"])
+        .run()
+        .code(1)
+        .stderr_has("2 roots are mapped to the state `shared`: `envs/prod`")
+        .stderr_has("`envs/staging`");
+
+    sandbox.write("tfw.toml", "state = \"{root}\"\nprotected = []\n");
+    sandbox.write("envs/prod/.env", "TF_STATE_NAME=staging\n");
+    let own = sandbox.path("envs/prod/.env");
+    sandbox
+        .tfw(&["roots", "--offline"])
+        .run()
+        .code(1)
+        .stderr_has(&format!("{}:1", own.display()))
+        .stderr_has("`TF_STATE_NAME` names the state `staging`")
+        .stderr_has("this root maps to `prod`");
+    // The same refusal before a single-root command contacts anything.
+    sandbox.gitlab.clear_requests();
+    sandbox
+        .tfw(&["-C", "envs/prod", "plan"])
+        .run()
+        .code(1)
+        .stderr_has("this root maps to `prod`");
+    assert!(sandbox.gitlab.requests().is_empty());
+    // `--state` chooses for one command.
+    sandbox
+        .tfw(&["-C", "envs/prod", "--state", "staging", "env", "--json"])
+        .run()
+        .success();
+}
+
+#[test]
+fn a_declared_root_that_does_not_exist_names_the_file() {
+    let sandbox = repo();
+    sandbox.write("tfw.toml", "[roots.\"envs/qa\"]\nstate = \"qa\"\n");
+    sandbox
+        .tfw(&["roots", "--offline"])
+        .run()
+        .code(1)
+        .stderr_has("`[roots.\"envs/qa\"]` names a folder that does not exist")
+        .stderr_has("tfw.toml");
+}

@@ -17,6 +17,7 @@ mod locks;
 mod new;
 mod plan;
 mod prompt;
+mod roots;
 mod setup;
 mod state;
 mod state_diff;
@@ -62,6 +63,7 @@ pub fn dispatch(mut cli: Cli, mut printer: Printer, terminal: Terminal) -> Resul
         printer.add_secret(&secret);
     }
     let ctx = Context { settings, printer };
+    let many = cli.many.clone();
     let result = match cli.command {
         Command::Init(args) => init::run(&ctx, &args),
         Command::Plan(args) => plan::run(&ctx, &args),
@@ -82,6 +84,7 @@ pub fn dispatch(mut cli: Cli, mut printer: Printer, terminal: Terminal) -> Resul
         Command::Sync(args) => sync::run(&ctx, &args),
         Command::Setup(args) => setup::run(&ctx, &args),
         Command::CompleteStates => use_::complete_states(&ctx),
+        Command::Roots(args) => roots::run(&ctx, &args, &many),
         Command::Completions(_) | Command::Man | Command::New(_) | Command::Prompt(_) => {
             unreachable!("handled above")
         }

@@ -47,6 +47,7 @@ fn parse(args: &[OsString]) -> Option<Cli> {
         no_color: false,
         verbose: 0,
         quiet: false,
+        many: Default::default(),
         command: Command::Prompt(PromptArgs {
             format: DEFAULT_FORMAT.into(),
             marker: DEFAULT_MARKER.into(),

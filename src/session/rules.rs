@@ -121,29 +121,16 @@ pub(crate) fn require_http_backend(dir: &Path) -> Result<(), Problem> {
         let Ok(text) = std::fs::read_to_string(path) else {
             continue;
         };
-        if name.ends_with(".tf.json") {
-            let Ok(json) = serde_json::from_str::<serde_json::Value>(&text) else {
-                continue;
-            };
-            let blocks = match &json["terraform"] {
-                serde_json::Value::Array(list) => list.clone(),
-                other => vec![other.clone()],
-            };
-            if blocks.iter().any(|b| !b["backend"]["http"].is_null()) {
-                return Ok(());
-            }
-        } else if name.ends_with(".tf") {
-            let code = strip_comments(&text);
-            let words: Vec<&str> = code
+        if declares_http_backend(&name, &text) {
+            return Ok(());
+        }
+        if with_terraform_block.is_none()
+            && name.ends_with(".tf")
+            && strip_comments(&text)
                 .split(|c: char| c.is_whitespace() || c == '{')
-                .filter(|w| !w.is_empty())
-                .collect();
-            if words.windows(2).any(|w| w == ["backend", "\"http\""]) {
-                return Ok(());
-            }
-            if with_terraform_block.is_none() && words.contains(&"terraform") {
-                with_terraform_block = Some(name.into_owned());
-            }
+                .any(|w| w == "terraform")
+        {
+            with_terraform_block = Some(name.into_owned());
         }
     }
     let hint = match with_terraform_block {
@@ -157,6 +144,34 @@ pub(crate) fn require_http_backend(dir: &Path) -> Result<(), Problem> {
         dir.display()
     ))
     .hint(hint))
+}
+
+/// Whether one `*.tf` or `*.tf.json` file's text declares `backend "http"` (comments
+/// skipped). Root discovery reads every such file of a repository: the text is searched for
+/// `backend` before anything else is done with it.
+pub(crate) fn declares_http_backend(name: &str, text: &str) -> bool {
+    if !text.contains("backend") {
+        return false;
+    }
+    if name.ends_with(".tf.json") {
+        let Ok(json) = serde_json::from_str::<serde_json::Value>(text) else {
+            return false;
+        };
+        let blocks = match &json["terraform"] {
+            serde_json::Value::Array(list) => list.clone(),
+            other => vec![other.clone()],
+        };
+        blocks.iter().any(|b| !b["backend"]["http"].is_null())
+    } else if name.ends_with(".tf") {
+        let code = strip_comments(text);
+        let words: Vec<&str> = code
+            .split(|c: char| c.is_whitespace() || c == '{')
+            .filter(|w| !w.is_empty())
+            .collect();
+        words.windows(2).any(|w| w == ["backend", "\"http\""])
+    } else {
+        false
+    }
 }
 
 /// HCL without `#`, `//` and `/* */` comments (strings are not parsed: good enough to find

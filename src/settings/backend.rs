@@ -20,6 +20,7 @@ impl Settings {
         self.check_permissions(&mut problems);
         self.check_tokens_in_addresses(&mut problems);
         self.check_methods(&mut problems);
+        self.check_mapping(&mut problems);
 
         let ci_available = self.env.contains_key("CI_API_V4_URL")
             && self.env.contains_key("CI_PROJECT_ID")

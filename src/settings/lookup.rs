@@ -128,6 +128,10 @@ impl Settings {
                 origin: Origin::Flag,
             });
         }
+        // The root's mapping decides; anything naming another state is an error of its own.
+        if let Some(mapped) = self.mapped_state() {
+            return Some(mapped);
+        }
         let named = self.lookup("TF_STATE_NAME");
         let from_address = self.address_state();
         match (named, from_address) {

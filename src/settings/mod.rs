@@ -12,6 +12,7 @@ mod backend;
 mod checks;
 mod git;
 mod lookup;
+mod mapping;
 mod names;
 mod placeholders;
 mod secrets;
@@ -97,12 +98,29 @@ impl Settings {
             }
             None => cwd,
         };
-        let env_file = match &cli.env_file {
+        Ok(Self::load_in(
+            dir,
+            cli.env_file.as_deref(),
+            cli.state.clone(),
+            env,
+            ci,
+        ))
+    }
+
+    /// The settings of one folder (a root of `tfw --all`, or the working directory).
+    pub(crate) fn load_in(
+        dir: PathBuf,
+        env_file_flag: Option<&std::path::Path>,
+        state_flag: Option<String>,
+        env: HashMap<String, String>,
+        ci: bool,
+    ) -> Self {
+        let env_file = match env_file_flag {
             Some(path) => dir.join(path),
             None => dir.join(".env"),
         };
         let levels = crate::repo::Levels::of(&dir);
-        let (dotenv, dotenv_problem) = load_dotenv(&env_file, cli.env_file.is_none(), &levels);
+        let (dotenv, dotenv_problem) = load_dotenv(&env_file, env_file_flag.is_none(), &levels);
         let (project, project_problem) = match Project::load_levels(levels.clone()) {
             Ok(project) => (project, None),
             Err(problem) => (
@@ -113,7 +131,7 @@ impl Settings {
                 Some(problem),
             ),
         };
-        Ok(Self {
+        Self {
             dir,
             env_file,
             dotenv,
@@ -121,9 +139,9 @@ impl Settings {
             project,
             project_problem,
             env,
-            state_flag: cli.state.clone(),
+            state_flag,
             ci,
-        })
+        }
     }
 
     /// The overlay for the terraform child: `.env` keys the shell does not already set, then
