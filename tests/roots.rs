@@ -346,3 +346,205 @@ fn a_declared_root_that_does_not_exist_names_the_file() {
         .stderr_has("`[roots.\"envs/qa\"]` names a folder that does not exist")
         .stderr_has("tfw.toml");
 }
+
+/// Two roots on their own states (`{root}-alice`), and the shared `.env`.
+fn two_roots() -> Sandbox {
+    let sandbox = repo();
+    shared_env(&sandbox);
+    sandbox.write("tfw.toml", "state = \"{root}-{user}\"\nprotected = []\n");
+    sandbox
+}
+
+/// The block of stderr that follows `==> ROOT`, up to the next block or the summary.
+fn block<'a>(stderr: &'a str, root: &str) -> &'a str {
+    let header = format!("==> {root}\n");
+    let start = stderr
+        .find(&header)
+        .unwrap_or_else(|| panic!("no block for {root}:\n{stderr}"))
+        + header.len();
+    let rest = &stderr[start..];
+    let end = ["\n==> ", "\nROOT "]
+        .iter()
+        .filter_map(|next| rest.find(next))
+        .min()
+        .unwrap_or(rest.len());
+    &rest[..end]
+}
+
+#[test]
+fn all_plans_every_root_grouped_with_one_summary_and_the_worst_exit_code() {
+    let sandbox = two_roots();
+    let out = sandbox
+        .tfw(&["--all", "plan", "--", "-detailed-exitcode"])
+        .run();
+    // Outputs to create: changes in both, so 2.
+    out.code(2);
+    assert!(
+        block(&out.stderr, "envs/prod").contains("Plan for `prod-alice`"),
+        "{}",
+        out.stderr
+    );
+    assert!(block(&out.stderr, "envs/staging").contains("Plan for `staging-alice`"));
+    assert!(
+        !block(&out.stderr, "envs/prod").contains("staging-alice"),
+        "never interleaved"
+    );
+    let summary: Vec<&str> = out
+        .stderr
+        .lines()
+        .skip_while(|l| !l.starts_with("ROOT "))
+        .collect();
+    assert!(
+        summary[0].contains("ADD")
+            && summary[0].contains("DESTROY")
+            && summary[0].contains("RESULT")
+    );
+    assert!(
+        summary[1].starts_with("envs/prod")
+            && summary[1].contains("prod-alice")
+            && summary[1].contains("0  "),
+        "{}",
+        summary[1]
+    );
+    assert!(summary[2].starts_with("envs/staging"), "{summary:?}");
+    // The saved plans are each root's own, ready for `tfw -C ROOT apply`.
+    assert!(
+        sandbox
+            .path("envs/prod/.tfw/plans/prod-alice.tfplan")
+            .exists()
+    );
+    sandbox
+        .tfw(&["-C", "envs/prod", "apply", "--auto-approve"])
+        .run()
+        .success();
+    sandbox
+        .tfw(&["-C", "envs/staging", "apply", "--auto-approve"])
+        .run()
+        .success();
+    sandbox
+        .tfw(&["--all", "plan", "--", "-detailed-exitcode"])
+        .run()
+        .code(0)
+        .stderr_has("no changes");
+
+    // One broken root: it fails, the others still run, and the worst code is 1.
+    sandbox.write(
+        "envs/broken/main.tf",
+        "terraform {\n  backend \"http\" {}\n}\nresource {\n",
+    );
+    let out = sandbox
+        .tfw(&["--all", "plan", "--", "-detailed-exitcode"])
+        .run();
+    out.code(1);
+    let summary: Vec<&str> = out
+        .stderr
+        .lines()
+        .skip_while(|l| !l.starts_with("ROOT "))
+        .collect();
+    assert!(
+        summary[1].starts_with("envs/broken") && summary[1].contains("failed"),
+        "{summary:?}"
+    );
+    assert!(
+        summary[2].contains("no changes") && summary[3].contains("no changes"),
+        "{summary:?}"
+    );
+
+    // --fail-fast, one at a time: nothing starts after the first failure.
+    let out = sandbox
+        .tfw(&["--all", "-j", "1", "--fail-fast", "validate"])
+        .run();
+    out.code(1);
+    let summary: Vec<&str> = out
+        .stderr
+        .lines()
+        .skip_while(|l| !l.starts_with("ROOT "))
+        .collect();
+    assert!(
+        summary[1].contains("failed")
+            && summary[2].contains("skipped")
+            && summary[3].contains("skipped"),
+        "{summary:?}"
+    );
+
+    // --roots selects, --stream prefixes every line with its root.
+    let out = sandbox
+        .tfw(&["--roots", "envs/p*", "--stream", "validate"])
+        .run();
+    out.success()
+        .stdout_has("envs/prod | Success! The configuration is valid.")
+        .lacks("envs/staging |")
+        .lacks("envs/broken");
+    sandbox
+        .tfw(&["--roots", "nothing/*", "plan"])
+        .run()
+        .code(1)
+        .stderr_has("`--roots nothing/*` matches no root");
+    sandbox
+        .tfw(&["--all", "--state", "prod", "plan"])
+        .run()
+        .code(1)
+        .stderr_has("would send every root to one state");
+}
+
+#[test]
+fn all_refuses_two_roots_on_one_state_before_running_anything() {
+    let sandbox = repo();
+    shared_env(&sandbox);
+    sandbox.write("tfw.toml", "state = \"one\"\nprotected = []\n");
+    sandbox.gitlab.clear_requests();
+    sandbox
+        .tfw(&["--all", "plan"])
+        .run()
+        .code(1)
+        .stderr_has("2 roots are mapped to the state `one`");
+    assert!(sandbox.gitlab.requests().is_empty());
+}
+
+#[test]
+fn ctrl_c_stops_every_running_root_once() {
+    let sandbox = two_roots();
+    let log = sandbox.home.path().join("signals.log");
+    // terraform's plan, slowed down: notes each signal, and stops a second after the first
+    // SIGINT, as a terraform finishing its step and releasing its lock would.
+    let fake = sandbox.fake_binary(
+        "terraform-slow-plan",
+        &format!(
+            "real='{}'\nlog='{}'\nif [ \"$1\" = plan ]; then\n echo \"started $$\" >> \"$log\"\n n=0\n trap 'echo \"INT $$\" >> \"$log\"; n=1' INT\n while :; do sleep 0.05; if [ $n -gt 0 ]; then n=$((n+1)); fi; if [ $n -gt 20 ]; then exit 130; fi; done\nfi\nexec \"$real\" \"$@\"",
+            crate::support::terraform().display(),
+            log.display()
+        ),
+    );
+    let child = sandbox
+        .tfw(&["--all", "-j", "2", "plan"])
+        .env("TFW_BINARY", &fake)
+        .spawn();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let read = || std::fs::read_to_string(&log).unwrap_or_default();
+    while read().matches("started").count() < 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "plans never started: {}",
+            read()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    for _ in 0..3 {
+        // SAFETY: signalling the tfw this test started.
+        unsafe { libc::kill(child.id() as i32, libc::SIGINT) };
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let out = crate::support::wait_with_output(child, std::time::Duration::from_secs(60));
+    out.code(130).stderr_has("interrupted");
+    let seen = read();
+    for pid in seen.lines().filter_map(|l| l.strip_prefix("started ")) {
+        let ints = seen.lines().filter(|l| *l == format!("INT {pid}")).count();
+        assert_eq!(ints, 1, "terraform {pid} got {ints} SIGINTs: {seen}");
+    }
+    for state in ["prod-alice", "staging-alice"] {
+        assert!(
+            sandbox.gitlab.lock("42", state).is_none(),
+            "{state} still locked"
+        );
+    }
+}

@@ -2,6 +2,7 @@
 //! arguments and returns the exit code. Dispatch is this one `match`.
 
 mod adopt;
+mod all;
 mod apply;
 mod clean;
 mod completions;
@@ -64,6 +65,10 @@ pub fn dispatch(mut cli: Cli, mut printer: Printer, terminal: Terminal) -> Resul
     }
     let ctx = Context { settings, printer };
     let many = cli.many.clone();
+    if (many.all || !many.roots.is_empty()) && !matches!(cli.command, Command::Roots(_)) {
+        return all::run(&ctx, &cli)
+            .map_err(|err| crate::problem::Exit(crate::render_error(&ctx.printer, &err)).into());
+    }
     let result = match cli.command {
         Command::Init(args) => init::run(&ctx, &args),
         Command::Plan(args) => plan::run(&ctx, &args),
