@@ -169,22 +169,23 @@ pub enum Command {
 }
 
 /// Every root of the repository at once (`tfw --all plan`), or those matching `--roots`.
+/// Before the command only, so they do not crowd every command's help.
 #[derive(Debug, Args, Default, Clone)]
 pub struct ManyRoots {
     /// Run in every root of the repository (plan, validate, fmt); see `tfw roots`
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub all: bool,
     /// Only the roots whose path matches GLOB (repeatable; implies --all)
-    #[arg(long = "roots", global = true, value_name = "GLOB")]
+    #[arg(long = "roots", value_name = "GLOB")]
     pub roots: Vec<String>,
     /// With --all: run at most N roots at a time [default: the number of cores]
-    #[arg(short = 'j', long = "jobs", global = true, value_name = "N")]
+    #[arg(short = 'j', long = "jobs", value_name = "N")]
     pub jobs: Option<usize>,
     /// With --all: print each line as it comes, prefixed with its root, instead of grouped
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub stream: bool,
     /// With --all: start no new root after one fails
-    #[arg(long, global = true)]
+    #[arg(long)]
     pub fail_fast: bool,
 }
 
@@ -284,6 +285,9 @@ pub struct DoctorArgs {
 
 #[derive(Debug, Args)]
 pub struct RootsArgs {
+    /// Only the roots whose path matches GLOB (repeatable)
+    #[arg(long = "roots", value_name = "GLOB")]
+    pub roots: Vec<String>,
     /// Machine-readable output
     #[arg(long)]
     pub json: bool,

@@ -38,7 +38,9 @@ struct Report {
 }
 
 pub fn run(ctx: &Context, args: &RootsArgs, many: &ManyRoots) -> Result<i32> {
-    let resolved = selected(ctx, many)?;
+    let mut many = many.clone();
+    many.roots.extend(args.roots.iter().cloned());
+    let resolved = selected(ctx, &many)?;
     let mut printer = ctx.printer.clone();
     for one in &resolved {
         for secret in one.settings.secrets() {
