@@ -17,6 +17,10 @@ const DOTENV_SECRETS: &[(&str, &str)] = &[
     ("SOME_SETTING", "ghp_0123456789abcdefABCDEF0123456789abcd"),
 ];
 
+/// A secret terraform prints escaped (`"` and `\`): masked in that form too.
+const QUOTED: (&str, &str) = ("TF_VAR_quoted_password", r#"q"uo\te-5d7f9b"#);
+const QUOTED_ESCAPED: &str = r#"q\"uo\\te-5d7f9b"#;
+
 /// Secrets only in the process environment (terraform inherits them too).
 const ENV_SECRETS: &[(&str, &str)] = &[
     ("TF_VAR_shell_password", "shellpw-8d0f2b4a6c"),
@@ -27,7 +31,12 @@ fn sandbox() -> Sandbox {
     let sandbox = Sandbox::empty();
     let mut tf = MAIN_TF.to_string();
     // terraform prints every output's value in a plan: each secret is echoed by terraform.
-    for name in ["db_password", "ApiToken", "shell_password"] {
+    for name in [
+        "db_password",
+        "ApiToken",
+        "shell_password",
+        "quoted_password",
+    ] {
         tf.push_str(&format!(
             "variable \"{name}\" {{}}\noutput \"{name}\" {{\n  value = var.{name}\n}}\n"
         ));
@@ -40,6 +49,7 @@ fn sandbox() -> Sandbox {
     for (key, value) in DOTENV_SECRETS {
         env.push_str(&format!("{key}=\"{value}\"\n"));
     }
+    env.push_str(&format!("{}='{}'\n", QUOTED.0, QUOTED.1));
     sandbox.write(".env", env);
     sandbox
 }
@@ -59,6 +69,14 @@ fn assert_masked(label: &str, text: &str) {
         );
     }
     assert!(!text.contains(ALICE_TOKEN), "[{label}] the token shown");
+    assert!(
+        !text.contains(QUOTED.1),
+        "[{label}] the quoted secret shown"
+    );
+    assert!(
+        !text.contains(QUOTED_ESCAPED),
+        "[{label}] the quoted secret shown escaped"
+    );
 }
 
 #[test]

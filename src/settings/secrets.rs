@@ -39,14 +39,20 @@ fn trivial(value: &str) -> bool {
     WORDS.iter().any(|w| value.eq_ignore_ascii_case(w))
 }
 
-/// What to mask for one secret value: the value, and each line of a multi-line one (a PEM
-/// key), since output is masked line by line.
+/// What to mask for one secret value: the value, its escaped form (`--json` output and
+/// terraform print `"` and `\` escaped), and each line of a multi-line one (a PEM key),
+/// since output is masked line by line.
 fn mask_forms(value: &str, out: &mut Vec<String>) {
     let value = value.trim();
     if value.is_empty() || trivial(value) {
         return;
     }
     out.push(value.to_string());
+    let escaped = serde_json::to_string(value).unwrap_or_default();
+    let escaped = &escaped[1..escaped.len().saturating_sub(1).max(1)];
+    if escaped != value {
+        out.push(escaped.to_string());
+    }
     if value.contains('\n') {
         out.extend(
             value
@@ -288,6 +294,9 @@ mod tests {
         assert!(out.is_empty());
         mask_forms("hunter22", &mut out);
         assert_eq!(out, ["hunter22"]);
+        out.clear();
+        mask_forms(r#"pa"ss\word"#, &mut out);
+        assert_eq!(out, [r#"pa"ss\word"#, r#"pa\"ss\\word"#]);
     }
 
     #[test]
