@@ -134,6 +134,17 @@ fn writes_without_the_lock_are_refused_on_shared_states() {
         .code(1)
         .stderr_has("(from `TF_CLI_ARGS`) on shared state `team`");
     sandbox.write(".env", env);
+    // Nor through the team's own `[args] apply` in tfw.toml, for apply and destroy alike.
+    assert!(!sandbox.path("tfw.toml").exists());
+    sandbox.write("tfw.toml", "[args]\napply = [\"-lock=false\"]\n");
+    for command in ["apply", "destroy"] {
+        sandbox
+            .tfw(&["--state", "team", command, "--auto-approve"])
+            .run()
+            .code(1)
+            .stderr_has("(from `tfw.toml [args] apply`) on shared state `team`");
+    }
+    std::fs::remove_file(sandbox.path("tfw.toml")).unwrap();
     assert!(!sandbox.gitlab.has_state("42", "team"));
     assert!(!sandbox.gitlab.has_state("42", "prod"));
     // A plan may skip it, and so may a write on your own state.

@@ -5,7 +5,6 @@
 
 use anyhow::Result;
 
-use crate::backend::Backend;
 use crate::cli::ApplyArgs;
 use crate::context::{Context, needs_flag};
 use crate::plans;
@@ -19,12 +18,7 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<i32> {
     }
     let backend = ctx.backend()?;
     let extra = &args.pass.args;
-    if let Some(source) = rules::lock_skipped(&ctx.settings, &["apply"], extra)
-        && !is_personal(ctx, &backend)
-    {
-        let state = backend.state_name();
-        return Err(rules::unlocked_write(state, "`tfw apply`", source.as_deref()).into());
-    }
+    rules::refuse_unlocked_write(&ctx.settings, &backend, &["apply"], extra, "`tfw apply`")?;
     crate::states::protection::guard_write(ctx, &backend, "apply")?;
     let session = Session::with_backend(ctx, backend, Root::Gitlab)?;
     let write = target::Write::Apply {
@@ -94,13 +88,6 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<i32> {
         flag: "--auto-approve",
     };
     session.apply(&approval, "apply")
-}
-
-/// A personal state is one person's: only there may a write skip the lock.
-pub(crate) fn is_personal(ctx: &Context, backend: &Backend) -> bool {
-    ctx.settings
-        .project
-        .is_personal(backend.state_name(), Some(&backend.username.value))
 }
 
 /// Nobody is there to confirm. In CI a missing saved plan is named in the same message (the

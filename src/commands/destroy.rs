@@ -5,7 +5,6 @@
 use anyhow::Result;
 
 use crate::cli::DestroyArgs;
-use crate::commands::apply::is_personal;
 use crate::context::{Context, needs_flag};
 use crate::problem::Problem;
 use crate::session::{Approval, Root, Session, rules};
@@ -24,11 +23,13 @@ pub fn run(ctx: &Context, args: &DestroyArgs) -> Result<i32> {
         .into());
     }
     // The destroy plan is applied with `apply`: that is the write that must keep the lock.
-    if let Some(source) = rules::lock_skipped(&ctx.settings, &["apply"], &args.pass.args)
-        && !is_personal(ctx, &backend)
-    {
-        return Err(rules::unlocked_write(state, "`tfw destroy`", source.as_deref()).into());
-    }
+    rules::refuse_unlocked_write(
+        &ctx.settings,
+        &backend,
+        &["apply"],
+        &args.pass.args,
+        "`tfw destroy`",
+    )?;
     if ctx.printer.automation() && !args.auto_approve {
         return Err(needs_flag("`tfw destroy`", "--auto-approve"));
     }

@@ -10,7 +10,6 @@ use std::ffi::OsString;
 use anyhow::Result;
 
 use crate::cli::ExecArgs;
-use crate::commands::apply::is_personal;
 use crate::confirm::Ask;
 use crate::context::Context;
 use crate::problem::Problem;
@@ -33,11 +32,7 @@ pub fn run(ctx: &Context, args: &ExecArgs) -> Result<i32> {
             .into());
         }
         let command = rules::command_words(&args.args);
-        if let Some(source) = rules::lock_skipped(&ctx.settings, &command, &args.args)
-            && !is_personal(ctx, &backend)
-        {
-            return Err(rules::unlocked_write(state, &shown, source.as_deref()).into());
-        }
+        rules::refuse_unlocked_write(&ctx.settings, &backend, &command, &args.args, &shown)?;
     }
     let session = Session::with_backend(ctx, backend, Root::Any)?;
     let first = args.args.first().map(String::as_str);

@@ -122,6 +122,9 @@ impl<'a> Session<'a> {
         args.extend(self.ctx.color_args());
         // tfw.toml's `[args] apply`: options for applying a saved plan (-parallelism=...).
         let team = &self.ctx.settings.project.file.args.apply;
+        // Checked again here, at the one place a plan is applied, whatever command led here.
+        let what = format!("`tfw {action}`");
+        rules::refuse_unlocked_write(&self.ctx.settings, &self.backend, &["apply"], team, &what)?;
         args.extend(team.iter().map(OsString::from));
         args.push(files.plan.as_os_str().to_owned());
         let outcome = self.terraform(args, Output::Tee)?;

@@ -4,6 +4,7 @@
 
 use std::path::Path;
 
+use crate::backend::Backend;
 use crate::problem::Problem;
 use crate::settings::Settings;
 
@@ -94,8 +95,35 @@ pub(crate) fn command_words(args: &[String]) -> Vec<&str> {
         .collect()
 }
 
+/// Refuses a state write that would skip the lock on a shared state, wherever the
+/// `-lock=false` comes from: the write's own arguments, tfw.toml's `[args] apply` (for an
+/// apply of a saved plan), or `TF_CLI_ARGS*`. Every write path calls this one check, so a
+/// new source of arguments cannot slip past one command's copy of it.
+pub(crate) fn refuse_unlocked_write(
+    settings: &Settings,
+    backend: &Backend,
+    command: &[&str],
+    args: &[String],
+    what: &str,
+) -> Result<(), Problem> {
+    let state = backend.state_name();
+    if settings
+        .project
+        .is_personal(state, Some(&backend.username.value))
+    {
+        return Ok(());
+    }
+    if command.first() == Some(&"apply") && skips_lock(&settings.project.file.args.apply) {
+        return Err(unlocked_write(state, what, Some("tfw.toml [args] apply")));
+    }
+    match lock_skipped(settings, command, args) {
+        Some(source) => Err(unlocked_write(state, what, source.as_deref())),
+        None => Ok(()),
+    }
+}
+
 /// The refusal of a state write without the lock on a shared state.
-pub(crate) fn unlocked_write(state: &str, what: &str, source: Option<&str>) -> Problem {
+fn unlocked_write(state: &str, what: &str, source: Option<&str>) -> Problem {
     let source = source.map_or(String::new(), |key| format!(" (from `{key}`)"));
     Problem::error(format!(
         "{what} with `-lock=false`{source} on shared state `{state}`: refused, nothing was changed"
