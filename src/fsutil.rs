@@ -104,6 +104,40 @@ pub fn fault_point(point: &str, path: &Path) {
     }
 }
 
+/// Creates `dir` and its missing parents as 0700, whatever the umask, and narrows `dir` and
+/// its parents up to `.tfw` when someone widened them: the folders that hold states, plans
+/// and `.env` copies (`.tfw/plans`, `.tfw/backups/<state>`, `.tfw/env-backups`) are the
+/// owner's alone, so a file terraform creates in them with its umask's 0644 is never
+/// readable by others, not even for the moment before tfw narrows it.
+pub fn private_dir(dir: &Path) -> Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create `{}`", dir.display()))?;
+    let below_tfw = dir.components().any(|c| c.as_os_str() == ".tfw");
+    for folder in dir.ancestors() {
+        narrow(folder, 0o700);
+        if !below_tfw || folder.file_name().is_some_and(|n| n == ".tfw") {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// Takes group and other permissions away from `path` if it has any (not following a
+/// symlink); returns the mode it had when it changed.
+pub fn narrow(path: &Path, wanted: u32) -> Option<u32> {
+    let meta = fs::symlink_metadata(path).ok()?;
+    let mode = meta.permissions().mode() & 0o7777;
+    if meta.file_type().is_symlink() || mode & 0o077 == 0 {
+        return None;
+    }
+    fs::set_permissions(path, fs::Permissions::from_mode(wanted)).ok()?;
+    Some(mode)
+}
+
 /// sha256 of some bytes, hex encoded.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
@@ -152,6 +186,21 @@ mod tests {
             fs::metadata(&real).unwrap().permissions().mode() & 0o777,
             0o600
         );
+    }
+
+    #[test]
+    fn private_dirs_are_0700_whatever_the_umask() {
+        let dir = tempfile::tempdir().unwrap();
+        let backups = dir.path().join(".tfw/backups/dev");
+        private_dir(&backups).unwrap();
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&backups), 0o700);
+        assert_eq!(mode(&dir.path().join(".tfw")), 0o700);
+        fs::set_permissions(dir.path().join(".tfw"), fs::Permissions::from_mode(0o755)).unwrap();
+        fs::set_permissions(&backups, fs::Permissions::from_mode(0o775)).unwrap();
+        private_dir(&backups).unwrap();
+        assert_eq!(mode(&backups), 0o700);
+        assert_eq!(mode(&dir.path().join(".tfw")), 0o700);
     }
 
     #[test]

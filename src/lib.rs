@@ -56,6 +56,8 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             };
         }
     };
+    // From the start, so a signal stops tfw the same way however it was started.
+    runner::signals::install();
     let terminal = Terminal::detect(cli.no_color, cli.non_interactive);
     let printer = Printer::new(&terminal, cli.quiet, cli.verbose);
     match commands::dispatch(cli, printer.clone(), terminal) {

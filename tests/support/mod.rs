@@ -144,6 +144,7 @@ impl Sandbox {
             .env("CHECKPOINT_DISABLE", "1")
             .env("TFW_HTTP_TIMEOUT", "10")
             .env("COLUMNS", "100");
+        started_clean(&mut command);
         Cmd {
             command,
             stdin: None,
@@ -164,6 +165,32 @@ impl Sandbox {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
         path
+    }
+}
+
+/// Whatever started the suite (`nohup`, a background job with SIGINT ignored, a CI runner,
+/// a umask of 077 or 002), tfw starts as from a fresh login shell: default signal
+/// dispositions, an empty signal mask, umask 022.
+pub fn started_clean(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            for signal in [
+                libc::SIGINT,
+                libc::SIGTERM,
+                libc::SIGHUP,
+                libc::SIGPIPE,
+                libc::SIGQUIT,
+            ] {
+                libc::signal(signal, libc::SIG_DFL);
+            }
+            let mut empty: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut empty);
+            libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+            libc::umask(0o022);
+            Ok(())
+        });
     }
 }
 
