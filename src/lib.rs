@@ -26,6 +26,7 @@ pub mod safety;
 pub mod session;
 pub mod settings;
 pub mod states;
+pub mod stopped;
 pub mod template;
 
 use std::collections::HashMap;

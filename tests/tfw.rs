@@ -15,6 +15,7 @@ mod gitlab_rules;
 mod gitlab_server;
 mod guards;
 mod hot_path;
+mod interrupts;
 mod locks;
 mod masking;
 mod prompt;

@@ -79,7 +79,11 @@ pub(super) fn prepare(
                 return Err(std::io::Error::last_os_error());
             }
             reset_dispositions();
-            libc::execve(exec.program.as_ptr(), exec.argv.as_ptr(), exec.envp.as_ptr());
+            libc::execve(
+                exec.program.as_ptr(),
+                exec.argv.as_ptr(),
+                exec.envp.as_ptr(),
+            );
             Err(std::io::Error::last_os_error())
         });
     }

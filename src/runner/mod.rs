@@ -17,8 +17,8 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, Result};
 
-pub use output::strip_ansi;
 use output::Sink;
+pub use output::strip_ansi;
 
 use crate::printer::Printer;
 
@@ -110,7 +110,10 @@ impl Run<'_> {
         };
         let sinks = match self.output {
             Output::Inherit => None,
-            Output::Tee => Some((sink(&stdout_buf, true, false), sink(&stderr_buf, true, true))),
+            Output::Tee => Some((
+                sink(&stdout_buf, true, false),
+                sink(&stderr_buf, true, true),
+            )),
             Output::CaptureStdout => Some((
                 sink(&stdout_buf, false, false),
                 sink(&stderr_buf, true, true),
@@ -210,4 +213,3 @@ fn cannot_start(program: &Path, err: &std::io::Error) -> crate::problem::Problem
     };
     crate::problem::Problem::error(format!("cannot start `{shown}`: {err}")).hint(hint)
 }
-

@@ -4,7 +4,8 @@
 //! Ctrl-C or hangup, not a `kill -TERM -PGID` aimed at tfw's group (GNU `timeout`, a CI
 //! runner's cancel), which used to reach terraform and tfw at once and so twice ("Two
 //! interrupts received", the lock abandoned). tfw turns the first SIGINT, SIGTERM or SIGHUP
-//! into one SIGINT, terraform's only graceful stop (its SIGTERM and SIGHUP stop it mid-write).
+//! into one SIGINT to terraform's process group, as a terminal would send it: terraform's
+//! only graceful stop (its SIGTERM and SIGHUP stop it mid-write).
 //! After that only a second Ctrl-C from the terminal is passed on: the person's wish to stop
 //! hard. A SIGKILL of tfw (a CI runner's after its grace period) leaves terraform running to
 //! its end: see docs/security.md.
@@ -50,7 +51,8 @@ fn ignored(signal: i32) -> bool {
     // SAFETY: sigaction(2) with a null new action only reads the current one.
     unsafe {
         let mut old: libc::sigaction = std::mem::zeroed();
-        libc::sigaction(signal, std::ptr::null(), &mut old) == 0 && old.sa_sigaction == libc::SIG_IGN
+        libc::sigaction(signal, std::ptr::null(), &mut old) == 0
+            && old.sa_sigaction == libc::SIG_IGN
     }
 }
 
@@ -78,10 +80,15 @@ fn forward_once(child: i32) {
     }
 }
 
+/// To terraform's whole process group, as a terminal's Ctrl-C reaches a terraform run from a
+/// shell: terraform 1.0 is two processes (a panic-catching parent that ignores SIGINT, and
+/// the real one), and its plugins expect the group signal too (found by
+/// tests/safety.rs: a SIGINT to the parent's pid alone was never seen).
 fn interrupt(child: i32) {
-    // SAFETY: kill(2) to a pid tfw spawned and has not reaped yet (CHILD is cleared first).
+    // SAFETY: kill(2) to the process group of a child tfw spawned with setsid (its pid is
+    // the group's id) and has not reaped yet (CHILD is cleared first).
     unsafe {
-        libc::kill(child, SIGINT);
+        libc::kill(-child, SIGINT);
     }
 }
 

@@ -138,11 +138,7 @@ impl<'a> Session<'a> {
         if !outcome.success() && !outcome.interrupted {
             crate::diagnose::report(self.ctx, &self.backend, outcome, action);
         }
-        if outcome.interrupted {
-            self.ctx.printer.warning(&format!(
-                "{action} interrupted: terraform was allowed to stop cleanly and release its lock; check `tfw state show` before running again"
-            ));
-        }
+        crate::stopped::report(self.ctx, &self.backend, outcome, action);
     }
 
     /// Saves the current remote state locally before it changes. No backup, no change.

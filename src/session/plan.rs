@@ -32,7 +32,8 @@ pub(crate) fn make(
     let files = plans::files_for(ctx.dir(), backend.state_name());
     // A failed plan must not leave an older one looking like its result.
     files.remove();
-    std::fs::create_dir_all(files.plan.parent().expect("plans live in a folder"))?;
+    // Private before terraform writes the plan into it with its umask's mode.
+    crate::fsutil::private_dir(files.plan.parent().expect("plans live in a folder"))?;
     let files_hash = plans::config_hash(ctx.dir());
     let detailed = extra.iter().any(|a| a == "-detailed-exitcode");
     let build = |no_lock: bool| {
@@ -73,6 +74,7 @@ pub(crate) fn make(
         if !outcome.interrupted {
             crate::diagnose::report(ctx, backend, &outcome, "plan");
         }
+        crate::stopped::report(ctx, backend, &outcome, "plan");
         files.remove();
         return Ok(Made {
             outcome,

@@ -1,0 +1,96 @@
+//! What tfw says after terraform was stopped by a signal (Ctrl-C, a CI cancel, a hangup):
+//! checked, not assumed. terraform normally releases its lock and writes the state when it
+//! gets its one graceful interrupt, but a second Ctrl-C, a crash of GitLab meanwhile or a
+//! provider that ignores the stop can leave the lock held or the new state only in
+//! `errored.tfstate`. So tfw asks GitLab right away and says whether the lock is still held,
+//! by whom, and the exact command that releases it.
+
+use crate::backend::Backend;
+use crate::backend::gitlab::Client;
+use crate::context::Context;
+use crate::problem::Problem;
+use crate::runner::Outcome;
+
+/// After a run that was interrupted: prints what GitLab shows now. `action` names the
+/// command (`apply`, `destroy`, `plan`).
+pub(crate) fn report(ctx: &Context, backend: &Backend, outcome: &Outcome, action: &str) {
+    if !outcome.interrupted {
+        return;
+    }
+    let spinner = ctx
+        .printer
+        .spinner("asking GitLab whether the lock was released");
+    let info = Client::new(backend).state_info(backend.state_name());
+    drop(spinner);
+    let lock = match info {
+        Ok(Some(info)) if info.locked_at.is_some() || info.locked_by.is_some() => Lock::Held {
+            by: info.lock_holder().map(str::to_string),
+            since: info.locked_at.clone(),
+        },
+        Ok(_) => Lock::Free,
+        Err(err) => Lock::Unknown(err.problem("reading the lock failed", backend).message),
+    };
+    for problem in problems(ctx, backend, action, &lock) {
+        crate::render_problem(&ctx.printer, &problem);
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Lock {
+    Free,
+    Held {
+        by: Option<String>,
+        since: Option<String>,
+    },
+    /// The question failed; why.
+    Unknown(String),
+}
+
+fn problems(ctx: &Context, backend: &Backend, action: &str, lock: &Lock) -> Vec<Problem> {
+    let state = backend.state_name();
+    let me = backend.username.value.as_str();
+    let stopped = format!("the {action} of `{state}` was interrupted");
+    let mut out = vec![match lock {
+        Lock::Free => Problem::warning(format!(
+            "{stopped}; terraform stopped and GitLab shows the state unlocked"
+        ))
+        .hint(format!(
+            "`tfw plan` shows what was changed before the stop (`tfw state show {state}` shows the latest version)"
+        )),
+        Lock::Held { by, since } => {
+            let since = since
+                .as_deref()
+                .map(|s| format!(" since {s}"))
+                .unwrap_or_default();
+            let who = by.as_deref().unwrap_or("someone");
+            let hint = if by.as_deref() == Some(me) {
+                format!(
+                    "once no terraform runs on it any more, release it with `tfw state unlock {state}`; then `tfw plan` shows where things stand"
+                )
+            } else {
+                format!(
+                    "wait for {who} to finish; if the lock is stale, `tfw state unlock {state} --force` releases it"
+                )
+            };
+            Problem::error(format!(
+                "{stopped}, and GitLab shows the state still locked by {who}{since}"
+            ))
+            .hint(hint)
+        }
+        Lock::Unknown(why) => Problem::warning(format!(
+            "{stopped}; tfw could not ask GitLab whether the lock was released ({why})"
+        ))
+        .hint(format!(
+            "`tfw state show {state}` shows the lock; release one left behind with `tfw state unlock {state}`"
+        )),
+    }];
+    let errored = ctx.dir().join("errored.tfstate");
+    if errored.is_file() {
+        crate::fsutil::narrow(&errored, 0o600);
+        out.push(
+            Problem::error("terraform could not save the new state and kept it in `errored.tfstate`")
+                .hint("push it with `tfw exec -- state push errored.tfstate` before anything else: applying again would fork the state"),
+        );
+    }
+    out
+}
