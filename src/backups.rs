@@ -1,5 +1,6 @@
 //! Local copies of the remote state taken before every apply and destroy, so no state is ever
-//! lost: `.tfw/backups/<state>/<serial>-<time>.tfstate`, mode 0600 (a state holds secrets),
+//! lost: `.tfw/backups/<state>/<serial>-<time>.tfstate`, mode 0600 in 0700 folders (a state
+//! holds secrets),
 //! git-ignored, pruned by count but never the newest.
 
 use std::path::{Path, PathBuf};
@@ -33,6 +34,7 @@ pub fn save(dir: &Path, state: &str, bytes: &[u8], keep: usize) -> Result<PathBu
         path = folder.join(format!("{serial:010}-{time}-{n}.tfstate"));
         n += 1;
     }
+    crate::fsutil::private_dir(&folder)?;
     crate::fsutil::write_atomic(&path, bytes, 0o600)?;
     prune(&folder, keep);
     Ok(path)
@@ -79,8 +81,14 @@ mod tests {
             )
             .unwrap();
         }
-        let files = list(&dir_for(dir.path(), "dev"));
+        let folder = dir_for(dir.path(), "dev");
+        let files = list(&folder);
         assert_eq!(files.len(), 2);
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&folder), 0o700);
+        assert_eq!(mode(folder.parent().unwrap()), 0o700);
+        assert_eq!(mode(&files[0]), 0o600);
         assert!(files[1].to_string_lossy().contains("0000000005-"));
     }
 }

@@ -105,10 +105,11 @@ pub fn fault_point(point: &str, path: &Path) {
 }
 
 /// Creates `dir` and its missing parents as 0700, whatever the umask, and narrows `dir` and
-/// its parents up to `.tfw` when someone widened them: the folders that hold states, plans
+/// its parents below `.tfw` when someone widened them: the folders that hold states, plans
 /// and `.env` copies (`.tfw/plans`, `.tfw/backups/<state>`, `.tfw/env-backups`) are the
 /// owner's alone, so a file terraform creates in them with its umask's 0644 is never
-/// readable by others, not even for the moment before tfw narrows it.
+/// readable by others, not even for the moment before tfw narrows it. (`.tfw` itself also
+/// holds the committed `template.lock`: an existing one is left as it is.)
 pub fn private_dir(dir: &Path) -> Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     fs::DirBuilder::new()
@@ -118,8 +119,11 @@ pub fn private_dir(dir: &Path) -> Result<()> {
         .with_context(|| format!("cannot create `{}`", dir.display()))?;
     let below_tfw = dir.components().any(|c| c.as_os_str() == ".tfw");
     for folder in dir.ancestors() {
+        if folder.file_name().is_some_and(|n| n == ".tfw") {
+            break;
+        }
         narrow(folder, 0o700);
-        if !below_tfw || folder.file_name().is_some_and(|n| n == ".tfw") {
+        if !below_tfw {
             break;
         }
     }
@@ -198,9 +202,19 @@ mod tests {
         assert_eq!(mode(&dir.path().join(".tfw")), 0o700);
         fs::set_permissions(dir.path().join(".tfw"), fs::Permissions::from_mode(0o755)).unwrap();
         fs::set_permissions(&backups, fs::Permissions::from_mode(0o775)).unwrap();
+        fs::set_permissions(
+            dir.path().join(".tfw/backups"),
+            fs::Permissions::from_mode(0o755),
+        )
+        .unwrap();
         private_dir(&backups).unwrap();
         assert_eq!(mode(&backups), 0o700);
-        assert_eq!(mode(&dir.path().join(".tfw")), 0o700);
+        assert_eq!(mode(&dir.path().join(".tfw/backups")), 0o700);
+        assert_eq!(
+            mode(&dir.path().join(".tfw")),
+            0o755,
+            "an existing `.tfw` is left alone"
+        );
     }
 
     #[test]

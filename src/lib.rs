@@ -14,6 +14,7 @@ pub mod diagnose;
 pub mod dotenv;
 pub mod engine;
 pub mod fsutil;
+pub(crate) mod modes;
 pub mod picker;
 pub mod plans;
 pub mod printer;
@@ -26,7 +27,7 @@ pub mod safety;
 pub mod session;
 pub mod settings;
 pub mod states;
-pub mod stopped;
+pub(crate) mod stopped;
 pub mod template;
 
 use std::collections::HashMap;

@@ -8,6 +8,7 @@ mod dotenv_fuzz;
 mod drift;
 mod engine_faults;
 mod faults;
+mod file_modes;
 mod file_safety;
 mod gate;
 mod gitlab_answers;

@@ -1,6 +1,7 @@
 //! `tfw clean`: removes terraform's local working files: `.terraform/`, saved plans, crash
 //! logs and graph outputs. Never `.env`, `.terraform.lock.hcl`, local state files or backups:
-//! what is removed here can always be recreated.
+//! what is removed here can always be recreated. `--fix-modes` removes nothing: it narrows
+//! the files that hold a state, a plan or a secret to the owner's alone (see `modes`).
 
 use std::path::PathBuf;
 
@@ -10,6 +11,9 @@ use crate::cli::CleanArgs;
 use crate::context::Context;
 
 pub fn run(ctx: &Context, args: &CleanArgs) -> Result<i32> {
+    if args.fix_modes {
+        return fix_modes(ctx, args.dry_run);
+    }
     // A run in progress needs `.terraform` and its saved plan until it ends.
     if !args.dry_run {
         crate::session::lock(ctx, None)?;
@@ -62,4 +66,49 @@ pub fn run(ctx: &Context, args: &CleanArgs) -> Result<i32> {
         ctx.printer.status(&format!("Removed `{shown}`"));
     }
     Ok(0)
+}
+
+fn fix_modes(ctx: &Context, dry_run: bool) -> Result<i32> {
+    let dir = ctx.dir();
+    let loose = crate::modes::loose(dir, env_file(ctx).as_deref());
+    if loose.is_empty() {
+        ctx.printer
+            .status("Nothing to fix: states, plans and secrets are the owner's alone");
+        return Ok(0);
+    }
+    let shown =
+        |path: &std::path::Path| path.strip_prefix(dir).unwrap_or(path).display().to_string();
+    for file in &loose {
+        let what = format!(
+            "`{}` from {:o} to {:o}",
+            shown(&file.path),
+            file.mode,
+            file.wanted
+        );
+        if dry_run {
+            println!("would change {what}");
+        } else {
+            ctx.printer.status(&format!("Changed {what}"));
+        }
+    }
+    if dry_run {
+        return Ok(0);
+    }
+    match crate::modes::repair(&loose).first() {
+        None => Ok(0),
+        Some((path, err)) => Err(crate::problem::Problem::error(format!(
+            "cannot change the mode of `{}`: {err}",
+            shown(path)
+        ))
+        .hint("it may belong to another user; `ls -l` shows who owns it")
+        .into()),
+    }
+}
+
+/// `.env` when it is a plain file (a link points at a file that is not tfw's to change).
+pub(crate) fn env_file(ctx: &Context) -> Option<PathBuf> {
+    let path = &ctx.settings.env_file;
+    std::fs::symlink_metadata(path)
+        .is_ok_and(|m| m.is_file())
+        .then(|| path.clone())
 }

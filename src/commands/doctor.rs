@@ -102,6 +102,27 @@ pub fn run(ctx: &Context, args: &DoctorArgs) -> Result<i32> {
         problems: engine_problems,
     });
 
+    let loose = crate::modes::loose(ctx.dir(), None);
+    let files: Vec<Problem> = loose
+        .iter()
+        .map(|file| {
+            let shown = file.path.strip_prefix(ctx.dir()).unwrap_or(&file.path);
+            Problem::warning(format!(
+                "`{}` holds {} and is readable by others (mode {:o})",
+                shown.display(),
+                file.holds,
+                file.mode
+            ))
+            .hint("run `tfw clean --fix-modes`")
+        })
+        .collect();
+    checks.push(Check {
+        name: "files",
+        status: status_of(&files),
+        detail: "saved plans, backups and `errored.tfstate` are the owner's alone".into(),
+        problems: files,
+    });
+
     let config = configuration_problems(ctx);
     checks.push(Check {
         name: "configuration",

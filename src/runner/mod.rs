@@ -175,6 +175,7 @@ impl Run<'_> {
             let _ = reader.join();
         }
         output::finish(piped, printer);
+        crate::modes::protect_after_terraform(self.dir);
         let status = status.context("waiting for terraform failed")?;
         let killed_by = {
             use std::os::unix::process::ExitStatusExt;

@@ -4,8 +4,8 @@
 //! runner's SIGKILL after its grace period), a pipe loses its reader and terraform dies of
 //! SIGPIPE (Go exits on EPIPE on stdout or stderr whatever its signal handling) at its next
 //! line, mid-apply, with the lock held. Writes to a file never fail that way. The file is
-//! created without a name (`O_TMPFILE`, or unlinked at once) in `.tfw/`, 0600 in a 0700
-//! folder: nobody else can open it, and nothing is left behind however tfw ends; the kernel
+//! created without a name (`O_TMPFILE`, or unlinked at once) in `.tfw/`, mode 0600: nobody
+//! else can open it, and nothing is left behind however tfw ends; the kernel
 //! frees it when terraform's last descriptor closes. tfw follows it with its own offset
 //! (`pread`), so terraform's writes and tfw's reads never share a position.
 
@@ -200,7 +200,7 @@ mod tests {
         let mut seen = vec![0u8; 16];
         let n = file.read_at(&mut seen, 0).unwrap();
         assert_eq!(&seen[..n], b"one\ntwo");
-        // Nothing visible in `.tfw/`, and the folder is the owner's alone.
+        // Nothing visible in `.tfw/`, and a new folder is the owner's alone.
         let folder = dir.path().join(".tfw");
         assert_eq!(std::fs::read_dir(&folder).unwrap().count(), 0);
         use std::os::unix::fs::PermissionsExt;

@@ -71,6 +71,7 @@ pub fn write(path: &Path, text: &str, backup_dir: &Path) -> Result<Option<PathBu
                 target = backup_dir.join(format!("{name}.{time}-{n}"));
                 n += 1;
             }
+            crate::fsutil::private_dir(backup_dir)?;
             crate::fsutil::write_atomic(&target, &old, 0o600)?;
             Some(target)
         }
