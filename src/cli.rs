@@ -271,8 +271,7 @@ pub struct CleanArgs {
     /// List what would be removed, remove nothing
     #[arg(long)]
     pub dry_run: bool,
-    /// Make saved plans, backups, `.env` and its copies, `errored.tfstate` the owner's alone
-    /// (0600 files in 0700 folders); remove nothing
+    /// Make plans, backups and secrets the owner's alone (0600, folders 0700); remove nothing
     #[arg(long)]
     pub fix_modes: bool,
 }

@@ -428,10 +428,24 @@ fn ctrl_c_twice_on_a_terminal_stops_hard_and_says_what_is_left() {
     };
     let mut session = pty(&sandbox);
     session.expect(MARKER).unwrap();
+    // terraform's graceful stop then takes a while: its state write is slow.
+    sandbox.gitlab.fault(
+        crate::support::gitlab::Fault::delay(
+            crate::support::gitlab::Route::State,
+            Duration::from_secs(5),
+        )
+        .method("POST"),
+    );
+    sandbox.gitlab.clear_requests();
     session.send(expectrl::ControlCode::EndOfText).unwrap();
     session.expect("Interrupt received").unwrap();
+    let writing = sandbox
+        .gitlab
+        .wait_for_request(Duration::from_secs(120), |r| r.method == "POST");
+    assert!(writing.is_some(), "terraform never wrote its state");
     session.send(expectrl::ControlCode::EndOfText).unwrap();
     let (output, code) = rest_and_status(session);
+    eprintln!("{output}");
     assert_eq!(code, 130, "{output}");
     assert!(output.contains("Two interrupts received"), "{output}");
     // A hard stop may leave the provisioner's sleep behind: the test's own, ended here.

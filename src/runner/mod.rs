@@ -171,6 +171,7 @@ impl Run<'_> {
         let status = child.wait();
         let (interrupted, interrupt) = signals::finished();
         done.store(true, std::sync::atomic::Ordering::SeqCst);
+        output::wake(&readers);
         for reader in readers {
             let _ = reader.join();
         }

@@ -70,13 +70,21 @@ pub(super) fn follow(file: File, sink: Sink, done: Arc<AtomicBool>) -> std::thre
             if !pending.is_empty() && last_data.elapsed() > Duration::from_millis(150) {
                 sink.line(&std::mem::take(&mut pending));
             }
-            std::thread::sleep(idle);
+            // Woken early by `wake` when terraform has exited.
+            std::thread::park_timeout(idle);
             idle = (idle * 2).min(Duration::from_millis(25));
         }
         if !pending.is_empty() {
             sink.line(&pending);
         }
     })
+}
+
+/// terraform was reaped: the followers read what is left now rather than after their nap.
+pub(super) fn wake(followers: &[std::thread::JoinHandle<()>]) {
+    for follower in followers {
+        follower.thread().unpark();
+    }
 }
 
 /// Reads a pipe to its end (the fallback when no file could be made).
