@@ -211,9 +211,21 @@ fn clean_afterwards(sandbox: &Sandbox, label: &str, output: &str) -> bool {
         sandbox.gitlab.lock("42", "dev-alice").is_none(),
         "[{label}] the lock was left behind:\n{output}"
     );
+    let writes: Vec<String> = sandbox
+        .gitlab
+        .requests()
+        .iter()
+        .filter(|r| r.method != "GET")
+        .map(|r| {
+            let serial = serde_json::from_slice::<serde_json::Value>(&r.body)
+                .map(|v| v["serial"].to_string())
+                .unwrap_or_default();
+            format!("{} {} -> {} serial {serial}", r.method, r.url, r.status)
+        })
+        .collect();
     assert!(
         !sandbox.path("errored.tfstate").exists(),
-        "[{label}] terraform could not save its state:\n{output}"
+        "[{label}] terraform could not save its state:\n{output}\n{writes:#?}"
     );
     let Some(state) = sandbox.remote_state("dev-alice") else {
         // Stopped before anything was written: cleanly absent.

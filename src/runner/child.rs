@@ -1,6 +1,7 @@
-//! How terraform's process starts: in a session of its own (see `signals`), with the signal
-//! dispositions and mask of a freshly started program whatever tfw inherited (`nohup`, a
-//! background job's ignored SIGINT, a test harness), and by `execve` itself. A setup step
+//! How terraform's process starts: in a session of its own (see `signals`), as one process
+//! (`TF_FORK=0`), with the signal dispositions and mask of a freshly started program
+//! whatever tfw inherited (`nohup`, a background job's ignored SIGINT, a test harness), and
+//! by `execve` itself. A setup step
 //! between fork and exec makes the standard library fork and call `execvp`, which runs a
 //! file the kernel refuses (ENOEXEC: a truncated binary, another architecture) as a shell
 //! script ("ELF: not found", exit 127) instead of saying it cannot be run.
@@ -46,6 +47,12 @@ pub(super) fn prepare(
     for (key, value) in env {
         merged.insert(key.into(), value.into());
     }
+    // terraform 1.0 otherwise runs as two processes: a panic-catching parent that ignores
+    // SIGINT, and the real one. One process is the one tfw's interrupt reaches; a panic is
+    // then printed on stderr (tfw reports it) rather than in `crash.log`.
+    merged
+        .entry(OsString::from("TF_FORK"))
+        .or_insert_with(|| OsString::from("0"));
     let mut strings = Vec::new();
     strings.push(c_string(program.as_os_str().as_bytes())?);
     for arg in args {

@@ -4,8 +4,8 @@
 //! Ctrl-C or hangup, not a `kill -TERM -PGID` aimed at tfw's group (GNU `timeout`, a CI
 //! runner's cancel), which used to reach terraform and tfw at once and so twice ("Two
 //! interrupts received", the lock abandoned). tfw turns the first SIGINT, SIGTERM or SIGHUP
-//! into one SIGINT to terraform's process group, as a terminal would send it: terraform's
-//! only graceful stop (its SIGTERM and SIGHUP stop it mid-write).
+//! into one SIGINT to terraform itself: terraform's graceful stop (its SIGHUP kills it, and
+//! a SIGINT after a SIGTERM is a second interrupt).
 //! After that only a second Ctrl-C from the terminal is passed on: the person's wish to stop
 //! hard. A SIGKILL of tfw (a CI runner's after its grace period) leaves terraform running to
 //! its end: see docs/security.md.
@@ -80,15 +80,16 @@ fn forward_once(child: i32) {
     }
 }
 
-/// To terraform's whole process group, as a terminal's Ctrl-C reaches a terraform run from a
-/// shell: terraform 1.0 is two processes (a panic-catching parent that ignores SIGINT, and
-/// the real one), and its plugins expect the group signal too (found by
-/// tests/safety.rs: a SIGINT to the parent's pid alone was never seen).
+/// To terraform alone, not its process group: terraform then stops its plugins and
+/// provisioners itself, in order. A SIGINT to the group (as a terminal sends it) also kills a
+/// `local-exec` command under terraform's feet, and Terraform 1.11 then sometimes writes the
+/// same serial twice, which GitLab refuses (422): the new state ends in `errored.tfstate`
+/// (found by tests/interrupts.rs, a few runs in a hundred). terraform 1.0 is two processes
+/// unless `TF_FORK=0` (a panic-catching parent that ignores SIGINT): see `child`.
 fn interrupt(child: i32) {
-    // SAFETY: kill(2) to the process group of a child tfw spawned with setsid (its pid is
-    // the group's id) and has not reaped yet (CHILD is cleared first).
+    // SAFETY: kill(2) to a child tfw spawned and has not reaped yet (CHILD is cleared first).
     unsafe {
-        libc::kill(-child, SIGINT);
+        libc::kill(child, SIGINT);
     }
 }
 
