@@ -391,7 +391,14 @@ fn kill_9_of_tfw_alone_lets_terraform_finish_the_apply() {
     );
 }
 
+/// `tfw apply --auto-approve` on a terminal, against a state that exists already (on a
+/// terminal, creating a state is confirmed by typing `yes`).
 fn pty(sandbox: &Sandbox) -> expectrl::session::OsSession {
+    sandbox.gitlab.put_state(
+        "42",
+        "dev-alice",
+        br#"{"version":4,"terraform_version":"1.11.4","serial":1,"lineage":"tfw-test","outputs":{},"resources":[]}"#,
+    );
     let mut session = expectrl::Session::spawn(sandbox.tfw(&["apply", "--auto-approve"]).command)
         .expect("spawn in a pty");
     session.set_expect_timeout(Some(Duration::from_secs(240)));
