@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod gitlab;
+pub mod slow_apply;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
