@@ -8,13 +8,13 @@
 //! Markers in the output, never fixed sleeps, decide when to act (`support::slow_apply`).
 
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use expectrl::Expect;
 
 use crate::support::slow_apply::{
-    MARKER, clean_afterwards, kill, one_interrupt, pty, rest_and_status, running_in, sandbox,
-    start, wait_until_nothing_runs,
+    MARKER, clean_afterwards, existing_state, kill, one_interrupt, pty, rest_and_status,
+    running_in, sandbox, start, wait_until_nothing_runs,
 };
 
 /// One signal, or a signal to the whole group, while terraform sleeps in the apply.
@@ -220,4 +220,102 @@ fn ctrl_c_twice_on_a_terminal_stops_hard_and_says_what_is_left() {
             "{output}"
         ),
     }
+}
+
+/// The terminal closes (an SSH connection drops) while terraform applies: the kernel hangs
+/// up the terminal and sends SIGHUP to tfw, the session's leader; terraform, in a session
+/// of its own, is not hung up but gets one SIGINT from tfw, and stops cleanly.
+#[test]
+fn the_terminal_closing_stops_terraform_once_and_cleanly() {
+    use std::io::Read;
+    use std::os::fd::FromRawFd;
+    use std::os::unix::process::CommandExt;
+    let label = "terminal closed";
+    let Some(sandbox) = sandbox(label, 600) else {
+        return;
+    };
+    existing_state(&sandbox);
+    let (mut master, slave) = {
+        let (mut master, mut slave) = (0, 0);
+        // SAFETY: openpty(3) fills two descriptors this test then owns.
+        let opened = unsafe {
+            libc::openpty(
+                &mut master,
+                &mut slave,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(opened, 0, "no pseudo-terminal");
+        // Only the test holds the terminal's other end: closing it must hang the terminal up.
+        // SAFETY: fcntl(2) on the descriptor openpty just returned.
+        unsafe {
+            libc::fcntl(master, libc::F_SETFD, libc::FD_CLOEXEC);
+        }
+        // SAFETY: both descriptors are fresh and owned by nothing else.
+        unsafe {
+            (
+                std::fs::File::from_raw_fd(master),
+                std::fs::File::from_raw_fd(slave),
+            )
+        }
+    };
+    let mut cmd = sandbox.tfw(&["apply", "--auto-approve"]);
+    cmd.command
+        .stdin(slave.try_clone().unwrap())
+        .stdout(slave.try_clone().unwrap())
+        .stderr(slave);
+    // SAFETY: setsid and ioctl are async-signal-safe; the terminal becomes tfw's own.
+    unsafe {
+        cmd.command.pre_exec(|| {
+            if libc::setsid() == -1 || libc::ioctl(0, libc::TIOCSCTTY, 0) == -1 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let mut child = cmd.command.spawn().expect("start tfw on a terminal");
+    drop(cmd);
+    let deadline = Instant::now() + Duration::from_secs(240);
+    let mut seen = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !String::from_utf8_lossy(&seen).contains(MARKER) {
+        assert!(
+            Instant::now() < deadline,
+            "{}",
+            String::from_utf8_lossy(&seen)
+        );
+        let mut poll = libc::pollfd {
+            fd: std::os::fd::AsRawFd::as_raw_fd(&master),
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: poll(2) on one descriptor this test owns.
+        if unsafe { libc::poll(&mut poll, 1, 100) } > 0 {
+            match master.read(&mut chunk) {
+                Ok(n) if n > 0 => seen.extend_from_slice(&chunk[..n]),
+                _ => panic!(
+                    "tfw closed the terminal: {}",
+                    String::from_utf8_lossy(&seen)
+                ),
+            }
+        }
+    }
+    drop(master);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "tfw did not stop");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(129), "{status:?}");
+    let output = String::from_utf8_lossy(&seen).into_owned();
+    assert!(clean_afterwards(&sandbox, label, &output));
+    let state = sandbox.remote_state("dev-alice").unwrap();
+    assert_eq!(
+        state["resources"][0]["instances"][0]["status"], "tainted",
+        "stopped by its interrupt inside the provisioner's sleep: {state}"
+    );
 }

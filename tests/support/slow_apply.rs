@@ -257,14 +257,18 @@ pub fn one_interrupt(label: &str, output: &str) {
     );
 }
 
-/// `tfw apply --auto-approve` on a terminal, against a state that exists already (on a
-/// terminal, creating a state is confirmed by typing `yes`).
-pub fn pty(sandbox: &Sandbox) -> expectrl::session::OsSession {
+/// A state that exists already (on a terminal, creating one is confirmed by typing `yes`).
+pub fn existing_state(sandbox: &Sandbox) {
     sandbox.gitlab.put_state(
         "42",
         "dev-alice",
         br#"{"version":4,"terraform_version":"1.11.4","serial":1,"lineage":"tfw-test","outputs":{},"resources":[]}"#,
     );
+}
+
+/// `tfw apply --auto-approve` on a terminal, against an existing state.
+pub fn pty(sandbox: &Sandbox) -> expectrl::session::OsSession {
+    existing_state(sandbox);
     let mut session = expectrl::Session::spawn(sandbox.tfw(&["apply", "--auto-approve"]).command)
         .expect("spawn in a pty");
     session.set_expect_timeout(Some(Duration::from_secs(240)));
