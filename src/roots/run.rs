@@ -69,6 +69,8 @@ pub(crate) fn run_all(
     failed: impl Fn(i32) -> bool + Sync,
 ) -> Result<(Vec<Ended>, Option<i32>)> {
     let program = std::env::current_exe()?;
+    // This pool answers signals itself, and must not be cut short by tfw's own handler.
+    crate::runner::signals::hand_over();
     let shared = Arc::new(Shared::default());
     let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP])?;
     let handle = signals.handle();

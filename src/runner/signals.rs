@@ -24,6 +24,14 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 static INTERRUPT: AtomicI32 = AtomicI32::new(0);
 static FORWARDED: AtomicBool = AtomicBool::new(false);
 static HANDLER: Once = Once::new();
+/// Another part of tfw handles the signals now (`tfw --all` tells its child tfws).
+static HANDED_OVER: AtomicBool = AtomicBool::new(false);
+
+/// From now on tfw's stop is someone else's to handle (`roots::run`, which signals the
+/// child tfws it runs and reports): this handler neither exits nor forwards.
+pub(crate) fn hand_over() {
+    HANDED_OVER.store(true, Ordering::SeqCst);
+}
 
 /// Starts handling SIGINT, SIGTERM and SIGHUP, once per process, before anything else runs:
 /// tfw stops the same way however it was started (a background job starts with SIGINT
@@ -57,6 +65,9 @@ fn ignored(signal: i32) -> bool {
 }
 
 fn handle(signal: i32, from_terminal: bool) {
+    if HANDED_OVER.load(Ordering::SeqCst) {
+        return;
+    }
     let child = CHILD.load(Ordering::SeqCst);
     if child == 0 {
         // No terraform running (a prompt, an API call): stop as the shell expects.
