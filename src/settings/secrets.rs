@@ -24,8 +24,15 @@ const SECRET_WORDS: &[&str] = &[
 /// `MYSQL_PWD`, but not `PASSENGER_COUNT` or `PWDX`.
 const SECRET_SEGMENTS: &[&str] = &["PASS", "PWD"];
 
+/// The shell's own working directories: their `PWD` is a path, and masking it turned every
+/// path tfw prints into `****/...` (the README's `doctor --offline` showed it).
+const SHELL_DIRECTORIES: &[&str] = &["PWD", "OLDPWD"];
+
 pub fn is_secret_key(key: &str) -> bool {
     let upper = key.to_ascii_uppercase();
+    if SHELL_DIRECTORIES.contains(&upper.as_str()) {
+        return false;
+    }
     SECRET_WORDS.iter().any(|word| upper.contains(word))
         || upper
             .split('_')
@@ -280,6 +287,8 @@ mod tests {
             "PASSENGER_COUNT",
             "TF_VAR_bypass_cache",
             "PWDX",
+            "PWD",
+            "OLDPWD",
             "TF_LOG",
         ] {
             assert!(!is_secret_key(key), "{key} is not a secret");
