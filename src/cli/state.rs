@@ -1,0 +1,187 @@
+//! The arguments of the commands about states: `tfw use`, `tfw state ...`, `tfw locks`,
+//! `tfw roots` and `tfw prompt`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+#[derive(Debug, Args)]
+pub struct UseArgs {
+    /// State to switch to; `-` for the previous one
+    #[arg(value_name = "NAME", allow_hyphen_values = true)]
+    pub name: Option<String>,
+    /// List as JSON (no switching)
+    #[arg(long)]
+    pub json: bool,
+    /// Switch to a state GitLab does not have yet (the first apply creates it)
+    #[arg(long)]
+    pub new: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// List the project's states
+    #[command(
+        after_help = "Examples:\n  tfw state list\n  tfw state list --json | jq -r '.[].name'"
+    )]
+    List {
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a state's serial, lineage, resources, outputs (sensitive masked) and lock
+    #[command(
+        after_help = "Examples:\n  tfw state show             the current state\n  tfw state show prod --json"
+    )]
+    Show {
+        /// The state [default: the current one]
+        name: Option<String>,
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the stored versions of a state, newest first (probed from the latest serial down)
+    #[command(
+        after_help = "Examples:\n  tfw state versions\n  tfw state versions staging --limit 30 --json"
+    )]
+    Versions {
+        /// The state [default: the current one]
+        name: Option<String>,
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+        /// Show at most N versions (tfw probes at most N + 20 serials)
+        #[arg(long, value_name = "N", default_value_t = 10)]
+        limit: usize,
+    },
+    /// What changed between two versions of a state (default: the two latest)
+    #[command(
+        after_help = "Examples:\n  tfw state diff                        the current state: previous -> latest\n  tfw state diff staging 41             version 41 -> latest\n  tfw state diff staging 40 41 --json\n  tfw state diff .tfw/backups/prod/0000000012-20240501T100000Z.tfstate\n  tfw state diff plan                   latest -> what the saved plan leaves\n\nA and B: a serial, `latest`, `plan` (the saved plan), or a state file (a backup).\nSensitive values and attributes named like secrets are never shown."
+    )]
+    Diff {
+        /// The state [default: the current one]; left out when the first word is a version
+        name: Option<String>,
+        /// The older side [default: the version before B]
+        a: Option<String>,
+        /// The newer side [default: latest]
+        b: Option<String>,
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+    },
+    /// The versions of a state with their resources and what changed in each
+    #[command(
+        after_help = "Examples:\n  tfw state history\n  tfw state history prod --limit 30 --json\n\nExit 3 when a version could not be read (each such row says why)."
+    )]
+    History {
+        /// The state [default: the current one]
+        name: Option<String>,
+        /// Machine-readable output
+        #[arg(long)]
+        json: bool,
+        /// Show at most N versions
+        #[arg(long, value_name = "N", default_value_t = 10)]
+        limit: usize,
+    },
+    /// Download a state (or one version of it)
+    #[command(
+        after_help = "Examples:\n  tfw state pull > state.json\n  tfw state pull staging --serial 41 -o staging-41.tfstate"
+    )]
+    Pull {
+        /// The state [default: the current one]
+        name: Option<String>,
+        /// A specific version
+        #[arg(long)]
+        serial: Option<u64>,
+        /// Write to FILE instead of stdout
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+    /// Release a state's lock (someone else's only with --force)
+    #[command(
+        after_help = "Examples:\n  tfw state unlock                  your own lock on the current state\n  tfw state unlock staging --force  someone else's (asks you to type `staging`)"
+    )]
+    Unlock {
+        /// The state [default: the current one]
+        name: Option<String>,
+        /// Release a lock held by someone else (asks you to type the state name)
+        #[arg(long)]
+        force: bool,
+        /// With --force and no terminal: confirm by repeating the state name
+        #[arg(long, value_name = "NAME")]
+        confirm: Option<String>,
+    },
+    /// Delete a state (personal states only, unless --allow-protected); a backup is kept
+    #[command(
+        after_help = "Examples:\n  tfw state delete dev-alice-old\n  tfw state delete dev-bob --yes"
+    )]
+    Delete {
+        /// The state to delete
+        name: String,
+        /// Allow deleting a protected state (prod, staging...)
+        #[arg(long)]
+        allow_protected: bool,
+        /// Do not ask (required without a terminal)
+        #[arg(long)]
+        yes: bool,
+    },
+    /// List (or delete) personal states not updated for a while
+    #[command(
+        after_help = "Examples:\n  tfw state prune                     list personal states untouched for 30 days\n  tfw state prune --older-than 90d --delete"
+    )]
+    Prune {
+        /// Age, e.g. 30d, 12h
+        #[arg(long, default_value = "30d")]
+        older_than: String,
+        /// Really delete them (dry-run by default)
+        #[arg(long)]
+        delete: bool,
+        /// Do not ask (required with --delete without a terminal)
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Push a backup back as the newest version of its state
+    #[command(
+        after_help = "Example:\n  tfw state restore .tfw/backups/staging/0000000041-20240101T120000Z.tfstate"
+    )]
+    Restore {
+        /// A backup file (from .tfw/backups/) or any state file
+        file: PathBuf,
+        /// Confirm without a terminal by repeating the state name
+        #[arg(long, value_name = "NAME")]
+        confirm: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct LocksArgs {
+    /// Every project of this group (full path; subgroups included) instead of this project
+    #[arg(long, value_name = "GROUP")]
+    pub group: Option<String>,
+    /// Machine-readable output
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RootsArgs {
+    /// Only the roots whose path matches GLOB (repeatable)
+    #[arg(long = "roots", value_name = "GLOB")]
+    pub roots: Vec<String>,
+    /// Machine-readable output
+    #[arg(long)]
+    pub json: bool,
+    /// Do not ask GitLab who holds each state's lock
+    #[arg(long)]
+    pub offline: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct PromptArgs {
+    /// What to print: `{state}`, and `{protected}` (the marker on a protected state, else nothing)
+    #[arg(long, default_value = crate::states::prompt::DEFAULT_FORMAT, value_parser = crate::states::prompt::parse_format)]
+    pub format: String,
+    /// What `{protected}` prints on a protected state
+    #[arg(long, default_value = crate::states::prompt::DEFAULT_MARKER)]
+    pub marker: String,
+}
