@@ -282,7 +282,8 @@ fn check_settings(dir: &Path, text: &str) -> Result<(), TestCaseError> {
         let problem = settings
             .dotenv_problem
             .as_ref()
-            .expect("a reason for no .env");
+            .expect("a reason for no .env")
+            .problem();
         prop_assert!(
             problem.location.as_ref().and_then(|l| l.line).is_some(),
             "{problem}"
@@ -313,12 +314,13 @@ fn the_parser_holds_up_under_arbitrary_text() {
                 let lines = bytes.split(|b| *b == b'\n').count();
                 match DotEnv::load(&path) {
                     Ok(_) => {}
-                    Err(problem) => {
+                    Err(err) => {
+                        let problem = err.problem();
                         prop_assert!(
                             problem.location.as_ref().and_then(|l| l.line).is_some(),
                             "{problem}"
                         );
-                        check_problem(&problem, lines, &path, None)?;
+                        check_problem(problem, lines, &path, None)?;
                     }
                 }
                 Ok(())

@@ -165,8 +165,10 @@ fn reloaded(ctx: &Context) -> Result<Context> {
         dir: old.dir.clone(),
         env_file: old.env_file.clone(),
         dotenv: Some(match &old.dotenv {
-            Some(shared) => DotEnv::load(&old.env_file)?.with_shared_of(shared),
-            None => DotEnv::load(&old.env_file)?,
+            Some(shared) => DotEnv::load(&old.env_file)
+                .map_err(Problem::from)?
+                .with_shared_of(shared),
+            None => DotEnv::load(&old.env_file).map_err(Problem::from)?,
         }),
         dotenv_problem: None,
         project: old.project.clone(),

@@ -4,6 +4,7 @@
 use super::names::check_state_name;
 use super::{Origin, Settings, Value, short};
 use crate::backend::{self, Backend, Source};
+use crate::dotenv::LoadError;
 use crate::problem::Problem;
 
 impl Settings {
@@ -34,14 +35,13 @@ impl Settings {
             && address.is_none()
             && gitlab_url.is_none()
         {
-            if let Some(problem) = &self.dotenv_problem {
-                problems.push(problem.clone());
+            if let Some(err) = &self.dotenv_problem {
+                problems.push(err.problem().clone());
                 return (None, problems);
             }
         }
         if self.dotenv.is_none()
-            && let Some(problem) = &self.dotenv_problem
-            && !problem.message.contains("does not exist")
+            && let Some(LoadError::Broken(problem)) = &self.dotenv_problem
         {
             // An unreadable or unparsable .env is an error even when the shell has values.
             problems.push(problem.clone());

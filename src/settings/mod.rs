@@ -24,7 +24,7 @@ use anyhow::Result;
 
 use crate::backend::Backend;
 use crate::cli::Cli;
-use crate::dotenv::DotEnv;
+use crate::dotenv::{DotEnv, LoadError};
 use crate::problem::Problem;
 use crate::project::Project;
 
@@ -71,7 +71,7 @@ pub struct Settings {
     pub env_file: PathBuf,
     /// `None` when the file is missing or unreadable; the reason is in `dotenv_problem`.
     pub dotenv: Option<DotEnv>,
-    pub dotenv_problem: Option<Problem>,
+    pub dotenv_problem: Option<LoadError>,
     pub project: Project,
     /// An invalid `tfw.toml` (defaults are used meanwhile, so `doctor` can report everything).
     pub project_problem: Option<Problem>,
@@ -178,7 +178,7 @@ fn load_dotenv(
     env_file: &std::path::Path,
     inherit: bool,
     levels: &crate::repo::Levels,
-) -> (Option<DotEnv>, Option<Problem>) {
+) -> (Option<DotEnv>, Option<LoadError>) {
     let mut shared = Vec::new();
     if inherit && levels.repo_root.is_some() {
         for level in levels.dirs.iter().skip(1) {
@@ -191,13 +191,15 @@ fn load_dotenv(
     let own = DotEnv::load(env_file);
     let (mut dotenv, problem) = match own {
         Ok(dotenv) => (dotenv, None),
-        Err(problem) if shared.is_empty() || env_file.exists() => return (None, Some(problem)),
+        Err(err) if shared.is_empty() || matches!(err, LoadError::Broken(_)) => {
+            return (None, Some(err));
+        }
         Err(_) => (DotEnv::absent(env_file), None),
     };
     for file in shared {
         match file {
             Ok(file) => dotenv.inherit(file),
-            Err(problem) => dotenv.warnings.push(problem),
+            Err(err) => dotenv.warnings.push(err.into()),
         }
     }
     (Some(dotenv), problem)

@@ -60,9 +60,13 @@ pub enum Switch {
 pub fn switch(ctx: &Context, name: &str) -> Result<Switch> {
     let settings = &ctx.settings;
     let Some(dotenv) = &settings.dotenv else {
-        let problem = settings.dotenv_problem.clone().unwrap_or_else(|| {
-            Problem::error(format!("cannot read `{}`", settings.env_file.display()))
-        });
+        let problem = settings
+            .dotenv_problem
+            .clone()
+            .map(Problem::from)
+            .unwrap_or_else(|| {
+                Problem::error(format!("cannot read `{}`", settings.env_file.display()))
+            });
         return Err(
             Problem::error(format!("there is no .env to switch: {}", problem.message))
                 .hint("run `tfw setup` to write one (in CI, set TF_STATE_NAME in the job instead)")

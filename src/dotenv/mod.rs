@@ -3,11 +3,44 @@
 //! they become an overlay for the terraform child only. Alongside the values we keep the raw
 //! text and the line of every key, so each problem points at file:line and `tfw use` can edit
 //! one value in place without disturbing comments, order, quoting or `export` prefixes.
+//! `lines.rs` reads physical lines as dotenvy does (which key a line defines, where a parse
+//! error is); `edit.rs` rewrites one value in place.
+
+mod edit;
+mod lines;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use crate::problem::Problem;
+
+use edit::set_value;
+use lines::{definition_lines, echoable_word, line_of_offset, locate_parse_error, normalize};
+
+/// Why a `.env` was not read. A missing file is an ordinary state (the shell or CI may hold
+/// every value); an unreadable or unparsable one is an error even then. Callers match on the
+/// variant, never on the message.
+#[derive(Debug, Clone)]
+pub enum LoadError {
+    Missing(Problem),
+    Broken(Problem),
+}
+
+impl LoadError {
+    pub fn problem(&self) -> &Problem {
+        match self {
+            Self::Missing(problem) | Self::Broken(problem) => problem,
+        }
+    }
+}
+
+impl From<LoadError> for Problem {
+    fn from(err: LoadError) -> Self {
+        match err {
+            LoadError::Missing(problem) | LoadError::Broken(problem) => problem,
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct DotEnv {
@@ -23,22 +56,29 @@ pub struct DotEnv {
 }
 
 impl DotEnv {
-    pub fn load(path: &Path) -> Result<Self, Problem> {
+    pub fn load(path: &Path) -> Result<Self, LoadError> {
         let bytes = std::fs::read(path).map_err(|err| {
             if err.kind() == std::io::ErrorKind::NotFound {
-                Problem::error(format!("`{}` does not exist", path.display()))
-                    .hint("copy `env.example` to `.env` and fill it in, or run `tfw setup`")
+                LoadError::Missing(
+                    Problem::error(format!("`{}` does not exist", path.display()))
+                        .hint("copy `env.example` to `.env` and fill it in, or run `tfw setup`"),
+                )
             } else {
-                Problem::error(format!("cannot read `{}`: {err}", path.display()))
+                LoadError::Broken(Problem::error(format!(
+                    "cannot read `{}`: {err}",
+                    path.display()
+                )))
             }
         })?;
         let text = String::from_utf8(bytes).map_err(|err| {
             let line = line_of_offset(err.as_bytes(), err.utf8_error().valid_up_to());
-            Problem::error("the file is not valid UTF-8 text")
-                .at(path, Some(line))
-                .hint("save `.env` as UTF-8 text; it should hold only KEY=\"value\" lines")
+            LoadError::Broken(
+                Problem::error("the file is not valid UTF-8 text")
+                    .at(path, Some(line))
+                    .hint("save `.env` as UTF-8 text; it should hold only KEY=\"value\" lines"),
+            )
         })?;
-        Self::parse(path, text)
+        Self::parse(path, text).map_err(LoadError::Broken)
     }
 
     pub fn parse(path: &Path, text: String) -> Result<Self, Problem> {
@@ -201,199 +241,6 @@ impl DotEnv {
     pub fn with_value(&self, key: &str, value: &str) -> String {
         set_value(&self.text, key, value)
     }
-}
-
-/// Makes the text digestible for dotenvy without moving any line: drops a UTF-8 BOM, turns
-/// CRLF into LF, and blanks bare `export KEY` lines (valid shell, no value), noting them.
-fn normalize(text: &str, path: &Path, warnings: &mut Vec<Problem>) -> String {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let mut out = String::with_capacity(text.len());
-    for (index, raw) in text.split('\n').enumerate() {
-        if index > 0 {
-            out.push('\n');
-        }
-        let line = raw.strip_suffix('\r').unwrap_or(raw);
-        let trimmed = line.trim();
-        if let Some(rest) = trimmed.strip_prefix("export") {
-            let name = rest.trim();
-            if rest.starts_with(char::is_whitespace) && is_key(name) {
-                warnings.push(
-                    Problem::warning(format!("`export {name}` has no value and is ignored"))
-                        .at(path, Some(index + 1))
-                        .hint(format!("write `export {name}=\"...\"` or delete the line")),
-                );
-                continue;
-            }
-        }
-        out.push_str(line);
-    }
-    out
-}
-
-/// The first word of a broken line, if it is safe to show. Nothing is masked yet when `.env`
-/// cannot be parsed, and a broken line may be a pasted token (`glpat-...` alone on its line,
-/// found by tests/dotenv_fuzz.rs): only a conventional variable name (upper case, digits,
-/// `_`, `.`) is echoed, never anything that could be a secret.
-fn echoable_word(line: &str) -> Option<&str> {
-    let word = line
-        .split(|c: char| c.is_whitespace() || c == '=')
-        .find(|w| !w.is_empty() && *w != "export")?;
-    let conventional =
-        is_key(word) && word.len() <= 64 && !word.chars().any(|c| c.is_ascii_lowercase());
-    conventional.then_some(word)
-}
-
-fn is_key(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.')
-}
-
-/// The key a physical line defines, if it is an assignment line, read as dotenvy reads it
-/// (the fuzz tests found `export = 1` and `export export=1` read differently before).
-fn key_of_line(line: &str) -> Option<(&str, usize)> {
-    let mut start = line.len() - line.trim_start().len();
-    let (mut key, mut end) = key_at(line, start)?;
-    // `export` is a prefix, unless it is the key itself (`export=1`, `export = 1`).
-    if key == "export" && !line[end..].trim_start().starts_with('=') {
-        start = end + (line[end..].len() - line[end..].trim_start().len());
-        (key, end) = key_at(line, start)?;
-    }
-    line[end..]
-        .trim_start()
-        .starts_with('=')
-        .then_some((key, start))
-}
-
-/// A key starting at byte `start`, and where it ends.
-fn key_at(line: &str, start: usize) -> Option<(&str, usize)> {
-    let rest = &line[start..];
-    if !rest.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_') {
-        return None;
-    }
-    let len = rest
-        .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
-        .unwrap_or(rest.len());
-    Some((&rest[..len], start + len))
-}
-
-/// Every assignment line of the text, by key: line numbers in ascending order.
-fn definition_lines(text: &str) -> HashMap<&str, Vec<usize>> {
-    let mut lines: HashMap<&str, Vec<usize>> = HashMap::new();
-    for (index, line) in text.split('\n').enumerate() {
-        if let Some((key, _)) = key_of_line(line) {
-            lines.entry(key).or_default().push(index + 1);
-        }
-    }
-    lines
-}
-
-fn locate_parse_error(text: &str, content: &str, seen: &BTreeMap<String, usize>) -> usize {
-    let first = content.lines().next().unwrap_or("").trim();
-    let after = seen.values().copied().max().unwrap_or(0);
-    text.split('\n')
-        .enumerate()
-        .skip(after)
-        .find(|(_, line)| !first.is_empty() && line.trim() == first)
-        .or_else(|| {
-            text.split('\n')
-                .enumerate()
-                .find(|(_, line)| !first.is_empty() && line.contains(first))
-        })
-        .map(|(index, _)| index + 1)
-        .unwrap_or(after + 1)
-}
-
-fn line_of_offset(bytes: &[u8], offset: usize) -> usize {
-    bytes[..offset].iter().filter(|b| **b == b'\n').count() + 1
-}
-
-fn set_value(text: &str, key: &str, value: &str) -> String {
-    let crlf = text.contains("\r\n");
-    let lines: Vec<&str> = text.split('\n').collect();
-    let target = lines
-        .iter()
-        .enumerate()
-        .filter(|(_, line)| key_of_line(line).is_some_and(|(k, _)| k == key))
-        .map(|(index, _)| index)
-        .next_back();
-    match target {
-        Some(index) => {
-            let mut out: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
-            out[index] = rewrite_line(lines[index], value);
-            out.join("\n")
-        }
-        None => {
-            let export = lines.iter().any(|l| l.trim_start().starts_with("export "));
-            let eol = if crlf { "\r\n" } else { "\n" };
-            let mut out = text.to_string();
-            if !out.is_empty() && !out.ends_with('\n') {
-                out.push_str(eol);
-            }
-            let prefix = if export { "export " } else { "" };
-            out.push_str(&format!("{prefix}{key}=\"{}\"{eol}", escape_double(value)));
-            out
-        }
-    }
-}
-
-fn rewrite_line(line: &str, value: &str) -> String {
-    let (body, cr) = match line.strip_suffix('\r') {
-        Some(body) => (body, "\r"),
-        None => (line, ""),
-    };
-    let eq = body.find('=').expect("an assignment line has '='");
-    let head = &body[..=eq];
-    let rest = &body[eq + 1..];
-    let lead_len = rest.len() - rest.trim_start().len();
-    let (lead, rest) = rest.split_at(lead_len);
-    let (new_value, tail) = if let Some(inner) = rest.strip_prefix('"') {
-        let end = closing_double_quote(inner).unwrap_or(inner.len());
-        let tail = inner.get(end + 1..).unwrap_or("");
-        (format!("\"{}\"", escape_double(value)), tail)
-    } else if let Some(inner) = rest.strip_prefix('\'') {
-        let end = inner.find('\'').unwrap_or(inner.len());
-        let tail = inner.get(end + 1..).unwrap_or("");
-        if value.contains('\'') {
-            (format!("\"{}\"", escape_double(value)), tail)
-        } else {
-            (format!("'{value}'"), tail)
-        }
-    } else {
-        let end = rest
-            .find(" #")
-            .or_else(|| rest.find("\t#"))
-            .unwrap_or(rest.len());
-        let tail = &rest[end..];
-        let plain = value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:@%+,".contains(c));
-        if plain && !value.is_empty() {
-            (value.to_string(), tail)
-        } else {
-            (format!("\"{}\"", escape_double(value)), tail)
-        }
-    };
-    format!("{head}{lead}{new_value}{tail}{cr}")
-}
-
-fn closing_double_quote(inner: &str) -> Option<usize> {
-    let mut escaped = false;
-    for (index, c) in inner.char_indices() {
-        match c {
-            '\\' if !escaped => escaped = true,
-            '"' if !escaped => return Some(index),
-            _ => escaped = false,
-        }
-    }
-    None
-}
-
-fn escape_double(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('$', "\\$")
 }
 
 #[cfg(test)]
