@@ -12,6 +12,8 @@ mod file_modes;
 mod file_safety;
 mod gate;
 mod gitlab_answers;
+mod gitlab_fleet_server;
+mod gitlab_repo_server;
 mod gitlab_rules;
 mod gitlab_server;
 mod guards;

@@ -21,15 +21,21 @@ pub enum FaultAction {
     /// Handle the request normally, but announce a Content-Length larger than the body, send
     /// only half of the body and close the connection.
     Truncate,
+    /// 429 `{"message":"Retry later"}` with `Retry-After` in seconds; no other effect.
+    RateLimited { retry_after: u64 },
 }
 
-/// A fault rule: requests matching the method, route and state name get `action`, every time
-/// or only the first `times` times. Build with `Fault::new`/`Fault::status`/`Fault::respond`.
+/// A fault rule: requests matching the method, route, state name and project get `action`,
+/// every time or only the first `times` times. Build with `Fault::new`/`Fault::status`/
+/// `Fault::respond`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Fault {
     pub method: Option<String>,
     pub route: Route,
     pub state_name: Option<String>,
+    /// Only requests about this project (its numeric id or full path, however the request
+    /// names it).
+    pub project: Option<String>,
     pub times: Option<usize>,
     pub action: FaultAction,
 }
@@ -40,6 +46,7 @@ impl Fault {
             method: None,
             route,
             state_name: None,
+            project: None,
             times: None,
             action,
         }
@@ -86,18 +93,47 @@ impl Fault {
         self
     }
 
+    /// Only requests about this project (numeric id or full path).
+    pub fn project(mut self, project: &str) -> Fault {
+        self.project = Some(project.to_string());
+        self
+    }
+
+    /// Answer 429 with `Retry-After: seconds`, as GitLab's rate limiter does
+    /// (`Gitlab::ApplicationRateLimiter`, `Rack::Attack` throttles).
+    pub fn rate_limited(route: Route, seconds: u64) -> Fault {
+        Fault::new(
+            route,
+            FaultAction::RateLimited {
+                retry_after: seconds,
+            },
+        )
+    }
+
     /// Only the first `n` matching requests; later ones are handled normally.
     pub fn times(mut self, n: usize) -> Fault {
         self.times = Some(n);
         self
     }
 
-    pub(super) fn matches(&self, method: &str, route: Route, name: Option<&str>) -> bool {
+    /// `project` is the request's project as (id, full path), when it names a known one.
+    pub(super) fn matches(
+        &self,
+        method: &str,
+        route: Route,
+        name: Option<&str>,
+        project: Option<(u64, &str)>,
+    ) -> bool {
         self.method.as_deref().is_none_or(|m| m == method)
             && (self.route == Route::Any || self.route == route)
             && self
                 .state_name
                 .as_deref()
                 .is_none_or(|want| Some(want) == name)
+            && self.project.as_deref().is_none_or(|want| {
+                project.is_some_and(|(id, path)| {
+                    want == id.to_string() || want.eq_ignore_ascii_case(path)
+                })
+            })
     }
 }

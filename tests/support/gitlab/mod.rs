@@ -10,7 +10,10 @@
 //!
 //! The parts: `control` (what a test sets up and looks at), `model` (projects, people,
 //! tokens, jobs, and who a request is), `state_api` (the Terraform state routes), `graphql`,
-//! `rest` (project, user, members, jobs), `server` (routing and faults) and `http`.
+//! `rest` (project, user, members, jobs), `server` (routing and faults) and `http`. The fleet
+//! routes (`/work/shared/reference/gitlab-fleet-api.md`: groups, repository files and tree,
+//! branches, commits, merge requests) are routed by `fleet_routes` over the model of
+//! `repo_model`, and set up through `control_repo`.
 //!
 //! The HTTP layer is a small hand-written HTTP/1.1 server on `std::net` rather than tiny_http:
 //! the faults need to close a keep-alive connection in the middle of a response (truncated
@@ -22,11 +25,18 @@
 mod auth;
 mod control;
 mod control_ci;
+mod control_repo;
 mod fault;
+mod fleet_routes;
 mod graphql;
 mod graphql_ci;
+mod groups;
 mod http;
+mod merge_requests_read;
 mod model;
+mod paging;
+mod repo_files;
+mod repo_model;
 mod rest;
 mod rest_rules;
 mod server;
@@ -43,9 +53,12 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 #[allow(unused_imports)]
 pub use control::JobIds;
+#[allow(unused_imports)]
+pub use control_repo::MergeRequestInfo;
 pub use fault::{Fault, FaultAction};
 use http::{accept_loop, base64_encode, lock_ignoring_poison};
 use model::World;
+pub use repo_model::FileMode;
 use server::Shared;
 
 /// The project `GitLab::start()` creates.
@@ -134,6 +147,18 @@ pub enum Route {
     GraphQL,
     /// `GET /projects/:id`, `/user`, `members/all`, `jobs`.
     Rest,
+    /// `GET /groups/:id/projects`.
+    GroupProjects,
+    /// `/projects/:id/repository/files/:path` and its `/raw`.
+    RepoFiles,
+    /// `GET /projects/:id/repository/tree`.
+    RepoTree,
+    /// `/projects/:id/repository/branches[/:branch]`.
+    Branches,
+    /// `POST /projects/:id/repository/commits`.
+    Commits,
+    /// `/projects/:id/merge_requests[/:iid]`.
+    MergeRequests,
     /// Anything else (unknown paths).
     Other,
     /// Every request.

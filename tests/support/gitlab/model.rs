@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 
 pub(super) use super::auth::{Accepts, Auth};
 use super::fault::Fault;
+use super::repo_model::{Fleet, Repo};
 use super::{
     ALICE, ALICE_TOKEN, BOB, BOB_TOKEN, CI_BOT, CI_JOB_NAME, CI_JOB_TOKEN, DAVE, DAVE_TOKEN,
     PROJECT_ID, PROJECT_PATH, RequestRecord, Role, Route,
@@ -34,6 +35,8 @@ pub(super) struct World {
     pub graphql_broken: BTreeMap<String, String>,
     /// Whether this GitLab has the state protection rules API (off: 404, as before 18.x).
     pub protection_rules_api: bool,
+    /// Groups and the fleet routes' settings (`repo_model.rs`).
+    pub fleet: Fleet,
 }
 
 pub(super) struct Project {
@@ -45,6 +48,8 @@ pub(super) struct Project {
     pub archived: bool,
     pub rules: Vec<ProtectionRule>,
     pub states: BTreeMap<String, StateRec>,
+    /// Its git repository, as the repository and merge request routes show it.
+    pub repo: Repo,
 }
 
 /// `Terraform::StateProtectionRule` (GitLab 18, `protected_terraform_states`).
@@ -226,27 +231,39 @@ impl World {
     }
 
     /// The role of whoever `auth` is in `project`: a job token has its user's role, and only
-    /// in its own project here (GitLab's job token allowlist is empty by default).
+    /// in its own project here (GitLab's job token allowlist is empty by default). A member of
+    /// a group above the project has that role in it too, the higher one winning
+    /// (`ProjectTeam#max_member_access`).
     pub fn role_in(&self, auth: &Auth, project: &Project) -> Option<Role> {
+        let role = |username: &str| {
+            let direct = project.members.get(username).copied();
+            direct.max(self.inherited_role(username, &project.full_path))
+        };
         match auth {
-            Auth::Personal { username, .. } => project.members.get(username).copied(),
+            Auth::Personal { username, .. } => role(username),
             Auth::Job { username, job } if self.jobs[*job].project_id == project.id => {
-                project.members.get(username).copied()
+                role(username)
             }
             _ => None,
         }
     }
 
+    /// The action of the first fault matching the request; `project` is the request's `:id`.
     pub fn take_fault(
         &mut self,
         method: &str,
         route: Route,
         name: Option<&str>,
+        project: Option<&str>,
     ) -> Option<super::FaultAction> {
+        let project = project
+            .and_then(|key| self.project_index(key))
+            .map(|i| (self.projects[i].id, self.projects[i].full_path.clone()));
+        let project = project.as_ref().map(|(id, path)| (*id, path.as_str()));
         let index = self
             .faults
             .iter()
-            .position(|f| f.times != Some(0) && f.matches(method, route, name))?;
+            .position(|f| f.times != Some(0) && f.matches(method, route, name, project))?;
         let fault = &mut self.faults[index];
         let action = fault.action.clone();
         if let Some(times) = &mut fault.times {
@@ -268,6 +285,7 @@ impl Project {
             archived: false,
             rules: Vec::new(),
             states: BTreeMap::new(),
+            repo: Repo::default(),
         }
     }
 

@@ -127,6 +127,8 @@ pub(super) enum Endpoint {
     User,
     /// `GET /personal_access_tokens/self`.
     TokenSelf,
+    /// Groups, repositories and merge requests (`fleet_routes.rs`).
+    Fleet(super::fleet_routes::FleetEndpoint),
     Unknown,
 }
 
@@ -150,6 +152,9 @@ impl Endpoint {
             return Endpoint::GraphQL;
         }
         let segments: Vec<&str> = path.split('/').collect();
+        if let Some(fleet) = super::fleet_routes::FleetEndpoint::parse(&segments) {
+            return Endpoint::Fleet(fleet);
+        }
         let project =
             |p: &str, make: fn(String) -> Endpoint| decode(p).map_or(Endpoint::Unknown, make);
         match segments.as_slice() {
@@ -221,6 +226,7 @@ impl Endpoint {
             | Endpoint::ProtectionRules(_)
             | Endpoint::User
             | Endpoint::TokenSelf => Route::Rest,
+            Endpoint::Fleet(fleet) => fleet.route(),
             Endpoint::Unknown => Route::Other,
         }
     }
@@ -236,6 +242,19 @@ impl Endpoint {
     pub fn state_name(&self) -> Option<&str> {
         match self {
             Endpoint::State { name, .. } => Some(name),
+            _ => None,
+        }
+    }
+
+    /// The project the request is about (its `:id` as sent, decoded), for faults.
+    fn project(&self) -> Option<&str> {
+        match self {
+            Endpoint::State { project, .. }
+            | Endpoint::Project(project)
+            | Endpoint::Members(project)
+            | Endpoint::Jobs(project)
+            | Endpoint::ProtectionRules(project) => Some(project),
+            Endpoint::Fleet(fleet) => fleet.project(),
             _ => None,
         }
     }
@@ -296,7 +315,12 @@ impl Shared {
                 });
                 world.log.len() - 1
             });
-            let fault = world.take_fault(&method, endpoint.route(), endpoint.state_name());
+            let fault = world.take_fault(
+                &method,
+                endpoint.route(),
+                endpoint.state_name(),
+                endpoint.project(),
+            );
             (auth, log_index, fault)
         };
 
@@ -307,6 +331,11 @@ impl Shared {
                 body: body.into_bytes(),
                 headers: Vec::new(),
             }),
+            Some(FaultAction::RateLimited { retry_after }) => {
+                let mut reply = Reply::message(429, "Retry later");
+                reply.headers = vec![("Retry-After".into(), retry_after.to_string())];
+                Outcome::Reply(reply)
+            }
             Some(FaultAction::Hang(hold)) => Outcome::Hang(hold),
             Some(FaultAction::Truncate) => {
                 Outcome::Truncate(self.dispatch(&method, &endpoint, query, request, &auth))
@@ -371,6 +400,9 @@ impl Shared {
             Endpoint::Members(project) => super::rest::members(&world, auth, project, query),
             Endpoint::Jobs(project) => super::rest::jobs(&world, auth, project, query),
             Endpoint::ProtectionRules(project) => super::rest_rules::rules(&world, auth, project),
+            Endpoint::Fleet(fleet) => {
+                super::fleet_routes::answer(&mut world, auth, method, fleet, query, request)
+            }
             Endpoint::State {
                 project,
                 name,
