@@ -133,6 +133,9 @@ pub struct PlanChanges {
     /// `removed { lifecycle { destroy = false } }`: left running but no longer managed here.
     #[serde(default)]
     pub forgotten: Vec<String>,
+    /// The outputs whose value changes: a plan changing only outputs still has work to do.
+    #[serde(default)]
+    pub outputs: Vec<String>,
 }
 
 impl PlanChanges {
@@ -157,6 +160,14 @@ impl PlanChanges {
                 (true, false) => changes.destroyed.push(address),
                 _ if actions.contains(&"forget") => changes.forgotten.push(address),
                 _ => {}
+            }
+        }
+        if let Some(outputs) = plan["output_changes"].as_object() {
+            for (name, change) in outputs {
+                let actions = change["actions"].as_array().into_iter().flatten();
+                if actions.filter_map(|a| a.as_str()).any(|a| a != "no-op") {
+                    changes.outputs.push(name.clone());
+                }
             }
         }
         changes

@@ -24,6 +24,7 @@ mod masking;
 mod prompt;
 mod protection;
 mod roots;
+mod roots_apply;
 mod safety;
 mod secrets;
 mod state_diff;

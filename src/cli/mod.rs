@@ -186,7 +186,7 @@ pub enum Command {
 /// Before the command only, so they do not crowd every command's help.
 #[derive(Debug, Args, Default, Clone)]
 pub struct ManyRoots {
-    /// Run in every root of the repository (plan, validate, fmt); see `tfw roots`
+    /// Run in every root of the repository (plan, validate, fmt, apply); see `tfw roots`
     #[arg(long)]
     pub all: bool,
     /// Only the roots whose path matches GLOB (repeatable; implies --all)

@@ -33,6 +33,10 @@ pub struct ApplyArgs {
     /// Create the state even though its name is close to an existing one (without a terminal)
     #[arg(long)]
     pub new_state: bool,
+    /// Set by `tfw --all apply` for each root: the SHA-256 of the plan file that was listed
+    /// and confirmed; any other file is refused
+    #[arg(long, hide = true, value_name = "SHA256")]
+    pub reviewed_plan: Option<String>,
     #[command(flatten)]
     pub pass: PassThrough,
 }

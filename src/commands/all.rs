@@ -1,5 +1,6 @@
-//! `tfw --all plan|validate|fmt` (and `--roots GLOB`): the command in every root, through a
-//! child `tfw -C ROOT ...` each (`roots::run`), then one summary table and one exit code: 1
+//! `tfw --all plan|validate|fmt` (and `--roots GLOB`; `apply` is `all_apply.rs`): the
+//! command in every root, through a child `tfw -C ROOT ...` each (`roots::run`), then one
+//! summary table and one exit code: 1
 //! when any root failed, else terraform's "changes" code when any root has one (2 for `plan
 //! -- -detailed-exitcode`, 3 for `fmt --check`), else 0; 128+n after signal n.
 
@@ -48,21 +49,26 @@ pub fn run(ctx: &Context, cli: &Cli) -> Result<i32> {
                 with_pass(words, &args.pass.args),
             )
         }
+        Command::Apply(args) => {
+            refuse_state(cli)?;
+            return super::all_apply::run(ctx, cli, args);
+        }
+        Command::Destroy(_) => {
+            return Err(Problem::error(
+                "`tfw --all destroy` is not a command: a destroy of every root is reviewed first, like any plan",
+            )
+            .hint("plan the destroys with `tfw --all plan -- -destroy`, review them, then `tfw --all apply` (protected roots need `--allow-protected` and their names typed)")
+            .into());
+        }
         _ => {
             return Err(Problem::error(
-                "`--all` and `--roots` run `plan`, `validate` and `fmt` in every root",
+                "`--all` and `--roots` run `plan`, `validate`, `fmt` and `apply` in every root",
             )
-            .hint("apply one root at a time: `tfw -C ROOT apply` (see `tfw roots`)")
+            .hint("run other commands one root at a time: `tfw -C ROOT COMMAND` (see `tfw roots`)")
             .into());
         }
     };
-    if cli.state.is_some() {
-        return Err(Problem::error(
-            "`--state` with `--all` would send every root to one state: refused",
-        )
-        .hint("map each root to its state with `state = \"{root}\"` in tfw.toml (see `tfw roots`)")
-        .into());
-    }
+    refuse_state(cli)?;
     let resolved = super::roots::selected(ctx, &cli.many)?;
     if matches!(kind, Kind::Plan { .. }) {
         let shared = crate::roots::shared_states(&resolved);
@@ -88,15 +94,7 @@ pub fn run(ctx: &Context, cli: &Cli) -> Result<i32> {
             }
         })
         .collect();
-    let options = Options {
-        jobs: cli
-            .many
-            .jobs
-            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
-        stream: cli.many.stream,
-        fail_fast: cli.many.fail_fast,
-    };
-    let (ended, signal) = run::run_all(jobs, &options, &printer, |code| failed(kind, code))?;
+    let (ended, signal) = run::run_all(jobs, &options(cli), &printer, |code| failed(kind, code))?;
 
     // The summary: one row per root, in the roots' order.
     let mut rows = Vec::new();
@@ -133,7 +131,7 @@ pub fn run(ctx: &Context, cli: &Cli) -> Result<i32> {
             result,
         ]);
     }
-    print_summary(&printer, &rows);
+    print_table(&printer, "RESULT", &rows);
 
     let code = if let Some(signal) = signal {
         128 + signal
@@ -159,6 +157,29 @@ pub fn run(ctx: &Context, cli: &Cli) -> Result<i32> {
     Ok(0)
 }
 
+fn refuse_state(cli: &Cli) -> Result<()> {
+    if cli.state.is_some() {
+        return Err(Problem::error(
+            "`--state` with `--all` would send every root to one state: refused",
+        )
+        .hint("map each root to its state with `state = \"{root}\"` in tfw.toml (see `tfw roots`)")
+        .into());
+    }
+    Ok(())
+}
+
+/// `-j`, `--stream`, `--fail-fast`.
+pub(super) fn options(cli: &Cli) -> Options {
+    Options {
+        jobs: cli
+            .many
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        stream: cli.many.stream,
+        fail_fast: cli.many.fail_fast,
+    }
+}
+
 /// A failure, as opposed to the "changes" codes a command returns on purpose.
 fn failed(kind: Kind, code: i32) -> bool {
     !matches!(
@@ -176,7 +197,7 @@ fn with_pass(mut words: Vec<OsString>, pass: &[String]) -> Vec<OsString> {
 }
 
 /// The global flags each root's tfw gets as this one did.
-fn globals(cli: &Cli) -> Vec<OsString> {
+pub(super) fn globals(cli: &Cli) -> Vec<OsString> {
     let mut words: Vec<OsString> = Vec::new();
     for _ in 0..cli.verbose {
         words.push("-v".into());
@@ -196,8 +217,9 @@ fn globals(cli: &Cli) -> Vec<OsString> {
     words
 }
 
-fn print_summary(printer: &crate::printer::Printer, rows: &[[String; 6]]) {
-    let titles = ["ROOT", "STATE", "ADD", "CHANGE", "DESTROY", "RESULT"];
+/// ROOT, STATE, ADD, CHANGE, DESTROY and `last` (RESULT, or PLAN before an apply).
+pub(super) fn print_table(printer: &crate::printer::Printer, last: &str, rows: &[[String; 6]]) {
+    let titles = ["ROOT", "STATE", "ADD", "CHANGE", "DESTROY", last];
     let widths: Vec<usize> = (0..6)
         .map(|i| {
             rows.iter()

@@ -58,6 +58,14 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<i32> {
             ));
             crate::session::plan::print_summary(ctx, &meta.state, &meta.summary);
         }
+        None if args.reviewed_plan.is_some() => {
+            return Err(Problem::error(format!(
+                "the plan reviewed for `{state}` is gone or unreadable: refused, nothing was changed"
+            ))
+            .at(&files.plan, None)
+            .hint("run `tfw plan` in that root again, review it, then apply")
+            .into());
+        }
         None => {
             if extra.is_empty()
                 && let Some(other) = plans::pending_elsewhere(ctx.dir(), state)
@@ -86,6 +94,7 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<i32> {
         auto_approve: args.auto_approve,
         allow_protected: args.allow_protected,
         flag: "--auto-approve",
+        reviewed: args.reviewed_plan.as_deref(),
     };
     session.apply(&approval, "apply")
 }

@@ -46,6 +46,7 @@ pub fn run(ctx: &Context, args: &DestroyArgs) -> Result<i32> {
         auto_approve: args.auto_approve,
         allow_protected: args.allow_protected,
         flag: "--auto-approve",
+        reviewed: None,
     };
     session.apply(&approval, "destroy")
 }

@@ -3,6 +3,7 @@
 
 mod adopt;
 mod all;
+mod all_apply;
 mod apply;
 mod clean;
 mod completions;

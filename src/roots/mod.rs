@@ -5,6 +5,7 @@
 //! applies would overwrite each other.
 
 pub(crate) mod discover;
+pub(crate) mod review;
 pub(crate) mod run;
 
 use std::collections::BTreeMap;

@@ -26,6 +26,30 @@ pub(crate) struct Approval<'a> {
     pub allow_protected: bool,
     /// The flag that confirms without a terminal, for messages.
     pub flag: &'a str,
+    /// `tfw --all apply` listed and confirmed the plan file with this SHA-256: any other
+    /// bytes are refused, and the confirmation was that run's, not this one's.
+    pub reviewed: Option<&'a str>,
+}
+
+impl Approval<'_> {
+    /// The plan about to be applied is not the one `tfw --all apply` confirmed: a refusal
+    /// naming both hashes. Checked by the gate and again just before terraform starts.
+    pub fn refuse_other_plan(&self, plan: &Path, state: &str) -> Result<()> {
+        let Some(reviewed) = self.reviewed else {
+            return Ok(());
+        };
+        let actual = plans::plan_sha256(plan);
+        if actual.as_deref() == Some(reviewed) {
+            return Ok(());
+        }
+        let now = actual.map_or_else(|| "gone".to_string(), |sha| format!("SHA-256 {sha}"));
+        Err(Problem::error(format!(
+            "the plan file for `{state}` changed after it was reviewed (reviewed SHA-256 {reviewed}, now {now}): refused, nothing was changed"
+        ))
+        .at(plan, None)
+        .hint("run `tfw plan` in that root again, review it, then apply")
+        .into())
+    }
 }
 
 impl PlanChanges {
@@ -105,6 +129,9 @@ pub(crate) fn check(
     approval: &Approval,
     action: &str,
 ) -> Result<PlanChanges, (anyhow::Error, Option<Refused>)> {
+    approval
+        .refuse_other_plan(plan, session.state())
+        .map_err(|err| (err, Some(Refused)))?;
     let changes = read(session, plan).map_err(|err| (err, None))?;
     judge(session, changes, approval, action).map_err(|err| (err, Some(Refused)))
 }
@@ -163,7 +190,11 @@ fn judge(
     if !approval.auto_approve {
         return Err(needs_flag(&format!("`{command}`"), approval.flag));
     }
-    if protected {
+    if protected && approval.reviewed.is_some() {
+        printer.note(&format!(
+            "protected state `{state}`: confirmed by `tfw --all apply`"
+        ));
+    } else if protected {
         let flags = if changes.destructive() {
             format!("`{} --allow-protected`", approval.flag)
         } else {

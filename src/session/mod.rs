@@ -126,6 +126,11 @@ impl<'a> Session<'a> {
         let what = format!("`tfw {action}`");
         rules::refuse_unlocked_write(&self.ctx.settings, &self.backend, &["apply"], team, &what)?;
         args.extend(team.iter().map(OsString::from));
+        // Again now, after the backup: the file terraform reads must still be the one judged.
+        if let Err(err) = approval.refuse_other_plan(&files.plan, self.state()) {
+            files.remove();
+            return Err(err);
+        }
         args.push(files.plan.as_os_str().to_owned());
         let outcome = self.terraform(args, Output::Tee)?;
         files.remove();
