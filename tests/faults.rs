@@ -35,7 +35,7 @@ enum Setup {
     /// `tfw plan` ran first: `tfw apply` then uses the saved plan, so the first request is
     /// tfw's own backup download.
     SavedPlan,
-    RevokedToken,
+    UnknownToken,
     MissingProject,
     Unreachable,
     BobHoldsTheLock,
@@ -88,11 +88,14 @@ fn terraform_cases() -> Vec<Case> {
     let errored_fix = "tfw exec -- state push errored.tfstate";
     vec![
         case(
-            "revoked token (401)",
-            RevokedToken,
+            "unknown token (401)",
+            UnknownToken,
             vec![],
             APPLY,
-            ("rejected the token (401", "TF_HTTP_PASSWORD"),
+            (
+                "does not know the token in `TF_HTTP_PASSWORD`",
+                "personal_access_tokens?name=tfw&scopes=api",
+            ),
             Unchanged,
         ),
         case(
@@ -100,7 +103,10 @@ fn terraform_cases() -> Vec<Case> {
             Normal,
             vec![Fault::status(Route::Any, 401)],
             APPLY,
-            ("rejected the token (401", "TF_HTTP_PASSWORD"),
+            (
+                "does not know the token in `TF_HTTP_PASSWORD`",
+                "personal_access_tokens?name=tfw&scopes=api",
+            ),
             Unchanged,
         ),
         // A plain 403 to a Maintainer of an unarchived project with an `api` token: GitLab's
@@ -294,7 +300,10 @@ fn tfw_cases() -> Vec<Case> {
             SavedPlan,
             vec![Fault::status(Route::State, 401).method("GET")],
             APPLY,
-            ("rejected the token (401", "TF_HTTP_PASSWORD"),
+            (
+                "does not know the token in `TF_HTTP_PASSWORD`",
+                "personal_access_tokens?name=tfw&scopes=api",
+            ),
             Unchanged,
         ),
         case(
@@ -315,7 +324,7 @@ fn tfw_cases() -> Vec<Case> {
         ),
         case(
             "doctor: 401",
-            RevokedToken,
+            UnknownToken,
             vec![],
             &["doctor"],
             ("401", "TF_HTTP_PASSWORD"),
@@ -358,7 +367,7 @@ fn prepared(setup: Setup) -> Sandbox {
     env.push_str("TF_HTTP_RETRY_MAX=1\nTF_HTTP_RETRY_WAIT_MIN=0\nTF_HTTP_RETRY_WAIT_MAX=1\n");
     match setup {
         Setup::Normal | Setup::SavedPlan | Setup::BobHoldsTheLock => {}
-        Setup::RevokedToken => env = env.replace(ALICE_TOKEN, "glpat-revoked-00000000000000"),
+        Setup::UnknownToken => env = env.replace(ALICE_TOKEN, "glpat-unknown-00000000000000"),
         Setup::MissingProject => env = env.replace("/projects/42/", "/projects/4242/"),
         Setup::Unreachable => env = env.replace(&sandbox.gitlab.url(), &closed_port_url()),
     }

@@ -151,7 +151,7 @@ fn refusals_name_the_cause_gitlab_gave() {
     sandbox.write(".env", env);
     apply()
         .code(1)
-        .stderr_has("the token lacks the `api` scope");
+        .stderr_has("the token has the `read_api` scope, which only reads");
 
     sandbox.seed_env(ALICE, ALICE_TOKEN, "dev-alice");
     sandbox

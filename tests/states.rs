@@ -698,7 +698,7 @@ fn api_failures_name_their_cause() {
         .tfw(&["state", "list"])
         .run()
         .code(1)
-        .stderr_has("rejected the token")
+        .stderr_has("does not know the token")
         .lacks("glpat-wrong");
 
     sandbox.seed_env("dave", DAVE_TOKEN, "dev-dave");

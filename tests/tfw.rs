@@ -16,6 +16,7 @@ mod gitlab_fleet_server;
 mod gitlab_repo_server;
 mod gitlab_rules;
 mod gitlab_server;
+mod gitlab_tokens;
 mod guards;
 mod hot_path;
 mod interrupts;

@@ -259,7 +259,7 @@ fn setup_token_stdin_refuses_a_bad_token_and_writes_nothing() {
     let sandbox = Sandbox::empty();
     setup_stdin(&sandbox, &[], "group/infra", "glpat-wrong-token-000")
         .code(1)
-        .stderr_has("rejected the token (401 Unauthorized)")
+        .stderr_has("rejected the token: GitLab does not know it")
         .lacks("glpat-wrong-token-000");
     assert!(!sandbox.path(".env").exists());
     setup_stdin(&sandbox, &[], "group/nope", ALICE_TOKEN)
@@ -391,7 +391,7 @@ fn setup_wizard_in_a_terminal_checks_with_gitlab_and_asks_again() {
     tty.expect("personal_access_tokens?name=tfw&scopes=api");
     tty.expect("Access token (hidden)");
     tty.send_secret("glpat-typo-0000");
-    tty.expect("rejected the token (401 Unauthorized)");
+    tty.expect("rejected the token: GitLab does not know it");
     tty.expect("Re-enter?");
     tty.send("y");
     // Only the token is asked again.
@@ -429,7 +429,7 @@ fn setup_wizard_names_a_wrong_project_and_can_stop() {
     tty.send("group/nope");
     tty.expect("Access token (hidden)");
     tty.send_secret(ALICE_TOKEN);
-    tty.expect("no project `group/nope` that `alice` can see (404)");
+    tty.expect("shows no project `group/nope` to this token (404)");
     tty.expect("Re-enter?");
     tty.send("n");
     tty.expect("nothing was written to `.env`");

@@ -9,7 +9,7 @@ use crate::backend::Backend;
 use crate::problem::Problem;
 
 /// GitLab's JSON error body, whichever shape it has.
-fn field(body: &str, key: &str) -> Option<String> {
+pub(super) fn field(body: &str, key: &str) -> Option<String> {
     let value: serde_json::Value = serde_json::from_str(body).ok()?;
     match &value[key] {
         serde_json::Value::String(text) => Some(text.clone()),
@@ -30,18 +30,8 @@ impl ApiError {
                 "{what}: GitLab does not accept CI's job token to {refused} (the job token opens only the state API)"
             ))
             .hint(JOB_TOKEN_FIX),
-            ApiError::Status { code: 401, .. } if job_token => Problem::error(format!(
-                "{what}: GitLab refused CI's job token (401 Unauthorized)"
-            ))
-            .hint("a job token is valid only while its job runs: run the job again; a job token used after its job ended, or on a route that does not take job tokens, gets 401"),
             ApiError::Status { code: 401, body } => {
-                let why = field(body, "error_description")
-                    .map(|d| format!(": {}", d.trim_end_matches('.')))
-                    .unwrap_or_default();
-                Problem::error(format!(
-                    "{what}: GitLab rejected the token (401 Unauthorized{why})"
-                ))
-                .hint("check `TF_HTTP_PASSWORD`: a personal or project access token with the `api` scope that has not expired or been revoked")
+                super::tokens::unauthorized(what, body, backend, job_token)
             }
             ApiError::Status { code: 403, body } => forbidden(what, body, backend, job_token),
             ApiError::Status { code: 404, body } if body.contains("Project Not Found") => {
@@ -155,13 +145,7 @@ fn forbidden(what: &str, body: &str, backend: &Backend, job_token: bool) -> Prob
     let project = &backend.project;
     let state = backend.state_name();
     if field(body, "error").as_deref() == Some("insufficient_scope") {
-        let scope = field(body, "scope").unwrap_or_else(|| "api".into());
-        return Problem::error(format!(
-            "{what}: the token lacks the `{scope}` scope GitLab needs for this (403 insufficient_scope)"
-        ))
-        .hint(format!(
-            "create a token with the `{scope}` scope (a `read_api` token may only read: `tfw plan --no-lock` works with it) and put it in `TF_HTTP_PASSWORD`"
-        ));
+        return super::tokens::insufficient_scope(what, body, backend);
     }
     if body.contains("protection rule") {
         return Problem::error(format!(

@@ -8,6 +8,7 @@ mod graphql;
 mod locks;
 mod protection;
 mod rest;
+mod tokens;
 
 use std::io::Read;
 use std::time::Duration;
@@ -21,6 +22,7 @@ pub use graphql::{StateInfo, UserRef, VersionRef};
 pub use locks::{Gap, Job, LockedState, Locks, Pipeline};
 pub use protection::ProtectionRule;
 pub use rest::{Member, ProjectInfo, RunningJob};
+pub use tokens::Refusal;
 
 pub struct Client {
     agent: ureq::Agent,

@@ -4,7 +4,7 @@
 //! alike; the listing tells them apart). Each failure names the answer to fix.
 
 use super::guess::normalize_url;
-use crate::backend::gitlab::{ApiError, Client};
+use crate::backend::gitlab::{ApiError, Client, Refusal};
 use crate::backend::{self, Backend, Source};
 use crate::problem::Problem;
 use crate::settings::{Origin, Value};
@@ -113,14 +113,23 @@ fn describe(err: &ApiError) -> String {
 fn failure(err: &ApiError, answers: &Answers) -> Failure {
     let url = &answers.url;
     let (field, problem) = match err {
-        ApiError::Status { code: 401, .. } => (
+        ApiError::Status { code: 401, body } => (
             Field::Token,
-            Problem::error(format!("GitLab at {url} rejected the token (401 Unauthorized)")).hint(
-                format!(
-                    "use a personal access token with the `api` scope that has not expired: {}",
-                    token_page(url)
-                ),
-            ),
+            Problem::error(format!(
+                "GitLab at {url} rejected the token: {}",
+                match Refusal::of(body) {
+                    Some(Refusal::Expired) => "it has expired (401 invalid_token)".to_string(),
+                    Some(Refusal::Revoked) => "it was revoked (401 invalid_token)".to_string(),
+                    Some(Refusal::Other(why)) => format!("{why} (401 invalid_token)"),
+                    // GitLab names an expired or revoked token; this one it does not know.
+                    _ => "GitLab does not know it: mistyped, cut short, or deleted (401 Unauthorized)"
+                        .to_string(),
+                }
+            ))
+            .hint(format!(
+                "create a new personal access token with the `api` scope: {}",
+                token_page(url)
+            )),
         ),
         ApiError::Status { code: 403, body } if body.contains("insufficient_scope") => (
             Field::Token,
@@ -146,10 +155,10 @@ fn failure(err: &ApiError, answers: &Answers) -> Failure {
         ApiError::Status { code: 404, .. } => (
             Field::Project,
             Problem::error(format!(
-                "GitLab at {url} has no project `{}` that `{}` can see (404)",
-                answers.project, answers.username
+                "GitLab at {url} shows no project `{}` to this token (404): it does not exist, or the token's user is not a member (GitLab answers 404 to non-members of a private project)",
+                answers.project
             ))
-            .hint("give the project's full path as in its web address (group/subgroup/project) or its numeric id"),
+            .hint("give the project's full path as in its web address (group/subgroup/project) or its numeric id; if it is right, ask one of its Maintainers to add you"),
         ),
         ApiError::Status { code, body } => (
             Field::Url,

@@ -30,6 +30,12 @@ pub(super) enum Accepts {
     /// Other REST routes: `PRIVATE-TOKEN` or `Bearer` personal tokens; basic auth and the
     /// `JOB-TOKEN` header are ignored (anonymous), a job token as `Bearer` is invalid.
     Rest,
+    /// REST routes declared `route_setting :authentication, job_token_allowed: true`
+    /// (`GET /projects/:id/jobs`, `lib/api/ci/jobs.rb`): personal tokens as on `Rest`, and a
+    /// job token in the `JOB-TOKEN` header (`find_user_from_job_token_query_params_or_header`)
+    /// or as `Bearer` (`find_user_from_job_bearer_token`). `true` is not `:basic_auth`: basic
+    /// auth stays unread.
+    JobTokenRequest,
     /// `/api/graphql`: personal tokens only (`Gitlab::Graphql::Authorize`); a job token is
     /// refused with 401.
     GraphQL,
@@ -65,7 +71,7 @@ impl World {
     /// Who a request is, by the rules of the route it reached (see `Accepts`).
     pub fn authenticate(&self, headers: &[(String, String)], accepts: Accepts) -> Auth {
         let personal = |token: &str| match self.tokens.iter().find(|t| t.token == token) {
-            Some(t) if t.dead.is_some() => Auth::Invalid(t.dead.clone()),
+            Some(t) if t.dead().is_some() => Auth::Invalid(t.dead().map(str::to_string)),
             Some(t) => Auth::Personal {
                 username: t.username.clone(),
                 scopes: t.scopes.clone(),
@@ -103,7 +109,7 @@ impl World {
             }
             if scheme.eq_ignore_ascii_case("bearer") {
                 return match (is_job(credentials), accepts) {
-                    (true, Accepts::StateApi) => job(credentials),
+                    (true, Accepts::StateApi | Accepts::JobTokenRequest) => job(credentials),
                     (true, _) => Auth::Invalid(None),
                     (false, _) => personal(credentials),
                 };
@@ -117,8 +123,12 @@ impl World {
                 personal(token.trim())
             };
         }
-        // A `JOB-TOKEN` header is read by a few routes only (packages, releases, `GET /job`),
-        // none of those served here: the request is anonymous.
-        Auth::Anonymous
+        // A `JOB-TOKEN` header is read only where the route allows it (`can_authenticate_job_
+        // token_request?`); elsewhere the request is anonymous. A job that is not running
+        // (finished, canceled) makes it invalid (`find_valid_running_job_by_token!`).
+        match header(headers, "job-token") {
+            Some(token) if accepts == Accepts::JobTokenRequest => job(token.trim()),
+            _ => Auth::Anonymous,
+        }
     }
 }

@@ -37,11 +37,19 @@ impl GitLab {
         self.shared.world().add_token(username, token, scopes);
     }
 
-    /// The token stops working: 401 `invalid_token` with GitLab's reason.
+    /// The token's expiry date passes: 401 `invalid_token`, "Token is expired".
     pub fn expire_token(&self, token: &str) {
         let mut world = self.shared.world();
         if let Some(t) = world.tokens.iter_mut().find(|t| t.token == token) {
-            t.dead = Some("Token has expired.".into());
+            t.expired = true;
+        }
+    }
+
+    /// The token is revoked: 401 `invalid_token`, "Token was revoked".
+    pub fn revoke_token(&self, token: &str) {
+        let mut world = self.shared.world();
+        if let Some(t) = world.tokens.iter_mut().find(|t| t.token == token) {
+            t.revoked = true;
         }
     }
 

@@ -102,8 +102,10 @@ pub(super) struct TokenRec {
     pub username: String,
     /// `api`, `read_api`, `read_user`...
     pub scopes: Vec<String>,
-    /// Why GitLab no longer takes it (`Token has expired.`, `Token has been revoked.`).
-    pub dead: Option<String>,
+    /// Past its expiry date (`PersonalAccessToken#expired?`).
+    pub expired: bool,
+    /// Revoked by its owner or an admin (`PersonalAccessToken#revoked?`).
+    pub revoked: bool,
 }
 
 pub(super) struct Job {
@@ -173,7 +175,8 @@ impl World {
             token: token.to_string(),
             username: username.to_string(),
             scopes: scopes.iter().map(|s| s.to_string()).collect(),
-            dead: None,
+            expired: false,
+            revoked: false,
         });
     }
 
@@ -301,6 +304,21 @@ impl Project {
                 deleted_at: None,
             }
         })
+    }
+}
+
+impl TokenRec {
+    /// Why GitLab no longer takes the token, in its words: `AccessTokenValidationService`
+    /// checks expiry before revocation, and `API::APIGuard` (`oauth2_bearer_token_error_handler`)
+    /// words each as an OAuth `invalid_token` description.
+    pub fn dead(&self) -> Option<&'static str> {
+        if self.expired {
+            Some("Token is expired. You can either do re-authorization or token refresh.")
+        } else if self.revoked {
+            Some("Token was revoked. You have to re-authorize from the user.")
+        } else {
+            None
+        }
     }
 }
 

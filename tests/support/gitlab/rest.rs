@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use super::Role;
 use super::model::{Auth, World};
-use super::server::Reply;
+use super::server::{API_SCOPES, Reply};
 
 /// `Gitlab::Access` values, as the members API shows them.
 fn access_level(role: Role) -> u32 {
@@ -28,8 +28,10 @@ fn query_number(query: &str, key: &str) -> Option<usize> {
 }
 
 /// One page of `items`: `per_page` defaults to 20 and is capped at 100; the headers are
-/// GitLab's (`X-Next-Page` empty on the last page, `Link` with `rel="next"`).
-fn paged(path: &str, query: &str, items: Vec<Value>) -> Reply {
+/// GitLab's (`X-Next-Page` empty on the last page, `Link` with `rel="next"`). `counted`:
+/// whether the totals come too (`X-Total`, `X-Total-Pages`); a route paginated
+/// `without_count` (the jobs listing) leaves them out.
+fn paged(path: &str, query: &str, items: Vec<Value>, counted: bool) -> Reply {
     let per_page = query_number(query, "per_page").unwrap_or(20).clamp(1, 100);
     let page = query_number(query, "page").unwrap_or(1).max(1);
     let total = items.len();
@@ -52,6 +54,9 @@ fn paged(path: &str, query: &str, items: Vec<Value>) -> Reply {
         ("X-Total-Pages".to_string(), pages.to_string()),
         ("X-Next-Page".to_string(), next.clone()),
     ];
+    if !counted {
+        headers.retain(|(k, _)| k != "X-Total" && k != "X-Total-Pages");
+    }
     if !next.is_empty() {
         headers.push((
             "Link".to_string(),
@@ -62,12 +67,23 @@ fn paged(path: &str, query: &str, items: Vec<Value>) -> Reply {
     reply
 }
 
-/// Personal tokens only: basic auth and the `JOB-TOKEN` header were already read as
-/// anonymous by `World::authenticate` on these routes.
+/// The project by the route's credentials (`World::authenticate` already read basic auth,
+/// and a job token where the route does not take one, as anonymous).
 pub(super) fn member_project<'w>(
     world: &'w World,
     auth: &Auth,
     key: &str,
+) -> Result<(&'w super::model::Project, Role), Reply> {
+    member_project_with(world, auth, key, API_SCOPES)
+}
+
+/// `member_project` on a route that registers more scopes than `API::API`'s (`scopes`, for
+/// the 403 that lists them).
+fn member_project_with<'w>(
+    world: &'w World,
+    auth: &Auth,
+    key: &str,
+    scopes: &str,
 ) -> Result<(&'w super::model::Project, Role), Reply> {
     let project = world
         .project_index(key)
@@ -75,7 +91,7 @@ pub(super) fn member_project<'w>(
         .ok_or_else(Reply::project_not_found)?;
     match world.role_in(auth, project) {
         Some(role) if auth.can_read_api() => Ok((project, role)),
-        Some(_) => Err(Reply::insufficient_scope("read_api")),
+        Some(_) => Err(Reply::insufficient_scope(scopes)),
         // Anonymous or not a member: a private project does not exist (`find_project!`).
         None => Err(Reply::project_not_found()),
     }
@@ -91,7 +107,8 @@ pub(super) fn user(world: &World, auth: &Auth) -> Reply {
         .iter()
         .any(|s| ["api", "read_api", "read_user"].contains(&s.as_str()))
     {
-        return Reply::insufficient_scope("read_user");
+        // `API::Users` adds `read_user` for GET to `API::API`'s scopes.
+        return Reply::insufficient_scope("api read_api read_user");
     }
     let Some(user) = world.users.iter().find(|u| &u.username == username) else {
         return Reply::unauthorized(None);
@@ -102,7 +119,12 @@ pub(super) fn user(world: &World, auth: &Auth) -> Reply {
     )
 }
 
-/// `GET /personal_access_tokens/self`: the token's own record, scopes included.
+/// `GET /personal_access_tokens/self` (`lib/api/personal_access_tokens/self_information.rb`,
+/// GitLab 15.5+): the token's own record (`Entities::PersonalAccessTokenWithLastUsedIps`),
+/// whatever its scopes (`allow_access_with_scope(Gitlab::Auth.all_available_scopes)`).
+/// Project and group access tokens are personal access tokens of a bot user, so they are
+/// answered too; an expired or revoked token got its 401 `invalid_token` already, and a job
+/// token is not read here (401).
 pub(super) fn token_self(world: &World, auth: &Auth, headers: &[(String, String)]) -> Reply {
     if !matches!(auth, Auth::Personal { .. }) {
         return Reply::unauthorized(None);
@@ -117,9 +139,26 @@ pub(super) fn token_self(world: &World, auth: &Auth, headers: &[(String, String)
     let Some(token) = world.tokens.iter().find(|t| t.token == presented) else {
         return Reply::unauthorized(None);
     };
+    let user_id = world
+        .users
+        .iter()
+        .find(|u| u.username == token.username)
+        .map_or(0, |u| u.id);
     Reply::json(
         200,
-        json!({ "name": "token", "scopes": token.scopes, "active": true, "revoked": false }),
+        json!({
+            "id": user_id * 1000,
+            "name": "token",
+            "description": null,
+            "revoked": false,
+            "created_at": world.time(std::time::UNIX_EPOCH, true),
+            "scopes": token.scopes,
+            "user_id": user_id,
+            "last_used_at": null,
+            "active": true,
+            "expires_at": null,
+            "last_used_ips": [],
+        }),
     )
 }
 
@@ -167,12 +206,16 @@ pub(super) fn members(world: &World, auth: &Auth, key: &str, query: &str) -> Rep
         &format!("/api/v4/projects/{}/members/all", project.id),
         query,
         items,
+        true,
     )
 }
 
-/// `GET /projects/:id/jobs?scope[]=running`: Reporter+ (`read_build`), newest first.
+/// `GET /projects/:id/jobs?scope[]=running` (`lib/api/ci/jobs.rb`): personal tokens and CI job
+/// tokens (`job_token_allowed: true`; a job token reads its own project as its pipeline's
+/// user), Reporter+ (`authorize_read_builds!`), newest first (`order(id: :desc)`), paged
+/// without totals. `Ci::Jobs` adds the `ai_workflows` scope for GET.
 pub(super) fn jobs(world: &World, auth: &Auth, key: &str, query: &str) -> Reply {
-    let (project, role) = match member_project(world, auth, key) {
+    let (project, role) = match member_project_with(world, auth, key, "api read_api ai_workflows") {
         Ok(found) => found,
         Err(reply) => return reply,
     };
@@ -209,5 +252,7 @@ pub(super) fn jobs(world: &World, auth: &Auth, key: &str, query: &str) -> Reply 
         &format!("/api/v4/projects/{}/jobs", project.id),
         query,
         items,
+        // `paginate_with_strategies(..., paginator_params: { without_count: true })`.
+        false,
     )
 }

@@ -13,6 +13,10 @@ use super::http::{HttpRequest, lock_ignoring_poison};
 use super::model::{Accepts, Auth, World};
 use super::{FaultAction, MAX_FAULT_WAIT, RequestRecord, Route};
 
+/// The scopes `API::API` registers for every REST route (`allow_access_with_scope :api`, and
+/// `:read_api` for GET and HEAD): what a 403 `insufficient_scope` lists.
+pub(super) const API_SCOPES: &str = "api read_api";
+
 /// What the connection should do with a request.
 pub(super) enum Outcome {
     Reply(Reply),
@@ -69,14 +73,28 @@ impl Reply {
         }
     }
 
-    /// 401: `{"message":"401 Unauthorized"}`, or for a token GitLab knows but no longer takes
-    /// (expired, revoked) OAuth's `invalid_token` (`Gitlab::Auth::AuthFinders`).
+    /// A 401 answer. No credentials, a token GitLab does not know, or a job token whose job is not
+    /// running: `unauthorized!` (`lib/api/helpers.rb`, `initial_current_user` rescuing
+    /// `UnauthorizedError`), `{"message":"401 Unauthorized"}` and no challenge. A token GitLab
+    /// knows but no longer takes (expired, revoked): `Gitlab::Auth::ExpiredError` /
+    /// `RevokedError`, rescued by `API::APIGuard#oauth2_bearer_token_error_handler` as
+    /// rack-oauth2's `Bearer::Unauthorized`: an OAuth body and a `WWW-Authenticate` challenge
+    /// with rack-oauth2's default realm (the error handler sets none).
     pub fn unauthorized(why: Option<&str>) -> Reply {
         match why {
-            Some(why) => Reply::json(
-                401,
-                json!({ "error": "invalid_token", "error_description": why }),
-            ),
+            Some(why) => {
+                let mut reply = Reply::json(
+                    401,
+                    json!({ "error": "invalid_token", "error_description": why }),
+                );
+                reply.headers.push((
+                    "WWW-Authenticate".into(),
+                    format!(
+                        "Bearer realm=\"Protected by OAuth 2.0\", error=\"invalid_token\", error_description=\"{why}\""
+                    ),
+                ));
+                reply
+            }
             None => Reply::message(401, "401 Unauthorized"),
         }
     }
@@ -85,7 +103,11 @@ impl Reply {
         Reply::message(403, "403 Forbidden")
     }
 
-    /// A token without the scope the route needs (`API::APIGuard`, `InsufficientScopeError`).
+    /// A token without a scope the route takes (`API::APIGuard`, `InsufficientScopeError`, as
+    /// rack-oauth2's `Bearer::Forbidden`: no challenge header). `scope` is every scope
+    /// registered for the route, space-separated (`scopes_registered_for_endpoint`: `api`, and
+    /// `read_api` which `API::API` registers for GET only, so a write refused to a `read_api`
+    /// token still lists it), not the one the request lacked.
     pub fn insufficient_scope(scope: &str) -> Reply {
         Reply::json(
             403,
@@ -235,6 +257,7 @@ impl Endpoint {
         match self {
             Endpoint::State { .. } => Accepts::StateApi,
             Endpoint::GraphQL => Accepts::GraphQL,
+            Endpoint::Jobs(_) => Accepts::JobTokenRequest,
             _ => Accepts::Rest,
         }
     }

@@ -9,7 +9,7 @@ use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value};
 
 use super::model::{Auth, LockRec, Project, VersionRec, World};
-use super::server::{Reply, Tail};
+use super::server::{API_SCOPES, Reply, Tail};
 use super::{MAX_NAME_LEN, Role};
 
 /// `rescue_from StateDeletedError` in `state.rb`: every route of a state whose deletion is
@@ -22,7 +22,7 @@ fn deleting() -> Reply {
 fn write_refusal(world: &World, auth: &Auth, project: &Project, name: &str) -> Option<Reply> {
     // `API::APIGuard`: a `read_api` token may only GET, whatever the role.
     if !auth.can_write() {
-        return Some(Reply::insufficient_scope("api"));
+        return Some(Reply::insufficient_scope(API_SCOPES));
     }
     let role = world.role_in(auth, project).unwrap_or(Role::Guest);
     // `admin_terraform_state` is Maintainer+, and `ProjectPolicy` prevents every write
@@ -113,7 +113,7 @@ pub(super) fn answer(
         return Reply::project_not_found();
     };
     if !auth.can_read_api() {
-        return Reply::insufficient_scope("read_api");
+        return Reply::insufficient_scope(API_SCOPES);
     }
     // `authorize! :read_terraform_state`: Developer+.
     if role < Role::Developer {
