@@ -16,6 +16,7 @@ use crate::context::Context;
 use crate::printer::Printer;
 use crate::problem::Problem;
 use crate::template::carry::{self, Carried};
+use crate::template::files::Files;
 use crate::template::legacy::{self, LegacyFile, Verdict};
 use crate::template::lock::{Entry, LOCK_PATH, Lock};
 use crate::template::ops::{apply, remove_empty_parents};
@@ -214,7 +215,7 @@ pub fn run(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
         }
     }
     let skipped = skip_second_backend(dir, &template);
-    let mut plan = plan(dir, &skipped, "none", &template, &mode)?;
+    let mut plan = plan(&Files::Disk(dir), &skipped, "none", &template, &mode)?;
     let lock = Lock::new(locked_for(&spec, &template, dir), plan.entries.clone());
     for file in &mut plan.files {
         match file.path.as_str() {

@@ -8,6 +8,7 @@ use anyhow::{Context as _, Result};
 use crate::cli::NewArgs;
 use crate::printer::Printer;
 use crate::problem::Problem;
+use crate::template::files::Files;
 use crate::template::lock::Lock;
 use crate::template::ops::{Op, apply};
 use crate::template::plan::{Mode, plan};
@@ -47,7 +48,13 @@ pub fn run(args: &NewArgs, printer: &Printer) -> Result<i32> {
             "`git init` failed ({reason}); the files are written all the same"
         ));
     }
-    let plan = plan(&dir, &BTreeMap::new(), "none", &template, &Mode::default())?;
+    let plan = plan(
+        &Files::Disk(&dir),
+        &BTreeMap::new(),
+        "none",
+        &template,
+        &Mode::default(),
+    )?;
     let lock = Lock::new(locked_for(&spec, &template, &dir), plan.entries.clone());
     apply(&dir, &plan.ops, &lock.to_text(), false)?;
     for op in &plan.ops {

@@ -91,14 +91,19 @@ impl Lock {
             super::guard::Found::Missing => return Ok(None),
             super::guard::Found::File { bytes, .. } => bytes,
         };
-        let text = String::from_utf8(bytes).map_err(|_| {
+        Self::parse(&bytes).map(Some)
+    }
+
+    /// A lock's bytes, as read from a checkout or fetched from GitLab's API.
+    pub fn parse(bytes: &[u8]) -> Result<Lock, LockError> {
+        let text = std::str::from_utf8(bytes).map_err(|_| {
             LockError::Broken(
                 Problem::error("the template lock is not UTF-8 text")
                     .at(Path::new(LOCK_PATH), None)
                     .hint("restore it from git (`git checkout -- .tfw/template.lock`)"),
             )
         })?;
-        let lock: Lock = toml::from_str(&text).map_err(|err| {
+        let lock: Lock = toml::from_str(text).map_err(|err| {
             let line = err
                 .span()
                 .map(|span| text[..span.start].matches('\n').count() + 1);
@@ -109,7 +114,7 @@ impl Lock {
             )
         })?;
         lock.validate()?;
-        Ok(Some(lock))
+        Ok(lock)
     }
 
     fn validate(&self) -> Result<(), LockError> {

@@ -9,6 +9,8 @@
 pub(crate) mod carry;
 pub mod check;
 pub mod decide;
+pub mod fetched;
+pub mod files;
 pub mod fleet;
 pub mod git;
 pub(crate) mod guard;

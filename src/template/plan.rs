@@ -8,14 +8,13 @@
 //! - gone from the template: removed if untouched, else kept with a warning;
 //! - moved by the template (`renamed_from`): the file is moved, then the rules above apply.
 //!
-//! Every read goes through `guard`: a symlink or a special file at a managed path stops the
-//! plan with its path named (or, with `--replace-symlinks`, counts as missing).
-
-use std::collections::{BTreeMap, HashSet};
-use std::path::Path;
+//! Every read goes through `files` (a checkout, read through `guard`, or files fetched over
+//! GitLab's API): a symlink or a special file at a managed path stops the plan with its path
+//! named (or, with `--replace-symlinks`, counts as missing).
 
 use super::decide::decide;
-use super::guard::{self, Found};
+use super::files::Files;
+use super::guard::Found;
 use super::lock::{Entry, LOCK_PATH};
 use super::merge::{Eol, Labels, to_lf};
 use super::ops::Op;
@@ -24,6 +23,7 @@ use super::report::{FileReport, FileStatus};
 use super::{Template, TemplateFile};
 use crate::fsutil::sha256_hex;
 use crate::problem::Problem;
+use std::collections::{BTreeMap, HashSet};
 
 #[derive(Debug, Default)]
 pub struct Mode {
@@ -53,11 +53,11 @@ struct Current {
     executable: bool,
 }
 
-fn read_text(dir: &Path, path: &str, mode: &Mode) -> Result<Option<Current>, Problem> {
-    if mode.replace_symlinks && guard::has_symlink(dir, path) {
+fn read_text(files: &Files, path: &str, mode: &Mode) -> Result<Option<Current>, Problem> {
+    if mode.replace_symlinks && files.has_symlink(path) {
         return Ok(None);
     }
-    match guard::read(dir, path)? {
+    match files.read(path)? {
         Found::Missing => Ok(None),
         Found::File { bytes, executable } => String::from_utf8(bytes)
             .map(|text| Some(Current { text, executable }))
@@ -65,7 +65,7 @@ fn read_text(dir: &Path, path: &str, mode: &Mode) -> Result<Option<Current>, Pro
                 Problem::error(format!(
                     "`{path}` is not UTF-8 text, so tfw cannot merge it"
                 ))
-                .at(&dir.join(path), None)
+                .at(&files.location(path), None)
                 .hint(format!(
                     "fix the file, or set `skip = true` on `{path}` in `{LOCK_PATH}`"
                 ))
@@ -73,9 +73,9 @@ fn read_text(dir: &Path, path: &str, mode: &Mode) -> Result<Option<Current>, Pro
     }
 }
 
-/// Plans bringing `dir` from the lock's `old` entries (labelled `old_label`) to `template`.
+/// Plans bringing `files` from the lock's `old` entries (labelled `old_label`) to `template`.
 pub fn plan(
-    dir: &Path,
+    files: &Files,
     old: &BTreeMap<String, Entry>,
     old_label: &str,
     template: &Template,
@@ -91,18 +91,18 @@ pub fn plan(
     for file in &template.files {
         claimed.insert(&file.path);
         claimed.extend(file.renamed_from.iter().map(String::as_str));
-        plan_file(dir, old, file, mode, &labels, &mut plan)?;
+        plan_file(files, old, file, mode, &labels, &mut plan)?;
     }
     for (path, entry) in old {
         if !claimed.contains(path.as_str()) {
-            plan_removal(dir, path, entry, mode, &mut plan)?;
+            plan_removal(files, path, entry, mode, &mut plan)?;
         }
     }
     Ok(plan)
 }
 
 fn plan_file(
-    dir: &Path,
+    files: &Files,
     old: &BTreeMap<String, Entry>,
     file: &TemplateFile,
     mode: &Mode,
@@ -131,10 +131,10 @@ fn plan_file(
         ));
         return Ok(());
     }
-    let mut current = read_text(dir, &file.path, mode)?;
+    let mut current = read_text(files, &file.path, mode)?;
     let mut moved = None;
     if let Some((_, Some(from))) = found {
-        let from_current = read_text(dir, from, mode)?;
+        let from_current = read_text(files, from, mode)?;
         match (from_current, &current) {
             (Some(text), None) => {
                 plan.ops.push(Op::Rename {
@@ -200,7 +200,7 @@ fn plan_file(
     let markers = policy::markers(&file.path);
     let ours = match (file.policy, current_text) {
         (Policy::Block, Some(text)) => {
-            policy::check_block(dir, &file.path, text)?;
+            policy::check_block(&files.location(&file.path), &file.path, text)?;
             policy::find(text, &markers).map(|split| split.inner)
         }
         (_, text) => text,
@@ -303,7 +303,7 @@ fn plan_file(
 
 /// A file the lock knows but the template no longer lists.
 fn plan_removal(
-    dir: &Path,
+    files: &Files,
     path: &str,
     entry: &Entry,
     mode: &Mode,
@@ -320,7 +320,7 @@ fn plan_removal(
         return Ok(());
     }
     let gone = "removed from the template (already gone here)";
-    let Some(Current { text: current, .. }) = read_text(dir, path, mode)? else {
+    let Some(Current { text: current, .. }) = read_text(files, path, mode)? else {
         plan.files.push(report(FileStatus::Removed, gone));
         return Ok(());
     };
@@ -328,7 +328,7 @@ fn plan_removal(
     let markers = policy::markers(path);
     let ours = match entry.policy {
         Policy::Block => {
-            policy::check_block(dir, path, &current)?;
+            policy::check_block(&files.location(path), path, &current)?;
             policy::find(&current, &markers).map(|split| split.inner)
         }
         _ => Some(current.as_str()),

@@ -146,7 +146,8 @@ pub fn broken(text: &str, markers: &Markers) -> Option<(usize, Missing)> {
 
 /// A block whose begin (or end) marker line was lost: appending another block would strand
 /// the first one's text, so the developer fixes the marker, keeping their own lines.
-pub fn check_block(dir: &Path, path: &str, text: &str) -> Result<(), Problem> {
+/// `at` is where the file is, for the message.
+pub fn check_block(at: &Path, path: &str, text: &str) -> Result<(), Problem> {
     let markers = markers(path);
     let Some((line, missing)) = broken(text, &markers) else {
         return Ok(());
@@ -169,7 +170,7 @@ pub fn check_block(dir: &Path, path: &str, text: &str) -> Result<(), Problem> {
     };
     Err(
         Problem::error(format!("`{path}` has a broken managed block: {what}"))
-            .at(&dir.join(path), Some(line))
+            .at(at, Some(line))
             .hint(fix),
     )
 }

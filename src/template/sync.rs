@@ -7,6 +7,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::check::check;
+use super::files::Files;
 use super::lock::{LOCK_PATH, Lock, LockError, Locked};
 use super::plan::{Mode, plan};
 use super::report::{FileReport, FileStatus, Info, RepoReport, State};
@@ -92,7 +93,11 @@ fn resolve(
 }
 
 /// A lock written by a newer tfw's own template is never taken back to this tfw's older one.
-fn refuse_downgrade(lock: &Lock, spec: &Spec, template: &Template) -> Result<(), Problem> {
+pub(crate) fn refuse_downgrade(
+    lock: &Lock,
+    spec: &Spec,
+    template: &Template,
+) -> Result<(), Problem> {
     let numbers = |v: &str| -> Option<Vec<u64>> { v.split('.').map(|p| p.parse().ok()).collect() };
     if spec.location != Location::Builtin || lock.template.source != BUILTIN_NAME {
         return Ok(());
@@ -154,6 +159,64 @@ pub fn sync_repo(dir: &Path, shown: &str, options: &Options, resolver: &Resolver
         .unwrap_or_else(|problem| RepoReport::failed(shown, problem))
 }
 
+/// A repository's files planned against a template version, before anything is written:
+/// shared by `tfw sync` (which writes the checkout) and `tfw fleet sync` (which commits
+/// through GitLab's API).
+pub struct Planned {
+    pub plan: super::plan::Plan,
+    /// The lock to record: the new one when something changes, else the current one.
+    pub lock_text: String,
+    /// The lock itself changes (a new template commit that changed a listed file, a new
+    /// source or ref).
+    pub lock_changes: bool,
+    pub report: RepoReport,
+}
+
+impl Planned {
+    /// Nothing to write: no file op and no lock change.
+    pub fn is_noop(&self) -> bool {
+        self.plan.ops.is_empty() && !self.lock_changes
+    }
+}
+
+/// Plans bringing `files` from `lock` to `template`, whose lock would record `wanted`.
+pub fn prepare(
+    files: &Files,
+    shown: &str,
+    lock: &Lock,
+    wanted: Locked,
+    template: &Template,
+    replace_symlinks: bool,
+) -> Result<Planned, Problem> {
+    let mut report = RepoReport::new(shown);
+    report.locked = Some(Info::from(&lock.template));
+    report.template = Some(Info::from(&wanted));
+    let old_label = super::label(&lock.template.version, &lock.template.commit);
+    let mode = Mode {
+        replace_symlinks,
+        ..Mode::default()
+    };
+    let plan = plan(files, &lock.files, &old_label, template, &mode)?;
+    // A new commit that changes no listed file is not worth a change to the lock.
+    let lock_changes = plan.entries != lock.files
+        || wanted.source != lock.template.source
+        || wanted.reference != lock.template.reference;
+    let lock_text = match lock_changes {
+        true => Lock::new(wanted, plan.entries.clone()).to_text(),
+        false => lock.to_text(),
+    };
+    report.files_changed = plan.changed_files();
+    report.conflicts = plan.conflicts;
+    report.files = plan.files.clone();
+    report.warnings = plan.warnings.clone();
+    Ok(Planned {
+        plan,
+        lock_text,
+        lock_changes,
+        report,
+    })
+}
+
 fn sync_inner(
     dir: &Path,
     shown: &str,
@@ -162,24 +225,19 @@ fn sync_inner(
 ) -> Result<RepoReport, Problem> {
     let lock = read_lock(dir).map_err(|err| err.problem().clone())?;
     let (wanted, template) = resolve(&lock, dir, options.template, resolver)?;
-    let mut report = RepoReport::new(shown);
-    report.locked = Some(Info::from(&lock.template));
-    report.template = Some(Info::from(&wanted));
-    let old_label = super::label(&lock.template.version, &lock.template.commit);
-    let mode = Mode {
-        replace_symlinks: options.replace_symlinks,
-        ..Mode::default()
-    };
-    let plan = plan(dir, &lock.files, &old_label, &template, &mode)?;
-    // A new commit that changes no listed file is not worth a change to the lock.
-    let lock_changes = plan.entries != lock.files
-        || wanted.source != lock.template.source
-        || wanted.reference != lock.template.reference;
-    let new_lock = Lock::new(wanted, plan.entries.clone());
-    report.files_changed = plan.changed_files();
-    report.conflicts = plan.conflicts;
-    report.files = plan.files.clone();
-    report.warnings = plan.warnings.clone();
+    let Planned {
+        plan,
+        lock_text,
+        lock_changes,
+        mut report,
+    } = prepare(
+        &Files::Disk(dir),
+        shown,
+        &lock,
+        wanted,
+        &template,
+        options.replace_symlinks,
+    )?;
     if options.dry_run {
         report.diff = plan.diff();
         let state = match plan.ops.is_empty() && !lock_changes {
@@ -209,10 +267,6 @@ fn sync_inner(
                 )),
             }
         }
-        let lock_text = match lock_changes {
-            true => new_lock.to_text(),
-            false => lock.to_text(),
-        };
         super::ops::apply(dir, &plan.ops, &lock_text, options.replace_symlinks)?;
     }
     let wrote = !plan.ops.is_empty() || lock_changes;

@@ -1,0 +1,354 @@
+//! A repository known only through GitLab's API (`tfw fleet sync`): its lock and managed
+//! files fetched from one branch, planned against a template by the same code as a checkout
+//! (`sync::prepare` over `Files::Fetched`), and turned into the actions of one commit
+//! instead of writes to disk.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::Template;
+use super::files::{Fetched, Files};
+use super::lock::{LOCK_PATH, Lock, LockError, Locked};
+use super::ops::Op;
+use super::source::{Location, Resolver, Spec};
+use super::sync::{OVERRIDE_VAR, Planned, prepare, refuse_downgrade};
+use crate::problem::Problem;
+
+/// What one commit does to one file (the commits API's `actions`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+    /// Moved from this path (with the new content).
+    Move(String),
+    /// Only the exec bit changes.
+    Chmod,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    pub path: String,
+    pub action: Action,
+    /// The new text (not for `Delete` and `Chmod`).
+    pub content: Option<String>,
+    /// The exec bit to set (`None`: leave the file's mode).
+    pub executable: Option<bool>,
+}
+
+/// Every path a plan may read in a repository whose lock is `lock`, for `template`: what to
+/// fetch, besides the lock.
+pub fn paths_to_read(lock: &Lock, template: &Template) -> Vec<String> {
+    let mut paths: Vec<String> = lock.files.keys().cloned().collect();
+    for file in &template.files {
+        paths.push(file.path.clone());
+        paths.extend(file.renamed_from.iter().cloned());
+    }
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+/// The lock in fetched files: `None` when the repository has none (not enrolled).
+pub fn lock_of(files: &BTreeMap<String, Fetched>) -> Result<Option<Lock>, LockError> {
+    match files.get(LOCK_PATH) {
+        Some(file) if file.symlink => Err(LockError::Broken(Problem::error(format!(
+            "`{LOCK_PATH}` is a symbolic link: tfw never reads a lock through one"
+        )))),
+        Some(file) => Lock::parse(&file.bytes).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Whether the repository's lock follows `spec` (same source, by URL without `.git` or a
+/// trailing slash, or `builtin`): a fleet sync of one template leaves repositories made from
+/// another alone.
+pub fn follows(locked: &Locked, spec: &Spec) -> bool {
+    let norm = |s: &str| {
+        s.trim_end_matches('/')
+            .trim_end_matches(".git")
+            .to_ascii_lowercase()
+    };
+    let wanted = match &spec.location {
+        Location::Builtin => super::source::BUILTIN_NAME.to_string(),
+        Location::Git(url) => url.clone(),
+        Location::Dir(dir) => dir.display().to_string(),
+    };
+    [Some(&locked.source), locked.url.as_ref()]
+        .into_iter()
+        .flatten()
+        .any(|recorded| norm(recorded) == norm(&wanted))
+}
+
+/// The template a fetched repository is synced to, and what its lock will record. The lock
+/// keeps its own source (only the ref, commit and version move); `TFW_TEMPLATE` says where
+/// that template is read from here, as for `tfw sync` (a CI job of the template repository
+/// reads its own checkout).
+pub fn resolve(
+    lock: &Lock,
+    over: Option<&Spec>,
+    resolver: &Resolver,
+) -> Result<(Locked, Arc<Template>), Problem> {
+    if let Some(spec) = over
+        && !follows(&lock.template, spec)
+    {
+        return Err(Problem::error(format!(
+            "follows another template (`{}`), not `{}`",
+            lock.template.source,
+            spec.display()
+        )));
+    }
+    let env = std::env::var(OVERRIDE_VAR)
+        .ok()
+        .filter(|v| !v.trim().is_empty());
+    let read_from = match (&env, over) {
+        (Some(text), _) => Spec::parse(text, &std::env::current_dir().unwrap_or_default())?,
+        (None, Some(spec)) => spec.clone(),
+        // Relative sources mean nothing here: `from_lock` falls back to the recorded URL.
+        (None, None) => Spec::from_lock(&lock.template, std::path::Path::new("/nonexistent"))?,
+    };
+    let template = resolver.resolve(&read_from)?;
+    refuse_downgrade(lock, &read_from, &template)?;
+    let reference = match over {
+        Some(spec) => spec.reference.clone(),
+        None => lock.template.reference.clone(),
+    };
+    let wanted = Locked {
+        commit: template.commit.clone(),
+        version: template.version.clone(),
+        reference,
+        ..lock.template.clone()
+    };
+    Ok((wanted, template))
+}
+
+/// Plans the fetched repository `shown` (`group/app@main`) against the template.
+pub fn plan(
+    shown: &str,
+    files: &BTreeMap<String, Fetched>,
+    lock: &Lock,
+    wanted: Locked,
+    template: &Template,
+    replace_symlinks: bool,
+) -> Result<Planned, Problem> {
+    let tree = Files::Fetched { shown, files };
+    prepare(&tree, shown, lock, wanted, template, replace_symlinks)
+}
+
+/// The commit's actions for a plan: every op in order, a move and the write to its new
+/// path folded into one action, and the lock last when it changes.
+pub fn changes(planned: &Planned, files: &BTreeMap<String, Fetched>) -> Vec<Change> {
+    let mut changes: Vec<Change> = Vec::new();
+    for op in &planned.plan.ops {
+        match op {
+            Op::Write {
+                path,
+                after,
+                executable,
+                ..
+            } => {
+                if let Some(moved) = changes
+                    .iter_mut()
+                    .find(|c| &c.path == path && matches!(c.action, Action::Move(_)))
+                {
+                    moved.content = Some(after.clone());
+                    moved.executable = *executable;
+                    continue;
+                }
+                let action = match files.contains_key(path) {
+                    true => Action::Update,
+                    false => Action::Create,
+                };
+                changes.push(Change {
+                    path: path.clone(),
+                    action,
+                    content: Some(after.clone()),
+                    executable: *executable,
+                });
+            }
+            Op::Mode { path, executable } => changes.push(Change {
+                path: path.clone(),
+                action: Action::Chmod,
+                content: None,
+                executable: Some(*executable),
+            }),
+            Op::Rename { from, to } => changes.push(Change {
+                path: to.clone(),
+                action: Action::Move(from.clone()),
+                content: None,
+                executable: None,
+            }),
+            Op::Remove { path, .. } => changes.push(Change {
+                path: path.clone(),
+                action: Action::Delete,
+                content: None,
+                executable: None,
+            }),
+        }
+    }
+    if planned.lock_changes || !planned.plan.ops.is_empty() {
+        let action = match files.contains_key(LOCK_PATH) {
+            true => Action::Update,
+            false => Action::Create,
+        };
+        changes.push(Change {
+            path: LOCK_PATH.to_string(),
+            action,
+            content: Some(planned.lock_text.clone()),
+            executable: None,
+        });
+    }
+    changes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::template::lock::Entry;
+    use crate::template::policy::Policy;
+    use crate::template::report::FileStatus;
+    use crate::template::{TemplateFile, merge::has_conflict_markers};
+
+    fn fetched(text: &str) -> Fetched {
+        Fetched {
+            bytes: text.as_bytes().to_vec(),
+            executable: false,
+            symlink: false,
+        }
+    }
+
+    fn template(files: &[(&str, &str)], version: &str) -> Template {
+        Template {
+            commit: format!("{version:0>40}"),
+            version: version.into(),
+            url: None,
+            files: files
+                .iter()
+                .map(|(path, content)| TemplateFile {
+                    path: path.to_string(),
+                    policy: Policy::Merge,
+                    renamed_from: Vec::new(),
+                    content: content.to_string(),
+                    sha256: crate::fsutil::sha256_hex(content.as_bytes()),
+                    executable: false,
+                })
+                .collect(),
+        }
+    }
+
+    fn lock_at(base: &[(&str, &str)]) -> Lock {
+        let files = base
+            .iter()
+            .map(|(path, text)| {
+                let entry = Entry {
+                    policy: Policy::Merge,
+                    sha256: crate::fsutil::sha256_hex(text.as_bytes()),
+                    base: Some(text.to_string()),
+                    skip: false,
+                    executable: false,
+                };
+                (path.to_string(), entry)
+            })
+            .collect();
+        let locked = Locked {
+            source: "https://gitlab.example.com/platform/template.git".into(),
+            reference: Some("v1".into()),
+            url: None,
+            commit: "1".repeat(40),
+            version: "1".into(),
+        };
+        Lock::new(locked, files)
+    }
+
+    #[test]
+    fn a_fetched_repository_merges_like_a_checkout_and_becomes_commit_actions() {
+        let lock = lock_at(&[("a.txt", "a\nb\nc\nd\n"), ("c.txt", "x\n")]);
+        let mut files = BTreeMap::new();
+        files.insert("a.txt".to_string(), fetched("A local\nb\nc\nd\n"));
+        files.insert("c.txt".to_string(), fetched("mine\n"));
+        files.insert(LOCK_PATH.to_string(), fetched(&lock.to_text()));
+        let new = template(
+            &[
+                ("a.txt", "a\nb\nc\nD upstream\n"),
+                ("b.txt", "new\n"),
+                ("c.txt", "theirs\n"),
+            ],
+            "2",
+        );
+        let wanted = Locked {
+            commit: new.commit.clone(),
+            version: "2".into(),
+            ..lock.template.clone()
+        };
+        let planned = plan("g/app@main", &files, &lock, wanted, &new, false).unwrap();
+        let status = |path: &str| {
+            planned
+                .report
+                .files
+                .iter()
+                .find(|f| f.path == path)
+                .unwrap()
+                .status
+        };
+        assert_eq!(status("a.txt"), FileStatus::Merged);
+        assert_eq!(status("b.txt"), FileStatus::Created);
+        assert_eq!(status("c.txt"), FileStatus::Conflict);
+        let changes = changes(&planned, &files);
+        let summary: Vec<(&str, &Action)> = changes
+            .iter()
+            .map(|c| (c.path.as_str(), &c.action))
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                ("a.txt", &Action::Update),
+                ("b.txt", &Action::Create),
+                ("c.txt", &Action::Update),
+                (LOCK_PATH, &Action::Update),
+            ]
+        );
+        assert_eq!(
+            changes[0].content.as_deref(),
+            Some("A local\nb\nc\nD upstream\n")
+        );
+        assert!(has_conflict_markers(
+            changes[2].content.as_deref().unwrap().as_bytes()
+        ));
+        let recorded = Lock::parse(changes[3].content.as_deref().unwrap().as_bytes()).unwrap();
+        assert_eq!(recorded.template.version, "2");
+    }
+
+    #[test]
+    fn an_up_to_date_repository_needs_no_commit() {
+        let lock = lock_at(&[("a.txt", "a\n")]);
+        let mut files = BTreeMap::new();
+        files.insert("a.txt".to_string(), fetched("a\n"));
+        let same = template(&[("a.txt", "a\n")], "1");
+        let wanted = Locked {
+            commit: same.commit.clone(),
+            ..lock.template.clone()
+        };
+        let planned = plan("g/app@main", &files, &lock, wanted, &same, false).unwrap();
+        assert!(planned.is_noop(), "{:?}", planned.plan.ops);
+        assert!(changes(&planned, &files).is_empty());
+    }
+
+    #[test]
+    fn only_repositories_of_the_same_template_follow_it() {
+        let lock = lock_at(&[]);
+        let spec = |text: &str| Spec::parse(text, std::path::Path::new("/")).unwrap();
+        assert!(follows(
+            &lock.template,
+            &spec("https://gitlab.example.com/platform/template@v2")
+        ));
+        assert!(follows(
+            &lock.template,
+            &spec("https://GITLAB.example.com/platform/template.git/")
+        ));
+        assert!(!follows(
+            &lock.template,
+            &spec("https://gitlab.example.com/other/template.git")
+        ));
+        assert!(!follows(&lock.template, &Spec::builtin()));
+    }
+}
