@@ -151,6 +151,8 @@ pub(super) fn answer(
     if let Some(refusal) = scope_refusal(auth, !read) {
         return refusal;
     }
+    // Grape's params of a write: the query string, overridden by the JSON (or form) body.
+    let params = super::state_api::request_params(query, &request.body);
     let query = Query::parse(query);
     let origin = super::paging::origin(&request.headers);
     match (read, endpoint) {
@@ -170,9 +172,22 @@ pub(super) fn answer(
         (true, E::MergeRequest(project, iid)) => {
             super::merge_requests_read::one(world, auth, project, iid)
         }
-        // The write routes (branches, commits, merge request create and update) are answered
-        // by their own files as they are added; until then GitLab's answer to a method a
-        // route does not have.
+        (false, E::Branches(project)) if method == "POST" => {
+            super::branches::create(world, auth, project, &params)
+        }
+        (false, E::Branch(project, branch)) if method == "DELETE" => {
+            super::branches::delete(world, auth, project, branch)
+        }
+        (false, E::Commits(project)) if method == "POST" => {
+            super::commits::create(world, auth, project, &params)
+        }
+        (false, E::MergeRequests(project)) if method == "POST" => {
+            super::merge_requests::create(world, auth, project, &params)
+        }
+        (false, E::MergeRequest(project, iid)) if method == "PUT" => {
+            super::merge_requests::update(world, auth, project, iid, &params)
+        }
+        // GitLab's answer to a method a route does not have.
         _ => Reply::error(405, "405 Not Allowed"),
     }
 }

@@ -23,6 +23,8 @@
 #![allow(dead_code)]
 
 mod auth;
+mod branches;
+mod commits;
 mod control;
 mod control_ci;
 mod control_repo;
@@ -32,6 +34,7 @@ mod graphql;
 mod graphql_ci;
 mod groups;
 mod http;
+mod merge_requests;
 mod merge_requests_read;
 mod model;
 mod paging;

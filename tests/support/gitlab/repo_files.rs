@@ -167,13 +167,7 @@ pub(super) fn branch(world: &World, auth: &Auth, key: &str, name: &str) -> Reply
     let Some(branch) = project.repo.branches.get(name) else {
         return Reply::message(404, "404 Branch Not Found");
     };
-    let role = world.role_in(auth, project).unwrap_or(Role::Guest);
-    // `ProtectedBranch`: pushes by those at or above the allowed level, or by nobody.
-    let can_push = match branch.protected {
-        None => role >= Role::Developer,
-        Some(Some(level)) => role >= level,
-        Some(None) => false,
-    };
+    let can_push = super::branches::can_push(Some(branch), world.role_in(auth, project));
     Reply::json(
         200,
         json!({

@@ -303,7 +303,7 @@ pub(super) fn serial_of(document: &Value) -> Option<u64> {
 
 /// Grape's params: the query string, overridden by a JSON object body (Terraform) or a form
 /// body (GitLab's own specs post forms).
-fn request_params(query: &str, body: &[u8]) -> Map<String, Value> {
+pub(super) fn request_params(query: &str, body: &[u8]) -> Map<String, Value> {
     let mut params: Map<String, Value> = parse_form(query)
         .into_iter()
         .map(|(k, v)| (k, Value::String(v)))
