@@ -14,6 +14,7 @@ pub mod diagnose;
 pub mod dotenv;
 pub mod engine;
 pub mod fsutil;
+pub(crate) mod local_modules;
 pub(crate) mod modes;
 pub mod picker;
 pub mod plans;

@@ -246,10 +246,21 @@ pub fn pending_elsewhere(dir: &Path, state: &str) -> Option<PlanMeta> {
 }
 
 /// A hash of everything that shapes a plan: `*.tf`, `*.tf.json`, `*.tfvars`, `*.tfvars.json`
-/// below the directory (local modules included), skipping `.terraform`, `.tfw` and `.git`.
+/// below the directory and in the local modules it calls from elsewhere, skipping
+/// `.terraform`, `.tfw` and `.git`.
 pub fn config_hash(dir: &Path) -> String {
     let mut files = Vec::new();
     collect(dir, dir, &mut files);
+    // The local modules it calls from outside its folder (`../../modules/net`) shape the
+    // plan as much as its own files do.
+    for module in crate::local_modules::called(dir, Path::new("/")).into_keys() {
+        if !module.starts_with(dir) {
+            let mut theirs = Vec::new();
+            collect(&module, &module, &mut theirs);
+            let name = module.display().to_string();
+            files.extend(theirs.into_iter().map(|(r, p)| (format!("{name}//{r}"), p)));
+        }
+    }
     files.sort();
     let mut data = Vec::new();
     for (relative, path) in files {

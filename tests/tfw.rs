@@ -28,6 +28,7 @@ mod prompt;
 mod protection;
 mod roots;
 mod roots_apply;
+mod roots_changed;
 mod safety;
 mod secrets;
 mod state_diff;

@@ -192,6 +192,10 @@ pub struct ManyRoots {
     /// Only the roots whose path matches GLOB (repeatable; implies --all)
     #[arg(long = "roots", value_name = "GLOB")]
     pub roots: Vec<String>,
+    /// Only the roots whose files or local modules changed since REF (implies --all)
+    /// [default: the merge base with the default branch]
+    #[arg(long, value_name = "REF", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    pub changed: Option<String>,
     /// With --all: run at most N roots at a time [default: the number of cores]
     #[arg(short = 'j', long = "jobs", value_name = "N")]
     pub jobs: Option<usize>,

@@ -168,6 +168,10 @@ pub struct RootsArgs {
     /// Only the roots whose path matches GLOB (repeatable)
     #[arg(long = "roots", value_name = "GLOB")]
     pub roots: Vec<String>,
+    /// Only the roots changed since REF, each with why [default: the merge base with the
+    /// default branch]
+    #[arg(long, value_name = "REF", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    pub changed: Option<String>,
     /// Machine-readable output
     #[arg(long)]
     pub json: bool,

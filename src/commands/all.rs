@@ -70,6 +70,10 @@ pub fn run(ctx: &Context, cli: &Cli) -> Result<i32> {
     };
     refuse_state(cli)?;
     let resolved = super::roots::selected(ctx, &cli.many)?;
+    if resolved.is_empty() {
+        // `--changed` found nothing to run, and said so.
+        return Ok(0);
+    }
     if matches!(kind, Kind::Plan { .. }) {
         let shared = crate::roots::shared_states(&resolved);
         if !shared.is_empty() {

@@ -28,6 +28,10 @@ pub fn run(ctx: &Context, cli: &Cli, args: &ApplyArgs) -> Result<i32> {
         return Err(needs_flag("`tfw --all apply`", "--auto-approve"));
     }
     let resolved = super::roots::selected(ctx, &cli.many)?;
+    if resolved.is_empty() {
+        // `--changed` found nothing to run, and said so.
+        return Ok(0);
+    }
     let shared = crate::roots::shared_states(&resolved);
     if !shared.is_empty() {
         return Err(Problems(shared).into());

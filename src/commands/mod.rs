@@ -66,7 +66,9 @@ pub fn dispatch(mut cli: Cli, mut printer: Printer, terminal: Terminal) -> Resul
     }
     let ctx = Context { settings, printer };
     let many = cli.many.clone();
-    if (many.all || !many.roots.is_empty()) && !matches!(cli.command, Command::Roots(_)) {
+    if (many.all || !many.roots.is_empty() || many.changed.is_some())
+        && !matches!(cli.command, Command::Roots(_))
+    {
         return all::run(&ctx, &cli)
             .map_err(|err| crate::problem::Exit(crate::render_error(&ctx.printer, &err)).into());
     }

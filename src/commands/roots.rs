@@ -11,6 +11,7 @@ use crate::backend::gitlab::Client;
 use crate::cli::{ManyRoots, RootsArgs};
 use crate::context::Context;
 use crate::problem::Problem;
+use crate::roots::changed::Since;
 use crate::roots::{self, Resolved};
 
 #[derive(Serialize)]
@@ -22,6 +23,8 @@ struct Row {
     protected: Option<bool>,
     declared_in: Option<String>,
     lock: Option<Lock>,
+    /// With `--changed`: why it was selected.
+    changed: Option<Vec<String>>,
     problems: Vec<Problem>,
 }
 
@@ -34,13 +37,26 @@ struct Lock {
 #[derive(Serialize)]
 struct Report {
     roots: Vec<Row>,
+    /// With `--changed`: what was compared.
+    since: Option<SinceReport>,
     problems: Vec<Problem>,
+}
+
+#[derive(Serialize)]
+struct SinceReport {
+    #[serde(rename = "ref")]
+    reference: String,
+    base: String,
+    files: usize,
 }
 
 pub fn run(ctx: &Context, args: &RootsArgs, many: &ManyRoots) -> Result<i32> {
     let mut many = many.clone();
     many.roots.extend(args.roots.iter().cloned());
-    let resolved = selected(ctx, &many)?;
+    if args.changed.is_some() {
+        many.changed.clone_from(&args.changed);
+    }
+    let (resolved, since) = selected_since(ctx, &many)?;
     let mut printer = ctx.printer.clone();
     for one in &resolved {
         for secret in one.settings.secrets() {
@@ -80,6 +96,7 @@ pub fn run(ctx: &Context, args: &RootsArgs, many: &ManyRoots) -> Result<i32> {
                     .as_ref()
                     .map(|p| p.display().to_string()),
                 lock,
+                changed: since.as_ref().map(|_| one.root.changed.clone()),
                 problems: one.problems.clone(),
             }
         })
@@ -87,6 +104,11 @@ pub fn run(ctx: &Context, args: &RootsArgs, many: &ManyRoots) -> Result<i32> {
     let failed = !problems.is_empty() || resolved.iter().any(Resolved::has_errors);
     let report = Report {
         roots: rows,
+        since: since.map(|since| SinceReport {
+            reference: since.reference,
+            base: since.base,
+            files: since.files.len(),
+        }),
         problems,
     };
     if args.json {
@@ -107,11 +129,49 @@ pub fn run(ctx: &Context, args: &RootsArgs, many: &ManyRoots) -> Result<i32> {
     Ok(i32::from(failed))
 }
 
-/// The roots `--roots` selects (all without it), with their settings.
+/// The roots `--roots` and `--changed` select (all without them), with their settings.
 pub(crate) fn selected(ctx: &Context, many: &ManyRoots) -> Result<Vec<Resolved>> {
+    Ok(selected_since(ctx, many)?.0)
+}
+
+/// The same, and what `--changed` compared with.
+pub(crate) fn selected_since(
+    ctx: &Context,
+    many: &ManyRoots,
+) -> Result<(Vec<Resolved>, Option<Since>)> {
     let base = roots::base(&ctx.settings);
     let found = roots::find(&base)?;
-    let chosen = roots::select(found, &many.roots)?;
+    let mut chosen = roots::select(found, &many.roots)?;
+    if let Some(reference) = &many.changed
+        && !chosen.is_empty()
+    {
+        let since = roots::changed::since(&base, Some(reference))?;
+        let reasons = roots::changed::reasons(&chosen, &base, &since);
+        let total = chosen.len();
+        chosen = chosen
+            .into_iter()
+            .zip(reasons)
+            .filter(|(_, why)| !why.is_empty())
+            .map(|(mut root, why)| {
+                root.changed = why;
+                root
+            })
+            .collect();
+        let short = &since.base[..since.base.len().min(12)];
+        if chosen.is_empty() {
+            ctx.printer.status(&format!(
+                "no root changed since `{}` (merge base {short}): nothing to run",
+                since.reference
+            ));
+        } else {
+            ctx.printer.status(&format!(
+                "{} of {total} roots changed since `{}` (merge base {short})",
+                chosen.len(),
+                since.reference
+            ));
+        }
+        return Ok((roots::resolve(chosen, &ctx.settings), Some(since)));
+    }
     if chosen.is_empty() {
         return Err(Problem::error(format!(
             "no roots in `{}`: no folder has `backend \"http\"` in its *.tf files",
@@ -120,7 +180,7 @@ pub(crate) fn selected(ctx: &Context, many: &ManyRoots) -> Result<Vec<Resolved>>
         .hint("add `terraform { backend \"http\" {} }` to each environment's folder, or declare them as `[roots.\"PATH\"]` in tfw.toml")
         .into());
     }
-    Ok(roots::resolve(chosen, &ctx.settings))
+    Ok((roots::resolve(chosen, &ctx.settings), None))
 }
 
 /// Who holds each state's lock: one listing per project among the roots' backends.
@@ -184,5 +244,8 @@ fn print_table(printer: &crate::printer::Printer, rows: &[Row]) {
             protected
         );
         println!("{}", printer.mask(&line));
+        for why in row.changed.iter().flatten() {
+            println!("{}", printer.mask(&format!("  {why}")));
+        }
     }
 }

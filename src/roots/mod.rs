@@ -4,6 +4,7 @@
 //! run exactly what one root at a time would. Two roots on one state is refused here: their
 //! applies would overwrite each other.
 
+pub(crate) mod changed;
 pub(crate) mod discover;
 pub(crate) mod review;
 pub(crate) mod run;
@@ -22,6 +23,8 @@ pub(crate) struct Root {
     pub path: String,
     /// The `tfw.toml` whose `[roots."..."]` table names it.
     pub declared_in: Option<PathBuf>,
+    /// With `--changed`: why it was selected (its files, the modules it calls).
+    pub changed: Vec<String>,
 }
 
 /// Where roots are looked for: the repository root, else the working directory.
@@ -45,6 +48,7 @@ pub(crate) fn find(base: &Path) -> Result<Vec<Root>, Problem> {
                 dir,
                 path,
                 declared_in: None,
+                changed: Vec::new(),
             },
         );
     }
@@ -66,6 +70,7 @@ pub(crate) fn find(base: &Path) -> Result<Vec<Root>, Problem> {
                 dir,
                 path,
                 declared_in: None,
+                changed: Vec::new(),
             })
             .declared_in = Some(file.clone());
     }

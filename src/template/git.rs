@@ -12,7 +12,8 @@ use super::manifest::SourceFile;
 use crate::fsutil::sha256_hex;
 use crate::problem::Problem;
 
-fn git() -> Command {
+/// `git`, never prompting and taking paths literally (also what `--changed` runs).
+pub(crate) fn git() -> Command {
     let mut command = Command::new("git");
     // Never wait for a password prompt nobody sees; never treat a path as pathspec magic.
     command
