@@ -244,6 +244,21 @@ pub(crate) fn normalize(path: &Path) -> PathBuf {
     out
 }
 
+/// `to` as seen from `from` (`../../modules/net`), both lexically normalized.
+pub(crate) fn relative(from: &Path, to: &Path) -> String {
+    let (from, to) = (normalize(from), normalize(to));
+    let from: Vec<Component> = from.components().collect();
+    let to: Vec<Component> = to.components().collect();
+    let common = from.iter().zip(&to).take_while(|(a, b)| a == b).count();
+    let mut parts: Vec<String> = vec!["..".to_string(); from.len() - common];
+    parts.extend(
+        to[common..]
+            .iter()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+    );
+    parts.join("/")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -277,6 +292,15 @@ module "app" { source = "./app" }
         );
         let json = r#"{"module": {"net": {"source": "../modules/net"}, "r": {"source": "x/y/z"}}}"#;
         assert_eq!(json_sources(json).len(), 2);
+    }
+
+    #[test]
+    fn names_a_module_from_its_root() {
+        assert_eq!(
+            relative(Path::new("/r/envs/prod"), Path::new("/r/modules/net")),
+            "../../modules/net"
+        );
+        assert_eq!(relative(Path::new("/r/a"), Path::new("/r/a/b")), "b");
     }
 
     #[test]

@@ -257,7 +257,9 @@ pub fn config_hash(dir: &Path) -> String {
         if !module.starts_with(dir) {
             let mut theirs = Vec::new();
             collect(&module, &module, &mut theirs);
-            let name = module.display().to_string();
+            // Named from the root (`../../modules/net`): a CI artifact is applied in
+            // another folder than the one it was planned in.
+            let name = crate::local_modules::relative(dir, &module);
             files.extend(theirs.into_iter().map(|(r, p)| (format!("{name}//{r}"), p)));
         }
     }

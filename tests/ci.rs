@@ -80,7 +80,7 @@ fn assert_no_ansi(what: &str, text: &str) {
 /// The shipped template as the repository's `.gitlab-ci.yml`, minus its `image:` lines:
 /// gitlab-ci-local runs any job that names an image in Docker (not here), while a real GitLab
 /// shell runner ignores `image:`. Nothing else is changed.
-fn shipped_pipeline() -> String {
+pub(crate) fn shipped_pipeline() -> String {
     let template = include_str!("../templates/gitlab-ci.yml");
     let kept: Vec<&str> = template
         .lines()
@@ -119,7 +119,7 @@ fn pipeline_repo(sandbox: &Sandbox) {
 /// Runs these jobs of the pipeline with gitlab-ci-local's shell executor, each job in its own
 /// copy of the repository (`--shell-isolation`) so the plan reaches apply only as an artifact.
 /// tfw is not on PATH: the install job downloads the test build and checks its SHA-256.
-fn run_pipeline(sandbox: &Sandbox, jobs: &[&str], extra: &[(&str, &str)]) -> Out {
+pub(crate) fn run_pipeline(sandbox: &Sandbox, jobs: &[&str], extra: &[(&str, &str)]) -> Out {
     // A copy, as a release would be: cargo may rebuild the test binary meanwhile.
     let release = sandbox.home.path().join("tfw-release");
     std::fs::copy(TFW, &release).unwrap();
@@ -150,7 +150,7 @@ fn run_pipeline(sandbox: &Sandbox, jobs: &[&str], extra: &[(&str, &str)]) -> Out
 }
 
 /// gitlab-ci-local in the sandbox's repository, with its home and state inside the sandbox.
-fn gitlab_ci_local_in(sandbox: &Sandbox) -> Command {
+pub(crate) fn gitlab_ci_local_in(sandbox: &Sandbox) -> Command {
     let mut command = Command::new(gitlab_ci_local());
     command
         .current_dir(sandbox.dir.path())
@@ -167,7 +167,7 @@ fn gitlab_ci_local_in(sandbox: &Sandbox) -> Command {
     command
 }
 
-fn finish(mut command: Command) -> Out {
+pub(crate) fn finish(mut command: Command) -> Out {
     command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -192,13 +192,13 @@ fn listed_jobs(sandbox: &Sandbox) -> serde_json::Map<String, serde_json::Value> 
 }
 
 /// One job's log as gitlab-ci-local kept it.
-fn job_log(sandbox: &Sandbox, job: &str) -> String {
+pub(crate) fn job_log(sandbox: &Sandbox, job: &str) -> String {
     std::fs::read_to_string(sandbox.path(&format!(".gitlab-ci-local/output/{job}.log")))
         .unwrap_or_else(|err| panic!("no log for job {job}: {err}"))
 }
 
 #[track_caller]
-fn assert_job(out: &Out, job: &str, result: &str) {
+pub(crate) fn assert_job(out: &Out, job: &str, result: &str) {
     let found = out.stdout.lines().any(|line| {
         line.trim_start().starts_with(result) && line.split_whitespace().nth(1) == Some(job)
     });

@@ -3,6 +3,7 @@
 mod support;
 
 mod ci;
+mod ci_roots;
 mod concurrency;
 mod dotenv_fuzz;
 mod drift;

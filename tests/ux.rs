@@ -507,7 +507,7 @@ fn bash_completes_pl_to_plan() {
     assert_eq!(bash_complete(&sandbox, &["tfw", "pl"]), "plan\n");
     // The hidden command is never offered.
     let candidates = bash_complete(&sandbox, &["tfw", "c"]);
-    assert_eq!(candidates, "clean\ncompletions\n");
+    assert_eq!(candidates, "clean\ncompletions\nci\n");
 }
 
 #[test]

@@ -16,7 +16,9 @@ pub use run::{
     PlanArgs,
 };
 pub use setup::{CompletionsArgs, DoctorArgs, EnvArgs, SetupArgs};
-pub use state::{LocksArgs, PromptArgs, RootsArgs, StateCommand, UseArgs};
+pub use state::{
+    CiCommand, CiPipelineArgs, LocksArgs, PromptArgs, RootsArgs, StateCommand, UseArgs,
+};
 pub use template::{AdoptArgs, NewArgs, SyncArgs};
 
 const EXAMPLES: &str = "\
@@ -175,6 +177,12 @@ pub enum Command {
         after_help = "Examples:\n  tfw roots\n  tfw roots --json\n  tfw roots --roots 'envs/*' --offline\n\nRoots are folders with `backend \"http\"` in their *.tf files (not in modules/ or hidden\nfolders) and the [roots.\"PATH\"] tables of the repository's tfw.toml."
     )]
     Roots(RootsArgs),
+    /// For GitLab CI: write the child pipeline of a repository with several roots
+    #[command(
+        subcommand,
+        after_help = "Example:\n  tfw ci pipeline -o tfw-roots.yml"
+    )]
+    Ci(CiCommand),
     /// Print the current state for a shell prompt (reads only .env and tfw.toml)
     #[command(
         after_help = "Examples:\n  tfw prompt                            dev-alice, or prod! on a protected state\n  tfw prompt --format 'tf:{state}{protected}' --marker ' (protected)'\n\nPrints nothing outside a tfw root (no tfw.toml, no GitLab settings in .env).\nShell lines: docs/states.md."

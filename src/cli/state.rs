@@ -1,5 +1,5 @@
 //! The arguments of the commands about states: `tfw use`, `tfw state ...`, `tfw locks`,
-//! `tfw roots` and `tfw prompt`.
+//! `tfw roots`, `tfw ci pipeline` and `tfw prompt`.
 
 use std::path::PathBuf;
 
@@ -178,6 +178,31 @@ pub struct RootsArgs {
     /// Do not ask GitLab who holds each state's lock
     #[arg(long)]
     pub offline: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CiCommand {
+    /// A plan job and a manual apply job per root, as a child pipeline (docs/ci.md)
+    #[command(
+        after_help = "Examples:\n  tfw ci pipeline -o tfw-roots.yml     the roots this merge request or push changes\n  tfw ci pipeline --all\n  tfw ci pipeline --changed=main --roots 'envs/*'\n\nWithout --all or --changed: since CI_MERGE_REQUEST_DIFF_BASE_SHA in a merge request\npipeline, else since CI_COMMIT_BEFORE_SHA, else every root."
+    )]
+    Pipeline(CiPipelineArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CiPipelineArgs {
+    /// Every root, whatever changed
+    #[arg(long, conflicts_with = "changed")]
+    pub all: bool,
+    /// The roots changed since REF [default: the merge base with the default branch]
+    #[arg(long, value_name = "REF", num_args = 0..=1, require_equals = true, default_missing_value = "")]
+    pub changed: Option<String>,
+    /// Only the roots whose path matches GLOB (repeatable)
+    #[arg(long = "roots", value_name = "GLOB")]
+    pub roots: Vec<String>,
+    /// Write the pipeline to FILE instead of stdout
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]

@@ -5,6 +5,7 @@ mod adopt;
 mod all;
 mod all_apply;
 mod apply;
+mod ci;
 mod clean;
 mod completions;
 mod destroy;
@@ -93,6 +94,7 @@ pub fn dispatch(mut cli: Cli, mut printer: Printer, terminal: Terminal) -> Resul
         Command::Setup(args) => setup::run(&ctx, &args),
         Command::CompleteStates => use_::complete_states(&ctx),
         Command::Roots(args) => roots::run(&ctx, &args, &many),
+        Command::Ci(crate::cli::CiCommand::Pipeline(args)) => ci::run(&ctx, &args),
         Command::Completions(_) | Command::Man | Command::New(_) | Command::Prompt(_) => {
             unreachable!("handled above")
         }

@@ -6,6 +6,7 @@
 
 pub(crate) mod changed;
 pub(crate) mod discover;
+pub(crate) mod pipeline;
 pub(crate) mod review;
 pub(crate) mod run;
 
