@@ -13,6 +13,7 @@ pub mod context;
 pub mod diagnose;
 pub mod dotenv;
 pub mod engine;
+pub(crate) mod fleet;
 pub mod fsutil;
 pub(crate) mod local_modules;
 pub(crate) mod modes;

@@ -11,6 +11,7 @@ mod engine_faults;
 mod faults;
 mod file_modes;
 mod file_safety;
+mod fleet_status;
 mod gate;
 mod gitlab_answers;
 mod gitlab_fleet_mr_writes;

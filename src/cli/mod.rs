@@ -2,6 +2,7 @@
 //! values together with the environment, `.env` and `tfw.toml`. The top level (global flags,
 //! the list of commands) is here; each group of commands has its arguments in a file.
 
+mod fleet;
 mod run;
 mod setup;
 mod state;
@@ -11,6 +12,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+pub use fleet::{FleetCommand, FleetStatusArgs};
 pub use run::{
     ApplyArgs, CleanArgs, DestroyArgs, DriftArgs, ExecArgs, FmtArgs, GraphArgs, GraphFormat,
     PlanArgs,
@@ -172,6 +174,12 @@ pub enum Command {
         after_help = "Examples:\n  tfw locks\n  tfw locks --group platform --json\n\nStale: locked longer than `stale_lock_after` in tfw.toml (2h by default), or its CI pipeline has finished.\nExit 0 nothing stale, 2 a stale lock exists, 3 some project could not be listed, 1 an error."
     )]
     Locks(LocksArgs),
+    /// The template across a GitLab group: who is enrolled, behind, edited by hand
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  tfw fleet status --group platform\n  tfw fleet status --group platform --json"
+    )]
+    Fleet(FleetCommand),
     /// List the repository's roots with their state, protection and lock
     #[command(
         after_help = "Examples:\n  tfw roots\n  tfw roots --json\n  tfw roots --roots 'envs/*' --offline\n\nRoots are folders with `backend \"http\"` in their *.tf files (not in modules/ or hidden\nfolders) and the [roots.\"PATH\"] tables of the repository's tfw.toml."

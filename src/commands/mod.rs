@@ -13,6 +13,7 @@ mod doctor;
 mod drift;
 mod env;
 mod exec;
+mod fleet;
 mod fmt;
 mod graph;
 mod init;
@@ -87,6 +88,7 @@ pub fn dispatch(mut cli: Cli, mut printer: Printer, terminal: Terminal) -> Resul
         Command::Exec(args) => exec::run(&ctx, &args),
         Command::Use(args) => use_::run(&ctx, &args),
         Command::Locks(args) => locks::run(&ctx, &args),
+        Command::Fleet(command) => fleet::run(&ctx, &command),
         Command::Drift(args) => drift::run(&ctx, &args),
         Command::State(command) => state::run(&ctx, &command),
         Command::Adopt(args) => adopt::run(&ctx, &args),

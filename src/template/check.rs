@@ -3,11 +3,15 @@
 //! template already resolved once per command), so checking hundreds of repositories costs a
 //! few file reads each. Drift (exit 3) wins over an update (exit 2), also when the template
 //! moves, drops or re-policies an edited file: the edit is what CI must not let through.
+//!
+//! The texts come from `Files`: a checkout (through `guard`), or the files of a default
+//! branch read over GitLab's API by `tfw fleet status`, so both decide the same way.
 
 use std::collections::HashSet;
 use std::path::Path;
 
-use super::guard::{self, Found};
+use super::files::Files;
+use super::guard::Found;
 use super::lock::{Entry, LOCK_PATH, Lock, Locked};
 use super::merge::{has_conflict_markers, to_lf};
 use super::policy::{self, Policy};
@@ -29,8 +33,8 @@ pub fn entry_for<'a>(
 
 /// Why what the template owns at `path` (under the lock's policy and base) is not as tfw
 /// left it, if it is not. A symlink or a special file is refused unread, and reported.
-fn drift_at(dir: &Path, path: &str, entry: &Entry, missing_is_drift: bool) -> Option<String> {
-    let bytes = match guard::read(dir, path) {
+fn drift_at(files: &Files, path: &str, entry: &Entry, missing_is_drift: bool) -> Option<String> {
+    let bytes = match files.read(path) {
         Err(problem) => return Some(problem.message),
         Ok(Found::Missing) if !missing_is_drift => return None,
         Ok(Found::Missing) if entry.policy == Policy::Block => {
@@ -75,6 +79,16 @@ fn drift_at(dir: &Path, path: &str, entry: &Entry, missing_is_drift: bool) -> Op
 /// the manifest lists leaves the repository up to date.
 pub fn check(
     dir: &Path,
+    lock: &Lock,
+    template: &Template,
+    wanted: &Locked,
+) -> (Vec<FileReport>, State) {
+    check_files(&Files::Disk(dir), lock, template, wanted)
+}
+
+/// `check` over any `Files`.
+pub(crate) fn check_files(
+    dir: &Files,
     lock: &Lock,
     template: &Template,
     wanted: &Locked,
@@ -131,11 +145,7 @@ pub fn check(
     (files, state)
 }
 
-fn exists(dir: &Path, path: &str) -> bool {
-    std::fs::symlink_metadata(dir.join(path)).is_ok()
-}
-
-fn check_file(dir: &Path, lock: &Lock, file: &TemplateFile) -> FileReport {
+fn check_file(dir: &Files, lock: &Lock, file: &TemplateFile) -> FileReport {
     let report = |status, detail: Option<String>| {
         FileReport::new(&file.path, Some(file.policy), status, detail)
     };
@@ -148,7 +158,7 @@ fn check_file(dir: &Path, lock: &Lock, file: &TemplateFile) -> FileReport {
     // Drift is judged where the file is now, as the lock owned it: a move or a new policy
     // upstream does not make a local edit any less of one.
     let at = match moved_from {
-        Some(old) if exists(dir, old) && !exists(dir, &file.path) => old,
+        Some(old) if dir.exists(old) && !dir.exists(&file.path) => old,
         _ => file.path.as_str(),
     };
     let drift = match entry.policy {

@@ -61,6 +61,22 @@ impl Files<'_> {
         }
     }
 
+    /// Whether anything at all is at `path`: a file, a symlink, or (fetched) a folder
+    /// holding files.
+    pub(crate) fn exists(&self, path: &str) -> bool {
+        match self {
+            Files::Disk(dir) => std::fs::symlink_metadata(dir.join(path)).is_ok(),
+            Files::Fetched { files, .. } => {
+                let below = format!("{path}/");
+                files.contains_key(path)
+                    || files
+                        .range(below.clone()..)
+                        .next()
+                        .is_some_and(|(p, _)| p.starts_with(&below))
+            }
+        }
+    }
+
     /// The file at `path`, refusing symlinks (and, on disk, special files) with the path named.
     pub(crate) fn read(&self, path: &str) -> Result<Found, Problem> {
         let (shown, files) = match self {

@@ -1,7 +1,8 @@
 //! Many repositories at once (`tfw sync --repos`): the list expanded from directories and list
 //! files, the work spread over one thread per core with a shared queue (std's scoped threads:
-//! the work is a few file reads per repository, a thread pool crate would add nothing), a
-//! progress bar on a terminal only, and the final table. A repository that fails, even by
+//! the work is a few file reads per repository, a thread pool crate would add nothing; `each`
+//! is also how `tfw fleet` visits a group's projects), a progress bar on a terminal only, and
+//! the final table. A repository that fails, even by
 //! panicking, is one `error` row; the others go on.
 
 use std::collections::HashSet;
@@ -60,12 +61,44 @@ where
 {
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
-        .unwrap_or(1)
-        .clamp(1, repos.len().max(1));
+        .unwrap_or(1);
+    each(
+        repos,
+        workers,
+        progress,
+        |repo| repo.shown.clone(),
+        |repo| work(&repo.dir, &repo.shown),
+        |repo| {
+            RepoReport::failed(
+                &repo.shown,
+                Problem::error("tfw crashed on this repository"),
+            )
+        },
+    )
+}
+
+/// Runs `work` on every item, at most `workers` at a time (clamped to 1..=items), with a
+/// progress bar naming each finished item when `progress`; results in input order. An item
+/// whose work panics gets `crashed(item)`: the others go on. Shared by `tfw sync --repos`
+/// and `tfw fleet` (whose work waits on GitLab rather than on the disk, so it asks for more
+/// workers than cores).
+pub(crate) fn each<T, R>(
+    items: &[T],
+    workers: usize,
+    progress: bool,
+    name: impl Fn(&T) -> String + Sync,
+    work: impl Fn(&T) -> R + Sync,
+    crashed: impl Fn(&T) -> R + Sync,
+) -> Vec<R>
+where
+    T: Sync,
+    R: Send,
+{
+    let workers = workers.clamp(1, items.len().max(1));
     let next = AtomicUsize::new(0);
-    let results: Vec<Mutex<Option<RepoReport>>> = repos.iter().map(|_| Mutex::new(None)).collect();
+    let results: Vec<Mutex<Option<R>>> = items.iter().map(|_| Mutex::new(None)).collect();
     let bar = progress.then(|| {
-        let bar = indicatif::ProgressBar::new(repos.len() as u64);
+        let bar = indicatif::ProgressBar::new(items.len() as u64);
         if let Ok(style) =
             indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}")
         {
@@ -78,17 +111,12 @@ where
             scope.spawn(|| {
                 loop {
                     let index = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(repo) = repos.get(index) else { break };
-                    let report = catch_unwind(AssertUnwindSafe(|| work(&repo.dir, &repo.shown)))
-                        .unwrap_or_else(|_| {
-                            RepoReport::failed(
-                                &repo.shown,
-                                Problem::error("tfw crashed on this repository"),
-                            )
-                        });
-                    *results[index].lock().unwrap_or_else(|e| e.into_inner()) = Some(report);
+                    let Some(item) = items.get(index) else { break };
+                    let result = catch_unwind(AssertUnwindSafe(|| work(item)))
+                        .unwrap_or_else(|_| crashed(item));
+                    *results[index].lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
                     if let Some(bar) = &bar {
-                        bar.set_message(repo.shown.clone());
+                        bar.set_message(name(item));
                         bar.inc(1);
                     }
                 }
@@ -100,11 +128,11 @@ where
     }
     results
         .into_iter()
-        .zip(repos)
-        .map(|(slot, repo)| {
+        .zip(items)
+        .map(|(slot, item)| {
             slot.into_inner()
                 .unwrap_or_else(|e| e.into_inner())
-                .unwrap_or_else(|| RepoReport::failed(&repo.shown, Problem::error("not visited")))
+                .unwrap_or_else(|| crashed(item))
         })
         .collect()
 }

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::check::check;
+use super::check::{check, check_files};
 use super::files::Files;
 use super::lock::{LOCK_PATH, Lock, LockError, Locked};
 use super::plan::{Mode, plan};
@@ -115,7 +115,20 @@ pub(crate) fn refuse_downgrade(
 
 /// `--check`: up to date (0), update available (2), drift (3) or error (1).
 pub fn check_repo(dir: &Path, shown: &str, over: Option<&Spec>, resolver: &Resolver) -> RepoReport {
-    let lock = match read_lock(dir) {
+    report_check(&Files::Disk(dir), shown, read_lock(dir), |lock| {
+        resolve(lock, dir, over, resolver)
+    })
+}
+
+/// `--check` of `files` (a checkout, or a branch fetched over GitLab's API by `tfw fleet
+/// status`) with `lock`, against the template `resolve` gives for it.
+pub(crate) fn report_check(
+    files: &Files,
+    shown: &str,
+    lock: Result<Lock, LockError>,
+    resolve: impl FnOnce(&Lock) -> Result<(Locked, Arc<Template>), Problem>,
+) -> RepoReport {
+    let lock = match lock {
         Ok(lock) => lock,
         Err(LockError::Broken(problem)) => return RepoReport::failed(shown, problem),
         Err(LockError::Inconsistent(problem)) => {
@@ -133,7 +146,7 @@ pub fn check_repo(dir: &Path, shown: &str, over: Option<&Spec>, resolver: &Resol
     };
     let mut report = RepoReport::new(shown);
     report.locked = Some(Info::from(&lock.template));
-    let (wanted, template) = match resolve(&lock, dir, over, resolver) {
+    let (wanted, template) = match resolve(&lock) {
         Ok(resolved) => resolved,
         Err(problem) => {
             return RepoReport {
@@ -143,7 +156,7 @@ pub fn check_repo(dir: &Path, shown: &str, over: Option<&Spec>, resolver: &Resol
         }
     };
     report.template = Some(Info::from(&wanted));
-    let (files, state) = check(dir, &lock, &template, &wanted);
+    let (files, state) = check_files(files, &lock, &template, &wanted);
     report.files_changed = files
         .iter()
         .filter(|f| f.status == FileStatus::Update && f.path != LOCK_PATH)

@@ -60,7 +60,7 @@ pub(crate) struct Answer {
     pub body: Vec<u8>,
 }
 
-fn timeout() -> Duration {
+pub(crate) fn timeout() -> Duration {
     let seconds = std::env::var("TFW_HTTP_TIMEOUT")
         .ok()
         .and_then(|v| v.parse().ok())
