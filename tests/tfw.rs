@@ -31,6 +31,7 @@ mod protection;
 mod roots;
 mod roots_apply;
 mod roots_changed;
+mod roots_new;
 mod safety;
 mod secrets;
 mod state_diff;

@@ -11,6 +11,9 @@ pub struct NewArgs {
     /// Template source: a directory or a git URL, with an optional @REF
     #[arg(long, value_name = "SRC[@REF]")]
     pub template: Option<String>,
+    /// One folder per environment: envs/NAME for each (comma-separated), sharing modules/
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub roots: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -214,7 +214,11 @@ pub fn run(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
             mode.replace.insert(file.path.clone());
         }
     }
-    let skipped = skip_second_backend(dir, &template);
+    let mut skipped = skip_second_backend(dir, &template);
+    let roots = super::roots_layout::found(dir);
+    if !roots.is_empty() {
+        skipped.extend(super::roots_layout::no_root_backend(&template));
+    }
     let mut plan = plan(&Files::Disk(dir), &skipped, "none", &template, &mode)?;
     let lock = Lock::new(locked_for(&spec, &template, dir), plan.entries.clone());
     for file in &mut plan.files {
@@ -252,6 +256,9 @@ pub fn run(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
         }
     }
     let remove = list_legacy(p, &legacy_files, &carried, args);
+    if !roots.is_empty() && args.dry_run {
+        super::roots_layout::adopted(p, dir, &roots, true)?;
+    }
     for warning in &plan.warnings {
         crate::render_problem(p, warning);
     }
@@ -269,6 +276,12 @@ pub fn run(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
     }
     apply(dir, &plan.ops, &lock.to_text(), args.replace_symlinks)?;
     remove_files(dir, &remove)?;
+    if !roots.is_empty() {
+        super::roots_layout::adopted(p, dir, &roots, false)?;
+    }
+    if !roots.is_empty() {
+        super::roots_layout::adopted(p, dir, &roots, false)?;
+    }
     if !args.remove_legacy
         && legacy_files
             .iter()

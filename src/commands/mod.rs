@@ -22,6 +22,7 @@ mod new;
 mod plan;
 mod prompt;
 mod roots;
+mod roots_layout;
 mod setup;
 mod state;
 mod state_diff;

@@ -16,6 +16,7 @@ use crate::template::source::{Resolver, Spec};
 use crate::template::{git, sync::locked_for};
 
 pub fn run(args: &NewArgs, printer: &Printer) -> Result<i32> {
+    let roots = super::roots_layout::names(&args.roots)?;
     let cwd = std::env::current_dir()?;
     let dir = cwd.join(&args.dir);
     let shown = args.dir.display().to_string();
@@ -48,9 +49,14 @@ pub fn run(args: &NewArgs, printer: &Printer) -> Result<i32> {
             "`git init` failed ({reason}); the files are written all the same"
         ));
     }
+    // One folder per environment: each root declares its backend, the top does not.
+    let skipped = match roots.is_empty() {
+        true => BTreeMap::new(),
+        false => super::roots_layout::no_root_backend(&template),
+    };
     let plan = plan(
         &Files::Disk(&dir),
-        &BTreeMap::new(),
+        &skipped,
         "none",
         &template,
         &Mode::default(),
@@ -62,6 +68,11 @@ pub fn run(args: &NewArgs, printer: &Printer) -> Result<i32> {
             printer.status(&format!("  created    {path}"));
         }
     }
+    // tfw.toml and .gitlab-ci.yml, just listed as created, are edited for the roots too.
+    let (created, _edited) = super::roots_layout::scaffold(&dir, &roots)?;
+    for path in created {
+        printer.status(&format!("  created    {path}"));
+    }
     printer.status(&format!(
         "Created `{shown}` from {} ({})",
         spec.display(),
@@ -70,5 +81,8 @@ pub fn run(args: &NewArgs, printer: &Printer) -> Result<i32> {
     printer.status(&format!(
         "Next:\n  cd {shown}\n  tfw setup                 write your .env (or copy env.example to .env)\n  tfw doctor                check it\n  git add -A && git commit  .tfw/template.lock included: `tfw sync` updates from it"
     ));
+    if !roots.is_empty() {
+        printer.status("  tfw roots                 each folder of envs/ is a root, on the state named after it\n  tfw --all plan            every root at once (docs/roots.md)");
+    }
     Ok(0)
 }
