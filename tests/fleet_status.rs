@@ -10,7 +10,7 @@ use std::path::Path;
 use serde_json::Value;
 
 use crate::support::gitlab::{ALICE, ALICE_TOKEN, FileMode, GitLab, MergeRequestInfo, Role};
-use crate::support::{Out, Sandbox, git};
+use crate::support::{Cmd, Out, Sandbox, git};
 use crate::templates::{commit_all, json, new_repo, set_version, team_template, write};
 
 /// A sandbox whose `.env` is alice's, a team template (version 1) in a git repository
@@ -88,10 +88,15 @@ impl Fleet {
         git(&work, &["push", "-q", "../template.git", "HEAD:main"]);
     }
 
-    pub fn status(&self, args: &[&str]) -> Out {
+    /// `tfw fleet status --group fleet ARGS`, to run.
+    pub fn status_cmd(&self, args: &[&str]) -> Cmd {
         let mut all = vec!["fleet", "status", "--group", "fleet"];
         all.extend_from_slice(args);
-        self.sandbox.tfw(&all).run()
+        self.sandbox.tfw(&all)
+    }
+
+    pub fn status(&self, args: &[&str]) -> Out {
+        self.status_cmd(args).run()
     }
 }
 

@@ -12,6 +12,7 @@ mod faults;
 mod file_modes;
 mod file_safety;
 mod fleet_status;
+mod fleet_status_faults;
 mod gate;
 mod gitlab_answers;
 mod gitlab_fleet_mr_writes;
