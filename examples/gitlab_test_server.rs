@@ -3,10 +3,14 @@
 //!
 //! ```text
 //! cargo run --example gitlab_test_server -- [--port N] [--port-file PATH] [--seed-state NAME=FILE]...
+//!                                            [--seed-fleet GROUP=N:DIR]...
 //! ```
 //!
 //! Serves the default project (42, `group/infra`), users and job token of `GitLab::start()` on
 //! 127.0.0.1, prints `listening on http://127.0.0.1:PORT` and runs until killed.
+//! `--seed-fleet GROUP=N:DIR` adds group GROUP with N projects `GROUP/p0001`... whose `main`
+//! holds the files of DIR (its `.git` left out), alice a Maintainer of the group: a fleet for
+//! `tfw fleet` benchmarks.
 #[path = "../tests/support/gitlab/mod.rs"]
 mod gitlab;
 
@@ -14,13 +18,13 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str =
-    "usage: gitlab_test_server [--port N] [--port-file PATH] [--seed-state NAME=FILE]...";
+const USAGE: &str = "usage: gitlab_test_server [--port N] [--port-file PATH] [--seed-state NAME=FILE]... [--seed-fleet GROUP=N:DIR]...";
 
 struct Args {
     port: u16,
     port_file: Option<PathBuf>,
     seeds: Vec<(String, PathBuf)>,
+    fleets: Vec<(String, usize, PathBuf)>,
 }
 
 fn parse_args() -> Result<Args, String> {
@@ -28,6 +32,7 @@ fn parse_args() -> Result<Args, String> {
         port: 0,
         port_file: None,
         seeds: Vec::new(),
+        fleets: Vec::new(),
     };
     let mut argv = std::env::args().skip(1);
     while let Some(arg) = argv.next() {
@@ -59,6 +64,16 @@ fn parse_args() -> Result<Args, String> {
                     .split_once('=')
                     .ok_or_else(|| format!("--seed-state wants NAME=FILE, got {v:?}"))?;
                 args.seeds.push((name.to_string(), file.into()));
+            }
+            "--seed-fleet" => {
+                let v = value()?;
+                let parsed = v.split_once('=').and_then(|(group, rest)| {
+                    let (n, dir) = rest.split_once(':')?;
+                    Some((group.to_string(), n.parse().ok()?, PathBuf::from(dir)))
+                });
+                args.fleets.push(
+                    parsed.ok_or_else(|| format!("--seed-fleet wants GROUP=N:DIR, got {v:?}"))?,
+                );
             }
             _ => return Err(format!("unknown argument {arg:?}\n{USAGE}")),
         }
@@ -95,6 +110,25 @@ fn main() -> ExitCode {
             }
         }
     }
+    for (index, (group, count, dir)) in args.fleets.iter().enumerate() {
+        let files = match files_of(dir, dir) {
+            Ok(files) => files,
+            Err(e) => {
+                eprintln!("gitlab_test_server: cannot read {}: {e}", dir.display());
+                return ExitCode::FAILURE;
+            }
+        };
+        let group_id = 100_000 * (index as u64 + 1);
+        server.add_group(group_id, group);
+        server.set_group_role(group, gitlab::ALICE, Some(gitlab::Role::Maintainer));
+        for i in 1..=*count as u64 {
+            let path = format!("{group}/p{i:04}");
+            server.add_project(group_id + i, &path);
+            for (name, bytes, mode) in &files {
+                server.put_file_mode(&path, "main", name, bytes, *mode);
+            }
+        }
+    }
     if let Some(path) = &args.port_file {
         // Written to a temporary name and renamed, so a poller never reads a half-written port.
         let tmp = path.with_extension("tmp");
@@ -111,4 +145,41 @@ fn main() -> ExitCode {
     loop {
         std::thread::park();
     }
+}
+
+/// Every file below `dir` (relative to `root`, `.git` left out) with its bytes and mode.
+fn files_of(
+    root: &std::path::Path,
+    dir: &std::path::Path,
+) -> std::io::Result<Vec<(String, Vec<u8>, gitlab::FileMode)>> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let path = entry.path();
+        let name = path
+            .strip_prefix(root)
+            .unwrap_or(&path)
+            .to_string_lossy()
+            .into_owned();
+        let kind = entry.file_type()?;
+        if name == ".git" {
+            continue;
+        }
+        if kind.is_dir() {
+            files.extend(files_of(root, &path)?);
+        } else if kind.is_symlink() {
+            let target = std::fs::read_link(&path)?;
+            let bytes = target.to_string_lossy().into_owned().into_bytes();
+            files.push((name, bytes, gitlab::FileMode::Symlink));
+        } else {
+            let executable = entry.metadata()?.permissions().mode() & 0o111 != 0;
+            let mode = match executable {
+                true => gitlab::FileMode::Executable,
+                false => gitlab::FileMode::Regular,
+            };
+            files.push((name, std::fs::read(&path)?, mode));
+        }
+    }
+    Ok(files)
 }

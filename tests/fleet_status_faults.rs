@@ -194,12 +194,12 @@ fn rate_limits_server_errors_and_timeouts_are_waited_for_retried_or_reported() {
             .times(1),
     );
     gl.fault(Fault::status(Route::RepoTree, 503).project("fleet/down"));
-    gl.fault(Fault::delay(Route::RepoFiles, Duration::from_secs(30)).project("fleet/slow"));
+    gl.fault(Fault::delay(Route::RepoFiles, Duration::from_secs(45)).project("fleet/slow"));
     gl.clear_requests();
 
     let out = fleet
         .status_cmd(&["--json"])
-        .env("TFW_HTTP_TIMEOUT", "5")
+        .env("TFW_HTTP_TIMEOUT", "10")
         .run();
     out.code(1);
     let report = json(&out);
@@ -216,7 +216,7 @@ fn rate_limits_server_errors_and_timeouts_are_waited_for_retried_or_reported() {
     );
     assert!(error_of(&report, "fleet/limited-always").contains("still applied after 4 tries"));
     assert!(error_of(&report, "fleet/down").contains("GitLab answered 503"));
-    assert!(error_of(&report, "fleet/slow").contains("no answer from GitLab within 5 s"));
+    assert!(error_of(&report, "fleet/slow").contains("no answer from GitLab within 10 s"));
 
     // What was sent: the lock of `limited-once` three times (429, 429, 200), of `flaky` twice.
     let lock_reads = |project: &str| -> Vec<u16> {
