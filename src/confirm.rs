@@ -31,6 +31,7 @@ impl Ask<'_> {
         }
         if !ctx.printer.interactive() {
             return Err(needs_flag(
+                &ctx.printer,
                 &format!("`{}`", self.command),
                 &format!("--confirm {expected}"),
             ));
@@ -47,7 +48,11 @@ impl Ask<'_> {
             return Ok(());
         }
         if !ctx.printer.interactive() {
-            return Err(needs_flag(&format!("`{}`", self.command), flag));
+            return Err(needs_flag(
+                &ctx.printer,
+                &format!("`{}`", self.command),
+                flag,
+            ));
         }
         self.ask(&format!("Type `yes` to {}", self.action), "yes")
     }

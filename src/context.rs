@@ -9,7 +9,7 @@ use anyhow::Result;
 
 use crate::backend::Backend;
 use crate::engine::Engine;
-use crate::printer::Printer;
+use crate::printer::{NoPrompt, Printer};
 use crate::problem::{Problem, Problems};
 use crate::runner::{Outcome, Output, Run};
 use crate::settings::Settings;
@@ -34,6 +34,15 @@ impl Context {
         problems.extend(self.settings.git_tracked_problem());
         self.report(problems)?;
         backend.ok_or_else(|| Problems(Vec::new()).into())
+    }
+
+    /// `tfw WORDS` as the person should type it to act on this command's state: with
+    /// `--state NAME` when that flag chose it (a bare `tfw plan` would plan another state).
+    pub fn tfw(&self, words: &str) -> String {
+        match &self.settings.state_flag {
+            Some(state) => format!("tfw --state {} {words}", shell_word(state)),
+            None => format!("tfw {words}"),
+        }
     }
 
     /// Prints warnings; returns the errors as one failure.
@@ -61,9 +70,11 @@ impl Context {
         Ok(engine)
     }
 
-    /// `-no-color` when tfw itself shows no colour (CI, pipes, NO_COLOR).
+    /// `-no-color` unless terraform's output stream (stdout, where its plan goes) gets colour:
+    /// `tfw plan | tee plan.txt` must not fill the file with escape sequences. What terraform
+    /// writes to stderr is stripped of colour by the runner when stderr gets none.
     pub fn color_args(&self) -> Vec<OsString> {
-        if self.printer.color() {
+        if self.printer.color_stdout() {
             Vec::new()
         } else {
             vec!["-no-color".into()]
@@ -90,16 +101,32 @@ impl Context {
             dir: &self.settings.dir,
             env: &env,
             output,
+            tfw: self.tfw("").trim_end().to_string(),
         }
         .execute(&self.printer)
     }
 }
 
-/// Needed-but-missing confirmation without a terminal: an error naming the flag.
-pub fn needs_flag(what: &str, flag: &str) -> anyhow::Error {
-    Problem::error(format!(
-        "{what} needs a confirmation, and there is no terminal to ask"
-    ))
-    .hint(format!("pass `{flag}` to confirm on the command line"))
-    .into()
+/// A word as a shell reads it back: quoted only when it must be.
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:@%+".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// A needed confirmation nobody may be asked for: an error naming the flag, and saying why
+/// nobody was asked in the terms of what the person sees (a terminal with
+/// `--non-interactive` is not "no terminal").
+pub fn needs_flag(printer: &Printer, what: &str, flag: &str) -> anyhow::Error {
+    let why = match printer.no_prompt() {
+        NoPrompt::NonInteractiveFlag => "and `--non-interactive` forbids asking",
+        NoPrompt::Ci => "and CI is set (`CI`), so tfw asks nothing",
+        NoPrompt::NoTerminal | NoPrompt::Asks => "and there is no terminal to ask",
+    };
+    Problem::error(format!("{what} needs a confirmation, {why}"))
+        .hint(format!("pass `{flag}` to confirm on the command line"))
+        .into()
 }

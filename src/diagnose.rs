@@ -108,7 +108,15 @@ fn crashed(ctx: &Context, backend: &Backend, outcome: &Outcome, action: &str) ->
     let how = if let Some(signal) = outcome.killed_by {
         format!("was killed by signal {signal} ({})", signal_name(signal))
     } else if text.contains("TERRAFORM CRASH") || text.contains("panic: ") {
-        format!("crashed (exit {}; see crash.log)", outcome.code)
+        // Terraform writes `crash.log` only as two processes; tfw runs it as one
+        // (`TF_FORK=0`), so the panic is in the output above. Named only when it is there.
+        match ctx.dir().join("crash.log").is_file() {
+            true => format!("crashed (exit {}; see `crash.log`)", outcome.code),
+            false => format!(
+                "crashed (exit {}; its panic message is above)",
+                outcome.code
+            ),
+        }
     } else if !text.contains("Error") {
         format!(
             "stopped with exit {} without an error message",
@@ -129,7 +137,8 @@ fn crashed(ctx: &Context, backend: &Backend, outcome: &Outcome, action: &str) ->
         .display()
         .to_string();
     Some(Problem::error(message).hint(format!(
-        "`tfw state show {state}` shows the lock and the serial; release a lock left behind with `tfw state unlock {state}`, then `tfw plan` shows where things stand (the state before any apply is kept in `{shown}`)"
+        "`tfw state show {state}` shows the lock and the serial; release a lock left behind with `tfw state unlock {state}`, then `{}` shows where things stand (the state before any apply is kept in `{shown}`)",
+        ctx.tfw("plan")
     )))
 }
 
@@ -201,7 +210,11 @@ fn explain(
         (Phase::StalePlan, _) => Problem::error(format!(
             "state `{state}` changed since the plan was made (someone applied meanwhile){nothing_changed}"
         ))
-        .hint("run `tfw plan` again and review what it shows now"),
+        .hint(format!(
+            "run `{}` again and review what it shows now (or `{}`, which plans, shows and asks)",
+            ctx.tfw("plan"),
+            ctx.tfw("apply")
+        )),
         (Phase::Lock | Phase::Read, cause) => {
             let what = match failure.phase {
                 Phase::Lock => format!("terraform could not lock state `{state}`"),

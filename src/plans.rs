@@ -1,7 +1,7 @@
 //! Saved plans: "apply exactly what was reviewed". `tfw plan` keeps the plan of each state in
 //! `.tfw/plans/<state>.tfplan` with metadata (state, address, binary and version, time, and a
-//! hash of the configuration it was made from); `tfw apply` refuses a plan made for another
-//! state, by another binary, or from files that have changed since.
+//! hash of the configuration it was made from); `tfw apply` never applies a plan made for
+//! another state, by another binary, or from files that have changed since: it plans again.
 
 use std::path::{Path, PathBuf};
 
@@ -9,7 +9,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::backend::{Backend, file_name};
 use crate::engine::EngineInfo;
-use crate::problem::Problem;
 use crate::runner::strip_ansi;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -86,15 +85,24 @@ impl Summary {
         self.add == 0 && self.change == 0 && self.destroy == 0 && self.import == 0
     }
 
-    pub fn text(&self) -> String {
-        let mut text = format!(
-            "{} to add, {} to change, {} to destroy",
-            self.add, self.change, self.destroy
-        );
-        if self.import > 0 {
-            text = format!("{} to import, {text}", self.import);
+    /// The counts as a person says them: only what is not zero ("2 to add, 1 to destroy"),
+    /// "no changes" when all are.
+    pub fn phrase(&self) -> String {
+        let parts: Vec<String> = [
+            (self.import, "import"),
+            (self.add, "add"),
+            (self.change, "change"),
+            (self.destroy, "destroy"),
+        ]
+        .iter()
+        .filter(|(n, _)| *n > 0)
+        .map(|(n, what)| format!("{n} to {what}"))
+        .collect();
+        if parts.is_empty() {
+            "no changes".into()
+        } else {
+            parts.join(", ")
         }
-        text
     }
 
     /// Counts as GitLab's own CI wrapper does, from `show -json <plan>`: each `create`,
@@ -303,40 +311,35 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
     }
 }
 
-/// Why a saved plan may not be applied to this state now, if it may not.
+/// Why a saved plan may not be applied to this state now, if it may not: `tfw apply` then
+/// plans again (in CI, where only a reviewed plan is applied, it refuses).
 pub fn check_fresh(
     meta: &PlanMeta,
     backend: &Backend,
     engine: &EngineInfo,
     files_hash: &str,
-) -> Result<(), Problem> {
-    let stale = |why: String| {
-        Err(
-            Problem::error(format!("the saved plan cannot be applied: {why}"))
-                .hint("run `tfw plan` again and review it; nothing was changed"),
-        )
-    };
+) -> Result<(), String> {
     if meta.state != backend.state_name() {
-        return stale(format!(
+        return Err(format!(
             "it was made for state `{}`, and the current state is `{}`",
             meta.state,
             backend.state_name()
         ));
     }
     if meta.address != backend.address() {
-        return stale(format!(
+        return Err(format!(
             "it was made for another address ({})",
             meta.address
         ));
     }
     if meta.product != engine.product || meta.version != engine.version {
-        return stale(format!(
+        return Err(format!(
             "it was made by {} {}, and this is {} {}",
             meta.product, meta.version, engine.product, engine.version
         ));
     }
     if meta.files_hash != files_hash {
-        return stale(format!(
+        return Err(format!(
             "the configuration (*.tf, *.tfvars) changed since it was made at {}",
             meta.created
         ));

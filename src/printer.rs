@@ -1,6 +1,9 @@
-//! One place that decides how tfw talks: colour (`--no-color` > `NO_COLOR` > CI > terminal),
-//! quiet/verbose, whether prompts and progress bars may appear, and which secrets are masked.
-//! Data (JSON, DOT) goes to stdout; everything meant for a person goes to stderr.
+//! One place that decides how tfw talks: colour, quiet/verbose, whether prompts and progress
+//! bars may appear, and which secrets are masked. Data (JSON, DOT) goes to stdout; everything
+//! meant for a person goes to stderr. Colour is decided for each stream on its own (`tfw plan
+//! | tee plan.txt` keeps colour on the terminal's stderr and none in the file), in the order
+//! cargo and most CLIs use: `--no-color` > `NO_COLOR` > `CLICOLOR_FORCE` > `CLICOLOR=0`, CI
+//! and `--non-interactive` (a log is reading) > `TERM=dumb` > whether the stream is a terminal.
 
 use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
@@ -10,7 +13,13 @@ use console::Style;
 
 #[derive(Debug, Clone)]
 pub struct Printer {
+    /// Colour on stderr, where people read.
     color: bool,
+    /// Colour on stdout (tables, `tfw env`, terraform's own plan output).
+    color_stdout: bool,
+    /// Why nobody is asked, when nobody is (for messages that must not contradict the
+    /// terminal the person is looking at).
+    no_prompt: NoPrompt,
     quiet: bool,
     verbose: u8,
     /// A person can answer a prompt: stdin and stderr are terminals and nothing said otherwise.
@@ -19,48 +28,91 @@ pub struct Printer {
     secrets: Vec<String>,
 }
 
+/// Why tfw asks nothing: said in messages so they match what the person sees (a terminal
+/// with `--non-interactive` is not "no terminal").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoPrompt {
+    /// A person can be asked.
+    Asks,
+    NonInteractiveFlag,
+    Ci,
+    NoTerminal,
+}
+
 /// What the environment says about the session, read once at start-up.
 #[derive(Debug, Clone, Default)]
 pub struct Terminal {
     pub no_color_flag: bool,
     pub no_color_env: bool,
+    /// `CLICOLOR_FORCE` set and not `0`: colour even into pipes.
+    pub clicolor_force: bool,
+    /// `CLICOLOR=0`: no colour even on a terminal.
+    pub clicolor_off: bool,
+    /// `TERM=dumb`: a terminal that shows escape sequences as text.
+    pub dumb: bool,
     pub ci: bool,
     pub non_interactive_flag: bool,
     pub stdin_tty: bool,
+    pub stdout_tty: bool,
     pub stderr_tty: bool,
 }
 
 impl Terminal {
     pub fn detect(no_color_flag: bool, non_interactive_flag: bool) -> Self {
+        let set = |key: &str| std::env::var_os(key).filter(|v| !v.is_empty());
         let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
         Self {
             no_color_flag,
-            no_color_env: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            no_color_env: set("NO_COLOR").is_some(),
+            clicolor_force: set("CLICOLOR_FORCE").is_some_and(|v| v != "0"),
+            clicolor_off: set("CLICOLOR").is_some_and(|v| v == "0"),
+            dumb: set("TERM").is_some_and(|v| v == "dumb"),
             ci,
             non_interactive_flag,
             stdin_tty: std::io::stdin().is_terminal(),
+            stdout_tty: std::io::stdout().is_terminal(),
             stderr_tty: std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// Whether a stream (a terminal or not: `tty`) gets colour.
+    pub fn color_for(&self, tty: bool) -> bool {
+        if self.no_color_flag || self.no_color_env {
+            return false;
+        }
+        if self.clicolor_force {
+            return true;
+        }
+        // `--non-interactive` means a log is reading, as in CI, even on a terminal.
+        !self.clicolor_off && !self.ci && !self.non_interactive_flag && !self.dumb && tty
+    }
+
+    fn no_prompt(&self) -> NoPrompt {
+        if self.non_interactive_flag {
+            NoPrompt::NonInteractiveFlag
+        } else if !self.stdin_tty || !self.stderr_tty {
+            NoPrompt::NoTerminal
+        } else if self.ci {
+            NoPrompt::Ci
+        } else {
+            NoPrompt::Asks
         }
     }
 }
 
 impl Printer {
     pub fn new(terminal: &Terminal, quiet: bool, verbose: u8) -> Self {
-        // `--non-interactive` means a log is reading, as in CI, even on a terminal.
-        let color = !terminal.no_color_flag
-            && !terminal.no_color_env
-            && !terminal.ci
-            && !terminal.non_interactive_flag
-            && terminal.stderr_tty;
-        let interactive = !terminal.ci
-            && !terminal.non_interactive_flag
-            && terminal.stdin_tty
-            && terminal.stderr_tty;
+        let color = terminal.color_for(terminal.stderr_tty);
+        let color_stdout = terminal.color_for(terminal.stdout_tty);
+        let no_prompt = terminal.no_prompt();
+        let interactive = no_prompt == NoPrompt::Asks;
         // dialoguer and indicatif draw through `console`: make them follow the same decision.
-        console::set_colors_enabled(color);
+        console::set_colors_enabled(color_stdout);
         console::set_colors_enabled_stderr(color);
         Self {
             color,
+            color_stdout,
+            no_prompt,
             quiet,
             verbose,
             interactive,
@@ -73,6 +125,8 @@ impl Printer {
     pub fn plain() -> Self {
         Self {
             color: false,
+            color_stdout: false,
+            no_prompt: NoPrompt::NoTerminal,
             quiet: false,
             verbose: 0,
             interactive: false,
@@ -81,8 +135,29 @@ impl Printer {
         }
     }
 
+    /// Colour on stderr.
     pub fn color(&self) -> bool {
         self.color
+    }
+
+    /// Colour on stdout.
+    pub fn color_stdout(&self) -> bool {
+        self.color_stdout
+    }
+
+    /// Why nothing is asked (`NoPrompt::Asks` when a person can be).
+    pub fn no_prompt(&self) -> NoPrompt {
+        self.no_prompt
+    }
+
+    /// "without a terminal", or what else kept tfw from asking, to end a sentence about a
+    /// question that was not asked.
+    pub fn unasked(&self) -> &'static str {
+        match self.no_prompt {
+            NoPrompt::NonInteractiveFlag => "with `--non-interactive` forbidding questions",
+            NoPrompt::Ci => "in CI, where nobody is asked",
+            NoPrompt::NoTerminal | NoPrompt::Asks => "without a terminal",
+        }
     }
 
     pub fn interactive(&self) -> bool {
@@ -138,16 +213,24 @@ impl Printer {
         }
     }
 
-    fn style(&self, style: Style) -> Style {
-        if self.color {
+    fn style(color: bool, style: Style) -> Style {
+        if color {
             style.force_styling(true)
         } else {
             Style::new().force_styling(false)
         }
     }
 
+    /// `text` styled for stderr.
     pub fn paint(&self, text: &str, style: Style) -> String {
-        self.style(style).apply_to(text).to_string()
+        Self::style(self.color, style).apply_to(text).to_string()
+    }
+
+    /// `text` styled for stdout.
+    pub fn paint_stdout(&self, text: &str, style: Style) -> String {
+        Self::style(self.color_stdout, style)
+            .apply_to(text)
+            .to_string()
     }
 
     pub fn bold(&self, text: &str) -> String {

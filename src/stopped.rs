@@ -55,7 +55,8 @@ fn problems(ctx: &Context, backend: &Backend, action: &str, lock: &Lock) -> Vec<
             "{stopped}; terraform stopped and GitLab shows the state unlocked"
         ))
         .hint(format!(
-            "`tfw plan` shows what was changed before the stop (`tfw state show {state}` shows the latest version)"
+            "`{}` shows what was changed before the stop (`tfw state show {state}` shows the latest version)",
+            ctx.tfw("plan")
         )),
         Lock::Held { by, since } => {
             let since = since
@@ -65,7 +66,8 @@ fn problems(ctx: &Context, backend: &Backend, action: &str, lock: &Lock) -> Vec<
             let who = by.as_deref().unwrap_or("someone");
             let hint = if by.as_deref() == Some(me) {
                 format!(
-                    "once no terraform runs on it any more, release it with `tfw state unlock {state}`; then `tfw plan` shows where things stand"
+                    "once no terraform runs on it any more, release it with `tfw state unlock {state}`; then `{}` shows where things stand",
+                    ctx.tfw("plan")
                 )
             } else {
                 format!(

@@ -213,7 +213,7 @@ fn terraform_dying_or_failing_without_a_word_is_reported() {
             "go panic",
             "echo 'panic: runtime error: invalid memory address' >&2\necho '!!!!! TERRAFORM CRASH !!!!!' >&2\nexit 11",
             11,
-            "crashed (exit 11; see crash.log)",
+            "crashed (exit 11; its panic message is above)",
         ),
         (
             "killed (OOM)",

@@ -243,7 +243,7 @@ fn more_than_twenty_destroyed_addresses_end_with_and_n_more() {
         ])
         .run();
     out.success()
-        .stderr_has("Destroy 0 to add, 0 to change, 25 to destroy to state prod")
+        .stderr_has("Destroy on state prod: 25 to destroy")
         .stderr_has("... and 5 more");
     assert_eq!(
         out.stderr.matches("  destroy  terraform_data.r[").count(),

@@ -107,7 +107,9 @@ fn own_state_asks_yes_and_shows_the_summary() {
     let sandbox = Sandbox::new();
     sandbox.tfw(&["plan"]).run().success();
     let mut session = pty(&sandbox, &["apply"]);
-    session.expect("to add, 0 to change, 0 to destroy").unwrap();
+    session
+        .expect("Apply on state dev-alice: no changes to resources")
+        .unwrap();
     session.expect("Type `yes` to apply `dev-alice`").unwrap();
     session.send_line("no").unwrap();
     session.expect("cancelled").unwrap();
@@ -173,7 +175,7 @@ fn plan_report_and_summary() {
         .tfw(&["plan", "--json", "report.json"])
         .run()
         .success()
-        .stderr_has("Plan for `dev-alice`: 0 to add, 0 to change, 0 to destroy");
+        .stderr_has("Plan for `dev-alice`: no changes");
     let report: serde_json::Value = serde_json::from_str(&sandbox.read("report.json")).unwrap();
     assert_eq!(
         report,

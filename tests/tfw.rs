@@ -44,6 +44,8 @@ mod template_check;
 mod template_safety;
 mod template_sync;
 mod templates;
+mod terminal_apply;
+mod terminal_messages;
 mod ux;
 mod validation;
 mod workflow;

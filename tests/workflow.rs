@@ -144,17 +144,17 @@ fn extra_args_reach_terraform_unchanged() {
     );
 }
 
+/// `apply` plans and shows the plan first, then names the flag
+/// (terminal_apply::apply_without_a_terminal_plans_shows_and_names_the_flag).
 #[test]
-fn without_a_terminal_apply_and_destroy_refuse_at_once() {
+fn without_a_terminal_destroy_refuses_at_once() {
     let sandbox = Sandbox::new();
-    for command in ["apply", "destroy"] {
-        sandbox
-            .tfw(&[command])
-            .run()
-            .code(1)
-            .stderr_has("--auto-approve")
-            .stderr_has("no terminal");
-    }
+    sandbox
+        .tfw(&["destroy"])
+        .run()
+        .code(1)
+        .stderr_has("--auto-approve")
+        .stderr_has("no terminal");
     assert!(
         sandbox.gitlab.requests().is_empty(),
         "nothing may reach GitLab"

@@ -132,6 +132,7 @@ fn short_reason(err: &ApiError) -> String {
     match err {
         ApiError::Status { code, .. } => format!("GitLab answered {code}"),
         ApiError::Transport(message) => message.clone(),
+        ApiError::Unreached(unreached) => unreached.describe().0,
         ApiError::JobToken { what } => format!("a job token cannot {what}"),
     }
 }

@@ -59,6 +59,8 @@ pub enum Source {
 
 #[derive(Debug, Clone)]
 pub struct Backend {
+    /// How tfw's own calls reach GitLab (timeout, proxy).
+    pub net: gitlab::net::Net,
     pub source: Source,
     /// `https://host/api/v4`
     pub api_url: String,

@@ -1,7 +1,8 @@
 //! `tfw apply`: applies exactly what was reviewed. The saved plan of the current state is
-//! used when it is fresh; otherwise tfw plans and applies that very plan file. Either way the
-//! session's gate reads the plan and asks, and the remote state is backed up first. In CI
-//! only the saved plan artifact is applied unless `--replan`.
+//! used when it is fresh; otherwise (none, or an out-of-date one) tfw plans, shows the plan and
+//! applies that very plan file. Either way the session's gate reads the plan and asks (or,
+//! without a terminal, names the flag that confirms), and the remote state is backed up
+//! first. In CI only the saved plan artifact is applied unless `--replan`.
 
 use anyhow::Result;
 
@@ -13,7 +14,10 @@ use crate::session::{Approval, Root, Session, rules};
 use crate::states::target;
 
 pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<i32> {
-    if ctx.printer.automation() && !args.auto_approve {
+    // CI applies only a saved plan, and nobody can confirm there: refused before anything is
+    // contacted. Elsewhere, without a terminal, the plan is still made and shown; the gate
+    // then names the flag that confirms it.
+    if ctx.settings.ci && !args.auto_approve {
         return Err(unconfirmed(ctx, args));
     }
     let backend = ctx.backend()?;
@@ -36,20 +40,21 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<i32> {
     } else {
         None
     };
+    let saved = match saved {
+        Some(meta) => fresh_or_replan(ctx, args, &session, meta)?,
+        None => None,
+    };
     match saved {
         Some(meta) => {
-            let info = session.engine.info()?;
-            plans::check_fresh(
-                &meta,
-                &session.backend,
-                &info,
-                &plans::config_hash(ctx.dir()),
-            )?;
             if meta.destroy {
                 return Err(Problem::error(format!(
                     "the saved plan for `{state}` is a destroy plan"
                 ))
-                .hint("run `tfw destroy` to apply it, or `tfw plan` for a normal plan")
+                .hint(format!(
+                    "run `{}` to apply it, or `{}` for a normal plan",
+                    ctx.tfw("destroy"),
+                    ctx.tfw("plan")
+                ))
                 .into());
             }
             ctx.printer.status(&format!(
@@ -76,13 +81,14 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<i32> {
                     other.state,
                 ))
                 .hint(format!(
-                    "run `tfw --state {} apply` to apply that plan, or `tfw plan` to review one for `{state}` first",
+                    "run `tfw --state {} apply` to apply that plan, or `{}` to review one for `{state}` first",
                     other.state,
+                    ctx.tfw("plan"),
                 ))
                 .into());
             }
             if ctx.settings.ci && !args.replan {
-                return Err(ci_refusal(state, !extra.is_empty(), true).into());
+                return Err(ci_refusal(ctx, state, !extra.is_empty(), true).into());
             }
             let made = session.plan(extra, false, false)?;
             if made.meta.is_none() {
@@ -99,6 +105,49 @@ pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<i32> {
     session.apply(&approval, "apply")
 }
 
+/// The saved plan when it may still be applied. One that may not (the configuration, the
+/// binary or the state changed since) is withdrawn and a new plan is made, shown and asked
+/// about, as with no saved plan at all; except where nobody would look at the new one
+/// (`--auto-approve`, or CI): someone reviewed the old plan and expects exactly it, so that
+/// is refused.
+fn fresh_or_replan(
+    ctx: &Context,
+    args: &ApplyArgs,
+    session: &Session,
+    meta: plans::PlanMeta,
+) -> Result<Option<plans::PlanMeta>> {
+    let info = session.engine.info()?;
+    let hash = plans::config_hash(ctx.dir());
+    let Err(why) = plans::check_fresh(&meta, &session.backend, &info, &hash) else {
+        return Ok(Some(meta));
+    };
+    if args.auto_approve || ctx.settings.ci {
+        let hint = if ctx.settings.ci {
+            format!(
+                "run `{}` again and apply the plan it saves; nothing was changed",
+                ctx.tfw("plan")
+            )
+        } else {
+            format!(
+                "run `{}` again and review it, or `{}` without `--auto-approve` to plan, review and confirm in one go; nothing was changed",
+                ctx.tfw("plan"),
+                ctx.tfw("apply")
+            )
+        };
+        return Err(
+            Problem::error(format!("the saved plan cannot be applied: {why}"))
+                .hint(hint)
+                .into(),
+        );
+    }
+    ctx.printer.note(&format!(
+        "the saved plan for `{}` is out of date ({why}): planning again",
+        session.state()
+    ));
+    plans::files_for(ctx.dir(), session.state()).remove();
+    Ok(None)
+}
+
 /// Nobody is there to confirm. In CI a missing saved plan is named in the same message (the
 /// check is local, no network), so one failed job says everything that is missing.
 fn unconfirmed(ctx: &Context, args: &ApplyArgs) -> anyhow::Error {
@@ -109,15 +158,26 @@ fn unconfirmed(ctx: &Context, args: &ApplyArgs) -> anyhow::Error {
         let state = backend.state_name();
         let with_args = !args.pass.args.is_empty();
         if with_args || plans::files_for(ctx.dir(), state).load_meta().is_none() {
-            return ci_refusal(state, with_args, false).into();
+            return ci_refusal(ctx, state, with_args, false).into();
         }
     }
-    needs_flag("`tfw apply`", "--auto-approve")
+    needs_flag(&ctx.printer, "`tfw apply`", "--auto-approve")
 }
 
 /// In CI, apply takes only the plan a plan job saved (and a reviewer saw): planning here
 /// would apply something nobody reviewed.
-fn ci_refusal(state: &str, with_args: bool, confirmed: bool) -> Problem {
+fn ci_refusal(ctx: &Context, state: &str, with_args: bool, confirmed: bool) -> Problem {
+    // CI mode is also `--non-interactive` on a workstation: said as what the person typed.
+    let ci = ctx
+        .settings
+        .env
+        .get("CI")
+        .is_some_and(|v| !v.is_empty() && v != "false" && v != "0");
+    let mode = if ci {
+        "in CI"
+    } else {
+        "with `--non-interactive`"
+    };
     let missing = if with_args {
         format!("extra terraform arguments need a new plan for state `{state}`")
     } else {
@@ -130,7 +190,7 @@ fn ci_refusal(state: &str, with_args: bool, confirmed: bool) -> Problem {
     };
     let args = if with_args { " -- ARGS" } else { "" };
     Problem::error(format!(
-        "{missing}{unconfirmed}: in CI, `tfw apply` applies only the plan saved by `tfw plan` in an earlier job"
+        "{missing}{unconfirmed}: {mode}, `tfw apply` applies only the plan saved by `tfw plan` in an earlier job"
     ))
     .hint(format!(
         "run `tfw plan{args}` in an earlier job with `.tfw/plans/` as its artifact, then `tfw apply --auto-approve`; or `tfw apply --replan --auto-approve` to plan and apply in this job"

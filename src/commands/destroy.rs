@@ -31,7 +31,7 @@ pub fn run(ctx: &Context, args: &DestroyArgs) -> Result<i32> {
         "`tfw destroy`",
     )?;
     if ctx.printer.automation() && !args.auto_approve {
-        return Err(needs_flag("`tfw destroy`", "--auto-approve"));
+        return Err(needs_flag(&ctx.printer, "`tfw destroy`", "--auto-approve"));
     }
     crate::states::protection::guard_write(ctx, &backend, "destroy")?;
     let session = Session::with_backend(ctx, backend, Root::Gitlab)?;

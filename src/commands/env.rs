@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::cli::EnvArgs;
 use crate::context::Context;
 use crate::problem::Problem;
-use crate::settings::{Origin, Value, embedded_tokens, is_secret_key};
+use crate::settings::{Origin, TFW_KEYS, Value, embedded_tokens, is_secret_key};
 
 #[derive(Serialize)]
 struct Shown {
@@ -35,6 +35,10 @@ struct Report {
     binary: Binary,
     ci: bool,
     env_file: String,
+    /// How tfw's own calls reach GitLab ("directly", or through which proxy).
+    network: Option<String>,
+    /// tfw's own `TFW_*` settings, resolved (environment, then `.env`), with defaults.
+    settings: Vec<Variable>,
     variables: Vec<Variable>,
     problems: Vec<Problem>,
 }
@@ -83,9 +87,28 @@ pub fn run(ctx: &Context, args: &EnvArgs) -> Result<i32> {
             }
         }
     };
+    let mut tfw_settings = Vec::new();
+    for key in TFW_KEYS {
+        let (value, from) = match settings.lookup(key) {
+            Some(value) => (value.value, value.origin.describe(&settings.env_file)),
+            None if *key == "TFW_HTTP_TIMEOUT" => (
+                crate::backend::gitlab::net::DEFAULT_TIMEOUT.to_string(),
+                "default".to_string(),
+            ),
+            None => continue,
+        };
+        tfw_settings.push(Variable {
+            key: key.to_string(),
+            value,
+            from,
+        });
+    }
     let mut variables = Vec::new();
     if let Some(dotenv) = &settings.dotenv {
         for (key, value, line) in dotenv.iter() {
+            if TFW_KEYS.contains(&key) {
+                continue;
+            }
             let (value, origin) = match settings.env.get(key).filter(|v| !v.is_empty()) {
                 Some(shell) => (shell.as_str(), Origin::Env),
                 None => (
@@ -119,6 +142,10 @@ pub fn run(ctx: &Context, args: &EnvArgs) -> Result<i32> {
         binary,
         ci: settings.ci,
         env_file: settings.env_file.display().to_string(),
+        network: backend
+            .as_ref()
+            .map(|b| format!("{}, waiting {} s", b.net.route(), b.net.timeout.as_secs())),
+        settings: tfw_settings,
         variables,
         problems,
     };
@@ -134,6 +161,7 @@ pub fn run(ctx: &Context, args: &EnvArgs) -> Result<i32> {
     let width = report
         .variables
         .iter()
+        .chain(&report.settings)
         .map(|v| v.key.len())
         .max()
         .unwrap_or(0)
@@ -148,7 +176,7 @@ pub fn run(ctx: &Context, args: &EnvArgs) -> Result<i32> {
             "{:<width$}  {}{}",
             name,
             p.mask(value),
-            p.paint(&from, console::Style::new().dim())
+            p.paint_stdout(&from, console::Style::new().dim())
         );
     };
     if let Some(state) = &report.state {
@@ -201,6 +229,12 @@ pub fn run(ctx: &Context, args: &EnvArgs) -> Result<i32> {
         "non-interactive (no terminal)"
     };
     row("mode", mode, "");
+    if let Some(network) = &report.network {
+        row("network", network, "");
+    }
+    for setting in &report.settings {
+        row(&setting.key, &setting.value, &setting.from);
+    }
     if !report.variables.is_empty() {
         println!();
         for var in &report.variables {

@@ -4,6 +4,7 @@
 //! a file that outlives tfw), so tfw can read the plan summary or a lock error from what
 //! terraform printed anyway (no second run).
 
+mod advice;
 mod child;
 mod output;
 pub(crate) mod signals;
@@ -68,6 +69,8 @@ pub struct Run<'a> {
     pub dir: &'a Path,
     pub env: &'a BTreeMap<String, String>,
     pub output: Output,
+    /// `tfw` or `tfw --state NAME`: terraform's advice shown is rewritten to it.
+    pub tfw: String,
 }
 
 impl Run<'_> {
@@ -107,6 +110,7 @@ impl Run<'_> {
             printer: printer.clone(),
             echo,
             to_stderr,
+            advice: std::cell::RefCell::new(advice::Advice::new(self.tfw.clone())),
         };
         let sinks = match self.output {
             Output::Inherit => None,

@@ -27,6 +27,8 @@ pub(super) struct Sink {
     /// Show the lines (else only keep them).
     pub echo: bool,
     pub to_stderr: bool,
+    /// terraform's advice, rewritten in what is shown (each stream has its own).
+    pub advice: std::cell::RefCell<super::advice::Advice>,
 }
 
 /// A nameless file in `<dir>/.tfw/` for terraform to write one stream to, and the
@@ -110,14 +112,22 @@ impl Sink {
         // noise for a person, kept with -v.
         let noise = self.to_stderr && printer.verbose() == 0 && is_http_debug_line(&masked);
         if self.echo && !noise {
+            let text = String::from_utf8_lossy(&masked);
+            let rewritten = self.advice.borrow_mut().rewrite(&text).into_owned();
+            let masked: &[u8] = rewritten.as_bytes();
             // Where tfw shows no colour (CI, logs, NO_COLOR), terraform's neither: `-no-color`
             // is passed where terraform takes it, and this catches whatever still has some.
             let plain;
-            let shown: &[u8] = if !printer.color() && masked.contains(&0x1b) {
-                plain = strip_ansi(&String::from_utf8_lossy(&masked));
+            let color = if self.to_stderr {
+                printer.color()
+            } else {
+                printer.color_stdout()
+            };
+            let shown: &[u8] = if !color && masked.contains(&0x1b) {
+                plain = strip_ansi(&String::from_utf8_lossy(masked));
                 plain.as_bytes()
             } else {
-                &masked
+                masked
             };
             // A closed terminal (e.g. `tfw plan | head`) must not stop terraform: keep
             // reading so it never blocks, and never fails.

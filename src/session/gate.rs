@@ -112,7 +112,10 @@ pub(crate) fn read(session: &Session, plan: &Path) -> Result<PlanChanges> {
         Err(None) => Err(Problem::error(format!(
             "cannot read the plan for `{state}` with `show -json`, so tfw cannot tell what it destroys; nothing was changed"
         ))
-        .hint("run `tfw plan` again, with -v to see terraform's error")
+        .hint(format!(
+            "run `{}` again, with -v to see terraform's error",
+            session.ctx.tfw("plan")
+        ))
         .into()),
     }
 }
@@ -148,11 +151,15 @@ fn judge(
     let protected = ctx.settings.project.is_protected(state);
     let command = format!("tfw {action}");
     printer.status("");
+    let what = match (changes.summary.is_empty(), action) {
+        (false, _) => changes.summary.phrase(),
+        (true, "destroy") => "nothing to destroy".to_string(),
+        (true, _) => "no changes to resources".to_string(),
+    };
     printer.status(&format!(
-        "{} {} to state {}",
+        "{} on state {}: {what}",
         printer.bold(&capitalize(action)),
-        changes.summary.text(),
-        printer.bold(state)
+        printer.bold(state),
     ));
     printer.status(&format!("  address: {}", session.backend.address()));
     for line in changes.listing() {
@@ -188,7 +195,7 @@ fn judge(
         return Ok(changes);
     }
     if !approval.auto_approve {
-        return Err(needs_flag(&format!("`{command}`"), approval.flag));
+        return Err(needs_flag(printer, &format!("`{command}`"), approval.flag));
     }
     if protected && approval.reviewed.is_some() {
         printer.note(&format!(
@@ -201,9 +208,10 @@ fn judge(
             format!("`{}`", approval.flag)
         };
         printer.warning(&format!(
-            "protected state `{state}` ({}, {} to change): approved by {flags}, without a terminal to type its name",
+            "protected state `{state}` ({}, {} to change): approved by {flags}, {} to type its name",
             changes.counts(),
-            changes.summary.change
+            changes.summary.change,
+            printer.unasked()
         ));
     }
     Ok(changes)

@@ -128,25 +128,23 @@ fn summary_from_show(session: &Session, plan: &std::path::Path) -> Result<Summar
         Err(_) => Err(crate::problem::Problem::error(
             "cannot count the plan's changes: terraform printed no summary and `show -json` failed",
         )
-        .hint("the plan was saved; run `tfw plan` again, with -v to see more")
+        .hint(format!(
+            "the plan was saved; run `{}` again, with -v to see more",
+            session.ctx.tfw("plan")
+        ))
         .into()),
     }
 }
 
 pub(crate) fn print_summary(ctx: &Context, state: &str, summary: &Summary) {
     let printer = &ctx.printer;
-    let destroy = format!("{} to destroy", summary.destroy);
-    let destroy = if summary.destroy > 0 {
-        printer.paint(&destroy, Style::new().red().bold())
-    } else {
-        destroy
-    };
-    let mut text = format!(
-        "{} to add, {} to change, {destroy}",
-        summary.add, summary.change
-    );
-    if summary.import > 0 {
-        text = format!("{} to import, {text}", summary.import);
+    let mut text = summary.phrase();
+    if summary.destroy > 0 {
+        let destroy = format!("{} to destroy", summary.destroy);
+        text = text.replace(
+            &destroy,
+            &printer.paint(&destroy, Style::new().red().bold()),
+        );
     }
     printer.status(&format!(
         "{}: {text}",

@@ -107,7 +107,10 @@ impl Settings {
         let (Some(username), Some(password)) = (username, password) else {
             return (None, problems);
         };
+        let (net, warning) = self.net(&api_url);
+        problems.extend(warning);
         let backend = Backend {
+            net,
             source,
             api_url,
             project,

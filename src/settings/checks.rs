@@ -43,6 +43,10 @@ impl Settings {
     pub(super) fn check_unknown_keys(&self, problems: &mut Vec<Problem>) {
         let Some(dotenv) = &self.dotenv else { return };
         for (key, _, line) in dotenv.iter() {
+            if key.starts_with("TFW_") && !super::TFW_KEYS.contains(&key) {
+                problems.push(unknown_tfw_key(key).at(dotenv.file(key), Some(line)));
+                continue;
+            }
             if !key.starts_with("TF_HTTP_") || KNOWN_TF_HTTP.contains(&key) {
                 continue;
             }
@@ -163,6 +167,21 @@ impl Settings {
 /// `scheme://user[:password]@host...`: credentials where only a host belongs.
 fn has_userinfo(value: &str) -> bool {
     url::Url::parse(value).is_ok_and(|url| !url.username().is_empty() || url.password().is_some())
+}
+
+/// A `TFW_*` key tfw does not read: a typo would otherwise be ignored silently.
+fn unknown_tfw_key(key: &str) -> Problem {
+    let near = super::TFW_KEYS
+        .iter()
+        .map(|known| (strsim::jaro_winkler(key, known), *known))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .filter(|(score, _)| *score > 0.85)
+        .map(|(_, known)| known);
+    let problem = Problem::warning(format!("`{key}` is not a tfw setting: it is ignored"));
+    match near {
+        Some(known) => problem.hint(format!("did you mean `{known}`?")),
+        None => problem.hint(format!("tfw reads: {}", super::TFW_KEYS.join(", "))),
+    }
 }
 
 #[cfg(test)]

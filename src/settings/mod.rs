@@ -14,6 +14,7 @@ mod git;
 mod lookup;
 mod mapping;
 mod names;
+mod net;
 mod placeholders;
 mod secrets;
 
@@ -30,6 +31,7 @@ use crate::project::Project;
 
 pub use lookup::{Origin, Value};
 pub(crate) use names::{TOKEN_HINT, TOKEN_MESSAGE, token_like};
+pub use net::TFW_KEYS;
 pub use placeholders::is_placeholder;
 pub use secrets::{embedded_tokens, is_secret_key};
 

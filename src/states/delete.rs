@@ -73,10 +73,11 @@ pub fn run(remote: &Remote, options: &Options) -> Result<i32> {
         ask.typed(ctx, name, None)?;
     } else if protected {
         if !options.yes {
-            return Err(needs_flag("`tfw state delete`", "--yes"));
+            return Err(needs_flag(&ctx.printer, "`tfw state delete`", "--yes"));
         }
         printer.warning(&format!(
-            "protected state `{name}`: deletion approved by `--allow-protected --yes`, without a terminal to type its name"
+            "protected state `{name}`: deletion approved by `--allow-protected --yes`, {} to type its name",
+            printer.unasked()
         ));
     } else {
         ask.yes(ctx, options.yes, "--yes")?;

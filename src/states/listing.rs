@@ -2,7 +2,7 @@
 //! the current one marked like kubectx does, as a table for people and pipes or as JSON with
 //! the schema documented in `docs/states.md`.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::time::SystemTime;
 
 use console::Style;
@@ -168,7 +168,7 @@ impl Listing {
 
     /// The table on stdout (data: it goes to pipes). Colour only when stdout is a terminal.
     pub fn print_table(&self, ctx: &Context) {
-        let color = ctx.printer.color() && std::io::stdout().is_terminal();
+        let color = ctx.printer.color_stdout();
         let paint = |text: &str, style: Style| {
             if color {
                 style.force_styling(true).apply_to(text).to_string()

@@ -54,6 +54,7 @@ pub fn run(remote: &Remote, options: &Options) -> Result<i32> {
             let reason = match err {
                 ApiError::Status { code, .. } => format!("GitLab answered {code}"),
                 ApiError::Transport(message) => message,
+                ApiError::Unreached(unreached) => unreached.describe().0,
                 ApiError::JobToken { what } => {
                     format!("GitLab does not accept CI's job token to {what}")
                 }

@@ -5,6 +5,7 @@
 
 pub mod gitlab;
 pub mod slow_apply;
+pub mod tty;
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

@@ -85,22 +85,32 @@ impl ApiError {
                 first_line(body)
             ))
             .hint("GitLab may be having trouble; try again in a moment"),
-            // The three ways a call fails without an answer need three different fixes.
+            ApiError::Unreached(unreached) => {
+                let (message, hint) = unreached.describe();
+                Problem::error(format!("{what}: {message}")).hint(hint)
+            }
+            // What terraform met (read from its output) or an answer tfw could not read.
             ApiError::Transport(message) if is_timeout(message) => Problem::error(format!(
-                "{what}: GitLab at {} did not answer in time ({message})",
-                backend.api_url
+                "{what}: GitLab at {} did not answer in time ({message}), tried {}",
+                backend.api_url,
+                backend.net.route()
             ))
-            .hint("GitLab may be slow or down: try again in a moment; TFW_HTTP_TIMEOUT (seconds, default 30) sets how long tfw waits"),
+            .hint(format!(
+                "GitLab may be slow or down: try again in a moment; TFW_HTTP_TIMEOUT (seconds, now {}, {}) sets how long tfw waits",
+                backend.net.timeout.as_secs(),
+                backend.net.timeout_from
+            )),
             ApiError::Transport(message) if is_broken(message) => Problem::error(format!(
                 "{what}: the connection to GitLab at {} broke before the whole answer arrived ({message})",
                 backend.api_url
             ))
             .hint("try again; a proxy or an unstable network (VPN?) may be cutting connections"),
             ApiError::Transport(message) => Problem::error(format!(
-                "{what}: cannot reach GitLab at {}: {message}",
-                backend.api_url
+                "{what}: cannot reach GitLab at {}: {message}, tried {}",
+                backend.api_url,
+                backend.net.route()
             ))
-            .hint("check the URL in .env and your network (VPN?)"),
+            .hint("check the URL in .env and your network (VPN?); behind a proxy, set HTTPS_PROXY (and NO_PROXY) as for terraform"),
         }
     }
 }

@@ -6,6 +6,7 @@
 mod errors;
 mod graphql;
 mod locks;
+pub mod net;
 mod protection;
 mod rest;
 mod tokens;
@@ -26,6 +27,9 @@ pub use tokens::Refusal;
 
 pub struct Client {
     agent: ureq::Agent,
+    net: net::Net,
+    /// A proxy URL ureq cannot use: every call fails naming it.
+    bad_proxy: Option<String>,
     api_url: String,
     graphql_url: String,
     project: String,
@@ -44,6 +48,8 @@ pub enum ApiError {
         body: String,
     },
     Transport(String),
+    /// No HTTP answer at all: what was tried, and why it failed.
+    Unreached(Box<net::Unreached>),
     /// A CI job token on a route GitLab does not open to job tokens (GraphQL, `GET /user`,
     /// projects, members, jobs): not sent, since GitLab would answer 401 or 404.
     JobToken {
@@ -60,6 +66,8 @@ pub(crate) struct Answer {
     pub body: Vec<u8>,
 }
 
+/// `TFW_HTTP_TIMEOUT` from the process environment alone, for callers without settings
+/// (the fleet's API client); everything with settings uses `Backend::net` (`.env` included).
 pub(crate) fn timeout() -> Duration {
     let seconds = std::env::var("TFW_HTTP_TIMEOUT")
         .ok()
@@ -70,19 +78,33 @@ pub(crate) fn timeout() -> Duration {
 
 impl Client {
     pub fn new(backend: &Backend) -> Self {
-        Self::with_timeout(backend, timeout())
+        Self::with_timeout(backend, backend.net.timeout)
     }
 
     /// A client with a shorter deadline, for callers that must stay fast (shell completion).
     pub fn with_timeout(backend: &Backend, timeout: Duration) -> Self {
-        let agent = ureq::AgentBuilder::new()
+        let mut net = backend.net.clone();
+        if timeout != net.timeout {
+            net.timeout = timeout;
+            net.timeout_from = "this command's own limit".into();
+        }
+        let mut builder = ureq::AgentBuilder::new()
             .timeout_connect(Duration::from_secs(10).min(timeout))
             .timeout(timeout)
-            .user_agent(concat!("tfw/", env!("CARGO_PKG_VERSION")))
-            .build();
+            .user_agent(concat!("tfw/", env!("CARGO_PKG_VERSION")));
+        let mut bad_proxy = None;
+        if let Some(proxy) = &net.proxy {
+            match ureq::Proxy::new(&proxy.url) {
+                Ok(p) => builder = builder.proxy(p),
+                Err(err) => bad_proxy = Some(format!("{} ({}): {err}", proxy.shown(), proxy.key)),
+            }
+        }
+        let agent = builder.build();
         let credentials = format!("{}:{}", backend.username.value, backend.password.value);
         Self {
             agent,
+            net,
+            bad_proxy,
             api_url: backend.api_url.clone(),
             graphql_url: format!("{}/api/graphql", backend.gitlab_root()),
             project: backend.project.clone(),
@@ -137,6 +159,11 @@ impl Client {
     }
 
     fn answer(&self, method: &str, url: &str, body: Option<&[u8]>) -> ApiResult<Answer> {
+        if let Some(bad) = &self.bad_proxy {
+            return Err(ApiError::Transport(format!(
+                "the proxy {bad} cannot be used; fix it, or add the host to NO_PROXY"
+            )));
+        }
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -179,7 +206,9 @@ impl Client {
                     return Err(ApiError::Status { code, body });
                 }
                 Err(ureq::Error::Transport(transport)) => {
-                    return Err(ApiError::Transport(transport.to_string()));
+                    return Err(ApiError::Unreached(Box::new(
+                        net::Unreached::from_transport(url, &transport, &self.net),
+                    )));
                 }
             }
         }

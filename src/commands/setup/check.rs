@@ -53,6 +53,12 @@ pub fn backend_for(answers: &Answers, state: &str) -> Backend {
         origin: Origin::Flag,
     };
     Backend {
+        net: crate::backend::gitlab::net::Net {
+            proxy: crate::backend::gitlab::net::Net::proxy_for(&api_url, |key| {
+                std::env::var(key).ok()
+            }),
+            ..crate::backend::gitlab::net::Net::default()
+        },
         source: Source::Project,
         base: backend::base_for(&api_url, &answers.project),
         api_url,
@@ -106,6 +112,7 @@ fn describe(err: &ApiError) -> String {
             )
         }
         ApiError::Transport(message) => message.clone(),
+        ApiError::Unreached(unreached) => unreached.describe().0,
         ApiError::JobToken { what } => format!("GitLab does not accept CI's job token to {what}"),
     }
 }
@@ -173,6 +180,10 @@ fn failure(err: &ApiError, answers: &Answers) -> Failure {
             Problem::error(format!("cannot reach GitLab at {url}: {message}"))
                 .hint("check the URL and your network (VPN?)"),
         ),
+        ApiError::Unreached(unreached) => {
+            let (message, hint) = unreached.describe();
+            (Field::Url, Problem::error(message).hint(hint))
+        }
         ApiError::JobToken { what } => (
             Field::Token,
             Problem::error(format!("GitLab does not accept CI's job token to {what}"))
