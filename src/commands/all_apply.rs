@@ -25,7 +25,11 @@ pub fn run(ctx: &Context, cli: &Cli, args: &ApplyArgs) -> Result<i32> {
     }
     // Before anything is read: nobody is there to answer.
     if ctx.printer.automation() && !args.auto_approve {
-        return Err(needs_flag("`tfw --all apply`", "--auto-approve"));
+        return Err(needs_flag(
+            &ctx.printer,
+            "`tfw --all apply`",
+            "--auto-approve",
+        ));
     }
     let resolved = super::roots::selected(ctx, &cli.many)?;
     if resolved.is_empty() {

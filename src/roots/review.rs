@@ -71,13 +71,8 @@ pub(crate) fn review(one: &Resolved) -> Review {
         Ok(info) => info,
         Err(problem) => return Review::Stale(problem.message),
     };
-    if let Err(problem) =
-        plans::check_fresh(&meta, &backend, &info, &plans::config_hash(&one.root.dir))
+    if let Err(why) = plans::check_fresh(&meta, &backend, &info, &plans::config_hash(&one.root.dir))
     {
-        let why = problem.message;
-        let why = why
-            .strip_prefix("the saved plan cannot be applied: ")
-            .unwrap_or(&why);
         return Review::Stale(format!("its plan is stale: {why}"));
     }
     if changes.summary.is_empty() && changes.outputs.is_empty() {
