@@ -108,7 +108,7 @@ fn own_state_asks_yes_and_shows_the_summary() {
     sandbox.tfw(&["plan"]).run().success();
     let mut session = pty(&sandbox, &["apply"]);
     session
-        .expect("Apply on state dev-alice: no changes to resources")
+        .expect("no changes to resources")
         .unwrap();
     session.expect("Type `yes` to apply `dev-alice`").unwrap();
     session.send_line("no").unwrap();
