@@ -107,9 +107,7 @@ fn own_state_asks_yes_and_shows_the_summary() {
     let sandbox = Sandbox::new();
     sandbox.tfw(&["plan"]).run().success();
     let mut session = pty(&sandbox, &["apply"]);
-    session
-        .expect("no changes to resources")
-        .unwrap();
+    session.expect("no changes to resources").unwrap();
     session.expect("Type `yes` to apply `dev-alice`").unwrap();
     session.send_line("no").unwrap();
     session.expect("cancelled").unwrap();
