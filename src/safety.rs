@@ -4,7 +4,7 @@
 
 use crate::backend::Backend;
 use crate::backend::gitlab::Client;
-use crate::backend::identity::{Identity, Owner, describe_jobs};
+use crate::backend::identity::{Identity, Owner, describe_jobs, describe_this_job};
 use crate::context::Context;
 use crate::problem::Problem;
 
@@ -35,17 +35,26 @@ fn holder_id(stderr: &str) -> Option<String> {
     (!id.is_empty()).then_some(id)
 }
 
+/// terraform's "already locked" without the holder's ID: GitLab's 409 carried no LockInfo
+/// (terraform repeats an empty `ID=`, or could not read the body).
+fn names_no_holder(stderr: &str) -> bool {
+    let text = crate::runner::strip_ansi(stderr);
+    text.contains("already locked, failed to")
+        || (text.contains("already locked: ID=") && holder_id(stderr).is_none())
+}
+
 /// What GitLab says about a lock now.
-struct LockNow {
-    held: bool,
-    holder: Option<String>,
-    since: Option<String>,
-    id: Option<String>,
+pub(crate) struct LockNow {
+    pub held: bool,
+    pub holder: Option<String>,
+    pub since: Option<String>,
+    pub id: Option<String>,
 }
 
 /// GraphQL first (it only reads); where it refuses the token (CI's job token), a lock
 /// attempt on the state API, whose 409 names the holder, released at once if it succeeds.
-fn ask_gitlab(client: &Client, state: &str) -> Option<LockNow> {
+/// `None` when GitLab could not be asked or its 409 named no holder.
+pub(crate) fn ask_gitlab(client: &Client, state: &str) -> Option<LockNow> {
     if !client.is_job_token() {
         let info = client.state_info(state).ok()??;
         return Some(LockNow {
@@ -65,7 +74,7 @@ fn ask_gitlab(client: &Client, state: &str) -> Option<LockNow> {
                 id: None,
             })
         }
-        Err(holder) => {
+        Err(holder) if crate::backend::gitlab::names_holder(&holder) => {
             let text = |key: &str| holder.get(key).and_then(|v| v.as_str()).map(str::to_string);
             Some(LockNow {
                 held: true,
@@ -74,6 +83,7 @@ fn ask_gitlab(client: &Client, state: &str) -> Option<LockNow> {
                 id: text("ID"),
             })
         }
+        Err(_) => None,
     }
 }
 
@@ -86,6 +96,25 @@ pub fn explain_lock(ctx: &Context, backend: &Backend, stderr: &str) -> Problem {
     let spinner = ctx.printer.spinner("asking GitLab who holds the lock");
     let now = ask_gitlab(&client, state);
     drop(spinner);
+    if names_no_holder(stderr) {
+        let held = match &now {
+            Some(now) if now.held => format!(
+                "; GitLab shows it locked now{}",
+                now.holder
+                    .as_deref()
+                    .map(|h| format!(" by {h}"))
+                    .unwrap_or_default()
+            ),
+            Some(_) => "; GitLab shows it unlocked now".into(),
+            None => String::new(),
+        };
+        return Problem::error(format!(
+            "GitLab answered terraform's lock request on `{state}` with a 409 that names no lock holder{held}; nothing was changed"
+        ))
+        .hint(format!(
+            "GitLab's one 409 without a holder is `409 Conflict: Resource lock`, when another request held the state's database record at that moment (a proxy's 409 would look the same): run the command again; `tfw state show {state}` shows the lock"
+        ));
+    }
     let (mut who, mut since) = (None, None);
     if let Some(now) = now {
         // Two runs racing: the other one finished between terraform's try and this question
@@ -128,8 +157,26 @@ pub fn explain_lock(ctx: &Context, backend: &Backend, stderr: &str) -> Problem {
         Owner::YouUnchecked(why) => format!(
             "that is your lock; tfw could not check whether a pipeline of yours is running ({why}): if none is, `tfw state unlock {state} --force` releases it"
         ),
-        Owner::PipelineUser { user } => format!(
-            "{user} started this pipeline: another job or pipeline of theirs holds it; wait for it, or release a stale lock with `tfw state unlock {state} --force`"
+        Owner::PipelineJobs { user, jobs } => format!(
+            "{user} started this pipeline, and {} of theirs {} running: the lock is probably {}; wait for it (a `resource_group` in `.gitlab-ci.yml` runs one job per state at a time); a lock left over is released with `tfw state unlock {state} --force`",
+            describe_jobs(&jobs),
+            if jobs.len() == 1 { "is" } else { "are" },
+            if jobs.len() == 1 {
+                "its"
+            } else {
+                "one of theirs"
+            }
+        ),
+        Owner::ThisJobOnly {
+            user,
+            job,
+            pipeline,
+        } => format!(
+            "{user} started this pipeline, and no job of theirs is running but this one ({}): an earlier command of this job probably left the lock, or {user} holds it from a workstation; if nothing else runs, `tfw state unlock {state} --force` releases it",
+            describe_this_job(job, pipeline)
+        ),
+        Owner::PipelineUser { user, why } => format!(
+            "{user} started this pipeline; tfw could not list the running jobs ({why}), so this job, another job or pipeline of theirs, or their workstation may hold it; release a stale lock with `tfw state unlock {state} --force`"
         ),
         Owner::Someone(_) | Owner::Unknown(_) => format!(
             "wait for {holder} to finish; if the lock is stale, `tfw state unlock {state} --force` releases it"

@@ -7,6 +7,7 @@
 
 use crate::backend::Backend;
 use crate::backend::gitlab::Client;
+use crate::backend::identity::{Identity, Owner};
 use crate::context::Context;
 use crate::problem::Problem;
 use crate::runner::Outcome;
@@ -20,17 +21,30 @@ pub(crate) fn report(ctx: &Context, backend: &Backend, outcome: &Outcome, action
     let spinner = ctx
         .printer
         .spinner("asking GitLab whether the lock was released");
-    let info = Client::new(backend).state_info(backend.state_name());
-    drop(spinner);
-    let lock = match info {
-        Ok(Some(info)) if info.locked_at.is_some() || info.locked_by.is_some() => Lock::Held {
-            by: info.lock_holder().map(str::to_string),
-            since: info.locked_at.clone(),
+    let client = Client::new(backend);
+    // GraphQL, or for CI's job token a lock attempt (terraform has exited: nothing of this
+    // run can take the lock meanwhile).
+    let lock = match crate::safety::ask_gitlab(&client, backend.state_name()) {
+        Some(now) if now.held => Lock::Held {
+            by: now.holder,
+            since: now.since,
         },
-        Ok(_) => Lock::Free,
-        Err(err) => Lock::Unknown(err.problem("reading the lock failed", backend).message),
+        Some(_) => Lock::Free,
+        None => Lock::Unknown(match client.state_info(backend.state_name()) {
+            Err(err) => err.problem("reading the lock failed", backend).message,
+            Ok(_) => "GitLab's answer named no holder".into(),
+        }),
     };
-    for problem in problems(ctx, backend, action, &lock) {
+    // Whose the lock is, by the token's identity: this run's, most likely, when it is yours.
+    let plainly_yours = match &lock {
+        Lock::Held { by: Some(by), .. } => {
+            let identity = Identity::of(&client, &ctx.settings.env);
+            Owner::of(&client, &identity, by).is_plainly_yours()
+        }
+        _ => false,
+    };
+    drop(spinner);
+    for problem in problems(ctx, action, backend, &lock, plainly_yours) {
         crate::render_problem(&ctx.printer, &problem);
     }
 }
@@ -46,9 +60,14 @@ enum Lock {
     Unknown(String),
 }
 
-fn problems(ctx: &Context, backend: &Backend, action: &str, lock: &Lock) -> Vec<Problem> {
+fn problems(
+    ctx: &Context,
+    action: &str,
+    backend: &Backend,
+    lock: &Lock,
+    plainly_yours: bool,
+) -> Vec<Problem> {
     let state = backend.state_name();
-    let me = backend.username.value.as_str();
     let stopped = format!("the {action} of `{state}` was interrupted");
     let mut out = vec![match lock {
         Lock::Free => Problem::warning(format!(
@@ -64,14 +83,16 @@ fn problems(ctx: &Context, backend: &Backend, action: &str, lock: &Lock) -> Vec<
                 .map(|s| format!(" since {s}"))
                 .unwrap_or_default();
             let who = by.as_deref().unwrap_or("someone");
-            let hint = if by.as_deref() == Some(me) {
+            let hint = if plainly_yours {
                 format!(
                     "once no terraform runs on it any more, release it with `tfw state unlock {state}`; then `{}` shows where things stand",
                     ctx.tfw("plan")
                 )
             } else {
+                // Someone else's, a pipeline's, or (in CI) the pipeline user's: tfw cannot
+                // tell this run's lock from theirs, so the release is a forced one.
                 format!(
-                    "wait for {who} to finish; if the lock is stale, `tfw state unlock {state} --force` releases it"
+                    "if it is this run's lock, or {who}'s is stale, `tfw state unlock {state} --force` releases it (`tfw state unlock {state}` says whose it is); then `tfw plan` shows where things stand"
                 )
             };
             Problem::error(format!(

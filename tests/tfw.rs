@@ -15,6 +15,8 @@ mod fleet_status;
 mod fleet_status_faults;
 mod gate;
 mod gitlab_answers;
+mod gitlab_ci_locks;
+mod gitlab_conflicts;
 mod gitlab_fleet_mr_writes;
 mod gitlab_fleet_server;
 mod gitlab_fleet_writes;

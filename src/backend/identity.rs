@@ -3,7 +3,8 @@
 //! basic-auth username it ignores, so `TF_HTTP_USERNAME` says nothing about ownership: a
 //! personal token is asked about (`GET /user`), a job token is known from CI's variables.
 //! And a lock held by you may be your running pipeline's, which only GitLab's list of
-//! running jobs can tell.
+//! running jobs can tell; in CI, whether another job of the pipeline's user runs, or only
+//! this one.
 
 use std::collections::HashMap;
 
@@ -59,10 +60,24 @@ pub enum Owner {
     YourPipelines(Vec<RunningJob>),
     /// Yours, and tfw could not check for running pipelines (why).
     YouUnchecked(String),
-    /// In CI: the lock is the pipeline user's, which this job, another job of this pipeline or
-    /// another of their pipelines may hold.
+    /// In CI: the lock is the pipeline user's, and these other jobs of theirs are running (of
+    /// this pipeline or another): one of them probably holds it.
+    PipelineJobs {
+        user: String,
+        jobs: Vec<RunningJob>,
+    },
+    /// In CI: the lock is the pipeline user's, and no job of theirs runs but this one (its
+    /// id and pipeline, from CI's variables): an earlier command of this job may have left
+    /// it, or the user holds it from a workstation.
+    ThisJobOnly {
+        user: String,
+        job: Option<u64>,
+        pipeline: Option<u64>,
+    },
+    /// In CI: the lock is the pipeline user's, and GitLab did not list the running jobs (why).
     PipelineUser {
         user: String,
+        why: String,
     },
     Someone(String),
     /// tfw cannot tell who it is (why).
@@ -81,9 +96,35 @@ impl Owner {
         if !me.eq_ignore_ascii_case(holder) {
             return Owner::Someone(holder.to_string());
         }
-        if matches!(identity, Identity::Job { .. }) {
-            return Owner::PipelineUser {
-                user: holder.to_string(),
+        if let Identity::Job { job, pipeline, .. } = identity {
+            let id = |v: &Option<String>| v.as_deref().and_then(|v| v.parse::<u64>().ok());
+            let (this, pipeline) = (id(job), id(pipeline));
+            let user = holder.to_string();
+            return match client.running_jobs() {
+                Ok(jobs) => {
+                    let others: Vec<RunningJob> = jobs
+                        .into_iter()
+                        .filter(|j| {
+                            j.username
+                                .as_deref()
+                                .is_some_and(|u| u.eq_ignore_ascii_case(me))
+                        })
+                        .filter(|j| Some(j.id) != this)
+                        .collect();
+                    if others.is_empty() {
+                        Owner::ThisJobOnly {
+                            user,
+                            job: this,
+                            pipeline,
+                        }
+                    } else {
+                        Owner::PipelineJobs { user, jobs: others }
+                    }
+                }
+                Err(err) => Owner::PipelineUser {
+                    user,
+                    why: short_reason(&err),
+                },
             };
         }
         match client.running_jobs() {
@@ -109,6 +150,16 @@ impl Owner {
     /// Whether releasing the lock may go without `--force`.
     pub fn is_plainly_yours(&self) -> bool {
         *self == Owner::You
+    }
+}
+
+/// "job #34 of pipeline #12", or what of it CI's variables gave.
+pub fn describe_this_job(job: Option<u64>, pipeline: Option<u64>) -> String {
+    match (job, pipeline) {
+        (Some(job), Some(pipeline)) => format!("job #{job} of pipeline #{pipeline}"),
+        (Some(job), None) => format!("job #{job}"),
+        (None, Some(pipeline)) => format!("pipeline #{pipeline}"),
+        (None, None) => "this job, `CI_JOB_ID` unset".into(),
     }
 }
 

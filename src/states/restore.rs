@@ -52,6 +52,14 @@ pub fn run(remote: &Remote, file: &Path, confirm: Option<&str>) -> Result<i32> {
         c.lock(&name, "OperationTypeRestore")
     })? {
         Ok(id) => id,
+        Err(conflict) if !crate::backend::gitlab::names_holder(&conflict) => {
+            return Err(Problem::error(format!(
+                "GitLab answered the lock request on `{name}` with a 409 that names no holder ({}); nothing was restored",
+                conflict["message"].as_str().unwrap_or("no LockInfo")
+            ))
+            .hint("GitLab answers `409 Conflict: Resource lock` when another request held the state's database record at that moment: run the restore again")
+            .into());
+        }
         Err(holder) => {
             let who = holder
                 .get("Who")

@@ -8,7 +8,7 @@
 use anyhow::Result;
 
 use crate::backend::gitlab::ApiError;
-use crate::backend::identity::{Identity, Owner, describe_jobs};
+use crate::backend::identity::{Identity, Owner, describe_jobs, describe_this_job};
 use crate::confirm::Ask;
 use crate::problem::Problem;
 use crate::states::listing::Lock;
@@ -200,12 +200,38 @@ fn refusal(owner: &Owner, holder: &str, name: &str) -> (String, String) {
                 "look at the project's running pipelines in GitLab (Build > Pipelines); if none of yours is running, {force}"
             ),
         ),
-        Owner::PipelineUser { user } => (
+        Owner::PipelineJobs { user, jobs } => (
             format!(
-                ": {user} started this pipeline, and this job, another job of it or another pipeline of theirs may hold it"
+                ": {user} started this pipeline, and {} of theirs {} running: the lock is probably {}",
+                describe_jobs(jobs),
+                if jobs.len() == 1 { "is" } else { "are" },
+                if jobs.len() == 1 {
+                    "its"
+                } else {
+                    "one of theirs"
+                }
             ),
             format!(
-                "check the project's running pipelines in GitLab; if the lock is left over, {force}"
+                "let it finish (or cancel it in GitLab); if the lock is really left over, {force}"
+            ),
+        ),
+        Owner::ThisJobOnly {
+            user,
+            job,
+            pipeline,
+        } => (
+            format!(
+                ": {user} started this pipeline, and no job of theirs is running but this one ({}): an earlier command of this job probably left it, or {user} holds it from a workstation",
+                describe_this_job(*job, *pipeline)
+            ),
+            format!("if nothing else runs on `{name}`, {force}"),
+        ),
+        Owner::PipelineUser { user, why } => (
+            format!(
+                ": {user} started this pipeline, and tfw could not list the running jobs ({why}): this job, another job or pipeline of theirs, or their workstation may hold it"
+            ),
+            format!(
+                "check the project's running pipelines in GitLab (Build > Pipelines); if the lock is left over, {force}"
             ),
         ),
         Owner::Unknown(why) => (

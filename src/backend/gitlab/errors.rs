@@ -52,12 +52,21 @@ impl ApiError {
                 "check GITLAB_PROJECT/TF_HTTP_ADDRESS (project `{project}`) and the state name `{}`; GitLab also answers 404 when the token's user is not a member of the project (`tfw doctor` checks)",
                 backend.state_name()
             )),
-            ApiError::Status { code: 409, body } => Problem::error(format!(
-                "{what}: GitLab answered 409 Conflict{}",
-                first_line(body)
+            // Not from a lock request (those come back as the holder's LockInfo, see
+            // `Client::lock`): GitLab's 409s are an unlock naming a lock it does not hold
+            // (`delete '/lock'` rescuing `StateLockedError`) and `API::API`'s busy record.
+            ApiError::Status { code: 409, body } if body.contains("Resource lock") => {
+                Problem::error(format!(
+                    "{what}: GitLab answered `409 Conflict: Resource lock`: another request held the state's database record at that moment (not a Terraform lock)"
+                ))
+                .hint("run the command again in a moment")
+            }
+            ApiError::Status { code: 409, .. } => Problem::error(format!(
+                "{what}: GitLab answered 409 Conflict: the lock it holds on `{}` is not the one named (it was released, or taken over, meanwhile)",
+                backend.state_name()
             ))
             .hint(format!(
-                "someone else holds the lock of `{}`, or took it over meanwhile; `tfw state show` says who",
+                "`tfw state show {}` shows who holds the lock now",
                 backend.state_name()
             )),
             ApiError::Status { code: 422, body } if is_deleting(body) => Problem::error(format!(

@@ -51,7 +51,7 @@ pub enum ApiError {
     /// No HTTP answer at all: what was tried, and why it failed.
     Unreached(Box<net::Unreached>),
     /// A CI job token on a route GitLab does not open to job tokens (GraphQL, `GET /user`,
-    /// projects, members, jobs): not sent, since GitLab would answer 401 or 404.
+    /// the project, its members): not sent, since GitLab would answer 401 or 404.
     JobToken {
         what: &'static str,
     },
@@ -125,6 +125,11 @@ impl Client {
             ("Authorization", self.auth.clone())
         } else if url == self.graphql_url {
             ("Authorization", format!("Bearer {}", self.token))
+        } else if self.is_job_token() {
+            // Besides the state API, only the jobs listing is sent a job token (it declares
+            // `job_token_allowed: true`, `lib/api/ci/jobs.rb`), in the header GitLab reads
+            // there; basic auth it would ignore.
+            ("JOB-TOKEN", self.token.clone())
         } else {
             ("PRIVATE-TOKEN", self.token.clone())
         }
@@ -135,8 +140,9 @@ impl Client {
         self.username == "gitlab-ci-token"
     }
 
-    /// GitLab opens only the state API to job tokens: GraphQL refuses them (401) and the other
-    /// REST routes ignore them (404 on a private project), so tfw does not ask.
+    /// GitLab opens only the state API and the jobs listing to job tokens: GraphQL refuses them
+    /// (401) and the other REST routes ignore them (404 on a private project), so tfw does not
+    /// ask.
     fn refuse_job_token(&self, what: &'static str) -> ApiResult<()> {
         if self.is_job_token() {
             Err(ApiError::JobToken { what })
@@ -251,7 +257,8 @@ impl Client {
         self.call("POST", &url, Some(bytes)).map(|_| ())
     }
 
-    /// Takes the lock; on 409 returns the holder's lock info as `Err(Some(info))`.
+    /// Takes the lock; on 409 returns GitLab's answer as `Err(info)`: the holder's LockInfo, or
+    /// (see `names_holder`) another conflict GitLab answers with 409.
     pub fn lock(
         &self,
         name: &str,
@@ -292,6 +299,14 @@ impl Client {
     pub fn delete_state(&self, name: &str) -> ApiResult<()> {
         self.call("DELETE", &self.state_url(name), None).map(|_| ())
     }
+}
+
+/// Whether a 409 to a lock request is the holder's LockInfo (GitLab's `post '/lock'` always
+/// sends the held lock's `ID`), rather than `API::API`'s `409 Conflict: Resource lock`, which
+/// GitLab answers on any route when another request holds the same database record
+/// (`ActiveRecord::StaleObjectError`, `ExclusiveLeaseHelpers::FailedToObtainLockError`).
+pub fn names_holder(conflict: &serde_json::Value) -> bool {
+    conflict["ID"].as_str().is_some_and(|id| !id.is_empty())
 }
 
 /// GitLab's 404 for the project itself (missing, or private and the token's user is not a

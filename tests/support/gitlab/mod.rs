@@ -35,6 +35,7 @@ mod graphql_ci;
 mod groups;
 mod http;
 mod merge_requests;
+mod meanwhile;
 mod merge_requests_read;
 mod model;
 mod paging;
@@ -60,6 +61,8 @@ pub use control::JobIds;
 pub use control_repo::MergeRequestInfo;
 pub use fault::{Fault, FaultAction};
 use http::{accept_loop, base64_encode, lock_ignoring_poison};
+#[allow(unused_imports)]
+pub use meanwhile::Meanwhile;
 use model::World;
 pub use repo_model::FileMode;
 use server::Shared;

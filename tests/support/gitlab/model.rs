@@ -21,6 +21,8 @@ pub(super) struct World {
     pub tokens: Vec<TokenRec>,
     pub jobs: Vec<Job>,
     pub faults: Vec<Fault>,
+    /// Other clients' changes waiting for a request to land in (`meanwhile.rs`).
+    pub meanwhile: Vec<super::meanwhile::Pending>,
     pub log: Vec<RequestRecord>,
     /// Off by default so that the log is on unless a benchmark turns it off.
     pub log_disabled: bool,

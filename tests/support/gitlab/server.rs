@@ -60,8 +60,14 @@ impl Reply {
         }
     }
 
+    /// 200 with no body: `body false` then `status :ok` (the state routes' POST and DELETE).
     pub fn empty_ok() -> Reply {
-        Reply::json(200, json!({}))
+        Reply {
+            status: 200,
+            content_type: "application/json",
+            body: Vec::new(),
+            headers: Vec::new(),
+        }
     }
 
     pub fn no_content() -> Reply {

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::model::{Auth, LockRec, Project, VersionRec, World};
 use super::server::{API_SCOPES, Reply, Tail};
-use super::{MAX_NAME_LEN, Role};
+use super::{MAX_NAME_LEN, Role, Route};
 
 /// `rescue_from StateDeletedError` in `state.rb`: every route of a state whose deletion is
 /// scheduled (`deleted_at` set) answers this until the worker has removed it.
@@ -146,7 +146,21 @@ pub(super) fn answer(
     let username = auth.username().unwrap_or_default();
     let max_state_size = world.max_state_size;
     let now = SystemTime::now();
+    let route = match tail {
+        Tail::Base => Route::State,
+        Tail::Lock => Route::Lock,
+        Tail::Version(_) => Route::Versions,
+    };
+    let meanwhile = world.take_meanwhile(method, route, name);
     let project = &mut world.projects[index];
+    // Another client's change lands before this request's one transaction; a lock request's
+    // lands between its two (see `meanwhile.rs`).
+    let mut meanwhile = meanwhile;
+    if !(matches!(tail, Tail::Lock) && method == "POST")
+        && let Some(change) = meanwhile.take()
+    {
+        project.apply(name, &change);
+    }
     match (tail, method) {
         (Tail::Base, "GET") => {
             let Some(state) = project.states.get(name) else {
@@ -227,8 +241,17 @@ pub(super) fn answer(
                 return deleting();
             }
             let status = if state.lock.is_some() {
+                // `lock!` raised `StateLockedError`; `find_with_lock` reads the holder next.
+                if let Some(change) = meanwhile.take() {
+                    project.apply(name, &change);
+                }
+                if project.states[name].lock.is_none() {
+                    // `state.locked_by_user.username` on a lock released meanwhile.
+                    return Reply::message(500, "500 Internal Server Error");
+                }
                 409
             } else {
+                let state = project.state_entry(name);
                 state.lock = Some(LockRec {
                     id,
                     username,
@@ -257,13 +280,15 @@ pub(super) fn answer(
             }
             // No ID is Terraform's force-unlock and always succeeds; an ID must match
             // (`delete '/lock'` rescues `StateLockedError` as 409).
+            // The route's value is `status`'s, the code itself, which Grape renders as the
+            // body (`status :conflict` in the rescue, `status :ok` after `unlock!`).
             if id.is_some() && !state.lock_matches(id.as_deref()) {
-                return Reply::message(409, "409 Conflict");
+                return Reply::json(409, Value::from(409));
             }
             if state.lock.take().is_some() {
                 state.updated_at = now;
             }
-            Reply::empty_ok()
+            Reply::json(200, Value::from(200))
         }
 
         (Tail::Version(serial), "GET" | "DELETE") => {
