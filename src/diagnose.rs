@@ -274,8 +274,12 @@ fn explain(
 /// rejected token reads the same whether terraform or tfw met it.
 fn cause_problem(cause: &Cause, what: &str, backend: &Backend) -> Option<Problem> {
     let error = match cause {
-        Cause::Status(422) => ApiError::Status {
-            code: 422,
+        // terraform shows no body; GitLab's answer to a read of the state tells the cause (a
+        // deletion in progress; a project it does not show to the token, as the lock, write
+        // and unlock routes create a missing state, so their 404 is the project's; an account
+        // or a role refused even reading).
+        Cause::Status(code @ (403 | 404 | 422)) => ApiError::Status {
+            code: *code,
             body: crate::backend::gitlab::refusal_body(backend),
         },
         Cause::Status(code) => ApiError::Status {

@@ -135,7 +135,10 @@ fn terraform_cases() -> Vec<Case> {
             MissingProject,
             vec![],
             APPLY,
-            ("no such project or state (404)", "GITLAB_PROJECT"),
+            (
+                "shows no project `4242` to this token (404)",
+                "GITLAB_PROJECT",
+            ),
             Unchanged,
         ),
         case(

@@ -20,6 +20,7 @@ mod gitlab_conflicts;
 mod gitlab_fleet_mr_writes;
 mod gitlab_fleet_server;
 mod gitlab_fleet_writes;
+mod gitlab_messages;
 mod gitlab_repo_server;
 mod gitlab_rules;
 mod gitlab_server;

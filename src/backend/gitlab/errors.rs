@@ -74,6 +74,16 @@ impl ApiError {
                 backend.state_name()
             ))
             .hint("wait a few minutes: once `tfw state list` no longer shows it, the name can be used again (for a new, empty state)"),
+            // terraform met a 422 and tfw's read of the state gets none: the refusal was the
+            // write's own, which GitLab explains only in the answer terraform did not show.
+            ApiError::Status { code: 422, body } if body.trim().is_empty() => Problem::error(format!(
+                "{what}: GitLab refused the request (422) and terraform did not show why; GitLab answers 422 to a write whose `serial` it already has, to one without a `serial` or not JSON, and to any call about a state being deleted (`{}` is not)",
+                backend.state_name()
+            ))
+            .hint(format!(
+                "`tfw state show {}` shows the serial GitLab has; a serial it already has means the state changed meanwhile",
+                backend.state_name()
+            )),
             ApiError::Status { code: 422, body } => {
                 let message = field(body, "message").unwrap_or_else(|| body.trim().to_string());
                 let hint = if message.contains("already been taken") {
@@ -89,6 +99,16 @@ impl ApiError {
                 ))
                 .hint(hint)
             }
+            // `file_too_large!` when the instance sets `max_terraform_state_size_bytes`.
+            ApiError::Status { code: 413, .. } => Problem::error(format!(
+                "{what}: GitLab refused the state as larger than this instance allows (413)"
+            ))
+            .hint("GitLab's administrators set the limit (Admin > Settings > Preferences, Terraform state size); a state this big usually holds data it need not (large outputs, inline files)"),
+            ApiError::Status { code, body } if *code < 500 => Problem::error(format!(
+                "{what}: GitLab refused the request ({code}){}",
+                first_line(&gitlab_message(body).unwrap_or_else(|| body.clone()))
+            ))
+            .hint("GitLab's message says what it refused; `tfw -v` shows the calls tfw made"),
             ApiError::Status { code, body } => Problem::error(format!(
                 "{what}: GitLab answered {code}{}",
                 first_line(body)
@@ -122,6 +142,16 @@ impl ApiError {
             .hint("check the URL in .env and your network (VPN?); behind a proxy, set HTTPS_PROXY (and NO_PROXY) as for terraform"),
         }
     }
+}
+
+/// GitLab's own message: REST's `message` (or Grape's `error`), or GraphQL's first error.
+fn gitlab_message(body: &str) -> Option<String> {
+    field(body, "message")
+        .or_else(|| field(body, "error"))
+        .or_else(|| {
+            let value: serde_json::Value = serde_json::from_str(body).ok()?;
+            value["errors"][0]["message"].as_str().map(str::to_string)
+        })
 }
 
 /// `: <first line of the body>`, or nothing for an empty body (no dangling colon).
@@ -166,6 +196,27 @@ fn forbidden(what: &str, body: &str, backend: &Backend, job_token: bool) -> Prob
     if field(body, "error").as_deref() == Some("insufficient_scope") {
         return super::tokens::insufficient_scope(what, body, backend);
     }
+    // GraphQL's word for the same (`GraphqlController#authorize_access_api!`): REST says why.
+    if gitlab_message(body).as_deref() == Some("API not accessible for user") {
+        let client = Client::with_timeout(backend, std::time::Duration::from_secs(5));
+        if let Err(ApiError::Status { code: 403, body }) = client.whoami() {
+            return forbidden(what, &body, backend, job_token);
+        }
+    }
+    // `API::APIGuard#find_current_user!`: the account itself may not use the API
+    // (`Gitlab::Auth::UserAccessDeniedReason`: blocked, deactivated, pending approval, terms
+    // not accepted, password expired...), said in GitLab's own words.
+    if let Some(reason) = gitlab_message(body)
+        .as_deref()
+        .and_then(|m| m.strip_prefix("403 Forbidden - "))
+        .filter(|m| m.starts_with("Your ") || m.starts_with("You "))
+    {
+        return Problem::error(format!(
+            "{what}: GitLab refuses the token's user itself (403): {}",
+            reason.trim_end_matches('.')
+        ))
+        .hint("it is about the account, not the project or the token: sign in to GitLab on the web to see what it asks, or ask your GitLab administrator");
+    }
     if body.contains("protection rule") {
         return Problem::error(format!(
             "{what}: a state protection rule on `{state}` refuses this (403): {}",
@@ -180,7 +231,7 @@ fn forbidden(what: &str, body: &str, backend: &Backend, job_token: bool) -> Prob
             "{what}: GitLab refused this (403 Forbidden){known}"
         ))
         .hint(format!(
-            "GitLab's answer does not say why; it refuses a write for a role below Maintainer in `{project}`, a token without the `api` scope, a state protection rule on `{state}`, or an archived project: check your role under Manage > Members, the token's scopes, and the project's settings"
+            "GitLab's answer does not say why; it refuses reading below the Developer role in `{project}` and writing below Maintainer, a token without the `api` scope, and writes under a state protection rule on `{state}` or to an archived project: check the role under Manage > Members, the token's scopes, and the project's settings"
         ))
     };
     if job_token {
@@ -266,8 +317,9 @@ pub fn lock_now(backend: &Backend) -> String {
     }
 }
 
-/// GitLab's answer to a read of the state, for a 422 terraform met without showing why
-/// (a deletion in progress answers every route with 422).
+/// GitLab's answer to a read of the state, for a 404 or 422 terraform met without showing
+/// why (a project GitLab does not show to the token; a deletion in progress, which answers
+/// every route with 422).
 pub fn refusal_body(backend: &Backend) -> String {
     match Client::new(backend).get_state(backend.state_name()) {
         Err(ApiError::Status { body, .. }) => body,

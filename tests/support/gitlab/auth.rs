@@ -68,6 +68,21 @@ impl Auth {
 }
 
 impl World {
+    /// Why the account behind `auth` may not use the API (`Gitlab::Auth::UserAccessDeniedReason`),
+    /// for the states this server keeps (`blocked`, `deactivated`). `host` is the request's.
+    pub fn denied(&self, auth: &Auth, host: Option<&str>) -> Option<String> {
+        let username = auth.username()?;
+        let user = self.users.iter().find(|u| u.username == username)?;
+        match user.state.as_str() {
+            "blocked" => Some("Your account has been blocked.".into()),
+            "deactivated" => Some(format!(
+                "Your account has been deactivated by your administrator. Please log back in from a web browser to reactivate your account at http://{}",
+                host.unwrap_or("localhost")
+            )),
+            _ => None,
+        }
+    }
+
     /// Who a request is, by the rules of the route it reached (see `Accepts`).
     pub fn authenticate(&self, headers: &[(String, String)], accepts: Accepts) -> Auth {
         let personal = |token: &str| match self.tokens.iter().find(|t| t.token == token) {

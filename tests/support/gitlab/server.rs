@@ -407,6 +407,18 @@ impl Shared {
                 _ => Reply::unauthorized(why.as_deref()),
             };
         }
+        // `API::APIGuard#find_current_user!` (`Gitlab::UserAccess#allowed?`): an account that
+        // may not use the API at all, with `UserAccessDeniedReason`'s words; GraphQL's
+        // `authorize_access_api!` says only that.
+        if let Some(reason) = world.denied(auth, super::http::header(&request.headers, "host")) {
+            return match endpoint {
+                Endpoint::GraphQL => Reply::json(
+                    403,
+                    json!({ "errors": [{ "message": "API not accessible for user" }] }),
+                ),
+                _ => Reply::message(403, &format!("403 Forbidden - {reason}")),
+            };
+        }
         match endpoint {
             Endpoint::GraphQL if method == "POST" => {
                 super::graphql::answer(&world, auth, &request.body)
