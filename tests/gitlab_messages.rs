@@ -144,3 +144,22 @@ fn a_423_is_read_as_terraform_reads_it_a_held_lock() {
         .stderr_has("is locked by bob")
         .stderr_has("not by you");
 }
+
+#[test]
+fn a_lock_released_before_tfw_asks_is_told_as_a_finished_run() {
+    let sandbox = Sandbox::new();
+    sandbox.tfw(&["apply", "--auto-approve"]).run().success();
+    // terraform meets bob's 409; by the time tfw asks GitLab, the state is free.
+    let holder = json!({ "ID": "b0b", "Who": BOB, "Created": "2026-11-20T09:15:00Z", "Operation": "OperationTypeApply", "Info": "", "Version": "1.0.3", "Path": "" });
+    sandbox.gitlab.fault(
+        Fault::respond(Route::Lock, 409, holder.to_string())
+            .method("POST")
+            .times(1),
+    );
+    sandbox
+        .tfw(&["plan"])
+        .run()
+        .code(1)
+        .stderr_has("was locked by another run (lock ID b0b), which has finished since")
+        .stderr_has("run the command again");
+}
