@@ -163,3 +163,41 @@ fn a_lock_released_before_tfw_asks_is_told_as_a_finished_run() {
         .stderr_has("was locked by another run (lock ID b0b), which has finished since")
         .stderr_has("run the command again");
 }
+
+#[test]
+fn an_older_gitlab_without_deleted_at_still_lists_and_switches() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .gitlab
+        .put_state(PROJECT, "staging", br#"{"serial":1}"#);
+    sandbox
+        .gitlab
+        .set_graphql_missing_state_fields(&["deletedAt"]);
+    sandbox
+        .tfw(&["state", "list"])
+        .run()
+        .success()
+        .stdout_has("staging");
+    sandbox.tfw(&["use", "staging"]).run().success();
+    sandbox.tfw(&["state", "show", "staging"]).run().success();
+}
+
+#[test]
+fn a_role_held_through_the_group_is_read_from_group_access() {
+    let sandbox = Sandbox::new();
+    sandbox.tfw(&["apply", "--auto-approve"]).run().success();
+    sandbox.gitlab.add_group(7, "group");
+    sandbox
+        .gitlab
+        .set_group_role("group", "erin", Some(Role::Developer));
+    sandbox
+        .gitlab
+        .add_token("erin", "glpat-erin-000000000000", &["api"]);
+    env_with(&sandbox, "erin", "glpat-erin-000000000000");
+    sandbox.write("extra.tf", "output \"more\" { value = 2 }\n");
+    sandbox
+        .tfw(&["apply", "--auto-approve"])
+        .run()
+        .code(1)
+        .stderr_has("your role in `group/infra` is Developer");
+}

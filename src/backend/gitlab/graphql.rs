@@ -49,6 +49,16 @@ impl StateInfo {
 
 const STATE_FIELDS: &str = "name lockedAt lockedByUser { username } updatedAt deletedAt latestVersion { serial createdAt createdByUser { username } }";
 
+/// The same without `deletedAt`, which GitLab's schema has only since delayed deletion of
+/// states (`types/terraform/state_type.rb`): an older GitLab fails the whole query on it, and
+/// shows no state being deleted anyway.
+const STATE_FIELDS_WITHOUT_DELETED_AT: &str = "name lockedAt lockedByUser { username } updatedAt latestVersion { serial createdAt createdByUser { username } }";
+
+/// GraphQL's validation error for a field the schema does not have.
+fn lacks_deleted_at(err: &ApiError) -> bool {
+    matches!(err, ApiError::Transport(m) if m.contains("'deletedAt' doesn't exist"))
+}
+
 /// Pages tfw follows at most (100 states each): far beyond any real project, and a server
 /// that keeps saying `hasNextPage` cannot keep tfw busy forever.
 const MAX_PAGES: usize = 1000;
@@ -83,12 +93,38 @@ impl Client {
         Ok(project.clone())
     }
 
+    /// The state fields this GitLab's schema has: all of them, until it refused `deletedAt`.
+    fn state_fields(&self) -> &'static str {
+        if self.old_schema.load(std::sync::atomic::Ordering::Relaxed) {
+            STATE_FIELDS_WITHOUT_DELETED_AT
+        } else {
+            STATE_FIELDS
+        }
+    }
+
+    /// `call` with the state fields this GitLab has: once more without `deletedAt` when the
+    /// schema refuses it (remembered for this client's later calls).
+    fn with_state_fields<T>(&self, call: impl Fn(&str) -> ApiResult<T>) -> ApiResult<T> {
+        match call(self.state_fields()) {
+            Err(err) if lacks_deleted_at(&err) => {
+                self.old_schema
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                call(STATE_FIELDS_WITHOUT_DELETED_AT)
+            }
+            other => other,
+        }
+    }
+
     /// Every state of the project, in GitLab's order (by name), all pages.
     pub fn list_states(&self) -> ApiResult<Vec<StateInfo>> {
         self.refuse_job_token("list states with GraphQL")?;
         let full_path = self.project_path()?;
+        self.with_state_fields(|fields| self.list_states_with(&full_path, fields))
+    }
+
+    fn list_states_with(&self, full_path: &str, fields: &str) -> ApiResult<Vec<StateInfo>> {
         let query = format!(
-            "query($fullPath: ID!, $after: String) {{ project(fullPath: $fullPath) {{ terraformStates(first: 100, after: $after) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {STATE_FIELDS} }} }} }} }}"
+            "query($fullPath: ID!, $after: String) {{ project(fullPath: $fullPath) {{ terraformStates(first: 100, after: $after) {{ pageInfo {{ hasNextPage endCursor }} nodes {{ {fields} }} }} }} }}"
         );
         let mut states = Vec::new();
         let mut after: Option<String> = None;
@@ -114,13 +150,15 @@ impl Client {
     pub fn state_info(&self, name: &str) -> ApiResult<Option<StateInfo>> {
         self.refuse_job_token("read states with GraphQL")?;
         let full_path = self.project_path()?;
-        let query = format!(
-            "query($fullPath: ID!, $name: String!) {{ project(fullPath: $fullPath) {{ terraformState(name: $name) {{ {STATE_FIELDS} }} }} }}"
-        );
-        let project = self.graphql(
-            &query,
-            serde_json::json!({ "fullPath": full_path, "name": name }),
-        )?;
+        let project = self.with_state_fields(|fields| {
+            let query = format!(
+                "query($fullPath: ID!, $name: String!) {{ project(fullPath: $fullPath) {{ terraformState(name: $name) {{ {fields} }} }} }}"
+            );
+            self.graphql(
+                &query,
+                serde_json::json!({ "fullPath": full_path, "name": name }),
+            )
+        })?;
         let state = &project["terraformState"];
         if state.is_null() {
             return Ok(None);

@@ -38,6 +38,8 @@ pub struct Client {
     /// The token alone, for the routes that do not take basic auth (see `auth_for`).
     token: String,
     username: String,
+    /// This GitLab's schema has no `deletedAt` on Terraform states (older GitLab).
+    old_schema: std::sync::atomic::AtomicBool,
 }
 
 /// What GitLab answered with, when it was not a success.
@@ -114,6 +116,7 @@ impl Client {
             ),
             token: backend.password.value.clone(),
             username: backend.username.value.clone(),
+            old_schema: std::sync::atomic::AtomicBool::new(false),
         }
     }
 

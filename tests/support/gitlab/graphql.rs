@@ -198,6 +198,9 @@ fn state_object(
 ) -> Result<Value, String> {
     let time = |t| json!(world.time(t, false));
     object(fields, "TerraformState", |f| {
+        if world.graphql_missing_state_fields.contains(&f.name) {
+            return None;
+        }
         Some(match f.name.as_str() {
             "id" => Ok(json!(format!("gid://gitlab/Terraform::State/{name}"))),
             "name" => Ok(json!(name)),

@@ -63,6 +63,13 @@ impl Project {
 }
 
 impl GitLab {
+    /// An older GitLab whose GraphQL `TerraformState` has none of `fields` (`deletedAt` is
+    /// recent: `app/graphql/types/terraform/state_type.rb`).
+    pub fn set_graphql_missing_state_fields(&self, fields: &[&str]) {
+        self.shared.world().graphql_missing_state_fields =
+            fields.iter().map(|f| f.to_string()).collect();
+    }
+
     /// While the next `method` request to `route` of state `name` is handled, another client
     /// does `change` (for `POST /lock`: between GitLab's two transactions, see the module).
     pub fn meanwhile(&self, route: Route, method: &str, name: &str, change: Meanwhile) {

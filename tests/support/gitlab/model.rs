@@ -21,6 +21,9 @@ pub(super) struct World {
     pub tokens: Vec<TokenRec>,
     pub jobs: Vec<Job>,
     pub faults: Vec<Fault>,
+    /// `TerraformState` fields this GitLab's GraphQL schema lacks (an older GitLab: `deletedAt`
+    /// came with delayed deletion): selecting one is a validation error.
+    pub graphql_missing_state_fields: Vec<String>,
     /// Other clients' changes waiting for a request to land in (`meanwhile.rs`).
     pub meanwhile: Vec<super::meanwhile::Pending>,
     pub log: Vec<RequestRecord>,

@@ -164,8 +164,10 @@ pub(super) fn token_self(world: &World, auth: &Auth, headers: &[(String, String)
 
 pub(super) fn project(world: &World, auth: &Auth, key: &str) -> Reply {
     match member_project(world, auth, key) {
-        // `permissions` is the requesting user's access (`API::Entities::ProjectWithAccess`).
-        Ok((project, role)) => Reply::json(
+        // `permissions` (`API::Entities::ProjectWithAccess`): `project_access` is the user's
+        // direct membership, `group_access` the highest in the project's group and its
+        // ancestors (`highest_group_member`); either is null when it does not exist.
+        Ok((project, _)) => Reply::json(
             200,
             json!({
                 "id": project.id,
@@ -173,8 +175,10 @@ pub(super) fn project(world: &World, auth: &Auth, key: &str) -> Reply {
                 "archived": project.archived,
                 "visibility": "private",
                 "permissions": {
-                    "project_access": { "access_level": access_level(role) },
-                    "group_access": null,
+                    "project_access": auth.username().and_then(|u| project.members.get(&u).copied())
+                        .map(|r| json!({ "access_level": access_level(r), "notification_level": 3 })),
+                    "group_access": auth.username().and_then(|u| world.inherited_role(&u, &project.full_path))
+                        .map(|r| json!({ "access_level": access_level(r), "notification_level": 3 })),
                 },
             }),
         ),
