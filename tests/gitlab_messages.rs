@@ -201,3 +201,35 @@ fn a_role_held_through_the_group_is_read_from_group_access() {
         .code(1)
         .stderr_has("your role in `group/infra` is Developer");
 }
+
+#[test]
+fn an_answer_that_is_not_a_network_failure_is_not_told_as_one() {
+    let sandbox = Sandbox::new();
+    sandbox
+        .gitlab
+        .put_state(PROJECT, "staging", br#"{"serial":1}"#);
+    // `GraphqlController#handle_internal_error`: 500 in GraphQL's shape.
+    sandbox.gitlab.fault(Fault::respond(
+        Route::GraphQL,
+        200,
+        r#"{"errors":[{"message":"Internal server error"}]}"#,
+    ));
+    sandbox
+        .tfw(&["state", "list"])
+        .run()
+        .code(1)
+        .stderr_has("GitLab's GraphQL API answered with an error: ")
+        .stderr_has("Internal server error")
+        .lacks("cannot reach");
+    sandbox.gitlab.clear_faults();
+    // A sign-in page in between: 200 with HTML.
+    sandbox
+        .gitlab
+        .fault(Fault::respond(Route::Rest, 200, "<html>Sign in</html>"));
+    sandbox
+        .tfw(&["state", "list"])
+        .run()
+        .code(1)
+        .stderr_has("is not one GitLab's API gives")
+        .lacks("cannot reach");
+}

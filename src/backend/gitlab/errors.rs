@@ -134,6 +134,21 @@ impl ApiError {
                 backend.api_url
             ))
             .hint("try again; a proxy or an unstable network (VPN?) may be cutting connections"),
+            // An answer came, but not one tfw can use: not a network problem.
+            ApiError::Transport(message) if message.starts_with("GraphQL error") => {
+                Problem::error(format!(
+                    "{what}: GitLab's GraphQL API answered with an error: {}",
+                    message.trim_start_matches("GraphQL error: ")
+                ))
+                .hint("GitLab's message says what failed; if it persists, `tfw -v` shows the query tfw sent (worth reporting)")
+            }
+            ApiError::Transport(message) if message.starts_with("unexpected ") => {
+                Problem::error(format!(
+                    "{what}: the answer from {} is not one GitLab's API gives ({message})",
+                    backend.gitlab_root()
+                ))
+                .hint("check that the URL is GitLab's own address, not a proxy or a sign-in page in between; `tfw -v` shows the calls")
+            }
             ApiError::Transport(message) => Problem::error(format!(
                 "{what}: cannot reach GitLab at {}: {message}, tried {}",
                 backend.api_url,
