@@ -233,24 +233,7 @@ fn explain(
                 "{fix}push the new state, which terraform kept in `errored.tfstate` (what it changed exists, GitLab does not know it yet): `tfw exec -- state push errored.tfstate`. Do not apply again before that: the state would fork"
             ))
         }
-        // `delete '/lock'` with terraform's own ID answers 409 when GitLab holds another lock
-        // (or none): terraform's was released or taken over meanwhile (a `force-unlock`).
-        (Phase::Unlock, Cause::Status(409)) => {
-            let now = match Client::new(backend).state_info(state) {
-                Ok(Some(info)) => match info.lock_holder() {
-                    Some(holder) => format!("; GitLab shows it locked by {holder} now, a lock that is not terraform's"),
-                    None if info.locked_at.is_none() => "; GitLab shows it unlocked now".into(),
-                    None => "; GitLab shows it locked now, not by terraform".into(),
-                },
-                _ => String::new(),
-            };
-            Problem::error(format!(
-                "terraform's lock on `{state}` was gone when it released it (409: GitLab holds another lock, or none){now}"
-            ))
-            .hint(format!(
-                "someone released or took over the lock during the run; nothing of this run is left to release (`tfw state show {state}` shows who holds it)"
-            ))
-        }
+        (Phase::Unlock, Cause::Status(409)) => crate::safety::lock_gone(backend),
         (Phase::Unlock, cause) => {
             let what = format!("terraform could not release its lock on `{state}`");
             let problem = cause_problem(cause, &what, backend)

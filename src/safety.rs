@@ -184,3 +184,26 @@ pub fn explain_lock(ctx: &Context, backend: &Backend, stderr: &str) -> Problem {
     };
     Problem::error(message).hint(hint)
 }
+
+/// terraform's unlock got 409: `delete '/lock'` with its own ID answers so when GitLab holds
+/// another lock, or none (terraform's was released or taken over meanwhile, a
+/// `force-unlock`). Nothing of the run is left to release.
+pub fn lock_gone(backend: &Backend) -> Problem {
+    let state = backend.state_name();
+    let now = match Client::new(backend).state_info(state) {
+        Ok(Some(info)) => match info.lock_holder() {
+            Some(holder) => {
+                format!("; GitLab shows it locked by {holder} now, a lock that is not terraform's")
+            }
+            None if info.locked_at.is_none() => "; GitLab shows it unlocked now".into(),
+            None => "; GitLab shows it locked now, not by terraform".into(),
+        },
+        _ => String::new(),
+    };
+    Problem::error(format!(
+        "terraform's lock on `{state}` was gone when it released it (409: GitLab holds another lock, or none){now}"
+    ))
+    .hint(format!(
+        "someone released or took over the lock during the run; nothing of this run is left to release (`tfw state show {state}` shows who holds it)"
+    ))
+}

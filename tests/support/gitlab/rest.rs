@@ -7,7 +7,8 @@ use serde_json::{Value, json};
 
 use super::Role;
 use super::model::{Auth, World};
-use super::server::{API_SCOPES, Reply};
+use super::refusals::API_SCOPES;
+use super::server::Reply;
 
 /// `Gitlab::Access` values, as the members API shows them.
 fn access_level(role: Role) -> u32 {

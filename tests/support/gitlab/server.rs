@@ -1,6 +1,6 @@
 //! Routing: which endpoint a request reaches, who it is by that route's rules, the faults a
 //! test asked for, and the request log. The answers themselves are in `state_api`, `graphql`
-//! and `rest`.
+//! and `rest`, the refusals common to every route in `refusals`.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard};
@@ -12,10 +12,6 @@ use serde_json::{Value, json};
 use super::http::{HttpRequest, lock_ignoring_poison};
 use super::model::{Accepts, Auth, World};
 use super::{FaultAction, MAX_FAULT_WAIT, RequestRecord, Route};
-
-/// The scopes `API::API` registers for every REST route (`allow_access_with_scope :api`, and
-/// `:read_api` for GET and HEAD): what a 403 `insufficient_scope` lists.
-pub(super) const API_SCOPES: &str = "api read_api";
 
 /// What the connection should do with a request.
 pub(super) enum Outcome {
@@ -77,60 +73,6 @@ impl Reply {
             body: Vec::new(),
             headers: Vec::new(),
         }
-    }
-
-    /// A 401 answer. No credentials, a token GitLab does not know, or a job token whose job is not
-    /// running: `unauthorized!` (`lib/api/helpers.rb`, `initial_current_user` rescuing
-    /// `UnauthorizedError`), `{"message":"401 Unauthorized"}` and no challenge. A token GitLab
-    /// knows but no longer takes (expired, revoked): `Gitlab::Auth::ExpiredError` /
-    /// `RevokedError`, rescued by `API::APIGuard#oauth2_bearer_token_error_handler` as
-    /// rack-oauth2's `Bearer::Unauthorized`: an OAuth body and a `WWW-Authenticate` challenge
-    /// with rack-oauth2's default realm (the error handler sets none).
-    pub fn unauthorized(why: Option<&str>) -> Reply {
-        match why {
-            Some(why) => {
-                let mut reply = Reply::json(
-                    401,
-                    json!({ "error": "invalid_token", "error_description": why }),
-                );
-                reply.headers.push((
-                    "WWW-Authenticate".into(),
-                    format!(
-                        "Bearer realm=\"Protected by OAuth 2.0\", error=\"invalid_token\", error_description=\"{why}\""
-                    ),
-                ));
-                reply
-            }
-            None => Reply::message(401, "401 Unauthorized"),
-        }
-    }
-
-    pub fn forbidden() -> Reply {
-        Reply::message(403, "403 Forbidden")
-    }
-
-    /// A token without a scope the route takes (`API::APIGuard`, `InsufficientScopeError`, as
-    /// rack-oauth2's `Bearer::Forbidden`: no challenge header). `scope` is every scope
-    /// registered for the route, space-separated (`scopes_registered_for_endpoint`: `api`, and
-    /// `read_api` which `API::API` registers for GET only, so a write refused to a `read_api`
-    /// token still lists it), not the one the request lacked.
-    pub fn insufficient_scope(scope: &str) -> Reply {
-        Reply::json(
-            403,
-            json!({
-                "error": "insufficient_scope",
-                "error_description": "The request requires higher privileges than provided by the access token.",
-                "scope": scope,
-            }),
-        )
-    }
-
-    pub fn not_found() -> Reply {
-        Reply::message(404, "404 Not Found")
-    }
-
-    pub fn project_not_found() -> Reply {
-        Reply::message(404, "404 Project Not Found")
     }
 }
 
@@ -268,6 +210,10 @@ impl Endpoint {
         }
     }
 
+    pub fn is_graphql(&self) -> bool {
+        matches!(self, Endpoint::GraphQL)
+    }
+
     pub fn state_name(&self) -> Option<&str> {
         match self {
             Endpoint::State { name, .. } => Some(name),
@@ -399,25 +345,11 @@ impl Shared {
     ) -> Reply {
         let mut world = self.world();
         if let Auth::Invalid(why) = auth {
-            return match endpoint {
-                // GraphQL answers a bad token in its own shape (`GraphqlController`).
-                Endpoint::GraphQL => {
-                    Reply::json(401, json!({ "errors": [{ "message": "Invalid token" }] }))
-                }
-                _ => Reply::unauthorized(why.as_deref()),
-            };
+            return Reply::invalid(why.as_deref(), endpoint.is_graphql());
         }
-        // `API::APIGuard#find_current_user!` (`Gitlab::UserAccess#allowed?`): an account that
-        // may not use the API at all, with `UserAccessDeniedReason`'s words; GraphQL's
-        // `authorize_access_api!` says only that.
-        if let Some(reason) = world.denied(auth, super::http::header(&request.headers, "host")) {
-            return match endpoint {
-                Endpoint::GraphQL => Reply::json(
-                    403,
-                    json!({ "errors": [{ "message": "API not accessible for user" }] }),
-                ),
-                _ => Reply::message(403, &format!("403 Forbidden - {reason}")),
-            };
+        let host = super::http::header(&request.headers, "host");
+        if let Some(refusal) = Reply::account_refused(&world, auth, host, endpoint.is_graphql()) {
+            return refusal;
         }
         match endpoint {
             Endpoint::GraphQL if method == "POST" => {

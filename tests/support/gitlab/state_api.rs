@@ -9,7 +9,8 @@ use percent_encoding::percent_decode_str;
 use serde_json::{Map, Value};
 
 use super::model::{Auth, LockRec, Project, VersionRec, World};
-use super::server::{API_SCOPES, Reply, Tail};
+use super::refusals::API_SCOPES;
+use super::server::{Reply, Tail};
 use super::{MAX_NAME_LEN, Role, Route};
 
 /// `rescue_from StateDeletedError` in `state.rb`: every route of a state whose deletion is
