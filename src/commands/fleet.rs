@@ -100,6 +100,12 @@ fn run_status(ctx: &Context, args: &FleetStatusArgs) -> Result<i32> {
                 ctx.printer.hint(hint);
             }
         }
+        if ctx.printer.verbose() > 0 {
+            for warning in &status.warnings {
+                ctx.printer
+                    .warning(&format!("{}: {}", status.project, warning.message));
+            }
+        }
     }
     ctx.printer.status(&summary(&args.group, &statuses));
     Ok(code)
