@@ -3,6 +3,7 @@
 mod support;
 
 mod ci;
+mod ci_fleet;
 mod ci_roots;
 mod concurrency;
 mod dotenv_fuzz;
@@ -13,6 +14,8 @@ mod file_modes;
 mod file_safety;
 mod fleet_status;
 mod fleet_status_faults;
+mod fleet_sync;
+mod fleet_sync_faults;
 mod gate;
 mod gitlab_answers;
 mod gitlab_ci_locks;

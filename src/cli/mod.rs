@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-pub use fleet::{FleetCommand, FleetStatusArgs};
+pub use fleet::{FleetCommand, FleetStatusArgs, FleetSyncArgs, Shard};
 pub use run::{
     ApplyArgs, CleanArgs, DestroyArgs, DriftArgs, ExecArgs, FmtArgs, GraphArgs, GraphFormat,
     PlanArgs,

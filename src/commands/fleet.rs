@@ -20,6 +20,7 @@ use crate::template::source::Spec;
 pub fn run(ctx: &Context, command: &FleetCommand) -> Result<i32> {
     match command {
         FleetCommand::Status(args) => run_status(ctx, args),
+        FleetCommand::Sync(args) => super::fleet_sync::run(ctx, args),
     }
 }
 
@@ -51,7 +52,7 @@ fn template(args: &FleetStatusArgs) -> Result<Option<Spec>> {
 }
 
 /// The group listing failed: the whole command did.
-fn group_problem(group: &str, failure: &Failure) -> Problem {
+pub(crate) fn group_problem(group: &str, failure: &Failure) -> Problem {
     match failure {
         Failure::Status { code: 404, .. } => Problem::error(format!(
             "GitLab shows no group `{group}` to this token (404)"

@@ -14,6 +14,7 @@ mod drift;
 mod env;
 mod exec;
 mod fleet;
+mod fleet_sync;
 mod fmt;
 mod graph;
 mod init;

@@ -9,7 +9,11 @@
 pub(crate) mod api;
 pub(crate) mod projects;
 pub(crate) mod remote;
+pub(crate) mod request;
+pub(crate) mod select;
 pub(crate) mod status;
+pub(crate) mod sync;
+pub(crate) mod writes;
 
 use crate::problem::Problem;
 use api::{Failure, MAX_RETRY_WAIT};

@@ -60,44 +60,41 @@ pub fn lock_of(files: &BTreeMap<String, Fetched>) -> Result<Option<Lock>, LockEr
     }
 }
 
-/// Whether the repository's lock follows `spec` (same source, by URL without `.git` or a
-/// trailing slash, or `builtin`): a fleet sync of one template leaves repositories made from
-/// another alone.
-pub fn follows(locked: &Locked, spec: &Spec) -> bool {
+/// How a lock names the template of `spec`: `builtin`, its URL, or for a local checkout the
+/// URL it is published at (its `origin`); `None` when a local template is published nowhere.
+fn identity(spec: &Spec, template: &Template) -> Option<String> {
+    match &spec.location {
+        Location::Builtin => Some(super::source::BUILTIN_NAME.to_string()),
+        Location::Git(url) if !url.starts_with('/') => Some(url.clone()),
+        _ => template.url.clone(),
+    }
+}
+
+/// Whether the lock names the template `identity` (as its source or its recorded URL; URLs
+/// compared without `.git`, a trailing slash or case): a fleet sync of one template leaves
+/// repositories made from another alone.
+pub fn follows(locked: &Locked, identity: &str) -> bool {
     let norm = |s: &str| {
         s.trim_end_matches('/')
             .trim_end_matches(".git")
             .to_ascii_lowercase()
     };
-    let wanted = match &spec.location {
-        Location::Builtin => super::source::BUILTIN_NAME.to_string(),
-        Location::Git(url) => url.clone(),
-        Location::Dir(dir) => dir.display().to_string(),
-    };
     [Some(&locked.source), locked.url.as_ref()]
         .into_iter()
         .flatten()
-        .any(|recorded| norm(recorded) == norm(&wanted))
+        .any(|recorded| norm(recorded) == norm(identity))
 }
 
-/// The template a fetched repository is synced to, and what its lock will record. The lock
-/// keeps its own source (only the ref, commit and version move); `TFW_TEMPLATE` says where
-/// that template is read from here, as for `tfw sync` (a CI job of the template repository
-/// reads its own checkout).
+/// The template a fetched repository is compared with or synced to, and what its lock will
+/// then record. The lock keeps its own source; `--template` (`over`) names the version (its
+/// ref is recorded) and, when it can be told (a URL, or a checkout's published URL), only a
+/// lock of the same template follows it. `TFW_TEMPLATE` says where the template is read from
+/// here, as for `tfw sync` (the template repository's CI job reads its own checkout).
 pub fn resolve(
     lock: &Lock,
     over: Option<&Spec>,
     resolver: &Resolver,
 ) -> Result<(Locked, Arc<Template>), Problem> {
-    if let Some(spec) = over
-        && !follows(&lock.template, spec)
-    {
-        return Err(Problem::error(format!(
-            "follows another template (`{}`), not `{}`",
-            lock.template.source,
-            spec.display()
-        )));
-    }
     let env = std::env::var(OVERRIDE_VAR)
         .ok()
         .filter(|v| !v.trim().is_empty());
@@ -108,11 +105,19 @@ pub fn resolve(
         (None, None) => Spec::from_lock(&lock.template, std::path::Path::new("/nonexistent"))?,
     };
     let template = resolver.resolve(&read_from)?;
+    if let Some(spec) = over
+        && let Some(identity) = identity(spec, &template)
+        && !follows(&lock.template, &identity)
+    {
+        return Err(Problem::error(format!(
+            "{FOLLOWS_ANOTHER} (`{}`), not `{identity}`",
+            lock.template.source
+        )));
+    }
     refuse_downgrade(lock, &read_from, &template)?;
-    let reference = match over {
-        Some(spec) => spec.reference.clone(),
-        None => lock.template.reference.clone(),
-    };
+    let reference = over
+        .and_then(|spec| spec.reference.clone())
+        .or_else(|| lock.template.reference.clone());
     let wanted = Locked {
         commit: template.commit.clone(),
         version: template.version.clone(),
@@ -121,6 +126,10 @@ pub fn resolve(
     };
     Ok((wanted, template))
 }
+
+/// How `resolve` says that a lock follows another template than `--template` (not an error
+/// of the repository: the fleet skips it).
+pub const FOLLOWS_ANOTHER: &str = "follows another template";
 
 /// Plans the fetched repository `shown` (`group/app@main`) against the template.
 pub fn plan(
@@ -336,19 +345,10 @@ mod tests {
     #[test]
     fn only_repositories_of_the_same_template_follow_it() {
         let lock = lock_at(&[]);
-        let spec = |text: &str| Spec::parse(text, std::path::Path::new("/")).unwrap();
-        assert!(follows(
-            &lock.template,
-            &spec("https://gitlab.example.com/platform/template@v2")
-        ));
-        assert!(follows(
-            &lock.template,
-            &spec("https://GITLAB.example.com/platform/template.git/")
-        ));
-        assert!(!follows(
-            &lock.template,
-            &spec("https://gitlab.example.com/other/template.git")
-        ));
-        assert!(!follows(&lock.template, &Spec::builtin()));
+        let follows = |identity: &str| follows(&lock.template, identity);
+        assert!(follows("https://gitlab.example.com/platform/template"));
+        assert!(follows("https://GITLAB.example.com/platform/template.git/"));
+        assert!(!follows("https://gitlab.example.com/other/template.git"));
+        assert!(!follows("builtin"));
     }
 }
