@@ -91,7 +91,7 @@ pub enum Command {
     Plan(PlanArgs),
     /// Apply the saved plan of the current state (or plan, confirm, and apply)
     #[command(
-        after_help = "Examples:\n  tfw apply\n  tfw apply --auto-approve      (CI, or when you reviewed the plan)\n  tfw apply -- -target=module.db"
+        after_help = "Examples:\n  tfw apply\n  tfw apply --auto-approve      (CI, or when you reviewed the plan)\n  tfw apply -- -target=module.db\n  tfw --all apply               every root's saved plan, after one question"
     )]
     Apply(ApplyArgs),
     /// Destroy everything in the current state, after a confirmation naming it
@@ -182,7 +182,7 @@ pub enum Command {
     Fleet(FleetCommand),
     /// List the repository's roots with their state, protection and lock
     #[command(
-        after_help = "Examples:\n  tfw roots\n  tfw roots --json\n  tfw roots --roots 'envs/*' --offline\n\nRoots are folders with `backend \"http\"` in their *.tf files (not in modules/ or hidden\nfolders) and the [roots.\"PATH\"] tables of the repository's tfw.toml."
+        after_help = "Examples:\n  tfw roots\n  tfw roots --json\n  tfw roots --roots 'envs/*' --offline\n  tfw roots --changed            the roots changed since the default branch, and why\n\nRoots are folders with `backend \"http\"` in their *.tf files (not in modules/ or hidden\nfolders) and the [roots.\"PATH\"] tables of the repository's tfw.toml."
     )]
     Roots(RootsArgs),
     /// For GitLab CI: write the child pipeline of a repository with several roots
