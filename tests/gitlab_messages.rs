@@ -26,6 +26,15 @@ fn a_token_without_any_api_scope_is_named_with_its_scopes() {
         .run()
         .code(1)
         .stderr_has("the token's scopes (`read_user`) do not open GitLab's API; it needs `api`");
+    // GraphQL swallows the scope error into "Invalid token"; REST takes the token. (With
+    // the project's path, tfw asks no REST question first.)
+    sandbox.short_env(ALICE, "glpat-alice-profile-0000", Some("dev-alice"));
+    sandbox
+        .tfw(&["state", "list"])
+        .run()
+        .code(1)
+        .stderr_has("GitLab's GraphQL API refused the token in `TF_HTTP_PASSWORD`, which its REST API takes: GraphQL takes only tokens with the `api` or `read_api` scope, and this one has `read_user`")
+        .lacks("does not know the token");
 
     // A GitLab that does not show the token's scopes (before 15.5): tfw says what the route
     // takes, as GitLab listed it.

@@ -22,6 +22,9 @@ pub enum Refusal {
     Other(String),
     /// `401 Unauthorized` without a reason: GitLab found no token (or no running job) for it.
     Unknown,
+    /// GraphQL's "Invalid token" to a token the REST API takes: GraphQL takes only `api` and
+    /// `read_api` tokens (`find_user_for_graphql_api_request`); the token's scopes, if shown.
+    GraphQlScopes(Vec<String>),
 }
 
 /// The `error_description` of GitLab's 401, if it gave one.
@@ -53,6 +56,7 @@ pub fn ask_why(backend: &Backend) -> Refusal {
     let client = Client::with_timeout(backend, Duration::from_secs(5));
     match client.whoami() {
         Err(ApiError::Status { code: 401, body }) => Refusal::of(&body).unwrap_or(Refusal::Unknown),
+        Ok(_) => Refusal::GraphQlScopes(client.token_scopes().unwrap_or_default()),
         _ => Refusal::Unknown,
     }
 }
@@ -109,6 +113,17 @@ pub fn unauthorized(what: &str, body: &str, backend: &Backend, job_token: bool) 
         Refusal::Other(why) => (
             format!("GitLab no longer takes the token in `TF_HTTP_PASSWORD`: {why}"),
             "401 invalid_token",
+        ),
+        Refusal::GraphQlScopes(scopes) => (
+            format!(
+                "GitLab's GraphQL API refused the token in `TF_HTTP_PASSWORD`, which its REST API takes: GraphQL takes only tokens with the `api` or `read_api` scope{}",
+                if scopes.is_empty() {
+                    String::new()
+                } else {
+                    format!(", and this one has {}", scopes.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", "))
+                }
+            ),
+            "401 Invalid token",
         ),
         Refusal::Unknown => (
             "GitLab does not know the token in `TF_HTTP_PASSWORD`: it is mistyped or cut short, or the token was deleted (an expired or revoked token GitLab would name as such)".to_string(),

@@ -87,6 +87,14 @@ impl World {
     pub fn authenticate(&self, headers: &[(String, String)], accepts: Accepts) -> Auth {
         let personal = |token: &str| match self.tokens.iter().find(|t| t.token == token) {
             Some(t) if t.dead().is_some() => Auth::Invalid(t.dead().map(str::to_string)),
+            // `RequestAuthenticator#find_user_for_graphql_api_request` validates `api` or
+            // `read_api` and swallows the `InsufficientScopeError`: just an invalid token.
+            Some(t)
+                if accepts == Accepts::GraphQL
+                    && !t.scopes.iter().any(|s| s == "api" || s == "read_api") =>
+            {
+                Auth::Invalid(None)
+            }
             Some(t) => Auth::Personal {
                 username: t.username.clone(),
                 scopes: t.scopes.clone(),
