@@ -334,3 +334,33 @@ fn status_pages_through_every_project_of_a_large_group() {
         .count();
     assert_eq!(listings, 2, "two pages of 100, by following the next link");
 }
+
+#[test]
+fn template_names_the_template_to_follow_and_the_ref_to_compare_with() {
+    let fleet = Fleet::new();
+    let checkout = fleet.checkout("infra");
+    fleet.pushed("fleet/infra", &checkout);
+    fleet.sandbox.tfw(&["new", "builtin-made"]).run().success();
+    fleet.pushed("fleet/builtin", &fleet.sandbox.path("builtin-made"));
+    let work = fleet.sandbox.path("template-work");
+    git(&work, &["tag", "v2"]);
+    git(&work, &["push", "-q", "../template.git", "v2"]);
+    let at_v2 = format!("{}@v2", fleet.url);
+    let out = fleet.status(&["--json", "--template", &at_v2]);
+    out.code(1);
+    let report = json(&out);
+    // The same files at another ref: the lock (at `main`) is behind `v2`.
+    let infra = row(&report, "fleet/infra");
+    assert_eq!(infra["state"], "update-available", "{infra:#}");
+    assert_eq!(infra["template"]["ref"], "v2");
+    // A project made from another template is not this template's to judge.
+    let builtin = row(&report, "fleet/builtin");
+    assert_eq!(builtin["state"], "error");
+    let message = builtin["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("follows another template (`builtin`)"),
+        "{message}"
+    );
+    // Without `--template`, each lock's own source and ref.
+    fleet.status(&[]).code(0);
+}
