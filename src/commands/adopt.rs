@@ -19,7 +19,7 @@ use crate::template::carry::{self, Carried};
 use crate::template::files::Files;
 use crate::template::legacy::{self, LegacyFile, Verdict};
 use crate::template::lock::{Entry, LOCK_PATH, Lock};
-use crate::template::ops::{apply, remove_empty_parents};
+use crate::template::ops::{self, apply, remove_empty_parents};
 use crate::template::plan::{Mode, plan};
 use crate::template::policy::Policy;
 use crate::template::source::{Resolver, Spec};
@@ -264,12 +264,12 @@ pub fn run(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
     }
 
     if args.dry_run {
-        print!("{}", plan.diff());
+        print!("{}", ops::diff(&plan.ops));
         p.status("Dry run: nothing was changed");
         return Ok(0);
     }
     if !args.allow_dirty {
-        let mut paths = plan.touched();
+        let mut paths = ops::touched(&plan.ops);
         paths.extend(remove.iter().cloned());
         paths.push(LOCK_PATH.to_string());
         refuse_dirty(dir, paths)?;
@@ -297,7 +297,7 @@ pub fn run(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
     }
     p.status(&format!(
         "Adopted: {} file(s) written; next, run `tfw doctor`, then commit them with `{LOCK_PATH}`",
-        plan.changed_files()
+        ops::changed_files(&plan.ops)
     ));
     Ok(0)
 }

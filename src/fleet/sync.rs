@@ -195,7 +195,7 @@ fn plan_inner(
         row.detail = format!("at {}", template.label());
         return Ok(Planned::Done(row));
     }
-    row.diff = planned.plan.diff();
+    row.diff = crate::template::ops::diff(&planned.plan.ops);
     let changes = fetched::changes(&planned, &files);
     let branch = request::branch_name(&template.version, &template.commit);
     let fingerprint = fingerprint(&head, &changes);

@@ -11,7 +11,8 @@ use super::files::{Fetched, Files};
 use super::lock::{LOCK_PATH, Lock, LockError, Locked};
 use super::ops::Op;
 use super::source::{Location, Resolver, Spec};
-use super::sync::{OVERRIDE_VAR, Planned, prepare, refuse_downgrade};
+use super::spec::OVERRIDE_VAR;
+use super::sync::{Planned, prepare, refuse_downgrade};
 use crate::problem::Problem;
 
 /// What one commit does to one file (the commits API's `actions`).

@@ -5,7 +5,6 @@ use std::path::Path;
 
 use super::guard;
 use super::lock::LOCK_PATH;
-use super::plan::Plan;
 use crate::problem::Problem;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,71 +31,68 @@ pub enum Op {
     },
 }
 
-impl Plan {
-    /// Every path an op writes, moves or removes.
-    pub fn touched(&self) -> Vec<String> {
-        let mut paths = Vec::new();
-        for op in &self.ops {
-            match op {
-                Op::Write { path, .. } | Op::Remove { path, .. } | Op::Mode { path, .. } => {
-                    paths.push(path.clone())
-                }
-                Op::Rename { from, to } => paths.extend([from.clone(), to.clone()]),
+/// Every path an op writes, moves or removes.
+pub fn touched(ops: &[Op]) -> Vec<String> {
+    let mut paths = Vec::new();
+    for op in ops {
+        match op {
+            Op::Write { path, .. } | Op::Remove { path, .. } | Op::Mode { path, .. } => {
+                paths.push(path.clone())
+            }
+            Op::Rename { from, to } => paths.extend([from.clone(), to.clone()]),
+        }
+    }
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
+/// The files that end up written, moved or removed (a move counts once).
+pub fn changed_files(ops: &[Op]) -> usize {
+    let mut paths: Vec<&str> = ops
+        .iter()
+        .map(|op| match op {
+            Op::Write { path, .. } | Op::Remove { path, .. } | Op::Mode { path, .. } => {
+                path.as_str()
+            }
+            Op::Rename { to, .. } => to.as_str(),
+        })
+        .collect();
+    paths.sort_unstable();
+    paths.dedup();
+    paths.len()
+}
+
+/// The unified diff of every op.
+pub fn diff(ops: &[Op]) -> String {
+    let mut out = String::new();
+    for op in ops {
+        match op {
+            Op::Write {
+                path,
+                before,
+                after,
+                ..
+            } => out.push_str(&super::merge::unified(path, before.as_deref(), Some(after))),
+            Op::Mode { path, executable } => {
+                let (old, new) = if *executable {
+                    ("100644", "100755")
+                } else {
+                    ("100755", "100644")
+                };
+                out.push_str(&format!(
+                    "diff --git a/{path} b/{path}\nold mode {old}\nnew mode {new}\n"
+                ))
+            }
+            Op::Rename { from, to } => out.push_str(&format!(
+                "diff --git a/{from} b/{to}\nrename from {from}\nrename to {to}\n"
+            )),
+            Op::Remove { path, before } => {
+                out.push_str(&super::merge::unified(path, Some(before), None))
             }
         }
-        paths.sort();
-        paths.dedup();
-        paths
     }
-
-    /// The files that end up written, moved or removed (a move counts once).
-    pub fn changed_files(&self) -> usize {
-        let mut paths: Vec<&str> = self
-            .ops
-            .iter()
-            .map(|op| match op {
-                Op::Write { path, .. } | Op::Remove { path, .. } | Op::Mode { path, .. } => {
-                    path.as_str()
-                }
-                Op::Rename { to, .. } => to.as_str(),
-            })
-            .collect();
-        paths.sort_unstable();
-        paths.dedup();
-        paths.len()
-    }
-
-    /// The unified diff of every op.
-    pub fn diff(&self) -> String {
-        let mut out = String::new();
-        for op in &self.ops {
-            match op {
-                Op::Write {
-                    path,
-                    before,
-                    after,
-                    ..
-                } => out.push_str(&super::merge::unified(path, before.as_deref(), Some(after))),
-                Op::Mode { path, executable } => {
-                    let (old, new) = if *executable {
-                        ("100644", "100755")
-                    } else {
-                        ("100755", "100644")
-                    };
-                    out.push_str(&format!(
-                        "diff --git a/{path} b/{path}\nold mode {old}\nnew mode {new}\n"
-                    ))
-                }
-                Op::Rename { from, to } => out.push_str(&format!(
-                    "diff --git a/{from} b/{to}\nrename from {from}\nrename to {to}\n"
-                )),
-                Op::Remove { path, before } => {
-                    out.push_str(&super::merge::unified(path, Some(before), None))
-                }
-            }
-        }
-        out
-    }
+    out
 }
 
 /// Carries out a plan, the lock last (so an interrupted sync is redone, not half-recorded).
@@ -227,14 +223,7 @@ mod tests {
             std::fs::read_to_string(dir.path().join(LOCK_PATH)).unwrap(),
             "lock\n"
         );
-        let plan = Plan {
-            ops,
-            ..Plan::default()
-        };
-        assert_eq!(plan.changed_files(), 2);
-        assert!(
-            plan.diff()
-                .contains("rename from old/deep/a.txt\nrename to new/a.txt\n")
-        );
+        assert_eq!(changed_files(&ops), 2);
+        assert!(diff(&ops).contains("rename from old/deep/a.txt\nrename to new/a.txt\n"));
     }
 }

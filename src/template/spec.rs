@@ -6,10 +6,14 @@
 use std::path::{Component, Path, PathBuf};
 
 use super::lock::{LOCK_PATH, Locked};
-use super::sync::OVERRIDE_VAR;
 use crate::problem::Problem;
 
 pub const BUILTIN_NAME: &str = "builtin";
+
+/// Where the lock's template is on this machine, when not where the lock says (a CI job has
+/// no `../teamtpl`): `SRC[@REF]`, a directory or a git URL. It only says where to read the
+/// template; the lock keeps recording its own source.
+pub const OVERRIDE_VAR: &str = "TFW_TEMPLATE";
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Location {

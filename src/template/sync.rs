@@ -12,6 +12,7 @@ use super::lock::{LOCK_PATH, Lock, LockError, Locked};
 use super::plan::{Mode, plan};
 use super::report::{FileReport, FileStatus, Info, RepoReport, State};
 use super::source::{BUILTIN_NAME, Location, Resolver, Spec};
+use super::spec::OVERRIDE_VAR;
 use super::{Template, git};
 use crate::problem::Problem;
 
@@ -23,11 +24,6 @@ pub struct Options<'a> {
     /// `--template`: switch to this source instead of the lock's.
     pub template: Option<&'a Spec>,
 }
-
-/// Where the lock's template is on this machine, when not where the lock says (a CI job has
-/// no `../teamtpl`): `SRC[@REF]`, a directory or a git URL. It only says where to read the
-/// template; the lock keeps recording its own source.
-pub const OVERRIDE_VAR: &str = "TFW_TEMPLATE";
 
 /// What the lock will say after syncing `dir` to `template` from `spec`.
 pub fn locked_for(spec: &Spec, template: &Template, dir: &Path) -> Locked {
@@ -218,7 +214,7 @@ pub fn prepare(
         true => Lock::new(wanted, plan.entries.clone()).to_text(),
         false => lock.to_text(),
     };
-    report.files_changed = plan.changed_files();
+    report.files_changed = super::ops::changed_files(&plan.ops);
     report.conflicts = plan.conflicts;
     report.files = plan.files.clone();
     report.warnings = plan.warnings.clone();
@@ -252,7 +248,7 @@ fn sync_inner(
         options.replace_symlinks,
     )?;
     if options.dry_run {
-        report.diff = plan.diff();
+        report.diff = super::ops::diff(&plan.ops);
         let state = match plan.ops.is_empty() && !lock_changes {
             true => State::UpToDate,
             false => State::UpdateAvailable,
@@ -264,7 +260,7 @@ fn sync_inner(
     }
     if !plan.ops.is_empty() || lock_changes {
         if !options.allow_dirty {
-            let mut paths = plan.touched();
+            let mut paths = super::ops::touched(&plan.ops);
             paths.push(LOCK_PATH.to_string());
             match git::dirty(dir, &paths) {
                 Some(dirty) if !dirty.is_empty() => {
