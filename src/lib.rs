@@ -17,6 +17,7 @@ pub(crate) mod fleet;
 pub mod fsutil;
 pub(crate) mod local_modules;
 pub(crate) mod modes;
+pub mod origin;
 pub mod picker;
 pub mod plans;
 pub mod printer;

@@ -7,7 +7,7 @@ pub mod identity;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use crate::settings::Value;
+use crate::origin::{Origin, Value};
 
 /// Everything but `-`, `_` and `~` is encoded, as GitLab's docs ask: a `/` in a state name or
 /// project path becomes `%2F` and stays inside its route segment, and a `.` becomes `%2E`,
@@ -91,7 +91,7 @@ impl Backend {
         let mut other = self.clone();
         other.state = Value {
             value: name.to_string(),
-            origin: crate::settings::Origin::Flag,
+            origin: Origin::Flag,
         };
         other
     }

@@ -29,7 +29,7 @@ use crate::dotenv::{DotEnv, LoadError};
 use crate::problem::Problem;
 use crate::project::Project;
 
-pub use lookup::{Origin, Value};
+pub use crate::origin::{Origin, Value};
 pub(crate) use names::{TOKEN_HINT, TOKEN_MESSAGE, token_like};
 pub use net::TFW_KEYS;
 pub use placeholders::is_placeholder;
