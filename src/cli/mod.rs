@@ -3,6 +3,7 @@
 //! the list of commands) is here; each group of commands has its arguments in a file.
 
 mod fleet;
+pub mod prompt;
 mod run;
 mod setup;
 mod state;

@@ -208,9 +208,9 @@ pub struct CiPipelineArgs {
 #[derive(Debug, Args, Clone)]
 pub struct PromptArgs {
     /// What to print: `{state}`, and `{protected}` (the marker on a protected state, else nothing)
-    #[arg(long, default_value = crate::states::prompt::DEFAULT_FORMAT, value_parser = crate::states::prompt::parse_format)]
+    #[arg(long, default_value = super::prompt::DEFAULT_FORMAT, value_parser = super::prompt::parse_format)]
     pub format: String,
     /// What `{protected}` prints on a protected state
-    #[arg(long, default_value = crate::states::prompt::DEFAULT_MARKER)]
+    #[arg(long, default_value = super::prompt::DEFAULT_MARKER)]
     pub marker: String,
 }

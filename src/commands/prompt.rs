@@ -8,9 +8,10 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::path::PathBuf;
 
+use crate::cli::prompt::{DEFAULT_FORMAT, DEFAULT_MARKER, parse_format};
 use crate::cli::{Cli, Command, PromptArgs};
 use crate::settings::Settings;
-use crate::states::prompt::{DEFAULT_FORMAT, DEFAULT_MARKER, parse_format, render};
+use crate::states::prompt::render;
 
 /// Runs `tfw prompt` when `args` is one of the plain shapes a prompt line uses; `None` sends
 /// the command line to clap.

@@ -6,12 +6,6 @@
 
 use crate::settings::Settings;
 
-pub const DEFAULT_FORMAT: &str = "{state}{protected}";
-pub const DEFAULT_MARKER: &str = "!";
-
-/// The placeholders `--format` knows.
-const PLACEHOLDERS: &[&str] = &["state", "protected"];
-
 /// `.env` keys that only a tfw (or Makefile-flow) repository sets: a `.env` without any of
 /// them belongs to another tool, and its directory is not a tfw root.
 const ROOT_KEYS: &[&str] = &[
@@ -20,26 +14,6 @@ const ROOT_KEYS: &[&str] = &[
     "GITLAB_URL",
     "GITLAB_PROJECT",
 ];
-
-/// clap's check of `--format`: an unknown placeholder is a usage error at once, rather than
-/// a prompt that silently prints the braces forever.
-pub fn parse_format(format: &str) -> Result<String, String> {
-    let mut rest = format;
-    while let Some(start) = rest.find('{') {
-        let after = &rest[start + 1..];
-        let Some(end) = after.find('}') else {
-            return Err(format!("`{{` without `}}` in `{format}`"));
-        };
-        let name = &after[..end];
-        if !PLACEHOLDERS.contains(&name) {
-            return Err(format!(
-                "unknown placeholder `{{{name}}}`; known: `{{state}}`, `{{protected}}`"
-            ));
-        }
-        rest = &after[end + 1..];
-    }
-    Ok(format.to_string())
-}
 
 /// The prompt text, or `None` when the directory is not a tfw root or has no current state.
 pub fn render(settings: &Settings, format: &str, marker: &str) -> Option<String> {
@@ -105,14 +79,6 @@ fn shell_safe(name: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn formats_are_checked() {
-        assert!(parse_format("{state}{protected}").is_ok());
-        assert!(parse_format("tf:{state} ").is_ok());
-        assert!(parse_format("{stat}").unwrap_err().contains("`{stat}`"));
-        assert!(parse_format("{state").is_err());
-    }
 
     #[test]
     fn names_cannot_inject_prompt_escapes() {
