@@ -50,7 +50,7 @@ impl Context {
         let (errors, warnings): (Vec<_>, Vec<_>) =
             problems.into_iter().partition(Problem::is_error);
         for warning in &warnings {
-            crate::render_problem(&self.printer, warning);
+            self.printer.problem(warning);
         }
         if errors.is_empty() {
             Ok(())

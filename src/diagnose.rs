@@ -91,13 +91,13 @@ pub fn report(ctx: &Context, backend: &Backend, outcome: &Outcome, action: &str)
             protect_errored_state(ctx);
         }
         if let Some(problem) = explain(ctx, backend, failure, &outcome.stderr, action) {
-            crate::render_problem(&ctx.printer, &problem);
+            ctx.printer.problem(&problem);
         }
     }
     if failures.is_empty()
         && let Some(problem) = crashed(ctx, backend, outcome, action)
     {
-        crate::render_problem(&ctx.printer, &problem);
+        ctx.printer.problem(&problem);
     }
 }
 

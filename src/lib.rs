@@ -39,8 +39,8 @@ use std::ffi::OsString;
 use clap::Parser;
 
 use crate::cli::Cli;
-use crate::printer::{Printer, Terminal};
-use crate::problem::{Exit, Problem, Problems, Severity};
+use crate::printer::{Printer, StdoutError, Terminal};
+use crate::problem::Exit;
 
 /// Runs tfw with these arguments and returns the process exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
@@ -64,49 +64,25 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     // From the start, so a signal stops tfw the same way however it was started.
     runner::signals::install();
     let terminal = Terminal::detect(cli.no_color, cli.non_interactive);
-    let printer = Printer::new(&terminal, cli.quiet, cli.verbose);
-    match commands::dispatch(cli, printer.clone(), terminal) {
+    let mut printer = Printer::new(&terminal, cli.quiet, cli.verbose);
+    // The printer learns the secrets as the settings load, so the error below is masked.
+    match commands::dispatch(cli, &mut printer, terminal) {
         Ok(code) => code,
         Err(err) => render_error(&printer, &err),
     }
 }
 
-/// The one place errors are printed: `error: …`, causes, then `hint: …`.
+/// What an error that ended the command means for the exit code; printed (once, by the
+/// printer that knows every secret) unless it stopped on purpose.
 pub fn render_error(printer: &Printer, err: &anyhow::Error) -> i32 {
     if let Some(Exit(code)) = err.downcast_ref::<Exit>() {
         return *code;
     }
-    if let Some(Problems(problems)) = err.downcast_ref::<Problems>() {
-        for problem in problems {
-            render_problem(printer, problem);
-        }
-        return 1;
+    if let Some(StdoutError::Closed) = err.downcast_ref::<StdoutError>() {
+        return 0;
     }
-    if let Some(problem) = err.downcast_ref::<Problem>() {
-        render_problem(printer, problem);
-        return 1;
-    }
-    printer.error(&err.to_string());
-    for cause in err.chain().skip(1) {
-        printer.status(&format!("  caused by: {cause}"));
-    }
+    printer.failure(err);
     1
-}
-
-pub fn render_problem(printer: &Printer, problem: &Problem) {
-    let text = problem.to_string();
-    match problem.severity {
-        Severity::Error => printer.error(&text),
-        Severity::Warning => {
-            if printer.quiet() {
-                return;
-            }
-            printer.warning(&text)
-        }
-    }
-    if let Some(hint) = &problem.hint {
-        printer.hint(hint);
-    }
 }
 
 /// The process environment as a map (non-UTF-8 entries cannot be tfw settings).

@@ -4,12 +4,46 @@
 //! | tee plan.txt` keeps colour on the terminal's stderr and none in the file), in the order
 //! cargo and most CLIs use: `--no-color` > `NO_COLOR` > `CLICOLOR_FORCE` > `CLICOLOR=0`, CI
 //! and `--non-interactive` (a log is reading) > `TERM=dumb` > whether the stream is a terminal.
+//!
+//! Data (JSON, DOT, tables, scripts) goes to stdout through `out` and nothing else, masked
+//! like the rest. `problem` is the one place a `Problem` becomes `error:`/`warning:` and
+//! `hint:` lines.
+//!
+//! The one exception is a child's own output passed through as it comes (terraform's in
+//! `runner`, a root's `tfw` in `roots::run`): already masked, it must keep being read
+//! whatever happens to stdout, so a closed pipe never stops the child.
+//!
+//! A closed stdout (`tfw state list | head -1`) is not a failure: `out` answers
+//! `StdoutError::Closed` and tfw stops quietly with exit 0, as ripgrep does (Rust ignores
+//! SIGPIPE, so a bare `println!` would panic there).
 
 use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 use std::time::Duration;
 
 use console::Style;
+
+use crate::problem::{Problem, Problems, Severity};
+
+/// Why data could not reach stdout.
+#[derive(Debug, thiserror::Error)]
+pub enum StdoutError {
+    /// The reader went away (`| head -1`): tfw stops quietly, exit 0.
+    #[error("standard output was closed")]
+    Closed,
+    #[error("cannot write to standard output: {0}")]
+    Failed(std::io::Error),
+}
+
+impl From<std::io::Error> for StdoutError {
+    fn from(err: std::io::Error) -> Self {
+        if err.kind() == std::io::ErrorKind::BrokenPipe {
+            Self::Closed
+        } else {
+            Self::Failed(err)
+        }
+    }
+}
 
 #[derive(Debug, Clone)]
 pub struct Printer {
@@ -213,6 +247,82 @@ impl Printer {
         }
     }
 
+    /// Data for stdout, secrets masked, written as given (no newline added).
+    pub fn out(&self, text: &str) -> Result<(), StdoutError> {
+        self.out_exact(self.mask(text).as_bytes())
+    }
+
+    /// One line of data for stdout, secrets masked.
+    pub fn outln(&self, text: &str) -> Result<(), StdoutError> {
+        let mut line = self.mask(text).into_owned();
+        line.push('\n');
+        self.out_exact(line.as_bytes())
+    }
+
+    /// Lines of data for stdout (a table), secrets masked.
+    pub fn lines<S: AsRef<str>>(
+        &self,
+        lines: impl IntoIterator<Item = S>,
+    ) -> Result<(), StdoutError> {
+        lines
+            .into_iter()
+            .try_for_each(|line| self.outln(line.as_ref()))
+    }
+
+    /// Pretty JSON for stdout, ending with a newline, secrets masked.
+    pub fn json(&self, value: &impl serde::Serialize) -> anyhow::Result<()> {
+        self.outln(&serde_json::to_string_pretty(value)?)?;
+        Ok(())
+    }
+
+    /// Bytes for stdout (an SVG, a man page), secrets masked.
+    pub fn out_bytes(&self, bytes: &[u8]) -> Result<(), StdoutError> {
+        self.out_exact(&self.mask_bytes(bytes))
+    }
+
+    /// Bytes for stdout exactly as given, unmasked: only for a download the user asked for
+    /// byte for byte (`tfw state pull`), where a masked value would corrupt the file.
+    pub fn out_exact(&self, bytes: &[u8]) -> Result<(), StdoutError> {
+        let mut out = std::io::stdout().lock();
+        out.write_all(bytes)?;
+        out.flush()?;
+        Ok(())
+    }
+
+    /// A problem as `error:` or `warning:` (hidden by `-q`), with its `hint:`: the one
+    /// renderer of problems, whether they end the command (`lib::render_error`) or not.
+    pub fn problem(&self, problem: &Problem) {
+        let text = problem.to_string();
+        match problem.severity {
+            Severity::Error => self.error(&text),
+            Severity::Warning => {
+                if self.quiet {
+                    return;
+                }
+                self.warning(&text)
+            }
+        }
+        if let Some(hint) = &problem.hint {
+            self.hint(hint);
+        }
+    }
+
+    /// An error as the user reads it: each problem, or the message and its causes.
+    pub fn failure(&self, err: &anyhow::Error) {
+        if let Some(Problems(problems)) = err.downcast_ref::<Problems>() {
+            for problem in problems {
+                self.problem(problem);
+            }
+        } else if let Some(problem) = err.downcast_ref::<Problem>() {
+            self.problem(problem);
+        } else {
+            self.error(&err.to_string());
+            for cause in err.chain().skip(1) {
+                self.status(&format!("  caused by: {cause}"));
+            }
+        }
+    }
+
     fn style(color: bool, style: Style) -> Style {
         if color {
             style.force_styling(true)
@@ -269,6 +379,12 @@ impl Printer {
         if !self.quiet {
             let _ = writeln!(std::io::stderr().lock(), "{}", self.mask(message));
         }
+    }
+
+    /// A line of a report the person asked for (doctor's checks, `--all`'s summary), on
+    /// stderr and kept by `-q`.
+    pub fn report(&self, message: &str) {
+        let _ = writeln!(std::io::stderr().lock(), "{}", self.mask(message));
     }
 
     /// Detail shown with `-v` (secrets masked all the same).

@@ -45,7 +45,7 @@ pub(crate) fn report(ctx: &Context, backend: &Backend, outcome: &Outcome, action
     };
     drop(spinner);
     for problem in problems(ctx, action, backend, &lock, plainly_yours) {
-        crate::render_problem(&ctx.printer, &problem);
+        ctx.printer.problem(&problem);
     }
 }
 

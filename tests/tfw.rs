@@ -33,6 +33,7 @@ mod hot_path;
 mod interrupts;
 mod locks;
 mod masking;
+mod pipes;
 mod prompt;
 mod protection;
 mod roots;

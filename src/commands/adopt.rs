@@ -260,11 +260,11 @@ pub fn run(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
         super::roots_layout::adopted(p, dir, &roots, true)?;
     }
     for warning in &plan.warnings {
-        crate::render_problem(p, warning);
+        p.problem(warning);
     }
 
     if args.dry_run {
-        print!("{}", ops::diff(&plan.ops));
+        p.out(&ops::diff(&plan.ops))?;
         p.status("Dry run: nothing was changed");
         return Ok(0);
     }

@@ -249,6 +249,6 @@ pub(super) fn print_table(printer: &crate::printer::Printer, last: &str, rows: &
         out.push(line([&row[0], &row[1], &row[2], &row[3], &row[4], &row[5]]));
     }
     for text in out {
-        eprintln!("{}", printer.mask(&text));
+        printer.report(&text);
     }
 }

@@ -80,7 +80,7 @@ pub fn run(ctx: &Context, args: &CiPipelineArgs) -> Result<i32> {
                 jobs.len()
             ));
         }
-        None => print!("{yaml}"),
+        None => ctx.printer.out(&yaml)?,
     }
     Ok(0)
 }

@@ -55,7 +55,7 @@ pub fn run(ctx: &Context, args: &CleanArgs) -> Result<i32> {
     for path in &targets {
         let shown = path.strip_prefix(dir).unwrap_or(path).display().to_string();
         if args.dry_run {
-            println!("would remove {shown}");
+            ctx.printer.outln(&format!("would remove {shown}"))?;
             continue;
         }
         if path.is_dir() {
@@ -86,7 +86,7 @@ fn fix_modes(ctx: &Context, dry_run: bool) -> Result<i32> {
             file.wanted
         );
         if dry_run {
-            println!("would change {what}");
+            ctx.printer.outln(&format!("would change {what}"))?;
         } else {
             ctx.printer.status(&format!("Changed {what}"));
         }

@@ -7,26 +7,25 @@
 
 mod man;
 
-use std::io::Write;
-
 use anyhow::Result;
 use clap::CommandFactory;
 use clap_complete::Shell;
 
 use crate::cli::{Cli, CompletionsArgs};
+use crate::printer::Printer;
 
 /// The id of the positional argument that names a state, in every command that takes one.
 const STATE_ARG: &str = "name";
 /// The id of the global `--state NAME` flag.
 const STATE_FLAG: &str = "state";
 
-pub fn completions(args: &CompletionsArgs) -> Result<i32> {
-    print!("{}", script(args.shell));
+pub fn completions(args: &CompletionsArgs, printer: &Printer) -> Result<i32> {
+    printer.out(&script(args.shell))?;
     Ok(0)
 }
 
-pub fn man() -> Result<i32> {
-    std::io::stdout().write_all(&man::render()?)?;
+pub fn man(printer: &Printer) -> Result<i32> {
+    printer.out_bytes(&man::render()?)?;
     Ok(0)
 }
 

@@ -179,10 +179,7 @@ pub fn run(ctx: &Context, args: &DoctorArgs) -> Result<i32> {
     let errors = checks.iter().filter(|c| c.status == Status::Error).count();
     if args.json {
         let report = serde_json::json!({ "ok": errors == 0, "checks": checks });
-        println!(
-            "{}",
-            ctx.printer.mask(&serde_json::to_string_pretty(&report)?)
-        );
+        ctx.printer.outln(&serde_json::to_string_pretty(&report)?)?;
         return Ok(i32::from(errors > 0));
     }
     let p = &ctx.printer;
@@ -193,9 +190,9 @@ pub fn run(ctx: &Context, args: &DoctorArgs) -> Result<i32> {
             Status::Error => p.paint("FAIL", console::Style::new().red().bold()),
             Status::Skipped => p.paint("skip", console::Style::new().dim()),
         };
-        eprintln!("{mark} {:<14} {}", check.name, p.mask(&check.detail));
+        p.report(&format!("{mark} {:<14} {}", check.name, check.detail));
         for problem in &check.problems {
-            crate::render_problem(p, problem);
+            p.problem(problem);
         }
     }
     if errors == 0 {

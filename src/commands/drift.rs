@@ -5,7 +5,6 @@
 //! 1 failed (`states::drift` reads the plan).
 
 use std::ffi::OsString;
-use std::io::Write;
 
 use anyhow::Result;
 
@@ -14,7 +13,6 @@ use crate::context::Context;
 use crate::runner::Output;
 use crate::session::{Root, Session};
 use crate::states::drift::Report;
-use crate::states::listing::print_json;
 
 pub fn run(ctx: &Context, args: &DriftArgs) -> Result<i32> {
     let session = Session::open(ctx, Root::Gitlab)?;
@@ -62,14 +60,9 @@ pub fn run(ctx: &Context, args: &DriftArgs) -> Result<i32> {
     };
     let _ = std::fs::remove_file(&plan);
     if args.json {
-        print_json(&report)?;
+        ctx.printer.json(&report)?;
     } else {
-        let mut out = std::io::stdout().lock();
-        for line in report.lines() {
-            if writeln!(out, "{}", ctx.printer.mask(&line)).is_err() {
-                break;
-            }
-        }
+        ctx.printer.lines(report.lines())?;
     }
     Ok(match report.status {
         "in_sync" => 0,

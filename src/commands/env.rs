@@ -151,10 +151,7 @@ pub fn run(ctx: &Context, args: &EnvArgs) -> Result<i32> {
     };
     let failed = report.problems.iter().any(Problem::is_error);
     if args.json {
-        println!(
-            "{}",
-            ctx.printer.mask(&serde_json::to_string_pretty(&report)?)
-        );
+        ctx.printer.outln(&serde_json::to_string_pretty(&report)?)?;
         return Ok(i32::from(failed));
     }
     let p = &ctx.printer;
@@ -172,12 +169,12 @@ pub fn run(ctx: &Context, args: &EnvArgs) -> Result<i32> {
         } else {
             format!("  ({from})")
         };
-        println!(
+        p.outln(&format!(
             "{:<width$}  {}{}",
             name,
-            p.mask(value),
+            value,
             p.paint_stdout(&from, console::Style::new().dim())
-        );
+        ))
     };
     if let Some(state) = &report.state {
         let mark = if report.protected == Some(true) {
@@ -185,7 +182,7 @@ pub fn run(ctx: &Context, args: &EnvArgs) -> Result<i32> {
         } else {
             ""
         };
-        row("state", &format!("{}{mark}", state.value), &state.from);
+        row("state", &format!("{}{mark}", state.value), &state.from)?;
     }
     if let Some(address) = &report.address {
         let from = match backend.as_ref().map(|b| b.source) {
@@ -194,16 +191,16 @@ pub fn run(ctx: &Context, args: &EnvArgs) -> Result<i32> {
             Some(crate::backend::Source::Ci) => "CI_API_V4_URL + CI_PROJECT_ID",
             None => "",
         };
-        row("address", address, from);
+        row("address", address, from)?;
     }
     if let Some(lock) = &report.lock_address {
-        row("lock", &format!("{lock} (POST/DELETE)"), "");
+        row("lock", &format!("{lock} (POST/DELETE)"), "")?;
     }
     if let Some(user) = &report.username {
-        row("username", &user.value, &user.from);
+        row("username", &user.value, &user.from)?;
     }
     if let Some(password) = &report.password {
-        row("password", &password.value, &password.from);
+        row("password", &password.value, &password.from)?;
     }
     match (&report.binary.path, &report.binary.version) {
         (Some(path), Some(version)) => row(
@@ -213,13 +210,13 @@ pub fn run(ctx: &Context, args: &EnvArgs) -> Result<i32> {
                 report.binary.product.as_deref().unwrap_or("")
             ),
             report.binary.reason.as_deref().unwrap_or(""),
-        ),
+        )?,
         (Some(path), None) => row(
             "binary",
             path,
             report.binary.reason.as_deref().unwrap_or(""),
-        ),
-        _ => row("binary", "(not found)", ""),
+        )?,
+        _ => row("binary", "(not found)", "")?,
     }
     let mode = if report.ci {
         "non-interactive (CI)"
@@ -228,21 +225,21 @@ pub fn run(ctx: &Context, args: &EnvArgs) -> Result<i32> {
     } else {
         "non-interactive (no terminal)"
     };
-    row("mode", mode, "");
+    row("mode", mode, "")?;
     if let Some(network) = &report.network {
-        row("network", network, "");
+        row("network", network, "")?;
     }
     for setting in &report.settings {
-        row(&setting.key, &setting.value, &setting.from);
+        row(&setting.key, &setting.value, &setting.from)?;
     }
     if !report.variables.is_empty() {
-        println!();
+        p.outln("")?;
         for var in &report.variables {
-            row(&var.key, &var.value, &var.from);
+            row(&var.key, &var.value, &var.from)?;
         }
     }
     for problem in &report.problems {
-        crate::render_problem(p, problem);
+        p.problem(problem);
     }
     Ok(i32::from(failed))
 }

@@ -44,7 +44,7 @@ pub fn run(ctx: &Context, args: &GraphArgs) -> Result<i32> {
         .clone()
         .unwrap_or_else(|| PathBuf::from(default));
     if output.as_os_str() == "-" {
-        std::io::stdout().lock().write_all(&bytes)?;
+        ctx.printer.out_bytes(&bytes)?;
     } else {
         let path = ctx.dir().join(&output);
         crate::fsutil::write_atomic(&path, &bytes, 0o644)

@@ -3,15 +3,13 @@
 //! the exit code is the answer: 0 nothing stale, 2 a stale lock, 3 some project could not be
 //! listed (each such project is a row saying why), 1 an error.
 
-use std::io::Write;
-
 use anyhow::Result;
 
 use crate::backend::gitlab::ApiError;
 use crate::cli::LocksArgs;
 use crate::context::Context;
 use crate::problem::Problem;
-use crate::states::listing::{age, columns, print_json};
+use crate::states::listing::{age, columns};
 use crate::states::locks::{Report, human, report};
 use crate::states::remote::Remote;
 
@@ -49,14 +47,14 @@ pub fn run(ctx: &Context, args: &LocksArgs) -> Result<i32> {
         0
     };
     if args.json {
-        print_json(&report)?;
+        ctx.printer.json(&report)?;
     } else {
-        print_table(ctx, &report);
+        print_table(ctx, &report)?;
     }
     Ok(code)
 }
 
-fn print_table(ctx: &Context, report: &Report) {
+fn print_table(ctx: &Context, report: &Report) -> Result<()> {
     let printer = &ctx.printer;
     let header = ["PROJECT", "STATE", "HOLDER", "SINCE", "CI", "STALE"]
         .map(String::from)
@@ -101,12 +99,7 @@ fn print_table(ctx: &Context, report: &Report) {
     });
     let rows: Vec<Vec<String>> = rows.chain(gaps).collect();
     if !rows.is_empty() {
-        let mut out = std::io::stdout().lock();
-        for line in columns(std::iter::once(header).chain(rows).collect(), &[]) {
-            if writeln!(out, "{}", printer.mask(&line)).is_err() {
-                break;
-            }
-        }
+        printer.lines(columns(std::iter::once(header).chain(rows).collect(), &[]))?;
     }
     let stale = report.locks.iter().filter(|r| r.stale).count();
     let projects = match report.projects {
@@ -127,4 +120,5 @@ fn print_table(ctx: &Context, report: &Report) {
     if stale > 0 {
         printer.hint("`tfw --state NAME state unlock --force` releases a stale lock, after checking with its holder");
     }
+    Ok(())
 }

@@ -41,7 +41,7 @@ use crate::context::Context;
 use crate::printer::{Printer, Terminal};
 use crate::settings::Settings;
 
-pub fn dispatch(mut cli: Cli, mut printer: Printer, terminal: Terminal) -> Result<i32> {
+pub fn dispatch(mut cli: Cli, printer: &mut Printer, terminal: Terminal) -> Result<i32> {
     // `-C` applies to the paths these commands take, as it does to everything else.
     if let Some(dir) = &cli.chdir {
         match &mut cli.command {
@@ -56,11 +56,11 @@ pub fn dispatch(mut cli: Cli, mut printer: Printer, terminal: Terminal) -> Resul
     }
     // Commands that need no settings at all.
     match &cli.command {
-        Command::Completions(args) => return completions::completions(args),
-        Command::Man => return completions::man(),
-        Command::New(args) => return new::run(args, &printer),
+        Command::Completions(args) => return completions::completions(args, printer),
+        Command::Man => return completions::man(printer),
+        Command::New(args) => return new::run(args, printer),
         Command::Prompt(args) => return Ok(prompt::run(&cli, args)),
-        Command::Sync(args) if !args.repos.is_empty() => return sync::run_fleet(args, &printer),
+        Command::Sync(args) if !args.repos.is_empty() => return sync::run_fleet(args, printer),
         _ => {}
     }
     let ci = terminal.ci || cli.non_interactive;
@@ -68,15 +68,17 @@ pub fn dispatch(mut cli: Cli, mut printer: Printer, terminal: Terminal) -> Resul
     for secret in settings.secrets() {
         printer.add_secret(&secret);
     }
-    let ctx = Context { settings, printer };
+    let ctx = Context {
+        settings,
+        printer: printer.clone(),
+    };
     let many = cli.many.clone();
     if (many.all || !many.roots.is_empty() || many.changed.is_some())
         && !matches!(cli.command, Command::Roots(_))
     {
-        return all::run(&ctx, &cli)
-            .map_err(|err| crate::problem::Exit(crate::render_error(&ctx.printer, &err)).into());
+        return all::run(&ctx, &cli);
     }
-    let result = match cli.command {
+    match cli.command {
         Command::Init(args) => init::run(&ctx, &args),
         Command::Plan(args) => plan::run(&ctx, &args),
         Command::Apply(args) => apply::run(&ctx, &args),
@@ -102,8 +104,5 @@ pub fn dispatch(mut cli: Cli, mut printer: Printer, terminal: Terminal) -> Resul
         Command::Completions(_) | Command::Man | Command::New(_) | Command::Prompt(_) => {
             unreachable!("handled above")
         }
-    };
-    // Rendered here, by the printer that knows the secrets: the caller's printer does not,
-    // and an error may quote a value that holds a token (found by tests/secrets.rs).
-    result.map_err(|err| crate::problem::Exit(crate::render_error(&ctx.printer, &err)).into())
+    }
 }

@@ -5,11 +5,11 @@
 //! through clap to the same `run`, so both ways mean the same thing.
 
 use std::ffi::OsString;
-use std::io::Write;
 use std::path::PathBuf;
 
 use crate::cli::prompt::{DEFAULT_FORMAT, DEFAULT_MARKER, parse_format};
 use crate::cli::{Cli, Command, PromptArgs};
+use crate::printer::Printer;
 use crate::settings::Settings;
 use crate::states::prompt::render;
 
@@ -31,7 +31,8 @@ pub fn run(cli: &Cli, args: &PromptArgs) -> i32 {
         return 0;
     };
     if let Some(text) = render(&settings, &args.format, &args.marker) {
-        let _ = writeln!(std::io::stdout().lock(), "{text}");
+        // A closed stdout is nothing to report here either.
+        let _ = Printer::plain().outln(&text);
     }
     0
 }

@@ -73,7 +73,7 @@ pub fn run(ctx: &Context, args: &RootsArgs, many: &ManyRoots) -> Result<i32> {
     for mut warning in warnings {
         // The listing stands without the locks: said, not fatal.
         warning.severity = crate::problem::Severity::Warning;
-        crate::render_problem(&printer, &warning);
+        printer.problem(&warning);
     }
     let rows: Vec<Row> = resolved
         .iter()
@@ -112,19 +112,19 @@ pub fn run(ctx: &Context, args: &RootsArgs, many: &ManyRoots) -> Result<i32> {
         problems,
     };
     if args.json {
-        println!("{}", printer.mask(&serde_json::to_string_pretty(&report)?));
+        printer.outln(&serde_json::to_string_pretty(&report)?)?;
         return Ok(i32::from(failed));
     }
-    print_table(&printer, &report.roots);
+    print_table(&printer, &report.roots)?;
     for row in &report.roots {
         for problem in &row.problems {
             let mut problem = problem.clone();
             problem.message = format!("in `{}`: {}", row.root, problem.message);
-            crate::render_problem(&printer, &problem);
+            printer.problem(&problem);
         }
     }
     for problem in &report.problems {
-        crate::render_problem(&printer, problem);
+        printer.problem(problem);
     }
     Ok(i32::from(failed))
 }
@@ -213,16 +213,16 @@ fn locks(resolved: &[Resolved], warnings: &mut Vec<Problem>) -> BTreeMap<(String
     locks
 }
 
-fn print_table(printer: &crate::printer::Printer, rows: &[Row]) {
+fn print_table(printer: &crate::printer::Printer, rows: &[Row]) -> Result<()> {
     let width = |f: &dyn Fn(&Row) -> usize, title: &str| {
         rows.iter().map(f).max().unwrap_or(0).max(title.len())
     };
     let root_w = width(&|r| r.root.len(), "ROOT");
     let state_w = width(&|r| r.state.as_deref().unwrap_or("?").len(), "STATE");
-    println!(
+    printer.outln(&format!(
         "{:<root_w$}  {:<state_w$}  {:<9}  LOCK",
         "ROOT", "STATE", "PROTECTED"
-    );
+    ))?;
     for row in rows {
         let protected = match row.protected {
             Some(true) => "yes",
@@ -243,9 +243,10 @@ fn print_table(printer: &crate::printer::Printer, rows: &[Row]) {
             row.state.as_deref().unwrap_or("?"),
             protected
         );
-        println!("{}", printer.mask(&line));
+        printer.outln(&line)?;
         for why in row.changed.iter().flatten() {
-            println!("{}", printer.mask(&format!("  {why}")));
+            printer.outln(&format!("  {why}"))?;
         }
     }
+    Ok(())
 }

@@ -88,7 +88,12 @@ fn setup(ctx: &Context, args: &SetupArgs, state_flag: bool) -> Result<()> {
     } else if ctx.printer.interactive() {
         wizard::ask(ctx, args, &defaults)?
     } else {
-        return Err(unattended::print_lines(args, &defaults, &name));
+        return Err(unattended::print_lines(
+            &ctx.printer,
+            args,
+            &defaults,
+            &name,
+        ));
     };
     let kept = &defaults.kept;
     let text = envfile::render(&answers, kept);
@@ -111,7 +116,7 @@ fn setup(ctx: &Context, args: &SetupArgs, state_flag: bool) -> Result<()> {
         None => {}
     }
     if let Some(warning) = &checked.warning {
-        crate::render_problem(&printer, warning);
+        printer.problem(warning);
     }
     printer.status(&format!("Wrote `{name}` (mode 600)"));
     if let Some(backup) = backup {
@@ -131,7 +136,7 @@ fn setup(ctx: &Context, args: &SetupArgs, state_flag: bool) -> Result<()> {
             .into_iter()
             .chain(settings.git_ignored_problem())
         {
-            crate::render_problem(&printer, &problem);
+            printer.problem(&problem);
         }
     }
     Ok(())

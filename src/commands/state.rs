@@ -2,7 +2,6 @@
 //! (list, show, versions, pull) live here; the ones that change GitLab have a module each in
 //! `states/`, next to their guards.
 
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::Result;
@@ -11,7 +10,7 @@ use crate::cli::StateCommand;
 use crate::context::Context;
 use crate::problem::Problem;
 use crate::states::document::Summary;
-use crate::states::listing::{Listing, Lock, age, columns, print_json};
+use crate::states::listing::{Listing, Lock, age, columns};
 use crate::states::remote::Remote;
 use crate::states::{delete, prune, restore, unlock, versions};
 
@@ -88,9 +87,9 @@ pub fn run(ctx: &Context, command: &StateCommand) -> Result<i32> {
 fn list(remote: &Remote, json: bool) -> Result<i32> {
     let listing = Listing::fetch(remote)?;
     if json {
-        listing.print_json()?;
+        listing.print_json(&remote.ctx.printer)?;
     } else {
-        listing.print_table(remote.ctx);
+        listing.print_table(remote.ctx)?;
     }
     Ok(0)
 }
@@ -155,18 +154,18 @@ fn show(remote: &Remote, name: Option<&str>, json: bool) -> Result<i32> {
         protection: rule.describe(),
     };
     if json {
-        print_json(&shown)?;
+        remote.ctx.printer.json(&shown)?;
     } else {
         print_shown(
             remote.ctx,
             &shown,
             &remote.backend.for_state(&name).address(),
-        );
+        )?;
     }
     Ok(0)
 }
 
-fn print_shown(ctx: &Context, shown: &Shown, address: &str) {
+fn print_shown(ctx: &Context, shown: &Shown, address: &str) -> Result<()> {
     let mut tags = Vec::new();
     for (on, tag) in [
         (shown.current, "current"),
@@ -239,12 +238,8 @@ fn print_shown(ctx: &Context, shown: &Shown, address: &str) {
             lines.push(format!("  {:width$} = {}", output.name, output.shown(120)));
         }
     }
-    let mut out = std::io::stdout().lock();
-    for line in lines {
-        if writeln!(out, "{}", ctx.printer.mask(&line)).is_err() {
-            return;
-        }
-    }
+    ctx.printer.lines(lines)?;
+    Ok(())
 }
 
 fn versions(remote: &Remote, name: Option<&str>, json: bool, limit: usize) -> Result<i32> {
@@ -252,7 +247,7 @@ fn versions(remote: &Remote, name: Option<&str>, json: bool, limit: usize) -> Re
     let info = remote.info(&name)?;
     let found = versions::probe(remote, &info, limit.max(1))?;
     if json {
-        print_json(&found)?;
+        remote.ctx.printer.json(&found)?;
         return Ok(0);
     }
     let printer = &remote.ctx.printer;
@@ -275,15 +270,10 @@ fn versions(remote: &Remote, name: Option<&str>, json: bool, limit: usize) -> Re
             created,
         ]
     });
-    let mut out = std::io::stdout().lock();
-    for line in columns(
+    printer.lines(columns(
         std::iter::once(header.to_vec()).chain(rows).collect(),
         &[0, 1, 3],
-    ) {
-        if writeln!(out, "{line}").is_err() {
-            return Ok(0);
-        }
-    }
+    ))?;
     if !found.complete
         && let Some(lowest) = found.lowest_probed
     {
@@ -336,8 +326,7 @@ fn pull(
         }
         _ => {
             // Exactly the bytes GitLab stored: no masking, no added newline.
-            let mut out = std::io::stdout().lock();
-            out.write_all(&bytes).and_then(|()| out.flush())?;
+            remote.ctx.printer.out_exact(&bytes)?;
         }
     }
     Ok(0)

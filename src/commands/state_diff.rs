@@ -3,8 +3,6 @@
 //! as a state name unless they look like a revision (a serial, `latest`, `plan`, a path), so
 //! `tfw state diff 41` compares version 41 of the current state with its latest.
 
-use std::io::Write;
-
 use anyhow::Result;
 use serde::Serialize;
 
@@ -69,11 +67,7 @@ pub fn run(remote: &Remote, words: &[Option<String>; 3], json: bool) -> Result<i
     let printer = &remote.ctx.printer;
     if json {
         // The values shown are not sensitive, but a token can still sit in one.
-        let mut text = serde_json::to_string_pretty(&shown)?;
-        text.push('\n');
-        let _ = std::io::stdout()
-            .lock()
-            .write_all(printer.mask(&text).as_bytes());
+        printer.json(&shown)?;
         return Ok(0);
     }
     let mut lines = vec![format!("`{name}`: {} -> {}", from.label, to.label)];
@@ -106,12 +100,7 @@ pub fn run(remote: &Remote, words: &[Option<String>; 3], json: bool) -> Result<i
             diff.outputs.len()
         )
     });
-    let mut out = std::io::stdout().lock();
-    for line in lines {
-        if writeln!(out, "{}", printer.mask(&line)).is_err() {
-            break;
-        }
-    }
+    printer.lines(lines)?;
     Ok(0)
 }
 

@@ -2,12 +2,10 @@
 //! changed between each and the one before (`states::history` reads them). Exit 0, or 3 when
 //! a row could not be answered (a missing version, an unreadable one, a failed call).
 
-use std::io::Write;
-
 use anyhow::Result;
 
 use crate::states::history::fetch;
-use crate::states::listing::{columns, print_json};
+use crate::states::listing::columns;
 use crate::states::remote::Remote;
 
 /// The exit code of an answer with rows that say why they are incomplete.
@@ -18,7 +16,7 @@ pub fn run(remote: &Remote, name: Option<&str>, json: bool, limit: usize) -> Res
     let history = fetch(remote, &name, limit.max(1))?;
     let code = if history.partial { PARTIAL } else { 0 };
     if json {
-        print_json(&history)?;
+        remote.ctx.printer.json(&history)?;
         return Ok(code);
     }
     let printer = &remote.ctx.printer;
@@ -51,13 +49,10 @@ pub fn run(remote: &Remote, name: Option<&str>, json: bool, limit: usize) -> Res
             changes,
         ]
     });
-    let mut out = std::io::stdout().lock();
-    for line in columns(std::iter::once(header).chain(rows).collect(), &[0, 1]) {
-        if writeln!(out, "{}", printer.mask(&line)).is_err() {
-            break;
-        }
-    }
-    drop(out);
+    printer.lines(columns(
+        std::iter::once(header).chain(rows).collect(),
+        &[0, 1],
+    ))?;
     if !history.complete {
         printer.note("older versions may exist (`--limit` shows more)");
     }

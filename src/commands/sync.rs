@@ -40,9 +40,9 @@ pub fn run(ctx: &Context, args: &SyncArgs) -> Result<i32> {
     };
     drop(spinner);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        ctx.printer.outln(&serde_json::to_string_pretty(&report)?)?;
     } else if args.dry_run && !args.check {
-        print!("{}", report.diff);
+        ctx.printer.out(&report.diff)?;
     }
     if let Some(problem) = report.error {
         return Err(problem.into());
@@ -64,7 +64,7 @@ fn present(p: &Printer, report: &RepoReport, args: &SyncArgs) {
         p.status(&file.line());
     }
     for warning in &report.warnings {
-        crate::render_problem(p, warning);
+        p.problem(warning);
     }
     let theirs = label(report.template.as_ref());
     let ours = label(report.locked.as_ref());
@@ -119,16 +119,16 @@ pub fn run_fleet(args: &SyncArgs, printer: &Printer) -> Result<i32> {
     let code = worst(reports.iter().map(|r| r.exit_code));
     if args.json {
         let out = serde_json::json!({ "exit_code": code, "repos": reports });
-        println!("{}", serde_json::to_string_pretty(&out)?);
+        printer.outln(&serde_json::to_string_pretty(&out)?)?;
         return Ok(code);
     }
     if args.dry_run && !args.check {
         for report in reports.iter().filter(|r| !r.diff.is_empty()) {
-            println!("# {}", report.repo);
-            print!("{}", report.diff);
+            printer.outln(&format!("# {}", report.repo))?;
+            printer.out(&report.diff)?;
         }
     }
-    print!("{}", fleet::table(&reports));
+    printer.out(&fleet::table(&reports))?;
     for report in &reports {
         if let Some(problem) = &report.error {
             printer.error(&format!("{}: {problem}", report.repo));

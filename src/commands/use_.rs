@@ -2,7 +2,7 @@
 //! terminal), `tfw use NAME` switches by rewriting `TF_STATE_NAME` in `.env`, `tfw use -`
 //! goes back. `complete_states` feeds shell completion: fast, and silent whatever happens.
 
-use std::io::{IsTerminal, Write};
+use std::io::IsTerminal;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -34,12 +34,12 @@ fn list_or_pick(ctx: &Context, json: bool) -> Result<i32> {
     let remote = Remote::new(ctx)?;
     let listing = Listing::fetch(&remote)?;
     if json {
-        listing.print_json()?;
+        listing.print_json(&ctx.printer)?;
         return Ok(0);
     }
     // `tfw use | grep x` wants the list, as kubectx does when its output is not a terminal.
     if !ctx.printer.interactive() || !std::io::stdout().is_terminal() {
-        listing.print_table(ctx);
+        listing.print_table(ctx)?;
         return Ok(0);
     }
     pick(ctx, &listing)
@@ -187,11 +187,6 @@ pub fn complete_states(ctx: &Context) -> Result<i32> {
         .map(|s| s.name)
         .collect();
     names.sort();
-    let mut out = std::io::stdout().lock();
-    for name in names {
-        if writeln!(out, "{name}").is_err() {
-            break;
-        }
-    }
+    ctx.printer.lines(names)?;
     Ok(0)
 }

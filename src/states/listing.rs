@@ -2,7 +2,6 @@
 //! the current one marked like kubectx does, as a table for people and pipes or as JSON with
 //! the schema documented in `docs/states.md`.
 
-use std::io::Write;
 use std::time::SystemTime;
 
 use console::Style;
@@ -10,6 +9,7 @@ use serde::Serialize;
 
 use crate::backend::gitlab::StateInfo;
 use crate::context::Context;
+use crate::printer::{Printer, StdoutError};
 use crate::states::remote::Remote;
 
 /// One state in `tfw use`/`tfw state list` (JSON field names are part of the stable schema).
@@ -167,7 +167,7 @@ impl Listing {
     }
 
     /// The table on stdout (data: it goes to pipes). Colour only when stdout is a terminal.
-    pub fn print_table(&self, ctx: &Context) {
+    pub fn print_table(&self, ctx: &Context) -> Result<(), StdoutError> {
         let color = ctx.printer.color_stdout();
         let paint = |text: &str, style: Style| {
             if color {
@@ -176,23 +176,21 @@ impl Listing {
                 text.to_string()
             }
         };
-        let mut out = std::io::stdout().lock();
-        for (index, line) in self.lines().iter().enumerate() {
-            let text = match index.checked_sub(1).map(|i| &self.states[i]) {
-                None => paint(line, Style::new().dim()),
-                Some(row) if row.current => paint(line, Style::new().green().bold()),
-                Some(row) if row.protected => paint(line, Style::new().yellow()),
-                Some(_) => line.clone(),
-            };
-            if writeln!(out, "{}", ctx.printer.mask(&text)).is_err() {
-                return;
-            }
-        }
+        let lines = self.lines();
+        ctx.printer
+            .lines(lines.iter().enumerate().map(|(index, line)| {
+                match index.checked_sub(1).map(|i| &self.states[i]) {
+                    None => paint(line, Style::new().dim()),
+                    Some(row) if row.current => paint(line, Style::new().green().bold()),
+                    Some(row) if row.protected => paint(line, Style::new().yellow()),
+                    Some(_) => line.clone(),
+                }
+            }))
     }
 
     /// A JSON array of rows (`tfw state list --json | jq -r '.[].name'`).
-    pub fn print_json(&self) -> anyhow::Result<()> {
-        print_json(&self.states)
+    pub fn print_json(&self, printer: &Printer) -> anyhow::Result<()> {
+        printer.json(&self.states)
     }
 }
 
@@ -281,14 +279,6 @@ pub fn parse_time(time: &str) -> Option<SystemTime> {
     let shift = std::time::Duration::from_secs(offset.unsigned_abs());
     // Local time minus the offset is UTC.
     Some(if offset >= 0 { at - shift } else { at + shift })
-}
-
-/// Pretty JSON on stdout, ending with a newline.
-pub fn print_json(value: &impl Serialize) -> anyhow::Result<()> {
-    let mut text = serde_json::to_string_pretty(value)?;
-    text.push('\n');
-    let _ = std::io::stdout().lock().write_all(text.as_bytes());
-    Ok(())
 }
 
 #[cfg(test)]

@@ -5,7 +5,6 @@
 //! listed and the output says so. Never your own, a protected, or a locked state; and a
 //! state that still tracks resources is not deleted (it is the only handle on them).
 
-use std::io::Write;
 use std::time::Duration;
 
 use anyhow::Result;
@@ -13,6 +12,7 @@ use anyhow::Result;
 use crate::backend::gitlab::{ApiError, Member, StateInfo};
 use crate::backend::identity::Identity;
 use crate::confirm::Ask;
+use crate::printer::StdoutError;
 use crate::problem::Problem;
 use crate::project::Project;
 use crate::states::delete::{delete, download, report};
@@ -87,7 +87,7 @@ pub fn run(remote: &Remote, options: &Options) -> Result<i32> {
         ));
         return Ok(0);
     }
-    print_table(ctx, &candidates);
+    print_table(ctx, &candidates)?;
     if !options.delete {
         printer.status(&format!(
             "{} stale personal state(s); this was a dry run, nothing was deleted",
@@ -106,7 +106,7 @@ pub fn run(remote: &Remote, options: &Options) -> Result<i32> {
         let name = candidate.name.as_str();
         let outcome = prune_one(remote, name);
         if let Err(err) = outcome {
-            crate::render_error(printer, &err);
+            printer.failure(&err);
             failed += 1;
         }
     }
@@ -137,7 +137,7 @@ fn prune_one(remote: &Remote, name: &str) -> Result<i32> {
     report(remote, name, backup, outcome)
 }
 
-fn print_table(ctx: &crate::context::Context, candidates: &[Candidate]) {
+fn print_table(ctx: &crate::context::Context, candidates: &[Candidate]) -> Result<(), StdoutError> {
     let header = ["NAME", "OWNER", "UPDATED", "WHY"]
         .map(String::from)
         .to_vec();
@@ -149,12 +149,8 @@ fn print_table(ctx: &crate::context::Context, candidates: &[Candidate]) {
             c.why.clone(),
         ]
     });
-    let mut out = std::io::stdout().lock();
-    for line in columns(std::iter::once(header).chain(rows).collect(), &[]) {
-        if writeln!(out, "{}", ctx.printer.mask(&line)).is_err() {
-            return;
-        }
-    }
+    ctx.printer
+        .lines(columns(std::iter::once(header).chain(rows).collect(), &[]))
 }
 
 /// The owner a personal state is named after, by the project's rule (`dev-{username}`).

@@ -76,13 +76,10 @@ pub fn run(remote: &Remote, file: &Path, confirm: Option<&str>) -> Result<i32> {
     };
     let result = push(remote, &name, &mut document, &lock_id);
     if let Err(err) = remote.client.unlock(&name, Some(&lock_id)) {
-        crate::render_problem(
-            printer,
-            &err.problem(
-                &format!("cannot release tfw's lock on `{name}`"),
-                &remote.backend.for_state(&name),
-            ),
-        );
+        printer.problem(&err.problem(
+            &format!("cannot release tfw's lock on `{name}`"),
+            &remote.backend.for_state(&name),
+        ));
     }
     let (serial, saved) = result?;
     let saved = saved.map_or(String::new(), |p| {

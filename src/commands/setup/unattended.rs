@@ -90,7 +90,12 @@ pub(super) fn from_flags(
 
 /// No terminal and no `--token-stdin`: the exact lines to write go to stdout (the token as
 /// a placeholder, which tfw refuses until replaced), and the error says how to finish.
-pub(super) fn print_lines(args: &SetupArgs, defaults: &Defaults, name: &str) -> anyhow::Error {
+pub(super) fn print_lines(
+    printer: &Printer,
+    args: &SetupArgs,
+    defaults: &Defaults,
+    name: &str,
+) -> anyhow::Error {
     let (url, project, username) = known(args, defaults);
     let answers = Answers {
         url: url
@@ -104,7 +109,9 @@ pub(super) fn print_lines(args: &SetupArgs, defaults: &Defaults, name: &str) -> 
         state: defaults.state.clone(),
     };
     // The kept keys may hold secrets: they are never printed.
-    print!("{}", envfile::render(&answers, &[]));
+    if let Err(err) = printer.out(&envfile::render(&answers, &[])) {
+        return err.into();
+    }
     Problem::error(format!("no terminal to ask for your GitLab settings: `{name}` was not written"))
         .hint(format!(
             "save the lines above as `{name}` with your token in `TF_HTTP_PASSWORD`, then run `chmod 600 {name}`; or pipe the token in: `printf '%s\\n' \"$TOKEN\" | tfw setup --token-stdin {}`",

@@ -70,7 +70,7 @@ pub(super) fn ask(
             Ok(checked) => return Ok((answers, checked, printer)),
             Err(failure) => failure,
         };
-        crate::render_problem(&printer, &failure.problem);
+        printer.problem(&failure.problem);
         let again = dialoguer::Confirm::new()
             .with_prompt("Re-enter?")
             .default(true)

@@ -1,0 +1,67 @@
+//! Issue 16, one output channel: every line of data reaches stdout through the printer, and a
+//! reader that went away (`tfw state list | head -1`) ends tfw quietly with exit 0, as ripgrep
+//! does, never with a panic (Rust ignores SIGPIPE, so a bare `println!` panicked there).
+//!
+//! The pipe's reading end is closed before tfw starts: the first write meets a closed pipe
+//! whatever the output's size (with a live `head -1`, a short output fits in the pipe's buffer
+//! and no write would ever fail).
+
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::support::{Cmd, Out, Sandbox, wait_with_output};
+
+/// Runs `cmd` with stdout a pipe nobody reads.
+#[track_caller]
+fn closed_stdout(mut cmd: Cmd) -> Out {
+    let mut fds = [0; 2];
+    // SAFETY: `pipe` fills both descriptors, each owned once below.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0, "a pipe");
+    let (reader, writer) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(reader);
+    let child = cmd
+        .command
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start tfw");
+    // The command holds a copy of the writing end: closed, so only the child has one.
+    drop(cmd);
+    wait_with_output(child, Duration::from_secs(120))
+}
+
+#[track_caller]
+fn quiet_exit(args: &[&str], sandbox: &Sandbox) {
+    closed_stdout(sandbox.tfw(args))
+        .lacks("panicked")
+        .lacks("error:")
+        .code(0);
+}
+
+#[test]
+fn state_list_into_a_closed_pipe_exits_quietly() {
+    let sandbox = Sandbox::new();
+    sandbox.gitlab.put_state(
+        "42",
+        "dev-alice",
+        b"{\"version\":4,\"serial\":1,\"lineage\":\"l\",\"outputs\":{},\"resources\":[]}",
+    );
+    quiet_exit(&["state", "list"], &sandbox);
+    quiet_exit(&["state", "list", "--json"], &sandbox);
+}
+
+#[test]
+fn env_into_a_closed_pipe_exits_quietly() {
+    let sandbox = Sandbox::new();
+    quiet_exit(&["env"], &sandbox);
+    quiet_exit(&["env", "--json"], &sandbox);
+}
+
+#[test]
+fn completions_and_man_into_a_closed_pipe_exit_quietly() {
+    let sandbox = Sandbox::empty();
+    quiet_exit(&["completions", "bash"], &sandbox);
+    quiet_exit(&["man"], &sandbox);
+}
