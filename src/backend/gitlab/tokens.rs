@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use super::{ApiError, Client};
 use crate::backend::Backend;
+use crate::origin::Origin;
 use crate::problem::Problem;
-use crate::settings::Origin;
 
 /// Why GitLab refused the token with 401, as far as its answer says.
 #[derive(Debug, Clone, PartialEq, Eq)]
