@@ -276,3 +276,22 @@ fn committed_conflict_markers_and_a_protected_default_branch() {
         .unwrap();
     assert!(String::from_utf8(pipeline).unwrap().contains("# v2"));
 }
+
+#[test]
+fn commits_a_team_pushed_on_the_branch_are_never_reset_away() {
+    let fleet = behind_fleet();
+    sync(&fleet, &["--only", "fleet/a"]).code(0);
+    // The team fixes something on the merge request's branch; then the default branch moves.
+    let gl = fleet.gl();
+    gl.put_file("fleet/a", BRANCH, "fix.txt", b"ours\n");
+    gl.put_file("fleet/a", "main", "other.txt", b"x\n");
+    let out = sync(&fleet, &["--only", "fleet/a"]);
+    out.code(0).stderr_has("1 skipped");
+    assert!(
+        line(&out, "fleet/a").contains("has commits tfw did not make (!1): left alone"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(gl.file("fleet/a", BRANCH, "fix.txt").unwrap(), b"ours\n");
+    assert_eq!(gl.merge_requests("fleet/a").len(), 1);
+}

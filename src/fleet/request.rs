@@ -1,8 +1,10 @@
 //! What a fleet sync writes for people: the branch name, the commit message, and the merge
 //! request's title and description (the template version, each file's outcome, and for a
-//! conflict which files to resolve and how, in a checkout). A hidden fingerprint in the
-//! description says which default-branch commit and which changes the merge request holds,
-//! so a rerun that would change nothing leaves the branch and the merge request alone.
+//! conflict which files to resolve and how, in a checkout). A hidden marker in the
+//! description records which default-branch commit and changes the branch holds, and the
+//! commit tfw made: a rerun that would change nothing leaves the branch and the merge request
+//! alone, and one that finds commits on the branch it did not make (a team resolving the
+//! conflicts there) never resets them away.
 
 use crate::template::report::{FileReport, FileStatus};
 
@@ -51,7 +53,6 @@ pub(crate) fn text(
     files: &[FileReport],
     branch: &str,
     default_branch: &str,
-    fingerprint: &str,
 ) -> Text {
     let conflicted = conflicts(files);
     let draft = match conflicted.is_empty() {
@@ -79,9 +80,9 @@ Then remove `Draft:` from the title. To redo the merge yourself instead: on `{de
             list.join(", ")
         ));
     }
-    d.push_str(&format!(
-        "\nOpened by `tfw fleet sync`; a rerun updates this merge request instead of opening another.\n{FINGERPRINT} {fingerprint} -->\n"
-    ));
+    d.push_str(
+        "\nOpened by `tfw fleet sync`; a rerun updates this merge request instead of opening another.\n",
+    );
     let commit_message = format!(
         "tfw: update to {label_to}\n\nFrom {label_from}, by `tfw fleet sync`: {} file(s) changed{}.\n",
         files
@@ -103,11 +104,18 @@ Then remove `Draft:` from the title. To redo the merge yourself instead: on `{de
     }
 }
 
-/// The fingerprint a merge request's description carries, if it was written by tfw.
-pub(crate) fn fingerprint_of(description: &str) -> Option<&str> {
-    let start = description.find(FINGERPRINT)? + FINGERPRINT.len();
-    let rest = &description[start..];
-    rest.split("-->").next().map(str::trim)
+/// The line that ends a description tfw wrote: the fingerprint of what the branch holds
+/// and the commit tfw made on it.
+pub(crate) fn marker(fingerprint: &str, commit: &str) -> String {
+    format!("{FINGERPRINT} {fingerprint} {commit} -->\n")
+}
+
+/// The fingerprint and commit a description's marker records, if tfw wrote it.
+pub(crate) fn marker_of(description: &str) -> Option<(&str, Option<&str>)> {
+    let start = description.rfind(FINGERPRINT)? + FINGERPRINT.len();
+    let inside = description[start..].split("-->").next()?;
+    let mut words = inside.split_whitespace();
+    Some((words.next()?, words.next()))
 }
 
 #[cfg(test)]
@@ -140,7 +148,6 @@ mod tests {
             &files,
             "tfw/template-2",
             "main",
-            "f00d",
         );
         assert_eq!(t.title, "Draft: tfw: update to template 2 (22222222)");
         assert!(
@@ -149,8 +156,10 @@ mod tests {
         );
         assert!(t.description.contains("Conflict markers in `b.txt`"));
         assert!(t.description.contains("git fetch origin tfw/template-2"));
-        assert_eq!(fingerprint_of(&t.description), Some("f00d"));
-        let clean = text("1", "2", &files[..1], "b", "main", "x");
+        let described = t.description.clone() + &marker("f00d", "c0ffee");
+        assert_eq!(marker_of(&described), Some(("f00d", Some("c0ffee"))));
+        assert_eq!(marker_of(&t.description), None);
+        let clean = text("1", "2", &files[..1], "b", "main");
         assert!(!clean.title.starts_with("Draft"));
         assert!(!clean.description.contains("Conflicts"));
     }

@@ -122,6 +122,8 @@ pub(crate) struct Delivery {
     pub branch: String,
     pub changes: Vec<Change>,
     pub text: Text,
+    /// What the branch will hold (`request::marker`).
+    pub fingerprint: String,
     pub existing: Option<OpenMr>,
     pub row: Row,
 }
@@ -200,21 +202,27 @@ fn plan_inner(
     let branch = request::branch_name(&template.version, &template.commit);
     let fingerprint = fingerprint(&head, &changes);
     let old = crate::template::label(&lock.template.version, &lock.template.commit);
-    let text = request::text(
-        &old,
-        &template.label(),
-        &row.files,
-        &branch,
-        &default,
-        &fingerprint,
-    );
+    let text = request::text(&old, &template.label(), &row.files, &branch, &default);
     let existing = writes::open_mr(api, id, &branch, &default)
         .map_err(read("list the open merge requests".into()))?;
     row.branch = Some(branch.clone());
     if let Some(mr) = &existing {
         row.merge_request = mr.web_url.clone();
-        if mr.description.as_deref().and_then(request::fingerprint_of) == Some(fingerprint.as_str())
-        {
+        let marked = mr.description.as_deref().and_then(request::marker_of);
+        // Commits on the branch that tfw did not make (a resolution, a fix): never reset.
+        if let Some((_, Some(made))) = marked {
+            let now = writes::branch_head(api, id, &branch)
+                .map_err(read(format!("read the branch `{branch}`")))?;
+            if now.as_deref().is_some_and(|now| now != made) {
+                row.outcome = Outcome::Skipped;
+                row.detail = format!(
+                    "`{branch}` has commits tfw did not make (!{}): left alone; merge or close it, then rerun",
+                    mr.iid
+                );
+                return Ok(Planned::Done(row));
+            }
+        }
+        if marked.map(|(fp, _)| fp) == Some(fingerprint.as_str()) {
             row.outcome = Outcome::Unchanged;
             row.detail = format!(
                 "merge request !{} already holds {}",
@@ -231,6 +239,7 @@ fn plan_inner(
         branch,
         changes,
         text,
+        fingerprint,
         existing,
         row,
     })))
@@ -294,7 +303,8 @@ pub(crate) fn deliver(api: &Api, delivery: Delivery) -> Row {
         default_branch,
         branch,
         changes,
-        text,
+        mut text,
+        fingerprint,
         existing,
         mut row,
     } = delivery;
@@ -317,9 +327,12 @@ pub(crate) fn deliver(api: &Api, delivery: Delivery) -> Row {
         &text.commit_message,
         &changes,
     );
-    if let Err(failure) = pushed {
-        return failed(problem(&failure, &format!("commit to `{branch}`")));
-    }
+    let made = match pushed {
+        Ok(made) => made,
+        Err(failure) => return failed(problem(&failure, &format!("commit to `{branch}`"))),
+    };
+    text.description
+        .push_str(&request::marker(&fingerprint, &made));
     let result = match &existing {
         Some(mr) => writes::update_mr(api, id, mr.iid, &text).map(|mr| (mr, Outcome::Updated)),
         None => match writes::create_mr(api, id, &branch, &default_branch, &text) {

@@ -142,7 +142,7 @@ fn action(change: &Change) -> Value {
     action
 }
 
-/// One commit on `branch` from `start`: the branch is (re)made from `start` plus this commit
+/// One commit on `branch` from `start` (its id returned): the branch is (re)made from `start` plus this commit
 /// (`force`), so a rerun replaces what an earlier run pushed instead of stacking on it.
 pub(crate) fn commit(
     api: &Api,
@@ -151,7 +151,7 @@ pub(crate) fn commit(
     start: &str,
     message: &str,
     changes: &[Change],
-) -> Result<(), Failure> {
+) -> Result<String, Failure> {
     let body = json!({
         "branch": branch,
         "start_branch": start,
@@ -159,13 +159,14 @@ pub(crate) fn commit(
         "commit_message": message,
         "actions": changes.iter().map(action).collect::<Vec<_>>(),
     });
-    send(
+    let answer = send(
         api,
         "POST",
         &project_url(api, project, "repository/commits"),
         Some(&body),
-    )
-    .map(|_| ())
+    )?;
+    let made: CommitInfo = super::api::parse(&answer.body)?;
+    Ok(made.id)
 }
 
 /// The open merge request from `source` into `target`, if any.
