@@ -287,9 +287,10 @@ fn fleet_routes_check_the_scope_first_and_refuse_job_tokens() {
         let refused = get(url, "glpat-alice-user");
         assert_eq!(refused.status, 403, "{url}");
         assert_eq!(refused.json()["error"], "insufficient_scope");
-        assert_eq!(refused.json()["scope"], "read_api");
+        // Every scope the route takes, not the missing one (`scopes_registered_for_endpoint`).
+        assert_eq!(refused.json()["scope"], "api read_api");
     }
-    // A write with a read-only token names `api`.
+    // A write refused to a read-only token still lists both scopes the route takes.
     let post = request(
         "POST",
         &format!("{}/projects/501/merge_requests", gl.api_url()),
@@ -297,7 +298,7 @@ fn fleet_routes_check_the_scope_first_and_refuse_job_tokens() {
     );
     assert_eq!(
         (post.status, post.json()["scope"].clone()),
-        (403, "api".into())
+        (403, "api read_api".into())
     );
     // A job token is no credential here: as a header it is ignored (anonymous, 404), as a
     // bearer token it is refused (401).

@@ -120,7 +120,7 @@ fn branches_are_created_from_a_ref_once_and_the_default_and_protected_ones_stay(
     );
     assert_eq!(
         (read_only.status, read_only.body["scope"].clone()),
-        (403, json!("api"))
+        (403, json!("api read_api"))
     );
 
     let one = |name: &str| {

@@ -53,9 +53,10 @@ impl Failure {
             Failure::Status { code: 403, body }
                 if field(body, "error").as_deref() == Some("insufficient_scope") =>
             {
-                let needed = field(body, "scope").unwrap_or_else(|| scope.to_string());
+                // GitLab's `scope` lists every scope the route takes (`api read_api`), not the
+                // one the token lacks: the call knows which it needs.
                 Problem::error(format!(
-                    "cannot {what}: the token lacks the `{needed}` scope (403 insufficient_scope)"
+                    "cannot {what}: the token lacks the `{scope}` scope (403 insufficient_scope)"
                 ))
                 .hint(token_fix)
             }

@@ -12,6 +12,7 @@ use super::Route;
 use super::http::HttpRequest;
 use super::model::{Auth, Project, World};
 use super::paging::Query;
+use super::refusals::API_SCOPES;
 use super::server::Reply;
 
 pub(super) enum FleetEndpoint {
@@ -104,15 +105,16 @@ impl FleetEndpoint {
     }
 }
 
-/// `API::APIGuard`: a personal token needs `read_api` (or `api`) to read and `api` to write.
+/// `API::APIGuard`: a personal token needs `read_api` (or `api`) to read and `api` to write;
+/// the refusal lists every scope the route takes, not the missing one (`refusals.rs`).
 /// Anonymous requests pass here and meet the project's visibility instead.
 pub(super) fn scope_refusal(auth: &Auth, write: bool) -> Option<Reply> {
     match auth {
         Auth::Personal { .. } if write && !auth.can_write() => {
-            Some(Reply::insufficient_scope("api"))
+            Some(Reply::insufficient_scope(API_SCOPES))
         }
         Auth::Personal { .. } if !auth.can_read_api() => {
-            Some(Reply::insufficient_scope("read_api"))
+            Some(Reply::insufficient_scope(API_SCOPES))
         }
         _ => None,
     }
