@@ -60,6 +60,8 @@ pub struct Printer {
     interactive: bool,
     ci: bool,
     secrets: Vec<String>,
+    /// stdout carries a report (`--json`): terraform's own stdout goes to stderr instead.
+    stdout_is_data: bool,
 }
 
 /// Why tfw asks nothing: said in messages so they match what the person sees (a terminal
@@ -152,6 +154,7 @@ impl Printer {
             interactive,
             ci: terminal.ci || terminal.non_interactive_flag,
             secrets: Vec::new(),
+            stdout_is_data: false,
         }
     }
 
@@ -166,6 +169,7 @@ impl Printer {
             interactive: false,
             ci: true,
             secrets: Vec::new(),
+            stdout_is_data: false,
         }
     }
 
@@ -201,6 +205,15 @@ impl Printer {
     /// Running as automation: CI, `--non-interactive`, or no terminal to ask.
     pub fn automation(&self) -> bool {
         self.ci || !self.interactive
+    }
+
+    /// From now on, terraform's stdout (even init's) is shown on stderr: stdout is data.
+    pub fn set_stdout_is_data(&mut self) {
+        self.stdout_is_data = true;
+    }
+
+    pub fn stdout_is_data(&self) -> bool {
+        self.stdout_is_data
     }
 
     pub fn quiet(&self) -> bool {

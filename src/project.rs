@@ -18,7 +18,7 @@ use crate::repo::{Levels, slash_path};
 pub const FILE_NAME: &str = "tfw.toml";
 
 /// The keys `tfw.toml` knows, for the hint of an unknown one.
-const KNOWN_KEYS: &str = "binary, version, protected, personal, ci_state, backups_keep, stale_lock_after, state, [args] plan/apply/destroy, [roots.\"PATH\"]";
+const KNOWN_KEYS: &str = "binary, version, protected, personal, ci_state, backups_keep, stale_lock_after, state, drift, [args] plan/apply/destroy, [roots.\"PATH\"]";
 
 /// Protected when the repository has no `tfw.toml` (or it lists none): the usual names, and
 /// the same followed by a separator (`prod-eu`, `staging_2`, `production.us`).
@@ -51,6 +51,8 @@ pub struct ProjectFile {
     /// The root's state: a name, or a pattern of `{root}` (the folder's name), `{path}` (its
     /// path from the repository root, `/` as `-`) and `{user}` (`TF_HTTP_USERNAME`).
     pub state: Option<String>,
+    /// The states `tfw drift --all` checks in this root (default: the root's own state).
+    pub drift: Option<Vec<String>>,
     /// Settings for one root, by its path relative to this file's folder: as if written in
     /// a `tfw.toml` there (under any file that root has of its own).
     #[serde(default)]
@@ -162,6 +164,10 @@ impl Project {
             &layer.stale_lock_after,
         );
         set("state", &mut file.state, &layer.state);
+        if file.drift.is_none() && layer.drift.is_some() {
+            file.drift.clone_from(&layer.drift);
+            sources.insert("drift", path.to_path_buf());
+        }
         if file.backups_keep.is_none() && layer.backups_keep.is_some() {
             file.backups_keep = layer.backups_keep;
             sources.insert("backups_keep", path.to_path_buf());

@@ -167,7 +167,7 @@ pub enum Command {
     CompleteStates,
     /// Has the infrastructure drifted from the state? (refresh-only plan, read-only, no lock)
     #[command(
-        after_help = "Examples:\n  tfw drift\n  tfw --state prod drift --json\n\nExit 0 in sync, 2 drifted, 1 failed. Needs only read access (Developer): the state is not locked."
+        after_help = "Examples:\n  tfw drift\n  tfw --state prod drift --json\n  tfw drift --all --issues        every root, each with the states in its tfw.toml `drift` list\n\nExit 0 in sync, 2 drifted, 1 failed. With --all: 0 in sync, 2 some state drifted, 3 nothing\ndrifted but some state could not be checked (or its issue kept), 1 an error.\nNeeds only read access (Developer): the state is not locked. --issues needs the `api` scope."
     )]
     Drift(DriftArgs),
     /// List every locked state of the project (or of a group) and which locks are stale

@@ -105,4 +105,16 @@ pub struct DriftArgs {
     /// Machine-readable report on stdout (terraform's output is not shown)
     #[arg(long)]
     pub json: bool,
+    /// Every root of the repository, each with the states of its tfw.toml `drift` list (default: its own state)
+    #[arg(long)]
+    pub all: bool,
+    /// Keep one GitLab issue per drifted state (label `tfw-drift`): opened, updated, closed when back in sync
+    #[arg(long)]
+    pub issues: bool,
+    /// The states of this root's tfw.toml `drift` list, one after the other (what --all runs in each root)
+    #[arg(long, hide = true)]
+    pub listed: bool,
+    /// Also write the report as JSON to FILE (for --all, which reads each root's)
+    #[arg(long, hide = true, value_name = "FILE")]
+    pub report_file: Option<PathBuf>,
 }

@@ -11,6 +11,7 @@ mod completions;
 mod destroy;
 mod doctor;
 mod drift;
+mod drift_all;
 mod env;
 mod exec;
 mod fleet;
@@ -68,15 +69,23 @@ pub fn dispatch(mut cli: Cli, printer: &mut Printer, terminal: Terminal) -> Resu
     for secret in settings.secrets() {
         printer.add_secret(&secret);
     }
+    // `drift --json` prints its report on stdout, and init may run first.
+    if matches!(&cli.command, Command::Drift(args) if args.json) {
+        printer.set_stdout_is_data();
+    }
     let ctx = Context {
         settings,
         printer: printer.clone(),
     };
     let many = cli.many.clone();
     if (many.all || !many.roots.is_empty() || many.changed.is_some())
-        && !matches!(cli.command, Command::Roots(_))
+        && !matches!(cli.command, Command::Roots(_) | Command::Drift(_))
     {
         return all::run(&ctx, &cli);
+    }
+    // Drift runs its own roots (`drift_all`): it reads back each root's report.
+    if let Command::Drift(args) = &cli.command {
+        return drift::run(&ctx, &cli, args);
     }
     match cli.command {
         Command::Init(args) => init::run(&ctx, &args),
@@ -93,7 +102,6 @@ pub fn dispatch(mut cli: Cli, printer: &mut Printer, terminal: Terminal) -> Resu
         Command::Use(args) => use_::run(&ctx, &args),
         Command::Locks(args) => locks::run(&ctx, &args),
         Command::Fleet(command) => fleet::run(&ctx, &command),
-        Command::Drift(args) => drift::run(&ctx, &args),
         Command::State(command) => state::run(&ctx, &command),
         Command::Adopt(args) => adopt::run(&ctx, &args),
         Command::Sync(args) => sync::run(&ctx, &args),
@@ -101,7 +109,11 @@ pub fn dispatch(mut cli: Cli, printer: &mut Printer, terminal: Terminal) -> Resu
         Command::CompleteStates => use_::complete_states(&ctx),
         Command::Roots(args) => roots::run(&ctx, &args, &many),
         Command::Ci(crate::cli::CiCommand::Pipeline(args)) => ci::run(&ctx, &args),
-        Command::Completions(_) | Command::Man | Command::New(_) | Command::Prompt(_) => {
+        Command::Completions(_)
+        | Command::Man
+        | Command::New(_)
+        | Command::Prompt(_)
+        | Command::Drift(_) => {
             unreachable!("handled above")
         }
     }

@@ -131,7 +131,7 @@ impl Sink {
             };
             // A closed terminal (e.g. `tfw plan | head`) must not stop terraform: keep
             // reading so it never blocks, and never fails.
-            let _ = if self.to_stderr {
+            let _ = if self.to_stderr || printer.stdout_is_data() {
                 std::io::stderr().lock().write_all(shown)
             } else {
                 let mut out = std::io::stdout().lock();

@@ -18,6 +18,19 @@ pub struct Report {
     pub reason: Option<String>,
     pub resources: Vec<Drifted>,
     pub outputs: Vec<Change>,
+    /// What `--issues` did with the state's GitLab issue (`null` without `--issues`).
+    pub issue: Option<IssueOutcome>,
+}
+
+/// What happened to a state's drift issue.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct IssueOutcome {
+    /// `opened`, `reopened`, `updated`, `unchanged`, `closed`, `none` (in sync and no open
+    /// issue, or the check failed: the issue is left as it is) or `failed` (`error` says why).
+    pub action: &'static str,
+    pub iid: Option<u64>,
+    pub web_url: Option<String>,
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -36,6 +49,7 @@ impl Report {
             reason: Some(reason),
             resources: Vec::new(),
             outputs: Vec::new(),
+            issue: None,
         }
     }
 
@@ -94,6 +108,7 @@ impl Report {
             reason: None,
             resources,
             outputs,
+            issue: None,
         }
     }
 

@@ -7,6 +7,7 @@ pub mod delete;
 pub mod diff;
 pub mod document;
 pub mod drift;
+pub mod drift_issue;
 pub mod history;
 pub mod listing;
 pub mod locks;

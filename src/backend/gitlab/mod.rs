@@ -5,6 +5,7 @@
 
 mod errors;
 mod graphql;
+mod issues;
 mod locks;
 pub mod net;
 mod protection;
@@ -20,6 +21,7 @@ use super::{Backend, encode_segment};
 
 pub use errors::{lock_now, lock_refusal, refusal_body, role_name};
 pub use graphql::{StateInfo, UserRef, VersionRef};
+pub use issues::Issue;
 pub use locks::{Gap, Job, LockedState, Locks, Pipeline};
 pub use protection::ProtectionRule;
 pub use rest::{Member, ProjectInfo, RunningJob};

@@ -77,7 +77,11 @@ impl Client {
     }
 
     /// Every item of a paged listing (`?per_page=100`, then `X-Next-Page` until it is empty).
-    fn get_all<T: serde::de::DeserializeOwned>(&self, url: &str, what: &str) -> ApiResult<Vec<T>> {
+    pub(super) fn get_all<T: serde::de::DeserializeOwned>(
+        &self,
+        url: &str,
+        what: &str,
+    ) -> ApiResult<Vec<T>> {
         let separator = if url.contains('?') { '&' } else { '?' };
         let mut items = Vec::new();
         let mut page = "1".to_string();

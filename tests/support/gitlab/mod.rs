@@ -13,7 +13,8 @@
 //! `rest` (project, user, members, jobs), `server` (routing and faults) and `http`. The fleet
 //! routes (`/work/shared/reference/gitlab-fleet-api.md`: groups, repository files and tree,
 //! branches, commits, merge requests) are routed by `fleet_routes` over the model of
-//! `repo_model`, and set up through `control_repo`.
+//! `repo_model`, and set up through `control_repo`; the issues routes of `tfw drift --issues`
+//! are `issues`.
 //!
 //! The HTTP layer is a small hand-written HTTP/1.1 server on `std::net` rather than tiny_http:
 //! the faults need to close a keep-alive connection in the middle of a response (truncated
@@ -35,6 +36,7 @@ mod graphql_ci;
 mod graphql_parse;
 mod groups;
 mod http;
+mod issues;
 mod meanwhile;
 mod merge_requests;
 mod merge_requests_read;
@@ -63,6 +65,8 @@ pub use control::JobIds;
 pub use control_repo::MergeRequestInfo;
 pub use fault::{Fault, FaultAction};
 use http::{accept_loop, base64_encode, lock_ignoring_poison};
+#[allow(unused_imports)]
+pub use issues::IssueView;
 #[allow(unused_imports)]
 pub use meanwhile::Meanwhile;
 use model::World;
@@ -167,6 +171,8 @@ pub enum Route {
     Commits,
     /// `/projects/:id/merge_requests[/:iid]`.
     MergeRequests,
+    /// `/projects/:id/issues[/:iid]` (`issues.rs`).
+    Issues,
     /// Anything else (unknown paths).
     Other,
     /// Every request.
@@ -197,9 +203,10 @@ impl GitLab {
         GitLab::bind(port, World::seeded())
     }
 
-    fn bind(port: u16, world: World) -> io::Result<GitLab> {
+    fn bind(port: u16, mut world: World) -> io::Result<GitLab> {
         let listener = TcpListener::bind(("127.0.0.1", port))?;
         let addr = listener.local_addr()?;
+        world.web_url = format!("http://{addr}");
         let shared = Arc::new(Shared {
             world: Mutex::new(world),
             stopping: AtomicBool::new(false),

@@ -42,6 +42,8 @@ pub(super) struct World {
     pub protection_rules_api: bool,
     /// Groups and the fleet routes' settings (`repo_model.rs`).
     pub fleet: Fleet,
+    /// `http://127.0.0.1:PORT`, for the `web_url` of issues.
+    pub web_url: String,
 }
 
 pub(super) struct Project {
@@ -55,6 +57,8 @@ pub(super) struct Project {
     pub states: BTreeMap<String, StateRec>,
     /// Its git repository, as the repository and merge request routes show it.
     pub repo: Repo,
+    /// `issues.rs`.
+    pub issues: Vec<super::issues::IssueRec>,
 }
 
 /// `Terraform::StateProtectionRule` (GitLab 18, `protected_terraform_states`).
@@ -294,6 +298,7 @@ impl Project {
             rules: Vec::new(),
             states: BTreeMap::new(),
             repo: Repo::default(),
+            issues: Vec::new(),
         }
     }
 

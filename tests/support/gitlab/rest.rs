@@ -32,7 +32,7 @@ fn query_number(query: &str, key: &str) -> Option<usize> {
 /// GitLab's (`X-Next-Page` empty on the last page, `Link` with `rel="next"`). `counted`:
 /// whether the totals come too (`X-Total`, `X-Total-Pages`); a route paginated
 /// `without_count` (the jobs listing) leaves them out.
-fn paged(path: &str, query: &str, items: Vec<Value>, counted: bool) -> Reply {
+pub(super) fn paged(path: &str, query: &str, items: Vec<Value>, counted: bool) -> Reply {
     let per_page = query_number(query, "per_page").unwrap_or(20).clamp(1, 100);
     let page = query_number(query, "page").unwrap_or(1).max(1);
     let total = items.len();

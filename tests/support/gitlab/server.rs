@@ -93,6 +93,10 @@ pub(super) enum Endpoint {
     Jobs(String),
     /// `GET /projects/:id/terraform/state_protection_rules` (`rest_rules.rs`).
     ProtectionRules(String),
+    /// `GET`/`POST /projects/:id/issues` (`issues.rs`).
+    Issues(String),
+    /// `PUT /projects/:id/issues/:iid`.
+    Issue(String, String),
     /// `GET /user`.
     User,
     /// `GET /personal_access_tokens/self`.
@@ -135,6 +139,11 @@ impl Endpoint {
                 return project(p, Endpoint::Members);
             }
             ["", "api", "v4", "projects", p, "jobs"] => return project(p, Endpoint::Jobs),
+            ["", "api", "v4", "projects", p, "issues"] => return project(p, Endpoint::Issues),
+            ["", "api", "v4", "projects", p, "issues", iid] => {
+                return decode(p)
+                    .map_or(Endpoint::Unknown, |p| Endpoint::Issue(p, iid.to_string()));
+            }
             [
                 "",
                 "api",
@@ -197,6 +206,7 @@ impl Endpoint {
             | Endpoint::User
             | Endpoint::TokenSelf => Route::Rest,
             Endpoint::Fleet(fleet) => fleet.route(),
+            Endpoint::Issues(_) | Endpoint::Issue(..) => Route::Issues,
             Endpoint::Unknown => Route::Other,
         }
     }
@@ -228,7 +238,9 @@ impl Endpoint {
             | Endpoint::Project(project)
             | Endpoint::Members(project)
             | Endpoint::Jobs(project)
-            | Endpoint::ProtectionRules(project) => Some(project),
+            | Endpoint::ProtectionRules(project)
+            | Endpoint::Issues(project)
+            | Endpoint::Issue(project, _) => Some(project),
             Endpoint::Fleet(fleet) => fleet.project(),
             _ => None,
         }
@@ -357,6 +369,17 @@ impl Shared {
             }
             Endpoint::GraphQL => Reply::error(405, "405 Not Allowed"),
             Endpoint::Unknown => Reply::error(404, "404 Not Found"),
+            Endpoint::Issues(project) => match method {
+                "GET" => super::issues::list(&world, auth, project, query),
+                "POST" => super::issues::create(&mut world, auth, project, query, &request.body),
+                _ => Reply::error(405, "405 Not Allowed"),
+            },
+            Endpoint::Issue(project, iid) => match method {
+                "PUT" => {
+                    super::issues::update(&mut world, auth, project, iid, query, &request.body)
+                }
+                _ => Reply::error(405, "405 Not Allowed"),
+            },
             Endpoint::Project(_)
             | Endpoint::Members(_)
             | Endpoint::Jobs(_)

@@ -356,7 +356,7 @@ fn query_param(query: &str, key: &str) -> Option<String> {
 }
 
 /// `application/x-www-form-urlencoded`, as Rack reads query strings (`+` is a space).
-fn parse_form(text: &str) -> Vec<(String, String)> {
+pub(super) fn parse_form(text: &str) -> Vec<(String, String)> {
     let decode = |s: &str| {
         percent_decode_str(&s.replace('+', " "))
             .decode_utf8_lossy()

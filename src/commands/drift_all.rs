@@ -1,0 +1,206 @@
+//! `tfw drift --all` (also `tfw --all drift`, `--roots GLOB`): every root's drift, through
+//! the same pool as `tfw --all plan` (`roots::run`: one child tfw per root, bounded, output
+//! kept per root, signals passed once). Each child checks its root's states one after the
+//! other (`tfw -C ROOT drift --listed`: they share the root's `.terraform/`) and writes its
+//! rows to `.tfw/drift/report.json` there, which this reads back for one summary. A root
+//! that stopped before reporting is a row that says so: a partial answer is never hidden.
+//! Exit 2 when a state drifted, else 3 when a state could not be checked (or its issue
+//! kept), else 0, as `tfw locks` does for stale locks and projects it could not list.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use serde_json::{Value, json};
+
+use crate::cli::{Cli, DriftArgs};
+use crate::context::Context;
+use crate::printer::Printer;
+use crate::problem::Problem;
+use crate::roots::run::{self, Ended, Job, Options};
+
+pub fn run(ctx: &Context, cli: &Cli, args: &DriftArgs) -> Result<i32> {
+    if cli.state.is_some() {
+        return Err(Problem::error(
+            "`--state` with `--all` would check one state in every root: refused",
+        )
+        .hint("list the states each root is checked against in its tfw.toml: `drift = [\"staging\", \"prod\"]`; or check one: `tfw --state NAME drift`")
+        .into());
+    }
+    let resolved = super::roots::selected(ctx, &cli.many)?;
+    let mut printer = ctx.printer.clone();
+    for one in &resolved {
+        for secret in one.settings.secrets() {
+            printer.add_secret(&secret);
+        }
+    }
+    let jobs: Vec<Job> = resolved
+        .iter()
+        .map(|one| {
+            let report = report_file(&one.root.dir);
+            // A report left by an earlier run must not pass for this run's.
+            let _ = std::fs::remove_file(&report);
+            let mut words: Vec<OsString> = vec!["-C".into(), one.root.dir.clone().into_os_string()];
+            words.extend(super::all::globals(cli));
+            words.extend(["drift".into(), "--listed".into(), "--report-file".into()]);
+            words.push(report.into_os_string());
+            if args.json {
+                words.push("--json".into());
+            }
+            if args.issues {
+                words.push("--issues".into());
+            }
+            Job {
+                label: one.root.path.clone(),
+                args: words,
+            }
+        })
+        .collect();
+    let options = Options {
+        jobs: cli
+            .many
+            .jobs
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+        stream: cli.many.stream,
+        fail_fast: cli.many.fail_fast,
+    };
+    let (ended, signal) = run::run_all(jobs, &options, &printer, |code| code == 1 || code >= 128)?;
+    let mut rows = Vec::new();
+    for (one, end) in resolved.iter().zip(&ended) {
+        let read = std::fs::read(report_file(&one.root.dir))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<Vec<Value>>(&bytes).ok());
+        match (read, end) {
+            (Some(found), Ended::Exited(_)) => {
+                for mut row in found {
+                    row["root"] = Value::String(one.root.path.clone());
+                    rows.push(row);
+                }
+            }
+            (_, end) => {
+                let reason = match end {
+                    Ended::Skipped => "not checked: the run was stopped first".to_string(),
+                    Ended::Exited(code) => format!(
+                        "tfw stopped before reporting (exit {code}): its output is above, under `==> {}`",
+                        one.root.path
+                    ),
+                };
+                let state = one.state.as_ref().map(|s| s.value.clone());
+                rows.push(failed_row(&one.root.path, state.as_deref(), &reason));
+            }
+        }
+    }
+    let code = finish(&printer, rows, args.json)?;
+    Ok(signal.map_or(code, |signal| 128 + signal))
+}
+
+fn report_file(root: &Path) -> PathBuf {
+    root.join(".tfw").join("drift").join("report.json")
+}
+
+fn failed_row(root: &str, state: Option<&str>, reason: &str) -> Value {
+    json!({ "root": root, "state": state, "status": "failed", "reason": reason,
+            "resources": [], "outputs": [], "issue": null })
+}
+
+/// This directory's path from the repository's roots base (`.` for the base itself).
+pub(super) fn root_of(ctx: &Context) -> String {
+    let base = crate::roots::base(&ctx.settings);
+    let dir = ctx.dir();
+    let relative = dir.strip_prefix(&base).unwrap_or(Path::new(""));
+    crate::repo::slash_path(relative)
+}
+
+fn issue_failed(row: &Value) -> bool {
+    row["issue"]["action"] == "failed"
+}
+
+pub(super) fn exit_code(rows: &[Value]) -> i32 {
+    if rows.iter().any(|r| r["status"] == "drifted") {
+        2
+    } else if rows
+        .iter()
+        .any(|r| r["status"] == "failed" || issue_failed(r))
+    {
+        3
+    } else {
+        0
+    }
+}
+
+/// The rows as one report (a table, or `--json`) and the exit code.
+pub(super) fn finish(printer: &Printer, rows: Vec<Value>, json: bool) -> Result<i32> {
+    let code = exit_code(&rows);
+    let count = |status: &str| rows.iter().filter(|r| r["status"] == status).count();
+    if json {
+        let complete = !rows
+            .iter()
+            .any(|r| r["status"] == "failed" || issue_failed(r));
+        printer.json(&json!({
+            "in_sync": count("in_sync"),
+            "drifted": count("drifted"),
+            "failed": count("failed"),
+            "complete": complete,
+            "states": rows,
+        }))?;
+    } else {
+        print_table(printer, &rows)?;
+    }
+    if code == 3 {
+        printer.warning(
+            "the answer is incomplete: some state could not be checked, or its issue kept (rows above say why)",
+        );
+    }
+    Ok(code)
+}
+
+fn print_table(printer: &Printer, rows: &[Value]) -> Result<()> {
+    let text = |v: &Value| v.as_str().unwrap_or("?").to_string();
+    let cells: Vec<[String; 4]> = rows
+        .iter()
+        .map(|row| {
+            let result = match row["status"].as_str() {
+                Some("in_sync") => "in sync".to_string(),
+                Some("drifted") => format!(
+                    "DRIFTED ({} resource(s), {} output(s))",
+                    row["resources"].as_array().map_or(0, Vec::len),
+                    row["outputs"].as_array().map_or(0, Vec::len)
+                ),
+                _ => format!("failed: {}", text(&row["reason"])),
+            };
+            let issue = &row["issue"];
+            let issue = match (issue["action"].as_str(), issue["iid"].as_u64()) {
+                (Some("failed"), _) => format!("failed: {}", text(&issue["error"])),
+                (Some(action), Some(iid)) => format!("#{iid} {action}"),
+                _ => "-".to_string(),
+            };
+            [text(&row["root"]), text(&row["state"]), result, issue]
+        })
+        .collect();
+    let titles = ["ROOT", "STATE", "RESULT", "ISSUE"];
+    let widths: Vec<usize> = (0..3)
+        .map(|i| {
+            cells
+                .iter()
+                .map(|c| c[i].chars().count())
+                .max()
+                .unwrap_or(0)
+                .max(titles[i].len())
+        })
+        .collect();
+    let mut lines = vec![String::new()];
+    for row in std::iter::once(titles.map(String::from)).chain(cells) {
+        lines.push(format!(
+            "{:<a$}  {:<b$}  {:<c$}  {}",
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            a = widths[0],
+            b = widths[1],
+            c = widths[2]
+        ));
+    }
+    printer.lines(lines.iter().map(|l| l.trim_end()))?;
+    Ok(())
+}
