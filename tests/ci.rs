@@ -51,7 +51,7 @@ fn gitlab_ci_local() -> &'static Path {
 }
 
 /// A root module and no `.env`, as a CI job checks it out.
-fn ci_sandbox() -> Sandbox {
+pub(crate) fn ci_sandbox() -> Sandbox {
     let sandbox = Sandbox::empty();
     sandbox.write("main.tf", MAIN_TF);
     sandbox
@@ -96,7 +96,7 @@ pub(crate) fn shipped_pipeline() -> String {
 
 /// A git repository (gitlab-ci-local reads the branch and remote from git and copies only
 /// tracked files into each job's directory) holding the module and the shipped pipeline.
-fn pipeline_repo(sandbox: &Sandbox) {
+pub(crate) fn pipeline_repo(sandbox: &Sandbox) {
     sandbox.write(".gitlab-ci.yml", shipped_pipeline());
     sandbox.write(".gitignore", ".tfw/\n.terraform/\n.gitlab-ci-local/\n");
     let dir = sandbox.dir.path();

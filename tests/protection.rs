@@ -132,3 +132,57 @@ fn a_gitlab_without_rules_or_a_role_that_cannot_read_them_works_as_before() {
     out.success()
         .stdout_has("protection  unknown (the rules could not be read");
 }
+
+/// Item 4 for `tfw plan`: a plan takes the state's lock, and GitLab's rule guards the lock
+/// as it guards writes. The refusal is predicted before any lock is asked for, and the plan
+/// goes without it (it only reads), naming the rule.
+#[test]
+fn a_plan_whose_lock_the_rule_refuses_never_asks_for_the_lock() {
+    let sandbox = seeded();
+    sandbox.gitlab.clear_requests();
+    let locks = |sandbox: &Sandbox| -> Vec<String> {
+        sandbox
+            .gitlab
+            .requests()
+            .iter()
+            .filter(|r| r.path().ends_with("/lock"))
+            .map(|r| format!("{} {} {}", r.method, r.path(), r.status))
+            .collect()
+    };
+    for (state, rule) in [
+        (
+            "prod",
+            "GitLab rule: writes need maintainer or higher, from CI jobs only (`allowed_from: ci_only`)",
+        ),
+        (
+            "staging",
+            "GitLab rule: writes need owner or higher, from anywhere (`allowed_from: anywhere`)",
+        ),
+    ] {
+        let out = sandbox.tfw(&["--state", state, "plan"]).run();
+        out.success()
+            .stderr_has(&format!(
+                "{rule}: GitLab would refuse the lock of `{state}` from here (403)"
+            ))
+            .stderr_has("is applied through the pipeline");
+        assert_eq!(
+            locks(&sandbox),
+            Vec::<String>::new(),
+            "{state}: the lock was asked for"
+        );
+    }
+    // A state without a rule plans with its lock, as always.
+    sandbox.tfw(&["plan"]).run().success();
+    assert_eq!(locks(&sandbox).len(), 2, "{:?}", locks(&sandbox));
+
+    // A GitLab that cannot show its rules still enforces them: the plan asks, is refused,
+    // and plans again without the lock (as for a Developer).
+    sandbox.gitlab.set_protection_rules_api(false);
+    sandbox.gitlab.clear_requests();
+    let out = sandbox.tfw(&["--state", "prod", "plan"]).run();
+    out.success().stderr_has("planning again with -lock=false");
+    assert_eq!(
+        locks(&sandbox).first().map(String::as_str),
+        Some("POST /api/v4/projects/42/terraform/state/prod/lock 403")
+    );
+}

@@ -3,6 +3,7 @@
 mod support;
 
 mod ci;
+mod ci_drift;
 mod ci_fleet;
 mod ci_roots;
 mod concurrency;

@@ -1,5 +1,8 @@
 //! `tfw plan`: plans against the current state through the session (which saves the plan
-//! with its metadata for `tfw apply`), and writes GitLab's plan report when asked.
+//! with its metadata for `tfw apply`), and writes GitLab's plan report when asked. A plan
+//! takes the state's lock, and GitLab's protection rules guard the lock as they guard writes
+//! (403): when the state's rule will refuse it from here, the plan goes without the lock at
+//! once (it only reads), saying which rule, instead of being refused halfway.
 
 use anyhow::Result;
 
@@ -11,9 +14,18 @@ use crate::states::target;
 pub fn run(ctx: &Context, args: &PlanArgs) -> Result<i32> {
     let session = Session::open(ctx, Root::Gitlab)?;
     target::check(ctx, &session.backend, target::Write::Plan)?;
-    let made = session.plan(&args.pass.args, false, args.no_lock)?;
+    let mut extra = args.pass.args.clone();
+    let refused = !args.no_lock && lock_refused_by_rule(ctx, &session.backend);
+    if refused {
+        extra.push("-lock=false".into());
+    }
+    let made = session.plan(&extra, false, args.no_lock)?;
     // In place of terraform's "run terraform apply PLAN", dropped from its output.
-    if made.meta.is_some() && !args.no_lock && !made.outcome.stdout.contains("No changes.") {
+    if made.meta.is_some()
+        && !args.no_lock
+        && !refused
+        && !made.outcome.stdout.contains("No changes.")
+    {
         ctx.printer
             .status(&format!("`{}` applies exactly this plan", ctx.tfw("apply")));
     }
@@ -27,4 +39,17 @@ pub fn run(ctx: &Context, args: &PlanArgs) -> Result<i32> {
             .debug(&format!("wrote the plan report to {}", path.display()));
     }
     Ok(made.outcome.exit_code())
+}
+
+/// Whether the state's protection rule refuses its lock from here (then said, with the rule).
+fn lock_refused_by_rule(ctx: &Context, backend: &crate::backend::Backend) -> bool {
+    let Some(rule) = crate::states::protection::refuses_lock(ctx, backend) else {
+        return false;
+    };
+    ctx.printer.note(&format!(
+        "{}: GitLab would refuse the lock of `{state}` from here (403), so this plan does not ask for it (`-lock=false`: it only reads); `{state}` is applied through the pipeline",
+        crate::states::protection::describe(&rule),
+        state = backend.state_name()
+    ));
+    true
 }

@@ -144,8 +144,12 @@ pub fn guard_write(ctx: &Context, backend: &Backend, action: &str) -> Result<()>
     }
 }
 
-/// Whether the rule refuses this state's lock from here (a plan then goes without it).
+/// Whether the rule refuses this state's lock from here (a plan then goes without it):
+/// GitLab guards the lock with the same rule as the write.
 pub fn refuses_lock(ctx: &Context, backend: &Backend) -> Option<ProtectionRule> {
     let rule = lookup(backend, backend.state_name()).rule()?.clone();
-    refusal(ctx, backend, &rule, None, "plan").map(|_| rule)
+    let access_level = (level(&rule.minimum_access_level_for_write) > 40)
+        .then(|| Client::new(backend).project_info().ok()?.access_level)
+        .flatten();
+    refusal(ctx, backend, &rule, access_level, "plan").map(|_| rule)
 }
