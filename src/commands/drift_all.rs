@@ -204,3 +204,25 @@ fn print_table(printer: &Printer, rows: &[Value]) -> Result<()> {
     printer.lines(lines.iter().map(|l| l.trim_end()))?;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_drift_outranks_a_partial_answer_as_in_tfw_locks() {
+        let row = |status: &str, issue: Value| json!({ "status": status, "issue": issue });
+        let failed_issue = json!({ "action": "failed", "error": "403" });
+        assert_eq!(exit_code(&[]), 0);
+        assert_eq!(exit_code(&[row("in_sync", Value::Null)]), 0);
+        assert_eq!(exit_code(&[row("in_sync", failed_issue.clone())]), 3);
+        assert_eq!(
+            exit_code(&[row("in_sync", Value::Null), row("failed", Value::Null)]),
+            3
+        );
+        assert_eq!(
+            exit_code(&[row("failed", Value::Null), row("drifted", failed_issue)]),
+            2
+        );
+    }
+}
