@@ -30,7 +30,13 @@ impl Context {
 
     /// The validated backend. Warnings are printed; any error stops here with all of them.
     pub fn backend(&self) -> Result<Backend> {
+        self.backend_unless(|_| false)
+    }
+
+    /// `backend`, without the warnings a command knows not to apply to it.
+    pub(crate) fn backend_unless(&self, moot: impl Fn(&Problem) -> bool) -> Result<Backend> {
         let (backend, mut problems) = self.settings.backend();
+        problems.retain(|p| !moot(p));
         problems.extend(self.settings.git_tracked_problem());
         self.report(problems)?;
         backend.ok_or_else(|| Problems(Vec::new()).into())

@@ -19,6 +19,7 @@ mod fleet_status;
 mod fleet_status_faults;
 mod fleet_sync;
 mod fleet_sync_faults;
+mod fleet_terminal;
 mod gate;
 mod gitlab_answers;
 mod gitlab_ci_locks;

@@ -26,9 +26,10 @@ pub fn run(ctx: &Context, command: &FleetCommand) -> Result<i32> {
 
 /// The API client of the settings' GitLab and token. CI's job token reaches neither other
 /// projects' files nor merge requests (GitLab opens only a few routes to it), so it is
-/// refused before anything is asked.
+/// refused before anything is asked. For the same reason the settings' warning that
+/// `TF_HTTP_PASSWORD` replaces the job token is dropped here: for fleet that is the only way.
 pub(crate) fn api(ctx: &Context, scope: &str) -> Result<Api> {
-    let backend = ctx.backend()?;
+    let backend = ctx.backend_unless(crate::settings::overrides_job_token)?;
     if backend.username.value == "gitlab-ci-token" {
         return Err(Problem::error(
             "`tfw fleet` cannot use CI's job token: GitLab does not open other projects' files and merge requests to it",

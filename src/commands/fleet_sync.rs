@@ -6,8 +6,8 @@
 //! the worst exit code: 1 a project failed, 3 a merge request is a draft with conflicts.
 
 use std::io::Write;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, Mutex};
 
 use anyhow::Result;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
@@ -29,6 +29,9 @@ struct Stop {
     signal: Arc<AtomicI32>,
     stopped: Arc<AtomicBool>,
     handle: signal_hook::iterator::Handle,
+    /// The progress bar on the terminal now, if any: the warning is printed above it, or it
+    /// would be written into the bar's line and left there when the bar is cleared.
+    bar: Arc<Mutex<Option<indicatif::ProgressBar>>>,
 }
 
 impl Stop {
@@ -41,12 +44,24 @@ impl Stop {
             Arc::new(AtomicI32::new(0)),
             Arc::new(AtomicBool::new(false)),
         );
-        let (s, st, p) = (Arc::clone(&signal), Arc::clone(&stopped), printer.clone());
+        let bar: Arc<Mutex<Option<indicatif::ProgressBar>>> = Arc::default();
+        let (s, st, p, b) = (
+            Arc::clone(&signal),
+            Arc::clone(&stopped),
+            printer.clone(),
+            Arc::clone(&bar),
+        );
         std::thread::spawn(move || {
             for received in signals.forever() {
                 if !st.swap(true, Ordering::SeqCst) {
                     s.store(received, Ordering::SeqCst);
-                    p.warning("stopping: no new project starts; the ones under way finish with their merge request");
+                    let warn = || {
+                        p.warning("stopping: no new project starts; the ones under way finish with their merge request")
+                    };
+                    match &*b.lock().unwrap_or_else(|e| e.into_inner()) {
+                        Some(bar) => bar.suspend(warn),
+                        None => warn(),
+                    }
                 }
             }
         });
@@ -54,7 +69,15 @@ impl Stop {
             signal,
             stopped,
             handle,
+            bar,
         })
+    }
+
+    /// A bar for a pass over `len` projects when `progress`, known to the signal thread.
+    fn bar(&self, progress: bool, len: usize) -> Option<indicatif::ProgressBar> {
+        let bar = progress.then(|| crate::template::fleet::bar(len));
+        *self.bar.lock().unwrap_or_else(|e| e.into_inner()) = bar.clone();
+        bar
     }
 
     fn stopped(&self) -> bool {
@@ -117,7 +140,7 @@ pub fn run(ctx: &Context, args: &FleetSyncArgs) -> Result<i32> {
     let planned = crate::template::fleet::each(
         &targets,
         args.jobs,
-        progress,
+        stop.bar(progress, targets.len()),
         |p| p.path_with_namespace.clone(),
         |p| {
             if stop.stopped() {
@@ -167,7 +190,7 @@ pub fn run(ctx: &Context, args: &FleetSyncArgs) -> Result<i32> {
     let delivered = crate::template::fleet::each(
         &deliveries,
         args.jobs,
-        progress,
+        stop.bar(progress, deliveries.len()),
         |(_, d)| d.project.clone(),
         |(_, d)| {
             let row = match stop.stopped() {
@@ -186,6 +209,7 @@ pub fn run(ctx: &Context, args: &FleetSyncArgs) -> Result<i32> {
             )
         },
     );
+    stop.bar(false, 0);
     for ((index, _), row) in deliveries.iter().zip(delivered) {
         rows[*index] = Some(row);
     }

@@ -176,7 +176,7 @@ pub(crate) fn run(
     crate::template::fleet::each(
         projects,
         jobs,
-        progress,
+        progress.then(|| crate::template::fleet::bar(projects.len())),
         |p| p.path_with_namespace.clone(),
         |p| one(api, p, template, &resolver),
         |p| ProjectStatus::new(p).failed(Problem::error("tfw crashed on this project")),

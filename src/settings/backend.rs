@@ -274,10 +274,12 @@ impl Settings {
                         });
                     problems.push(
                         Problem::warning(format!(
-                            "using `TF_HTTP_PASSWORD` (from {}) as the GitLab token, not `CI_JOB_TOKEN`",
+                            "using `TF_HTTP_PASSWORD` (from {}) {OVER_JOB_TOKEN}",
                             password.origin.describe(&self.env_file)
                         ))
-                        .hint("unset `TF_HTTP_PASSWORD` in the CI/CD variables to use the job token"),
+                        .hint(
+                            "unset `TF_HTTP_PASSWORD` in the CI/CD variables to use the job token",
+                        ),
                     );
                     (Some(username), Some(password))
                 }
@@ -307,6 +309,16 @@ impl Settings {
         }
         (username, password)
     }
+}
+
+/// The end of the warning that a CI job uses `TF_HTTP_PASSWORD` instead of its job token.
+const OVER_JOB_TOKEN: &str = "as the GitLab token, not `CI_JOB_TOKEN`";
+
+/// Whether `problem` is that warning: `tfw fleet` drops it, since the job token cannot do
+/// what fleet does (GitLab opens no other project's files or merge requests to it).
+pub(crate) fn overrides_job_token(problem: &Problem) -> bool {
+    problem.severity == crate::problem::Severity::Warning
+        && problem.message.ends_with(OVER_JOB_TOKEN)
 }
 
 #[cfg(test)]

@@ -65,7 +65,7 @@ where
     each(
         repos,
         workers,
-        progress,
+        progress.then(|| bar(repos.len())),
         |repo| repo.shown.clone(),
         |repo| work(&repo.dir, &repo.shown),
         |repo| {
@@ -77,15 +77,25 @@ where
     )
 }
 
+/// The bar `each` advances, for `len` items: made by the caller, which may print above it
+/// (`ProgressBar::suspend`) while it is drawn.
+pub(crate) fn bar(len: usize) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::new(len as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}") {
+        bar.set_style(style);
+    }
+    bar
+}
+
 /// Runs `work` on every item, at most `workers` at a time (clamped to 1..=items), with a
-/// progress bar naming each finished item when `progress`; results in input order. An item
+/// progress bar (`bar`, cleared at the end) naming each finished item; results in input order. An item
 /// whose work panics gets `crashed(item)`: the others go on. Shared by `tfw sync --repos`
 /// and `tfw fleet` (whose work waits on GitLab rather than on the disk, so it asks for more
 /// workers than cores).
 pub(crate) fn each<T, R>(
     items: &[T],
     workers: usize,
-    progress: bool,
+    bar: Option<indicatif::ProgressBar>,
     name: impl Fn(&T) -> String + Sync,
     work: impl Fn(&T) -> R + Sync,
     crashed: impl Fn(&T) -> R + Sync,
@@ -97,15 +107,6 @@ where
     let workers = workers.clamp(1, items.len().max(1));
     let next = AtomicUsize::new(0);
     let results: Vec<Mutex<Option<R>>> = items.iter().map(|_| Mutex::new(None)).collect();
-    let bar = progress.then(|| {
-        let bar = indicatif::ProgressBar::new(items.len() as u64);
-        if let Ok(style) =
-            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}")
-        {
-            bar.set_style(style);
-        }
-        bar
-    });
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
