@@ -62,7 +62,11 @@ impl Ask<'_> {
             .with_prompt(prompt)
             .allow_empty(true)
             .interact_text()
-            .map_err(|_| anyhow::Error::new(Exit(130)))?;
+            .map_err(|_| {
+                // Ctrl-C (or a closed terminal): the half-typed answer goes with it.
+                crate::screen::restore();
+                anyhow::Error::new(Exit(130))
+            })?;
         if answer.trim() == expected {
             Ok(())
         } else {

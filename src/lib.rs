@@ -22,11 +22,13 @@ pub mod picker;
 pub mod plans;
 pub mod printer;
 pub mod problem;
+pub(crate) mod progress;
 pub mod project;
 pub(crate) mod repo;
 pub(crate) mod roots;
 pub mod runner;
 pub mod safety;
+pub(crate) mod screen;
 pub mod session;
 pub mod settings;
 pub mod states;
@@ -64,6 +66,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     // From the start, so a signal stops tfw the same way however it was started.
     runner::signals::install();
     let terminal = Terminal::detect(cli.no_color, cli.non_interactive);
+    screen::save(terminal.stdin_tty, terminal.stderr_tty);
     let mut printer = Printer::new(&terminal, cli.quiet, cli.verbose);
     // The printer learns the secrets as the settings load, so the error below is masked.
     match commands::dispatch(cli, &mut printer, terminal) {

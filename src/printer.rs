@@ -19,7 +19,6 @@
 
 use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
-use std::time::Duration;
 
 use console::Style;
 
@@ -145,6 +144,7 @@ impl Printer {
         // dialoguer and indicatif draw through `console`: make them follow the same decision.
         console::set_colors_enabled(color_stdout);
         console::set_colors_enabled_stderr(color);
+        crate::progress::enable(interactive && !quiet);
         Self {
             color,
             color_stdout,
@@ -408,29 +408,19 @@ impl Printer {
         }
     }
 
-    /// A spinner for a call that may take more than a moment; drawn only on a terminal and
-    /// always cleared before anything else prints.
+    /// A spinner for a call that may take more than a moment: after a second it says what is
+    /// waited for and for how long (see `progress`); drawn only on a terminal and always
+    /// cleared before anything else prints.
     pub fn spinner(&self, message: &str) -> Spinner {
         if self.interactive && !self.quiet {
-            let bar = indicatif::ProgressBar::new_spinner();
-            bar.set_message(message.to_string());
-            bar.enable_steady_tick(Duration::from_millis(100));
-            Spinner(Some(bar))
+            crate::progress::spinner(message)
         } else {
-            Spinner(None)
+            crate::progress::spinner_off()
         }
     }
 }
 
-pub struct Spinner(Option<indicatif::ProgressBar>);
-
-impl Drop for Spinner {
-    fn drop(&mut self) {
-        if let Some(bar) = self.0.take() {
-            bar.finish_and_clear();
-        }
-    }
-}
+pub use crate::progress::Spinner;
 
 #[cfg(test)]
 mod tests {

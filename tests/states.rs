@@ -724,11 +724,20 @@ fn api_failures_name_their_cause() {
 #[test]
 fn complete_states_prints_names_or_nothing() {
     let sandbox = seeded();
+    // Filled as a first TAB's background refresh fills it (terminal_ui has the waits).
+    sandbox
+        .tfw(&["complete-states", "--refresh"])
+        .run()
+        .success();
     let out = sandbox.tfw(&["complete-states"]).run();
     out.success();
     assert_eq!(out.stdout, "dev-alice\nprod\nstaging\n");
     assert_eq!(out.stderr, "");
     sandbox.seed_env("alice", "glpat-wrong-0000000000000", "dev-alice");
+    std::fs::remove_file(sandbox.path(".tfw/complete-states.json")).unwrap();
+    let refresh = sandbox.tfw(&["complete-states", "--refresh"]).run();
+    refresh.success();
+    assert_eq!((refresh.stdout.as_str(), refresh.stderr.as_str()), ("", ""));
     let out = sandbox.tfw(&["complete-states"]).run();
     out.success();
     assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));

@@ -58,6 +58,7 @@ mod template_sync;
 mod templates;
 mod terminal_apply;
 mod terminal_messages;
+mod terminal_ui;
 mod ux;
 mod validation;
 mod workflow;

@@ -392,8 +392,9 @@ fn setup_wizard_in_a_terminal_checks_with_gitlab_and_asks_again() {
     tty.expect("Access token (hidden)");
     tty.send_secret("glpat-typo-0000");
     tty.expect("rejected the token: GitLab does not know it");
-    tty.expect("Re-enter?");
-    tty.send("y");
+    tty.expect("Correct which answer?");
+    // Enter takes the answer suggested: the token.
+    tty.session.send("\r").unwrap();
     // Only the token is asked again.
     tty.expect("Access token (hidden)");
     tty.send_secret(ALICE_TOKEN);
@@ -406,7 +407,7 @@ fn setup_wizard_in_a_terminal_checks_with_gitlab_and_asks_again() {
         !seen.contains("glpat-typo-0000"),
         "the token was shown: {seen}"
     );
-    let after_retry = seen.rsplit("Re-enter?").next().unwrap();
+    let after_retry = seen.rsplit("Correct which answer?").next().unwrap();
     assert!(
         !after_retry.contains("GitLab URL:") && !after_retry.contains("Project ("),
         "{seen}"
@@ -430,8 +431,9 @@ fn setup_wizard_names_a_wrong_project_and_can_stop() {
     tty.expect("Access token (hidden)");
     tty.send_secret(ALICE_TOKEN);
     tty.expect("shows no project `group/nope` to this token (404)");
-    tty.expect("Re-enter?");
-    tty.send("n");
+    tty.expect("Correct which answer?");
+    // Esc stops.
+    tty.session.send("\x1b").unwrap();
     tty.expect("nothing was written to `.env`");
     let seen = tty.finish();
     // Flags given are not asked.
@@ -521,6 +523,12 @@ fn bash_completes_state_names_from_gitlab() {
         );
     }
     std::os::unix::fs::symlink(crate::support::TFW, sandbox.bin.join("tfw")).unwrap();
+    // The names a TAB offers come from a cache (filled in the background on a first TAB that
+    // GitLab does not answer at once): filled first, so a slow machine cannot empty a TAB.
+    sandbox
+        .tfw(&["complete-states", "--refresh"])
+        .run()
+        .success();
     let candidates = bash_complete(&sandbox, &["tfw", "use", "st"]);
     assert_eq!(candidates, "staging\n");
     let candidates = bash_complete(&sandbox, &["tfw", "--state", "pr"]);

@@ -20,7 +20,8 @@ pub use run::{
 };
 pub use setup::{CompletionsArgs, DoctorArgs, EnvArgs, SetupArgs};
 pub use state::{
-    CiCommand, CiPipelineArgs, LocksArgs, PromptArgs, RootsArgs, StateCommand, UseArgs,
+    CiCommand, CiPipelineArgs, CompleteStatesArgs, LocksArgs, PromptArgs, RootsArgs,
+    StateCommand, UseArgs,
 };
 pub use template::{AdoptArgs, NewArgs, SyncArgs};
 
@@ -164,7 +165,7 @@ pub enum Command {
     Man,
     /// Print state names for shell completion
     #[command(hide = true)]
-    CompleteStates,
+    CompleteStates(CompleteStatesArgs),
     /// Has the infrastructure drifted from the state? (refresh-only plan, read-only, no lock)
     #[command(
         after_help = "Examples:\n  tfw drift\n  tfw --state prod drift --json\n  tfw drift --all --issues        every root, each with the states in its tfw.toml `drift` list\n\nExit 0 in sync, 2 drifted, 1 failed. With --all: 0 in sync, 2 some state drifted, 3 nothing\ndrifted but some state could not be checked (or its issue kept), 1 an error.\nNeeds only read access (Developer): the state is not locked. --issues needs the `api` scope."

@@ -6,6 +6,13 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Args)]
+pub struct CompleteStatesArgs {
+    /// Refresh the cache of state names and print nothing (run in the background)
+    #[arg(long, hide = true)]
+    pub refresh: bool,
+}
+
+#[derive(Debug, Args)]
 pub struct UseArgs {
     /// State to switch to; `-` for the previous one
     #[arg(value_name = "NAME", allow_hyphen_values = true)]

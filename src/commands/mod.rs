@@ -106,7 +106,7 @@ pub fn dispatch(mut cli: Cli, printer: &mut Printer, terminal: Terminal) -> Resu
         Command::Adopt(args) => adopt::run(&ctx, &args),
         Command::Sync(args) => sync::run(&ctx, &args),
         Command::Setup(args) => setup::run(&ctx, &args),
-        Command::CompleteStates => use_::complete_states(&ctx),
+        Command::CompleteStates(args) => crate::states::complete::run(&ctx, &args),
         Command::Roots(args) => roots::run(&ctx, &args, &many),
         Command::Ci(crate::cli::CiCommand::Pipeline(args)) => ci::run(&ctx, &args),
         Command::Completions(_)

@@ -1,9 +1,8 @@
 //! `tfw use`: list and switch states, like kubectx. `tfw use` lists (a fuzzy picker on a
 //! terminal), `tfw use NAME` switches by rewriting `TF_STATE_NAME` in `.env`, `tfw use -`
-//! goes back. `complete_states` feeds shell completion: fast, and silent whatever happens.
+//! goes back. Shell completion of state names is `states::complete`.
 
 use std::io::IsTerminal;
-use std::time::Duration;
 
 use anyhow::Result;
 
@@ -46,10 +45,14 @@ fn list_or_pick(ctx: &Context, json: bool) -> Result<i32> {
 }
 
 fn pick(ctx: &Context, listing: &Listing) -> Result<i32> {
-    let items: Vec<String> = listing
+    let items: Vec<crate::picker::Choice> = listing
         .picker_items()
         .iter()
-        .map(|l| ctx.printer.mask(l).into_owned())
+        .zip(&listing.states)
+        .map(|(line, row)| crate::picker::Choice {
+            name: row.name.clone(),
+            line: ctx.printer.mask(line).into_owned(),
+        })
         .collect();
     let default = listing.states.iter().position(|r| r.current);
     match crate::picker::pick("State (type to filter, Esc to cancel)", &items, default)? {
@@ -169,24 +172,4 @@ fn check_exists(ctx: &Context, name: &str) -> Result<()> {
         )),
     }
     .into())
-}
-
-/// State names, one a line, for shell completion. Any problem means no output and exit 0: a
-/// completion must never print errors into the command line being typed, nor wait long.
-pub fn complete_states(ctx: &Context) -> Result<i32> {
-    let (Some(backend), _) = ctx.settings.backend() else {
-        return Ok(0);
-    };
-    let Ok(states) = Client::with_timeout(&backend, Duration::from_secs(3)).list_states() else {
-        return Ok(0);
-    };
-    // A state being deleted cannot be used: not offered.
-    let mut names: Vec<String> = states
-        .into_iter()
-        .filter(|s| s.deleted_at.is_none())
-        .map(|s| s.name)
-        .collect();
-    names.sort();
-    ctx.printer.lines(names)?;
-    Ok(0)
 }

@@ -70,8 +70,9 @@ fn handle(signal: i32, from_terminal: bool) {
     }
     let child = CHILD.load(Ordering::SeqCst);
     if child == 0 {
-        // No terraform running (a prompt, an API call): stop as the shell expects.
-        let _ = console::Term::stderr().show_cursor();
+        // No terraform running (a prompt, an API call): stop as the shell expects, with the
+        // terminal as it was found (a prompt's echo, the picker's rows, a spinner).
+        crate::screen::restore();
         std::process::exit(128 + signal);
     }
     let first = !INTERRUPTED.swap(true, Ordering::SeqCst);

@@ -111,7 +111,12 @@ impl<'a> Session<'a> {
     pub fn apply(&self, approval: &Approval, action: &str) -> Result<i32> {
         let files = plans::files_for(self.ctx.dir(), self.state());
         self.init_if_needed()?;
-        if let Err((err, refused)) = gate::check(self, &files.plan, approval, action) {
+        // Ctrl-C at the question declines too: the plan goes as it would for "no".
+        let discard =
+            crate::screen::discard_on_interrupt(vec![files.plan.clone(), files.meta.clone()]);
+        let judged = gate::check(self, &files.plan, approval, action);
+        drop(discard);
+        if let Err((err, refused)) = judged {
             if refused.is_some() {
                 files.remove();
             }

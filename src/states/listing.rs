@@ -139,12 +139,18 @@ impl Listing {
         columns(std::iter::once(header).chain(rows).collect(), &[1])
     }
 
-    /// One line per state for the picker, readable without a header:
-    /// `* dev-alice   serial 3   updated 5m ago   locked by bob, 2h ago`.
+    /// One line per state for the picker, readable without a header, in the table's order:
+    /// `* dev-alice   serial 3   updated 5m ago   locked by bob, 2h ago`, a protected state
+    /// marked `[protected]` after its name.
     pub fn picker_items(&self) -> Vec<String> {
         let rows = self.states.iter().map(|row| {
             let [name, serial, updated, _] = cells(row);
             let mark = if row.current { '*' } else { ' ' };
+            let name = if row.protected {
+                format!("{name} [protected]")
+            } else {
+                name
+            };
             let updated = if row.deleted_at.is_some() {
                 "being deleted".into()
             } else if row.exists {

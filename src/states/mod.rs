@@ -3,6 +3,7 @@
 //! of versions; these modules combine REST with GraphQL to answer those questions, and keep
 //! the guards (confirmations, backups, verification) next to the calls they protect.
 
+pub(crate) mod complete;
 pub mod delete;
 pub mod diff;
 pub mod document;

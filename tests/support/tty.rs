@@ -59,18 +59,35 @@ impl Tty {
         self.session.send_line(line).unwrap();
     }
 
+    /// Waits for the end; returns everything shown, the exit code, and whether the terminal
+    /// echoes again (as tfw left it).
+    #[track_caller]
+    pub fn finish_echo(self) -> (String, i32, bool) {
+        let mut tty = self;
+        let found = tty.session.expect(Eof).unwrap();
+        tty.seen
+            .push_str(&String::from_utf8_lossy(found.as_bytes()));
+        let echo = tty.session.get_process().get_echo().unwrap_or(false);
+        let code = status(&mut tty);
+        (tty.seen, code, echo)
+    }
+
     /// Waits for the end; returns everything shown and the exit code.
     #[track_caller]
     pub fn finish(mut self) -> (String, i32) {
         let found = self.session.expect(Eof).unwrap();
         self.seen
             .push_str(&String::from_utf8_lossy(found.as_bytes()));
-        let code = match self.session.get_process().wait().unwrap() {
-            expectrl::process::unix::WaitStatus::Exited(_, code) => code,
-            expectrl::process::unix::WaitStatus::Signaled(_, signal, _) => 128 + signal as i32,
-            other => panic!("unexpected status {other:?}"),
-        };
+        let code = status(&mut self);
         (self.seen, code)
+    }
+}
+
+fn status(tty: &mut Tty) -> i32 {
+    match tty.session.get_process().wait().unwrap() {
+        expectrl::process::unix::WaitStatus::Exited(_, code) => code,
+        expectrl::process::unix::WaitStatus::Signaled(_, signal, _) => 128 + signal as i32,
+        other => panic!("unexpected status {other:?}"),
     }
 }
 

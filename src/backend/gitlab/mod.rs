@@ -30,6 +30,8 @@ pub use tokens::Refusal;
 pub struct Client {
     agent: ureq::Agent,
     net: net::Net,
+    /// `host:port` of GitLab, for the wait spinner.
+    net_host: String,
     /// A proxy URL ureq cannot use: every call fails naming it.
     bad_proxy: Option<String>,
     api_url: String,
@@ -105,8 +107,13 @@ impl Client {
         }
         let agent = builder.build();
         let credentials = format!("{}:{}", backend.username.value, backend.password.value);
+        let net_host = url::Url::parse(&backend.api_url)
+            .ok()
+            .and_then(|u| Some(format!("{}:{}", u.host_str()?, u.port_or_known_default()?)))
+            .unwrap_or_else(|| backend.api_url.clone());
         Self {
             agent,
+            net_host,
             net,
             bad_proxy,
             api_url: backend.api_url.clone(),
@@ -175,6 +182,8 @@ impl Client {
                 "the proxy {bad} cannot be used; fix it, or add the host to NO_PROXY"
             )));
         }
+        // A wait over a second says what it waits for (unless a spinner already does).
+        let _spinner = crate::progress::waiting(&self.net_host);
         let mut attempt = 0;
         loop {
             attempt += 1;

@@ -1,6 +1,7 @@
 //! The wizard on a terminal: asks only what the flags did not say, offers what is already
-//! known as the default, checks with GitLab, and after a refusal asks again only what the
-//! refusal is about (a mistyped token never means retyping the URL).
+//! known as the default, checks with GitLab, and after a refusal lets the person correct any
+//! one answer, the one the refusal is about offered first (a mistyped token never means
+//! retyping the URL, and a wrong URL or username behind a 401 can still be fixed).
 
 use anyhow::Result;
 
@@ -71,30 +72,50 @@ pub(super) fn ask(
             Err(failure) => failure,
         };
         printer.problem(&failure.problem);
-        let again = dialoguer::Confirm::new()
-            .with_prompt("Re-enter?")
-            .default(true)
-            .wait_for_newline(true)
-            .interact()
-            .map_err(interrupted)?;
-        if !again {
+        let Some(field) = correct_which(failure.field)? else {
             return Err(Problem::error(format!(
                 "nothing was written to `{}`",
                 shown(settings, &settings.env_file)
             ))
             .into());
-        }
-        (ask_url, ask_project, ask_username, ask_token) = match failure.field {
+        };
+        (ask_url, ask_project, ask_username, ask_token) = match field {
             Field::Url => (true, false, false, false),
-            Field::Project => (true, true, false, false),
+            Field::Project => (false, true, false, false),
+            Field::Account => (false, false, true, false),
             Field::Token => (false, false, false, true),
-            Field::Account => (false, false, true, true),
         };
         if ask_token {
             // The token just refused is no default to keep.
             keep_token = None;
         }
     }
+}
+
+/// Which answer to correct, the one the refusal is about first; `None`: stop (Esc or the
+/// last choice).
+fn correct_which(suggested: Field) -> Result<Option<Field>> {
+    let choices = [
+        (Field::Token, "the access token"),
+        (Field::Account, "the username"),
+        (Field::Url, "the GitLab URL"),
+        (Field::Project, "the project"),
+    ];
+    let mut items: Vec<String> = choices.iter().map(|(_, label)| label.to_string()).collect();
+    items.push("none: stop, write nothing".into());
+    // An account that may not read states is the token's (GitLab goes by the token, not the
+    // username typed): the token comes first then too.
+    let default = choices
+        .iter()
+        .position(|(field, _)| *field == suggested && suggested != Field::Account)
+        .unwrap_or(0);
+    let picked = dialoguer::Select::new()
+        .with_prompt("Correct which answer? (Enter: the one suggested; Esc: stop)")
+        .items(&items)
+        .default(default)
+        .interact_opt()
+        .map_err(interrupted)?;
+    Ok(picked.and_then(|index| choices.get(index).map(|(field, _)| *field)))
 }
 
 fn prompt(
@@ -136,5 +157,6 @@ fn non_empty(value: &str) -> Option<&str> {
 
 /// A prompt ended by Ctrl-C or a closed terminal: stop quietly, as a shell would.
 pub(super) fn interrupted(_: dialoguer::Error) -> anyhow::Error {
+    crate::screen::restore();
     Exit(130).into()
 }
