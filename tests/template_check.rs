@@ -240,6 +240,12 @@ fn a_directory_template_lock_resolves_in_ci_through_its_remote_or_the_override()
         .env("TFW_TEMPLATE", sandbox.path("moved-away"))
         .run()
         .code(0);
+    // Read as every setting is (issue 20): from `.env` too.
+    write(
+        &repo.join(".env"),
+        &format!("TFW_TEMPLATE={}\n", sandbox.path("moved-away").display()),
+    );
+    tfw_in(&sandbox, &repo, &["sync", "--check"]).code(0);
 }
 
 #[test]

@@ -10,7 +10,7 @@ use crate::printer::Printer;
 use crate::template::fleet;
 use crate::template::report::{RepoReport, State, worst};
 use crate::template::source::{Resolver, Spec};
-use crate::template::sync::{Options, check_repo, sync_repo};
+use crate::template::sync::{OVERRIDE_VAR, Options, check_repo, sync_repo};
 
 fn template_override(args: &SyncArgs) -> Result<Option<Spec>> {
     let cwd = std::env::current_dir()?;
@@ -23,7 +23,8 @@ fn template_override(args: &SyncArgs) -> Result<Option<Spec>> {
 
 pub fn run(ctx: &Context, args: &SyncArgs) -> Result<i32> {
     let over = template_override(args)?;
-    let resolver = Resolver::new();
+    // `TFW_TEMPLATE` as every other setting is read: the environment, then `.env`.
+    let resolver = Resolver::with_override(ctx.settings.lookup(OVERRIDE_VAR).map(|v| v.value));
     let dir = ctx.dir();
     let shown = dir.display().to_string();
     let spinner = ctx.printer.spinner("reading the template");

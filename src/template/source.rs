@@ -34,6 +34,8 @@ type Slot = Arc<OnceLock<Result<Arc<Template>, Problem>>>;
 pub struct Resolver {
     cache: PathBuf,
     slots: Mutex<HashMap<(Location, Option<String>), Slot>>,
+    /// `TFW_TEMPLATE`: the template to use instead of the one a lock records.
+    over: Option<String>,
 }
 
 impl Default for Resolver {
@@ -43,11 +45,23 @@ impl Default for Resolver {
 }
 
 impl Resolver {
+    /// With `TFW_TEMPLATE` from the process environment (callers without settings).
     pub fn new() -> Self {
+        Self::with_override(std::env::var(super::sync::OVERRIDE_VAR).ok())
+    }
+
+    /// With `TFW_TEMPLATE` as the settings resolved it (environment, then `.env`).
+    pub fn with_override(over: Option<String>) -> Self {
         Self {
             cache: cache_dir(),
             slots: Mutex::new(HashMap::new()),
+            over: over.filter(|v| !v.trim().is_empty()),
         }
+    }
+
+    /// `TFW_TEMPLATE`, when set.
+    pub fn override_text(&self) -> Option<&str> {
+        self.over.as_deref()
     }
 
     pub fn resolve(&self, spec: &Spec) -> Result<Arc<Template>, Problem> {

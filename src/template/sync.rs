@@ -63,10 +63,7 @@ fn resolve(
         refuse_downgrade(lock, spec, &template)?;
         return Ok((locked_for(spec, &template, dir), template));
     }
-    let env = std::env::var(OVERRIDE_VAR)
-        .ok()
-        .filter(|v| !v.trim().is_empty());
-    let spec = match &env {
+    let spec = match resolver.override_text() {
         Some(text) => {
             Spec::parse(text, &std::env::current_dir().unwrap_or_default()).map_err(|p| {
                 p.hint(format!(
