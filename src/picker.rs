@@ -36,10 +36,21 @@ pub fn pick(prompt: &str, items: &[Choice], default: Option<usize>) -> Result<Op
             selected = first;
         }
         drawing.draw(&render(prompt, &query, items, &visible, at, &term))?;
-        let key = term.read_key_raw().map_err(|_| Exit(130))?;
+        let key = match term.read_key_raw() {
+            Ok(key) => key,
+            // A signal interrupted the read: its handler ends tfw (and puts the terminal back).
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => return Err(Exit(130).into()),
+        };
         match key {
             Key::Enter if !visible.is_empty() => return Ok(Some(selected)),
             Key::Escape => return Ok(None),
+            // console says Ctrl-C for a read a signal interrupted too: that signal's handler
+            // ends tfw with its own code (and puts the terminal back); wait for it.
+            Key::CtrlC if crate::runner::signals::received() => {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                continue;
+            }
             Key::CtrlC => return Err(Exit(130).into()),
             Key::ArrowUp | Key::BackTab if at > 0 => selected = visible[at - 1],
             Key::ArrowDown | Key::Tab if at + 1 < visible.len() => selected = visible[at + 1],

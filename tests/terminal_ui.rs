@@ -102,6 +102,23 @@ fn ctrl_c_in_the_picker_clears_it_and_shows_the_cursor() {
 }
 
 #[test]
+fn a_signal_while_the_picker_is_open_clears_it_too() {
+    let sandbox = states();
+    let mut tty = Tty::start(&sandbox, &["use"]);
+    tty.expect("locked by bob");
+    let pid = tty.session.get_process().pid().as_raw();
+    // SAFETY: kill(2) to the tfw this test started.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+    }
+    let (seen, code) = tty.finish();
+    assert_eq!(code, 128 + libc::SIGTERM, "{seen}");
+    cursor_restored(&seen);
+    let tail = &seen[seen.rfind("staging").unwrap()..];
+    assert!(tail.matches(CLEAR_LINE).count() >= 5, "{tail:?}");
+}
+
+#[test]
 fn ctrl_c_at_a_hidden_prompt_gives_the_terminal_back_its_echo() {
     let sandbox = Sandbox::empty();
     let url = sandbox.gitlab.url();

@@ -10,8 +10,8 @@
 //! hard. A SIGKILL of tfw (a CI runner's after its grace period) leaves terraform running to
 //! its end: see docs/security.md.
 
-use std::sync::Once;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
+use std::sync::{Arc, Once, OnceLock};
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use signal_hook::iterator::SignalsInfo;
@@ -24,6 +24,9 @@ static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 static INTERRUPT: AtomicI32 = AtomicI32::new(0);
 static FORWARDED: AtomicBool = AtomicBool::new(false);
 static HANDLER: Once = Once::new();
+/// Set in the signal handler itself, the moment a stopping signal arrives: a read it
+/// interrupted can tell the signal from a key (console reports both as Ctrl-C).
+static RECEIVED: OnceLock<Arc<AtomicBool>> = OnceLock::new();
 /// Another part of tfw handles the signals now (`tfw --all` tells its child tfws).
 static HANDED_OVER: AtomicBool = AtomicBool::new(false);
 
@@ -43,6 +46,10 @@ pub(crate) fn install() {
         if !ignored(SIGHUP) {
             wanted.push(SIGHUP);
         }
+        let received = RECEIVED.get_or_init(|| Arc::new(AtomicBool::new(false)));
+        for signal in &wanted {
+            let _ = signal_hook::flag::register(*signal, Arc::clone(received));
+        }
         let Ok(mut signals) = SignalsInfo::<WithOrigin>::new(wanted) else {
             return;
         };
@@ -53,6 +60,13 @@ pub(crate) fn install() {
             }
         });
     });
+}
+
+/// A stopping signal has arrived: its handler is ending tfw (or passing it to terraform).
+pub(crate) fn received() -> bool {
+    RECEIVED
+        .get()
+        .is_some_and(|flag| flag.load(Ordering::SeqCst))
 }
 
 fn ignored(signal: i32) -> bool {
