@@ -218,7 +218,9 @@ pub fn run(ctx: &Context, args: &EnvArgs) -> Result<i32> {
         )?,
         _ => row("binary", "(not found)", "")?,
     }
-    let mode = if report.ci {
+    let mode = if p.no_prompt() == crate::printer::NoPrompt::NonInteractiveFlag {
+        "non-interactive (--non-interactive)"
+    } else if report.ci {
         "non-interactive (CI)"
     } else if p.interactive() {
         "interactive"
