@@ -119,6 +119,33 @@ fn a_signal_while_the_picker_is_open_clears_it_too() {
 }
 
 #[test]
+fn ctrl_c_at_setups_correction_menu_clears_it() {
+    let sandbox = Sandbox::empty();
+    let url = sandbox.gitlab.url();
+    let args = [
+        "setup",
+        "--url",
+        &url,
+        "--project",
+        "group/infra",
+        "--username",
+        "alice",
+    ];
+    let mut tty = Tty::start(&sandbox, &args);
+    tty.expect("Access token (hidden)");
+    secret(&mut tty, "glpat-typo-0000");
+    tty.expect("none: stop, write nothing");
+    tty.send(CTRL_C);
+    let (seen, code) = tty.finish();
+    assert_eq!(code, 130, "{seen}");
+    cursor_restored(&seen);
+    let tail = &seen[seen.rfind("none: stop, write nothing").unwrap()..];
+    // The prompt, five rows and the line below them.
+    assert!(tail.matches(CLEAR_LINE).count() >= 7, "{tail:?}");
+    assert!(!sandbox.path(".env").exists());
+}
+
+#[test]
 fn ctrl_c_at_a_hidden_prompt_gives_the_terminal_back_its_echo() {
     let sandbox = Sandbox::empty();
     let url = sandbox.gitlab.url();

@@ -20,8 +20,8 @@ pub use run::{
 };
 pub use setup::{CompletionsArgs, DoctorArgs, EnvArgs, SetupArgs};
 pub use state::{
-    CiCommand, CiPipelineArgs, CompleteStatesArgs, LocksArgs, PromptArgs, RootsArgs,
-    StateCommand, UseArgs,
+    CiCommand, CiPipelineArgs, CompleteStatesArgs, LocksArgs, PromptArgs, RootsArgs, StateCommand,
+    UseArgs,
 };
 pub use template::{AdoptArgs, NewArgs, SyncArgs};
 

@@ -109,12 +109,15 @@ fn correct_which(suggested: Field) -> Result<Option<Field>> {
         .iter()
         .position(|(field, _)| *field == suggested && suggested != Field::Account)
         .unwrap_or(0);
+    // The prompt and its rows, the cursor on the line below: all cleared on Ctrl-C.
+    crate::screen::drawn(items.len() + 2);
     let picked = dialoguer::Select::new()
         .with_prompt("Correct which answer? (Enter: the one suggested; Esc: stop)")
         .items(&items)
         .default(default)
         .interact_opt()
         .map_err(interrupted)?;
+    crate::screen::drawn(0);
     Ok(picked.and_then(|index| choices.get(index).map(|(field, _)| *field)))
 }
 
