@@ -10,7 +10,8 @@ use crate::printer::Printer;
 use crate::template::fleet;
 use crate::template::report::{RepoReport, State, worst};
 use crate::template::source::{Resolver, Spec};
-use crate::template::sync::{OVERRIDE_VAR, Options, check_repo, sync_repo};
+use crate::template::spec::OVERRIDE_VAR;
+use crate::template::sync::{Options, check_repo, sync_repo};
 
 fn template_override(args: &SyncArgs) -> Result<Option<Spec>> {
     let cwd = std::env::current_dir()?;

@@ -7,7 +7,6 @@
 //! but the answer waited for is at most [`WAIT`]: past that the completion is empty, and the
 //! refresh goes on in the background for the next TAB.
 
-use std::io::Write;
 use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -51,7 +50,7 @@ pub(crate) fn run(ctx: &Context, args: &CompleteStatesArgs) -> Result<i32> {
     }
     let cached = read(&path).filter(|c| c.base == backend.base);
     if let Some(cached) = &cached {
-        print(&cached.names);
+        print(ctx, &cached.names);
         if age(cached) >= FRESH {
             spawn_refresh(ctx);
         }
@@ -66,7 +65,7 @@ pub(crate) fn run(ctx: &Context, args: &CompleteStatesArgs) -> Result<i32> {
     match rx.recv_timeout(WAIT) {
         Ok(Some(names)) => {
             write(&path, &backend, &names);
-            print(&names);
+            print(ctx, &names);
         }
         Ok(None) => {}
         Err(_) => spawn_refresh(ctx),
@@ -176,11 +175,7 @@ fn age(cached: &Cached) -> Duration {
     Duration::from_secs(now().saturating_sub(cached.at))
 }
 
-fn print(names: &[String]) {
-    let mut out = std::io::stdout().lock();
-    for name in names {
-        if writeln!(out, "{name}").is_err() {
-            break;
-        }
-    }
+/// One name a line; a closed stdout (the shell gave up) is no error for a completion.
+fn print(ctx: &Context, names: &[String]) {
+    let _ = ctx.printer.lines(names);
 }

@@ -47,7 +47,7 @@ impl Default for Resolver {
 impl Resolver {
     /// With `TFW_TEMPLATE` from the process environment (callers without settings).
     pub fn new() -> Self {
-        Self::with_override(std::env::var(super::sync::OVERRIDE_VAR).ok())
+        Self::with_override(std::env::var(super::spec::OVERRIDE_VAR).ok())
     }
 
     /// With `TFW_TEMPLATE` as the settings resolved it (environment, then `.env`).
