@@ -11,7 +11,7 @@ use anyhow::Result;
 use crate::backend::file_name;
 
 pub fn dir_for(dir: &Path, state: &str) -> PathBuf {
-    dir.join(".tfw").join("backups").join(file_name(state))
+    crate::layout::backups(dir).join(file_name(state))
 }
 
 /// Serial of a state document, if it has one.

@@ -3,7 +3,7 @@
 //! terraform process is started. The order commands use them in is `session`'s.
 
 use std::ffi::OsString;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::Result;
 
@@ -22,10 +22,6 @@ pub struct Context {
 impl Context {
     pub fn dir(&self) -> &Path {
         &self.settings.dir
-    }
-
-    pub fn tfw_dir(&self) -> PathBuf {
-        self.settings.dir.join(".tfw")
     }
 
     /// The validated backend. Warnings are printed; any error stops here with all of them.

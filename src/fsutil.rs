@@ -46,9 +46,9 @@ fn replace(path: &Path, contents: &[u8], new_mode: u32, flush: bool) -> Result<(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let prefix = if name.starts_with('.') {
-        format!("{name}.tfw-tmp-")
+        format!("{name}{}", crate::layout::TEMP_MARK)
     } else {
-        format!(".{name}.tfw-tmp-")
+        format!(".{name}{}", crate::layout::TEMP_MARK)
     };
     let mut temp = tempfile::Builder::new()
         .prefix(&prefix)
@@ -117,9 +117,11 @@ pub fn private_dir(dir: &Path) -> Result<()> {
         .mode(0o700)
         .create(dir)
         .with_context(|| format!("cannot create `{}`", dir.display()))?;
-    let below_tfw = dir.components().any(|c| c.as_os_str() == ".tfw");
+    let below_tfw = dir
+        .components()
+        .any(|c| c.as_os_str() == crate::layout::DIR);
     for folder in dir.ancestors() {
-        if folder.file_name().is_some_and(|n| n == ".tfw") {
+        if folder.file_name().is_some_and(|n| n == crate::layout::DIR) {
             break;
         }
         narrow(folder, 0o700);

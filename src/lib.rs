@@ -15,6 +15,7 @@ pub mod dotenv;
 pub mod engine;
 pub(crate) mod fleet;
 pub mod fsutil;
+pub(crate) mod layout;
 pub(crate) mod local_modules;
 pub(crate) mod modes;
 pub mod origin;

@@ -7,6 +7,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::layout;
+
 /// A file or folder readable by more people than it should be.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Loose {
@@ -18,19 +20,22 @@ pub(crate) struct Loose {
 }
 
 /// The private folders below `.tfw/`, and what their files hold.
-const FOLDERS: [(&str, &str); 3] = [
-    ("plans", "a saved plan (sensitive values and the state)"),
-    ("backups", "a state backup"),
-    ("env-backups", "a copy of `.env` (a token)"),
+type Folder = fn(&Path) -> PathBuf;
+const FOLDERS: [(Folder, &str); 3] = [
+    (
+        layout::plans,
+        "a saved plan (sensitive values and the state)",
+    ),
+    (layout::backups, "a state backup"),
+    (layout::env_backups, "a copy of `.env` (a token)"),
 ];
 
 /// Every private file or folder of the working directory `dir` (and `.env` when given and
 /// a plain file) whose group or other permission bits are set.
 pub(crate) fn loose(dir: &Path, env_file: Option<&Path>) -> Vec<Loose> {
     let mut found = Vec::new();
-    let tfw = dir.join(".tfw");
     for (folder, holds) in FOLDERS {
-        let root = tfw.join(folder);
+        let root = folder(dir);
         check(&root, 0o700, holds, &mut found);
         walk(&root, holds, &mut found);
     }
@@ -94,7 +99,7 @@ pub(crate) fn repair(loose: &[Loose]) -> Vec<(PathBuf, std::io::Error)> {
 /// a plan (`errored.tfstate`, the plan file of `plan -out`) is narrowed to 0600.
 pub(crate) fn protect_after_terraform(dir: &Path) {
     crate::fsutil::narrow(&dir.join("errored.tfstate"), 0o600);
-    if let Ok(entries) = std::fs::read_dir(dir.join(".tfw").join("plans")) {
+    if let Ok(entries) = std::fs::read_dir(layout::plans(dir)) {
         for entry in entries.flatten() {
             crate::fsutil::narrow(&entry.path(), 0o600);
         }

@@ -213,7 +213,7 @@ pub struct PlanFiles {
 }
 
 pub fn files_for(dir: &Path, state: &str) -> PlanFiles {
-    let base = dir.join(".tfw").join("plans").join(file_name(state));
+    let base = crate::layout::plans(dir).join(file_name(state));
     PlanFiles {
         plan: base.with_extension("tfplan"),
         meta: base.with_extension("json"),
@@ -237,7 +237,7 @@ impl PlanFiles {
 /// The newest saved plan made for a state other than `state`, if any: a plan someone
 /// reviewed and has not applied, which `tfw apply` on another state must not silently skip.
 pub fn pending_elsewhere(dir: &Path, state: &str) -> Option<PlanMeta> {
-    let entries = std::fs::read_dir(dir.join(".tfw").join("plans")).ok()?;
+    let entries = std::fs::read_dir(crate::layout::plans(dir)).ok()?;
     entries
         .flatten()
         .map(|e| e.path())

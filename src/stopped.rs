@@ -25,19 +25,19 @@ pub(crate) fn report(ctx: &Context, backend: &Backend, outcome: &Outcome, action
     // GraphQL, or for CI's job token a lock attempt (terraform has exited: nothing of this
     // run can take the lock meanwhile).
     let lock = match crate::safety::ask_gitlab(&client, backend.state_name()) {
-        Some(now) if now.held => Lock::Held {
+        Some(now) if now.held => StateLock::Held {
             by: now.holder,
             since: now.since,
         },
-        Some(_) => Lock::Free,
-        None => Lock::Unknown(match client.state_info(backend.state_name()) {
+        Some(_) => StateLock::Free,
+        None => StateLock::Unknown(match client.state_info(backend.state_name()) {
             Err(err) => err.problem("reading the lock failed", backend).message,
             Ok(_) => "GitLab's answer named no holder".into(),
         }),
     };
     // Whose the lock is, by the token's identity: this run's, most likely, when it is yours.
     let plainly_yours = match &lock {
-        Lock::Held { by: Some(by), .. } => {
+        StateLock::Held { by: Some(by), .. } => {
             let identity = Identity::of(&client, &ctx.settings.env);
             Owner::of(&client, &identity, by).is_plainly_yours()
         }
@@ -50,7 +50,7 @@ pub(crate) fn report(ctx: &Context, backend: &Backend, outcome: &Outcome, action
 }
 
 #[derive(Debug, Clone, PartialEq)]
-enum Lock {
+enum StateLock {
     Free,
     Held {
         by: Option<String>,
@@ -64,20 +64,20 @@ fn problems(
     ctx: &Context,
     action: &str,
     backend: &Backend,
-    lock: &Lock,
+    lock: &StateLock,
     plainly_yours: bool,
 ) -> Vec<Problem> {
     let state = backend.state_name();
     let stopped = format!("the {action} of `{state}` was interrupted");
     let mut out = vec![match lock {
-        Lock::Free => Problem::warning(format!(
+        StateLock::Free => Problem::warning(format!(
             "{stopped}; terraform stopped and GitLab shows the state unlocked"
         ))
         .hint(format!(
             "`{}` shows what was changed before the stop (`tfw state show {state}` shows the latest version)",
             ctx.tfw("plan")
         )),
-        Lock::Held { by, since } => {
+        StateLock::Held { by, since } => {
             let since = since
                 .as_deref()
                 .map(|s| format!(" since {s}"))
@@ -100,7 +100,7 @@ fn problems(
             ))
             .hint(hint)
         }
-        Lock::Unknown(why) => Problem::warning(format!(
+        StateLock::Unknown(why) => Problem::warning(format!(
             "{stopped}; tfw could not ask GitLab whether the lock was released ({why})"
         ))
         .hint(format!(

@@ -13,12 +13,13 @@ use anyhow::{Context as _, Result};
 
 use crate::cli::AdoptArgs;
 use crate::context::Context;
+use crate::layout::TEMPLATE_LOCK;
 use crate::printer::Printer;
 use crate::problem::Problem;
 use crate::template::carry::{self, Carried};
 use crate::template::files::Files;
 use crate::template::legacy::{self, LegacyFile, Verdict};
-use crate::template::lock::{Entry, LOCK_PATH, Lock};
+use crate::template::lock::{Entry, TemplateLock};
 use crate::template::ops::{self, apply, remove_empty_parents};
 use crate::template::plan::{Mode, plan};
 use crate::template::policy::Policy;
@@ -146,12 +147,12 @@ fn remove_legacy_only(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
 pub fn run(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
     let dir = ctx.dir();
     let p = &ctx.printer;
-    match Lock::read(dir) {
+    match TemplateLock::read(dir) {
         Ok(None) => {}
         Ok(Some(_)) if args.remove_legacy => return remove_legacy_only(ctx, args),
         Ok(Some(_)) => {
             return Err(Problem::error(format!(
-                "this repository already uses a template (`{LOCK_PATH}`)"
+                "this repository already uses a template (`{TEMPLATE_LOCK}`)"
             ))
             .hint("`tfw sync` updates it; `tfw adopt --remove-legacy` removes what is left of the Makefile template")
             .into());
@@ -159,7 +160,7 @@ pub fn run(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
         Err(err) => {
             return Err(Problem::clone(err.problem())
                 .hint(format!(
-                    "restore `{LOCK_PATH}` from git, or delete it to adopt again"
+                    "restore `{TEMPLATE_LOCK}` from git, or delete it to adopt again"
                 ))
                 .into());
         }
@@ -220,7 +221,7 @@ pub fn run(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
         skipped.extend(super::roots_layout::no_root_backend(&template));
     }
     let mut plan = plan(&Files::Disk(dir), &skipped, "none", &template, &mode)?;
-    let lock = Lock::new(locked_for(&spec, &template, dir), plan.entries.clone());
+    let lock = TemplateLock::new(locked_for(&spec, &template, dir), plan.entries.clone());
     for file in &mut plan.files {
         match file.path.as_str() {
             "env.example" if mode.replace.contains("env.example") => {
@@ -271,7 +272,7 @@ pub fn run(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
     if !args.allow_dirty {
         let mut paths = ops::touched(&plan.ops);
         paths.extend(remove.iter().cloned());
-        paths.push(LOCK_PATH.to_string());
+        paths.push(TEMPLATE_LOCK.to_string());
         refuse_dirty(dir, paths)?;
     }
     apply(dir, &plan.ops, &lock.to_text(), args.replace_symlinks)?;
@@ -296,7 +297,7 @@ pub fn run(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
         );
     }
     p.status(&format!(
-        "Adopted: {} file(s) written; next, run `tfw doctor`, then commit them with `{LOCK_PATH}`",
+        "Adopted: {} file(s) written; next, run `tfw doctor`, then commit them with `{TEMPLATE_LOCK}`",
         ops::changed_files(&plan.ops)
     ));
     Ok(0)

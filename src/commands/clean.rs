@@ -9,6 +9,7 @@ use anyhow::{Context as _, Result};
 
 use crate::cli::CleanArgs;
 use crate::context::Context;
+use crate::layout;
 
 pub fn run(ctx: &Context, args: &CleanArgs) -> Result<i32> {
     if args.fix_modes {
@@ -16,13 +17,13 @@ pub fn run(ctx: &Context, args: &CleanArgs) -> Result<i32> {
     }
     // A run in progress needs `.terraform` and its saved plan until it ends.
     if !args.dry_run {
-        crate::session::lock(ctx, None)?;
+        crate::session::take_run_lock(ctx, None)?;
     }
     let dir = ctx.dir();
     let mut targets: Vec<PathBuf> = vec![
         dir.join(".terraform"),
-        dir.join(".tfw").join("plans"),
-        dir.join(".tfw").join("init.json"),
+        layout::plans(dir),
+        layout::init_record(dir),
         dir.join("graph.svg"),
         dir.join("graph.dot"),
     ];
@@ -37,10 +38,14 @@ pub fn run(ctx: &Context, args: &CleanArgs) -> Result<i32> {
         }
     }
     // A kill during an atomic write leaves its temporary file behind (it may hold the token).
-    for folder in [dir.to_path_buf(), dir.join(".tfw")] {
+    for folder in [dir.to_path_buf(), layout::dir(dir)] {
         if let Ok(entries) = std::fs::read_dir(&folder) {
             for entry in entries.flatten() {
-                if entry.file_name().to_string_lossy().contains(".tfw-tmp-") {
+                if entry
+                    .file_name()
+                    .to_string_lossy()
+                    .contains(layout::TEMP_MARK)
+                {
                     targets.push(entry.path());
                 }
             }

@@ -68,9 +68,7 @@ fn check(ctx: &Context, backend: Backend, json: bool) -> Result<Checked> {
     }
     let session = Session::with_backend(ctx, backend, Root::Gitlab)?;
     session.init_if_needed()?;
-    let plan = ctx
-        .tfw_dir()
-        .join("drift")
+    let plan = crate::layout::drift_plans(ctx.dir())
         .join(format!("{}.tfplan", crate::backend::file_name(&state)));
     std::fs::create_dir_all(plan.parent().expect("drift plans live in a folder"))?;
     let mut terraform_args: Vec<OsString> = [

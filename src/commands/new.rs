@@ -9,7 +9,7 @@ use crate::cli::NewArgs;
 use crate::printer::Printer;
 use crate::problem::Problem;
 use crate::template::files::Files;
-use crate::template::lock::Lock;
+use crate::template::lock::TemplateLock;
 use crate::template::ops::{Op, apply};
 use crate::template::plan::{Mode, plan};
 use crate::template::source::{Resolver, Spec};
@@ -61,7 +61,7 @@ pub fn run(args: &NewArgs, printer: &Printer) -> Result<i32> {
         &template,
         &Mode::default(),
     )?;
-    let lock = Lock::new(locked_for(&spec, &template, &dir), plan.entries.clone());
+    let lock = TemplateLock::new(locked_for(&spec, &template, &dir), plan.entries.clone());
     apply(&dir, &plan.ops, &lock.to_text(), false)?;
     for op in &plan.ops {
         if let Op::Write { path, .. } = op {

@@ -22,14 +22,14 @@ struct Row {
     state_from: Option<String>,
     protected: Option<bool>,
     declared_in: Option<String>,
-    lock: Option<Lock>,
+    lock: Option<StateLock>,
     /// With `--changed`: why it was selected.
     changed: Option<Vec<String>>,
     problems: Vec<Problem>,
 }
 
 #[derive(Serialize, Clone)]
-struct Lock {
+struct StateLock {
     holder: Option<String>,
     since: Option<String>,
 }
@@ -184,7 +184,10 @@ pub(crate) fn selected_since(
 }
 
 /// Who holds each state's lock: one listing per project among the roots' backends.
-fn locks(resolved: &[Resolved], warnings: &mut Vec<Problem>) -> BTreeMap<(String, String), Lock> {
+fn locks(
+    resolved: &[Resolved],
+    warnings: &mut Vec<Problem>,
+) -> BTreeMap<(String, String), StateLock> {
     let mut by_project = BTreeMap::new();
     for one in resolved {
         if let (Some(backend), _) = one.settings.backend() {
@@ -198,7 +201,7 @@ fn locks(resolved: &[Resolved], warnings: &mut Vec<Problem>) -> BTreeMap<(String
                 for state in states.into_iter().filter(|s| s.locked_at.is_some()) {
                     locks.insert(
                         (base.clone(), state.name),
-                        Lock {
+                        StateLock {
                             holder: state.locked_by.map(|u| u.username),
                             since: state.locked_at,
                         },

@@ -97,7 +97,7 @@ fn setup(ctx: &Context, args: &SetupArgs, state_flag: bool) -> Result<()> {
     };
     let kept = &defaults.kept;
     let text = envfile::render(&answers, kept);
-    let backup = envfile::write(path, &text, &ctx.tfw_dir().join("env-backups"))?;
+    let backup = envfile::write(path, &text, &crate::layout::env_backups(ctx.dir()))?;
 
     let state = state_for(settings, &answers);
     let count = checked

@@ -10,7 +10,7 @@ use crate::cli::StateCommand;
 use crate::context::Context;
 use crate::problem::Problem;
 use crate::states::document::Summary;
-use crate::states::listing::{Listing, Lock, age, columns};
+use crate::states::listing::{Listing, StateLock, age, columns};
 use crate::states::remote::Remote;
 use crate::states::{delete, prune, restore, unlock, versions};
 
@@ -25,7 +25,7 @@ pub fn run(ctx: &Context, command: &StateCommand) -> Result<i32> {
         _ => None,
     };
     if let Some(state) = changes {
-        crate::session::lock(ctx, state.as_deref())?;
+        crate::session::take_run_lock(ctx, state.as_deref())?;
     }
     match command {
         StateCommand::List { json } => list(&remote, *json),
@@ -102,7 +102,7 @@ struct Shown {
     personal: bool,
     updated_at: Option<String>,
     updated_by: Option<String>,
-    lock: Option<Lock>,
+    lock: Option<StateLock>,
     /// `null` when GitLab has the state record but no data (e.g. only ever locked).
     serial: Option<u64>,
     lineage: Option<String>,

@@ -69,7 +69,7 @@ fn pick(ctx: &Context, listing: &Listing) -> Result<i32> {
 fn switch_to(ctx: &Context, name: &str, check: bool) -> Result<i32> {
     let printer = &ctx.printer;
     // A run in progress here read `.env` already, but its plan and init are for the old state.
-    crate::session::lock(ctx, Some(name))?;
+    crate::session::take_run_lock(ctx, Some(name))?;
     if check {
         check_exists(ctx, name)?;
     }

@@ -10,8 +10,8 @@ use serde::Deserialize;
 
 use super::api::{Api, Failure};
 use crate::backend::encode_segment;
+use crate::layout::TEMPLATE_LOCK;
 use crate::template::files::Fetched;
-use crate::template::lock::LOCK_PATH;
 
 #[derive(Deserialize)]
 struct TreeEntry {
@@ -41,7 +41,7 @@ pub(crate) fn read_lock(
     project: u64,
     reference: &str,
 ) -> Result<Option<Vec<u8>>, Failure> {
-    match api.get(&raw_url(api, project, LOCK_PATH, reference)) {
+    match api.get(&raw_url(api, project, TEMPLATE_LOCK, reference)) {
         Ok(answer) => Ok(Some(answer.body)),
         Err(failure) if not_there(&failure) => Ok(None),
         Err(failure) => Err(failure),

@@ -15,10 +15,11 @@ use super::api::{Api, Failure};
 use super::projects::ProjectRef;
 use super::remote;
 use super::{BRANCH_PREFIX, READ_SCOPE};
+use crate::layout::TEMPLATE_LOCK;
 use crate::problem::Problem;
 use crate::template::fetched;
 use crate::template::files::{Fetched, Files};
-use crate::template::lock::{LOCK_PATH, Lock};
+use crate::template::lock::TemplateLock;
 use crate::template::merge::has_conflict_markers;
 use crate::template::report::{FileReport, FileStatus, Info, RepoReport, State};
 use crate::template::source::{Resolver, Spec};
@@ -200,11 +201,11 @@ fn one(api: &Api, project: &ProjectRef, over: Option<&Spec>, resolver: &Resolver
         Ok(Some(bytes)) => bytes,
         Ok(None) => return with_merge_request(api, status),
         Err(failure) => {
-            return status.failed(failure.problem(&format!("read `{LOCK_PATH}`"), READ_SCOPE));
+            return status.failed(failure.problem(&format!("read `{TEMPLATE_LOCK}`"), READ_SCOPE));
         }
     };
     status.enrolled = true;
-    let lock = Lock::parse(&bytes);
+    let lock = TemplateLock::parse(&bytes);
     // Resolved once: what to fetch depends on it, and so does the check.
     let resolved = lock
         .as_ref()

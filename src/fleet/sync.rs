@@ -17,9 +17,10 @@ use super::request::{self, Text};
 use super::writes::{self, OpenMr, problem};
 use super::{READ_SCOPE, remote};
 use crate::fsutil::sha256_hex;
+use crate::layout::TEMPLATE_LOCK;
 use crate::problem::Problem;
 use crate::template::fetched::{self, Change};
-use crate::template::lock::{LOCK_PATH, Lock};
+use crate::template::lock::TemplateLock;
 use crate::template::report::FileReport;
 use crate::template::source::{Resolver, Spec};
 
@@ -166,11 +167,11 @@ fn plan_inner(
     let read =
         |what: String| move |failure: super::api::Failure| failure.problem(&what, READ_SCOPE);
     let Some(bytes) =
-        remote::read_lock(api, id, &default).map_err(read(format!("read `{LOCK_PATH}`")))?
+        remote::read_lock(api, id, &default).map_err(read(format!("read `{TEMPLATE_LOCK}`")))?
     else {
-        return skipped(&format!("not enrolled: no `{LOCK_PATH}`"));
+        return skipped(&format!("not enrolled: no `{TEMPLATE_LOCK}`"));
     };
-    let lock = Lock::parse(&bytes).map_err(|err| err.problem().clone())?;
+    let lock = TemplateLock::parse(&bytes).map_err(|err| err.problem().clone())?;
     let (wanted, template) = match fetched::resolve(&lock, over, resolver) {
         Ok(resolved) => resolved,
         Err(problem) if problem.message.starts_with(fetched::FOLLOWS_ANOTHER) => {
@@ -181,7 +182,7 @@ fn plan_inner(
     let mut paths: BTreeSet<String> = fetched::paths_to_read(&lock, &template)
         .into_iter()
         .collect();
-    paths.insert(LOCK_PATH.to_string());
+    paths.insert(TEMPLATE_LOCK.to_string());
     let files =
         remote::fetch(api, id, &default, &paths).map_err(read("read the managed files".into()))?;
     let head = writes::branch_head(api, id, &default)

@@ -60,7 +60,7 @@ pub(crate) fn render(header: &Header, roots: &[RootJob]) -> String {
                 "plan-{}-$CI_COMMIT_SHORT_SHA",
                 root.path.replace('/', "-")
             )),
-            plans = at(".tfw/plans/"),
+            plans = at(&format!("{}/plans/", crate::layout::DIR)),
             report = at("plan.json"),
         );
         // The click is the approval (`--auto-approve`). A protected root's destroys and

@@ -35,7 +35,7 @@ pub(super) struct Sink {
 /// descriptor to give it. `None` when `.tfw/` cannot be written (a read-only checkout):
 /// then a pipe it is.
 pub(super) fn capture_file(dir: &Path) -> Option<(File, File)> {
-    let folder = dir.join(".tfw");
+    let folder = crate::layout::dir(dir);
     crate::fsutil::private_dir(&folder).ok()?;
     let file = tempfile::tempfile_in(&folder).ok()?;
     let child = file.try_clone().ok()?;

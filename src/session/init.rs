@@ -20,7 +20,7 @@ struct InitMarker {
 }
 
 fn marker_path(ctx: &Context) -> PathBuf {
-    ctx.tfw_dir().join("init.json")
+    crate::layout::init_record(ctx.dir())
 }
 
 /// Runs `init` when the working directory is not ready for this backend and binary.

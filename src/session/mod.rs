@@ -44,7 +44,7 @@ pub(crate) struct Session<'a> {
 
 /// Takes the run lock of the directory for `state`, for commands that change a state
 /// without running terraform.
-pub(crate) fn lock(ctx: &Context, state: Option<&str>) -> Result<()> {
+pub(crate) fn take_run_lock(ctx: &Context, state: Option<&str>) -> Result<()> {
     runlock::acquire(ctx, state)
 }
 

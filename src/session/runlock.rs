@@ -90,8 +90,7 @@ pub(crate) fn try_acquire(ctx: &Context, state: Option<&str>) -> Option<Holder> 
         }
         return None;
     }
-    let dir = ctx.tfw_dir();
-    let mut file = match open(&dir) {
+    let mut file = match open(ctx.dir()) {
         Ok(file) => file,
         Err(err) => {
             ctx.printer
@@ -108,14 +107,17 @@ pub(crate) fn try_acquire(ctx: &Context, state: Option<&str>) -> Option<Holder> 
     None
 }
 
-fn open(dir: &Path) -> std::io::Result<File> {
-    std::fs::create_dir_all(dir)?;
+fn open(root: &Path) -> std::io::Result<File> {
+    let path = crate::layout::run_lock(root);
+    if let Some(folder) = path.parent() {
+        std::fs::create_dir_all(folder)?;
+    }
     std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .read(true)
         .write(true)
-        .open(dir.join("run.lock"))
+        .open(path)
 }
 
 /// The holder writes its record right after taking the lock: give it a moment.

@@ -12,7 +12,7 @@ use crate::confirm::Ask;
 use crate::context::{Context, needs_flag};
 use crate::problem::Problem;
 use crate::states::document::Summary;
-use crate::states::listing::Lock;
+use crate::states::listing::StateLock;
 use crate::states::remote::Remote;
 
 /// What GitLab did with a DELETE, checked afterwards.
@@ -21,7 +21,7 @@ pub enum Outcome {
     /// GitLab answers 422 "scheduled for deletion" until its worker has removed the state.
     Scheduled,
     Kept {
-        lock: Option<Lock>,
+        lock: Option<StateLock>,
     },
 }
 
@@ -49,7 +49,7 @@ pub fn run(remote: &Remote, options: &Options) -> Result<i32> {
     if ctx.settings.state().is_some_and(|s| s.value == name) {
         printer.warning(&format!("`{name}` is your current state"));
     }
-    if let Some(lock) = Lock::of(&info) {
+    if let Some(lock) = StateLock::of(&info) {
         printer.warning(&format!(
             "`{name}` is locked by {}: GitLab does not delete a locked state",
             lock.describe()
@@ -147,7 +147,7 @@ fn verify(remote: &Remote, name: &str) -> Result<Outcome> {
     if info.deleted_at.is_some() {
         return Ok(Outcome::Scheduled);
     }
-    if let Some(lock) = Lock::of(&info) {
+    if let Some(lock) = StateLock::of(&info) {
         return Ok(Outcome::Kept { lock: Some(lock) });
     }
     Ok(match remote.client.get_state(name) {

@@ -24,14 +24,14 @@ pub struct Row {
     pub serial: Option<u64>,
     pub updated_at: Option<String>,
     pub updated_by: Option<String>,
-    pub lock: Option<Lock>,
+    pub lock: Option<StateLock>,
     /// When GitLab scheduled the state's deletion; until its worker has removed it, every
     /// call about it fails and the name cannot be reused.
     pub deleted_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct Lock {
+pub struct StateLock {
     pub holder: Option<String>,
     pub since: Option<String>,
 }
@@ -42,12 +42,12 @@ pub struct Listing {
     pub states: Vec<Row>,
 }
 
-impl Lock {
-    pub fn of(info: &StateInfo) -> Option<Lock> {
+impl StateLock {
+    pub fn of(info: &StateInfo) -> Option<StateLock> {
         if info.locked_at.is_none() && info.locked_by.is_none() {
             return None;
         }
-        Some(Lock {
+        Some(StateLock {
             holder: info.lock_holder().map(str::to_string),
             since: info.locked_at.clone(),
         })
@@ -101,7 +101,7 @@ impl Listing {
                     updated_by: latest
                         .and_then(|v| v.created_by.as_ref())
                         .map(|u| u.username.clone()),
-                    lock: Lock::of(info),
+                    lock: StateLock::of(info),
                     deleted_at: info.deleted_at.clone(),
                     ..row(&info.name)
                 }
@@ -212,7 +212,10 @@ fn cells(row: &Row) -> [String; 4] {
     } else {
         "not on GitLab yet".into()
     };
-    let lock = row.lock.as_ref().map_or("-".to_string(), Lock::describe);
+    let lock = row
+        .lock
+        .as_ref()
+        .map_or("-".to_string(), StateLock::describe);
     [row.name.clone(), serial, updated, lock]
 }
 

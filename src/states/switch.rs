@@ -20,7 +20,7 @@ const ADDRESS_KEY: &str = "TF_HTTP_ADDRESS";
 const LOCK_KEYS: [&str; 2] = ["TF_HTTP_LOCK_ADDRESS", "TF_HTTP_UNLOCK_ADDRESS"];
 
 pub fn previous_path(ctx: &Context) -> PathBuf {
-    ctx.tfw_dir().join("previous-state")
+    crate::layout::previous_state(ctx.dir())
 }
 
 pub fn previous(ctx: &Context) -> Option<String> {

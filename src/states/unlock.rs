@@ -11,7 +11,7 @@ use crate::backend::gitlab::ApiError;
 use crate::backend::identity::{Identity, Owner, describe_jobs, describe_this_job};
 use crate::confirm::Ask;
 use crate::problem::Problem;
-use crate::states::listing::Lock;
+use crate::states::listing::StateLock;
 use crate::states::remote::Remote;
 
 pub struct Options<'a> {
@@ -54,13 +54,13 @@ pub fn run(remote: &Remote, options: &Options) -> Result<i32> {
         if !exists {
             return Err(crate::states::remote::no_such_state(&name, &[]).into());
         }
-        Lock {
+        StateLock {
             holder: None,
             since: None,
         }
     } else {
         let info = remote.info(&name)?;
-        match Lock::of(&info) {
+        match StateLock::of(&info) {
             Some(lock) => lock,
             None => {
                 printer.status(&format!("state `{name}` is not locked; nothing to do"));
@@ -117,7 +117,7 @@ pub fn run(remote: &Remote, options: &Options) -> Result<i32> {
         .clone()
         .or(text("Who").map(str::to_string))
         .unwrap_or_else(|| "someone".into());
-    let lock = Lock {
+    let lock = StateLock {
         holder: Some(holder.clone()),
         since: lock.since.clone().or(text("Created").map(str::to_string)),
     };

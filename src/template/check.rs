@@ -12,15 +12,16 @@ use std::path::Path;
 
 use super::files::Files;
 use super::guard::Found;
-use super::lock::{Entry, LOCK_PATH, Lock, Locked};
+use super::lock::{Entry, Locked, TemplateLock};
 use super::merge::{has_conflict_markers, to_lf};
 use super::policy::{self, Policy};
 use super::report::{FileReport, FileStatus, State};
 use super::{Template, TemplateFile};
+use crate::layout::TEMPLATE_LOCK;
 
 /// The lock entry for a template file: under its path, or under an earlier one it moved from.
 pub fn entry_for<'a>(
-    lock: &'a Lock,
+    lock: &'a TemplateLock,
     file: &'a TemplateFile,
 ) -> Option<(&'a Entry, Option<&'a str>)> {
     if let Some(entry) = lock.files.get(&file.path) {
@@ -79,7 +80,7 @@ fn drift_at(files: &Files, path: &str, entry: &Entry, missing_is_drift: bool) ->
 /// the manifest lists leaves the repository up to date.
 pub fn check(
     dir: &Path,
-    lock: &Lock,
+    lock: &TemplateLock,
     template: &Template,
     wanted: &Locked,
 ) -> (Vec<FileReport>, State) {
@@ -89,7 +90,7 @@ pub fn check(
 /// `check` over any `Files`.
 pub(crate) fn check_files(
     dir: &Files,
-    lock: &Lock,
+    lock: &TemplateLock,
     template: &Template,
     wanted: &Locked,
 ) -> (Vec<FileReport>, State) {
@@ -97,7 +98,7 @@ pub(crate) fn check_files(
     let mut claimed: HashSet<&str> = HashSet::new();
     if lock.template.source != wanted.source || lock.template.reference != wanted.reference {
         files.push(FileReport::new(
-            LOCK_PATH,
+            TEMPLATE_LOCK,
             None,
             FileStatus::Update,
             Some(format!(
@@ -145,7 +146,7 @@ pub(crate) fn check_files(
     (files, state)
 }
 
-fn check_file(dir: &Files, lock: &Lock, file: &TemplateFile) -> FileReport {
+fn check_file(dir: &Files, lock: &TemplateLock, file: &TemplateFile) -> FileReport {
     let report = |status, detail: Option<String>| {
         FileReport::new(&file.path, Some(file.policy), status, detail)
     };

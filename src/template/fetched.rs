@@ -8,11 +8,12 @@ use std::sync::Arc;
 
 use super::Template;
 use super::files::{Fetched, Files};
-use super::lock::{LOCK_PATH, Lock, LockError, Locked};
+use super::lock::{Locked, TemplateLock, TemplateLockError};
 use super::ops::Op;
 use super::source::{Location, Resolver, Spec};
 use super::spec::OVERRIDE_VAR;
 use super::sync::{Planned, prepare, refuse_downgrade};
+use crate::layout::TEMPLATE_LOCK;
 use crate::problem::Problem;
 
 /// What one commit does to one file (the commits API's `actions`).
@@ -39,7 +40,7 @@ pub struct Change {
 
 /// Every path a plan may read in a repository whose lock is `lock`, for `template`: what to
 /// fetch, besides the lock.
-pub fn paths_to_read(lock: &Lock, template: &Template) -> Vec<String> {
+pub fn paths_to_read(lock: &TemplateLock, template: &Template) -> Vec<String> {
     let mut paths: Vec<String> = lock.files.keys().cloned().collect();
     for file in &template.files {
         paths.push(file.path.clone());
@@ -51,12 +52,14 @@ pub fn paths_to_read(lock: &Lock, template: &Template) -> Vec<String> {
 }
 
 /// The lock in fetched files: `None` when the repository has none (not enrolled).
-pub fn lock_of(files: &BTreeMap<String, Fetched>) -> Result<Option<Lock>, LockError> {
-    match files.get(LOCK_PATH) {
-        Some(file) if file.symlink => Err(LockError::Broken(Problem::error(format!(
-            "`{LOCK_PATH}` is a symbolic link: tfw never reads a lock through one"
+pub fn lock_of(
+    files: &BTreeMap<String, Fetched>,
+) -> Result<Option<TemplateLock>, TemplateLockError> {
+    match files.get(TEMPLATE_LOCK) {
+        Some(file) if file.symlink => Err(TemplateLockError::Broken(Problem::error(format!(
+            "`{TEMPLATE_LOCK}` is a symbolic link: tfw never reads a lock through one"
         )))),
-        Some(file) => Lock::parse(&file.bytes).map(Some),
+        Some(file) => TemplateLock::parse(&file.bytes).map(Some),
         None => Ok(None),
     }
 }
@@ -92,7 +95,7 @@ pub fn follows(locked: &Locked, identity: &str) -> bool {
 /// lock of the same template follows it. `TFW_TEMPLATE` says where the template is read from
 /// here, as for `tfw sync` (the template repository's CI job reads its own checkout).
 pub fn resolve(
-    lock: &Lock,
+    lock: &TemplateLock,
     over: Option<&Spec>,
     resolver: &Resolver,
 ) -> Result<(Locked, Arc<Template>), Problem> {
@@ -136,7 +139,7 @@ pub const FOLLOWS_ANOTHER: &str = "follows another template";
 pub fn plan(
     shown: &str,
     files: &BTreeMap<String, Fetched>,
-    lock: &Lock,
+    lock: &TemplateLock,
     wanted: Locked,
     template: &Template,
     replace_symlinks: bool,
@@ -197,12 +200,12 @@ pub fn changes(planned: &Planned, files: &BTreeMap<String, Fetched>) -> Vec<Chan
         }
     }
     if planned.lock_changes || !planned.plan.ops.is_empty() {
-        let action = match files.contains_key(LOCK_PATH) {
+        let action = match files.contains_key(TEMPLATE_LOCK) {
             true => Action::Update,
             false => Action::Create,
         };
         changes.push(Change {
-            path: LOCK_PATH.to_string(),
+            path: TEMPLATE_LOCK.to_string(),
             action,
             content: Some(planned.lock_text.clone()),
             executable: None,
@@ -246,7 +249,7 @@ mod tests {
         }
     }
 
-    fn lock_at(base: &[(&str, &str)]) -> Lock {
+    fn lock_at(base: &[(&str, &str)]) -> TemplateLock {
         let files = base
             .iter()
             .map(|(path, text)| {
@@ -267,7 +270,7 @@ mod tests {
             commit: "1".repeat(40),
             version: "1".into(),
         };
-        Lock::new(locked, files)
+        TemplateLock::new(locked, files)
     }
 
     #[test]
@@ -276,7 +279,7 @@ mod tests {
         let mut files = BTreeMap::new();
         files.insert("a.txt".to_string(), fetched("A local\nb\nc\nd\n"));
         files.insert("c.txt".to_string(), fetched("mine\n"));
-        files.insert(LOCK_PATH.to_string(), fetched(&lock.to_text()));
+        files.insert(TEMPLATE_LOCK.to_string(), fetched(&lock.to_text()));
         let new = template(
             &[
                 ("a.txt", "a\nb\nc\nD upstream\n"),
@@ -314,7 +317,7 @@ mod tests {
                 ("a.txt", &Action::Update),
                 ("b.txt", &Action::Create),
                 ("c.txt", &Action::Update),
-                (LOCK_PATH, &Action::Update),
+                (TEMPLATE_LOCK, &Action::Update),
             ]
         );
         assert_eq!(
@@ -324,7 +327,8 @@ mod tests {
         assert!(has_conflict_markers(
             changes[2].content.as_deref().unwrap().as_bytes()
         ));
-        let recorded = Lock::parse(changes[3].content.as_deref().unwrap().as_bytes()).unwrap();
+        let recorded =
+            TemplateLock::parse(changes[3].content.as_deref().unwrap().as_bytes()).unwrap();
         assert_eq!(recorded.template.version, "2");
     }
 

@@ -4,6 +4,7 @@
 //! 3-way merge, so a merge works whatever the source: the embedded set of an older tfw, a
 //! directory that has changed since, or a git commit no longer fetched.
 
+use crate::layout::TEMPLATE_LOCK;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -12,7 +13,6 @@ use serde::{Deserialize, Serialize};
 use super::policy::Policy;
 use crate::problem::Problem;
 
-pub const LOCK_PATH: &str = ".tfw/template.lock";
 const FORMAT: u32 = 1;
 
 const HEADER: &str = "\
@@ -23,7 +23,7 @@ const HEADER: &str = "\
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Lock {
+pub struct TemplateLock {
     pub lock_version: u32,
     pub template: Locked,
     #[serde(default)]
@@ -70,46 +70,49 @@ pub struct Entry {
 /// Why a lock cannot be used: unreadable or not a lock at all (an error), or a lock whose
 /// content contradicts itself (drift: someone edited it by hand).
 #[derive(Debug, Clone)]
-pub enum LockError {
+pub enum TemplateLockError {
     Broken(Problem),
     Inconsistent(Problem),
 }
 
-impl LockError {
+impl TemplateLockError {
     pub fn problem(&self) -> &Problem {
         match self {
-            LockError::Broken(problem) | LockError::Inconsistent(problem) => problem,
+            TemplateLockError::Broken(problem) | TemplateLockError::Inconsistent(problem) => {
+                problem
+            }
         }
     }
 }
 
-impl Lock {
+impl TemplateLock {
     /// The lock of the repository at `dir`: `None` when there is none.
-    pub fn read(dir: &Path) -> Result<Option<Lock>, LockError> {
+    pub fn read(dir: &Path) -> Result<Option<TemplateLock>, TemplateLockError> {
         // Through the guard: a lock that is a symlink or a FIFO is refused, never followed.
-        let bytes = match super::guard::read(dir, LOCK_PATH).map_err(LockError::Broken)? {
-            super::guard::Found::Missing => return Ok(None),
-            super::guard::Found::File { bytes, .. } => bytes,
-        };
+        let bytes =
+            match super::guard::read(dir, TEMPLATE_LOCK).map_err(TemplateLockError::Broken)? {
+                super::guard::Found::Missing => return Ok(None),
+                super::guard::Found::File { bytes, .. } => bytes,
+            };
         Self::parse(&bytes).map(Some)
     }
 
     /// A lock's bytes, as read from a checkout or fetched from GitLab's API.
-    pub fn parse(bytes: &[u8]) -> Result<Lock, LockError> {
+    pub fn parse(bytes: &[u8]) -> Result<TemplateLock, TemplateLockError> {
         let text = std::str::from_utf8(bytes).map_err(|_| {
-            LockError::Broken(
+            TemplateLockError::Broken(
                 Problem::error("the template lock is not UTF-8 text")
-                    .at(Path::new(LOCK_PATH), None)
+                    .at(Path::new(TEMPLATE_LOCK), None)
                     .hint("restore it from git (`git checkout -- .tfw/template.lock`)"),
             )
         })?;
-        let lock: Lock = toml::from_str(text).map_err(|err| {
+        let lock: TemplateLock = toml::from_str(text).map_err(|err| {
             let line = err
                 .span()
                 .map(|span| text[..span.start].matches('\n').count() + 1);
-            LockError::Broken(
+            TemplateLockError::Broken(
                 Problem::error(format!("the template lock is not valid: {}", err.message()))
-                    .at(Path::new(LOCK_PATH), line)
+                    .at(Path::new(TEMPLATE_LOCK), line)
                     .hint("restore it from git (`git checkout -- .tfw/template.lock`)"),
             )
         })?;
@@ -117,21 +120,21 @@ impl Lock {
         Ok(lock)
     }
 
-    fn validate(&self) -> Result<(), LockError> {
+    fn validate(&self) -> Result<(), TemplateLockError> {
         let invalid = |message: String| {
-            LockError::Inconsistent(
+            TemplateLockError::Inconsistent(
                 Problem::error(format!("the template lock is inconsistent: {message}"))
-                    .at(Path::new(LOCK_PATH), None)
+                    .at(Path::new(TEMPLATE_LOCK), None)
                     .hint("restore it from git (`git checkout -- .tfw/template.lock`)"),
             )
         };
         if self.lock_version > FORMAT {
-            return Err(LockError::Broken(
+            return Err(TemplateLockError::Broken(
                 Problem::error(format!(
                     "the template lock has format {}, newer than this tfw understands ({FORMAT})",
                     self.lock_version
                 ))
-                .at(Path::new(LOCK_PATH), None)
+                .at(Path::new(TEMPLATE_LOCK), None)
                 .hint("upgrade tfw"),
             ));
         }
@@ -169,7 +172,7 @@ impl Lock {
 mod tests {
     use super::*;
 
-    fn sample() -> Lock {
+    fn sample() -> TemplateLock {
         let mut files = BTreeMap::new();
         files.insert(
             ".gitignore".to_string(),
@@ -191,7 +194,7 @@ mod tests {
                 executable: false,
             },
         );
-        Lock::new(
+        TemplateLock::new(
             Locked {
                 source: "../template".into(),
                 reference: Some("v2".into()),
@@ -208,22 +211,26 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let lock = sample();
         crate::fsutil::write_atomic(
-            &dir.path().join(LOCK_PATH),
+            &dir.path().join(TEMPLATE_LOCK),
             lock.to_text().as_bytes(),
             0o644,
         )
         .unwrap();
-        assert_eq!(Lock::read(dir.path()).unwrap(), Some(lock));
+        assert_eq!(TemplateLock::read(dir.path()).unwrap(), Some(lock));
     }
 
     #[test]
     fn missing_is_none_and_garbage_points_at_the_line() {
         let dir = tempfile::tempdir().unwrap();
-        assert_eq!(Lock::read(dir.path()).unwrap(), None);
+        assert_eq!(TemplateLock::read(dir.path()).unwrap(), None);
         std::fs::create_dir_all(dir.path().join(".tfw")).unwrap();
-        std::fs::write(dir.path().join(LOCK_PATH), "lock_version = 1\n[template\n").unwrap();
-        let err = Lock::read(dir.path()).unwrap_err();
-        assert!(matches!(err, LockError::Broken(_)));
+        std::fs::write(
+            dir.path().join(TEMPLATE_LOCK),
+            "lock_version = 1\n[template\n",
+        )
+        .unwrap();
+        let err = TemplateLock::read(dir.path()).unwrap_err();
+        assert!(matches!(err, TemplateLockError::Broken(_)));
         assert_eq!(err.problem().location.clone().unwrap().line, Some(2));
     }
 
@@ -232,6 +239,9 @@ mod tests {
         let mut lock = sample();
         let entry = lock.files.remove("tfw.toml").unwrap();
         lock.files.insert("../outside".into(), entry);
-        assert!(matches!(lock.validate(), Err(LockError::Inconsistent(_))));
+        assert!(matches!(
+            lock.validate(),
+            Err(TemplateLockError::Inconsistent(_))
+        ));
     }
 }

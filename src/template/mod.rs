@@ -90,7 +90,7 @@ pub fn is_repo_path(path: &str) -> bool {
                     .trim_end_matches(['.', ' '])
                     .eq_ignore_ascii_case(".git")
         })
-        && path != lock::LOCK_PATH
+        && path != crate::layout::TEMPLATE_LOCK
 }
 
 #[cfg(test)]

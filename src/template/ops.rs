@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use super::guard;
-use super::lock::LOCK_PATH;
+use crate::layout::TEMPLATE_LOCK;
 use crate::problem::Problem;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,9 +149,9 @@ pub fn apply(
             }
         }
     }
-    prepare(LOCK_PATH)?;
-    crate::fsutil::write_atomic(&dir.join(LOCK_PATH), lock_text.as_bytes(), 0o644)
-        .map_err(|err| failed(LOCK_PATH, &format!("{err:#}")))
+    prepare(TEMPLATE_LOCK)?;
+    crate::fsutil::write_atomic(&dir.join(TEMPLATE_LOCK), lock_text.as_bytes(), 0o644)
+        .map_err(|err| failed(TEMPLATE_LOCK, &format!("{err:#}")))
 }
 
 /// The exec bit as the template has it: `x` wherever `r` is, or no `x` at all.
@@ -220,7 +220,7 @@ mod tests {
         assert!(!dir.path().join("old").exists());
         assert!(!dir.path().join("gone.txt").exists());
         assert_eq!(
-            std::fs::read_to_string(dir.path().join(LOCK_PATH)).unwrap(),
+            std::fs::read_to_string(dir.path().join(TEMPLATE_LOCK)).unwrap(),
             "lock\n"
         );
         assert_eq!(changed_files(&ops), 2);

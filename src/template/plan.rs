@@ -15,13 +15,14 @@
 use super::decide::decide;
 use super::files::Files;
 use super::guard::Found;
-use super::lock::{Entry, LOCK_PATH};
+use super::lock::Entry;
 use super::merge::{Eol, Labels, to_lf};
 use super::ops::Op;
 use super::policy::{self, Policy};
 use super::report::{FileReport, FileStatus};
 use super::{Template, TemplateFile};
 use crate::fsutil::sha256_hex;
+use crate::layout::TEMPLATE_LOCK;
 use crate::problem::Problem;
 use std::collections::{BTreeMap, HashSet};
 
@@ -67,7 +68,7 @@ fn read_text(files: &Files, path: &str, mode: &Mode) -> Result<Option<Current>, 
                 ))
                 .at(&files.location(path), None)
                 .hint(format!(
-                    "fix the file, or set `skip = true` on `{path}` in `{LOCK_PATH}`"
+                    "fix the file, or set `skip = true` on `{path}` in `{TEMPLATE_LOCK}`"
                 ))
             }),
     }

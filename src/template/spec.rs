@@ -5,7 +5,8 @@
 
 use std::path::{Component, Path, PathBuf};
 
-use super::lock::{LOCK_PATH, Locked};
+use super::lock::Locked;
+use crate::layout::TEMPLATE_LOCK;
 use crate::problem::Problem;
 
 pub const BUILTIN_NAME: &str = "builtin";
@@ -116,7 +117,7 @@ impl Spec {
         }
         if !path.exists() {
             return Err(Problem::error(format!(
-                "the template `{source}` recorded in `{LOCK_PATH}` is not here (`{}`)",
+                "the template `{source}` recorded in `{TEMPLATE_LOCK}` is not here (`{}`)",
                 path.display()
             ))
             .hint(format!(

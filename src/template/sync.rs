@@ -8,12 +8,13 @@ use std::sync::Arc;
 
 use super::check::{check, check_files};
 use super::files::Files;
-use super::lock::{LOCK_PATH, Lock, LockError, Locked};
+use super::lock::{Locked, TemplateLock, TemplateLockError};
 use super::plan::{Mode, plan};
 use super::report::{FileReport, FileStatus, Info, RepoReport, State};
 use super::source::{BUILTIN_NAME, Location, Resolver, Spec};
 use super::spec::OVERRIDE_VAR;
 use super::{Template, git};
+use crate::layout::TEMPLATE_LOCK;
 use crate::problem::Problem;
 
 pub struct Options<'a> {
@@ -37,23 +38,23 @@ pub fn locked_for(spec: &Spec, template: &Template, dir: &Path) -> Locked {
 }
 
 fn not_managed() -> Problem {
-    Problem::error(format!("this repository has no template lock (`{LOCK_PATH}`)"))
+    Problem::error(format!("this repository has no template lock (`{TEMPLATE_LOCK}`)"))
         .hint("`tfw adopt` converts a repository made from the old Makefile template; `tfw new DIR` starts a new one")
 }
 
-fn read_lock(dir: &Path) -> Result<Lock, LockError> {
+fn read_lock(dir: &Path) -> Result<TemplateLock, TemplateLockError> {
     if !dir.is_dir() {
-        return Err(LockError::Broken(Problem::error(format!(
+        return Err(TemplateLockError::Broken(Problem::error(format!(
             "`{}` is not a directory",
             dir.display()
         ))));
     }
-    Lock::read(dir)?.ok_or_else(|| LockError::Broken(not_managed()))
+    TemplateLock::read(dir)?.ok_or_else(|| TemplateLockError::Broken(not_managed()))
 }
 
 /// The template to compare with, and the version the lock would then record.
 fn resolve(
-    lock: &Lock,
+    lock: &TemplateLock,
     dir: &Path,
     over: Option<&Spec>,
     resolver: &Resolver,
@@ -87,7 +88,7 @@ fn resolve(
 
 /// A lock written by a newer tfw's own template is never taken back to this tfw's older one.
 pub(crate) fn refuse_downgrade(
-    lock: &Lock,
+    lock: &TemplateLock,
     spec: &Spec,
     template: &Template,
 ) -> Result<(), Problem> {
@@ -100,7 +101,7 @@ pub(crate) fn refuse_downgrade(
             "this repository is at tfw's template {}, newer than this tfw's ({})",
             lock.template.version, template.version
         ))
-        .at(Path::new(LOCK_PATH), None)
+        .at(Path::new(TEMPLATE_LOCK), None)
         .hint("upgrade tfw (a teammate synced with a newer one); nothing was changed")),
         _ => Ok(()),
     }
@@ -118,16 +119,16 @@ pub fn check_repo(dir: &Path, shown: &str, over: Option<&Spec>, resolver: &Resol
 pub(crate) fn report_check(
     files: &Files,
     shown: &str,
-    lock: Result<Lock, LockError>,
-    resolve: impl FnOnce(&Lock) -> Result<(Locked, Arc<Template>), Problem>,
+    lock: Result<TemplateLock, TemplateLockError>,
+    resolve: impl FnOnce(&TemplateLock) -> Result<(Locked, Arc<Template>), Problem>,
 ) -> RepoReport {
     let lock = match lock {
         Ok(lock) => lock,
-        Err(LockError::Broken(problem)) => return RepoReport::failed(shown, problem),
-        Err(LockError::Inconsistent(problem)) => {
+        Err(TemplateLockError::Broken(problem)) => return RepoReport::failed(shown, problem),
+        Err(TemplateLockError::Inconsistent(problem)) => {
             let mut report = RepoReport::new(shown);
             report.files.push(FileReport::new(
-                LOCK_PATH,
+                TEMPLATE_LOCK,
                 None,
                 FileStatus::Drift,
                 Some(problem.message.clone()),
@@ -152,7 +153,7 @@ pub(crate) fn report_check(
     let (files, state) = check_files(files, &lock, &template, &wanted);
     report.files_changed = files
         .iter()
-        .filter(|f| f.status == FileStatus::Update && f.path != LOCK_PATH)
+        .filter(|f| f.status == FileStatus::Update && f.path != TEMPLATE_LOCK)
         .count();
     report.files = files;
     report.set_state(state);
@@ -189,7 +190,7 @@ impl Planned {
 pub fn prepare(
     files: &Files,
     shown: &str,
-    lock: &Lock,
+    lock: &TemplateLock,
     wanted: Locked,
     template: &Template,
     replace_symlinks: bool,
@@ -208,7 +209,7 @@ pub fn prepare(
         || wanted.source != lock.template.source
         || wanted.reference != lock.template.reference;
     let lock_text = match lock_changes {
-        true => Lock::new(wanted, plan.entries.clone()).to_text(),
+        true => TemplateLock::new(wanted, plan.entries.clone()).to_text(),
         false => lock.to_text(),
     };
     report.files_changed = super::ops::changed_files(&plan.ops);
@@ -258,7 +259,7 @@ fn sync_inner(
     if !plan.ops.is_empty() || lock_changes {
         if !options.allow_dirty {
             let mut paths = super::ops::touched(&plan.ops);
-            paths.push(LOCK_PATH.to_string());
+            paths.push(TEMPLATE_LOCK.to_string());
             match git::dirty(dir, &paths) {
                 Some(dirty) if !dirty.is_empty() => {
                     return Err(Problem::error(format!(
@@ -293,7 +294,7 @@ fn after_sync(
     if plan.conflicts > 0 {
         return State::Conflicts;
     }
-    let lock = match Lock::read(dir) {
+    let lock = match TemplateLock::read(dir) {
         Ok(Some(lock)) => lock,
         _ => return State::Error,
     };
