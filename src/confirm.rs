@@ -6,6 +6,7 @@
 use anyhow::Result;
 
 use crate::context::{Context, needs_flag};
+use crate::exit::ExitCode;
 use crate::problem::{Exit, Problem};
 
 /// What is being confirmed: `command` as the user typed it (`tfw state unlock`), `action`
@@ -65,7 +66,7 @@ impl Ask<'_> {
             .map_err(|_| {
                 // Ctrl-C (or a closed terminal): the half-typed answer goes with it.
                 crate::screen::restore();
-                anyhow::Error::new(Exit(130))
+                anyhow::Error::new(Exit(ExitCode::Interrupted))
             })?;
         if answer.trim() == expected {
             Ok(())

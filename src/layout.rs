@@ -53,3 +53,8 @@ pub(crate) fn run_lock(root: &Path) -> PathBuf {
 pub(crate) fn previous_state(root: &Path) -> PathBuf {
     dir(root).join("previous-state")
 }
+
+/// The state names `tfw complete-states` listed last, for shell completion.
+pub(crate) fn completion_cache(root: &Path) -> PathBuf {
+    dir(root).join("complete-states.json")
+}

@@ -13,6 +13,7 @@ pub mod context;
 pub mod diagnose;
 pub mod dotenv;
 pub mod engine;
+pub mod exit;
 pub(crate) mod fleet;
 pub mod fsutil;
 pub(crate) mod layout;
@@ -42,6 +43,7 @@ use std::ffi::OsString;
 use clap::Parser;
 
 use crate::cli::Cli;
+use crate::exit::ExitCode;
 use crate::printer::{Printer, StdoutError, Terminal};
 use crate::problem::Exit;
 
@@ -50,7 +52,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
     let args: Vec<OsString> = args.into_iter().collect();
     // Before every shell prompt: no clap, no terminal detection (see commands/prompt.rs).
     if let Some(code) = commands::prompt_fast_path(&args) {
-        return code;
+        return code.code();
     }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
@@ -59,9 +61,12 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
             return match err.kind() {
                 clap::error::ErrorKind::DisplayHelp
                 | clap::error::ErrorKind::DisplayVersion
-                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => 0,
-                _ => 2,
-            };
+                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    ExitCode::Success
+                }
+                _ => ExitCode::Usage,
+            }
+            .code();
         }
     };
     // From the start, so a signal stops tfw the same way however it was started.
@@ -74,19 +79,20 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
         Ok(code) => code,
         Err(err) => render_error(&printer, &err),
     }
+    .code()
 }
 
 /// What an error that ended the command means for the exit code; printed (once, by the
 /// printer that knows every secret) unless it stopped on purpose.
-pub fn render_error(printer: &Printer, err: &anyhow::Error) -> i32 {
+pub fn render_error(printer: &Printer, err: &anyhow::Error) -> ExitCode {
     if let Some(Exit(code)) = err.downcast_ref::<Exit>() {
         return *code;
     }
     if let Some(StdoutError::Closed) = err.downcast_ref::<StdoutError>() {
-        return 0;
+        return ExitCode::Success;
     }
     printer.failure(err);
-    1
+    ExitCode::Failure
 }
 
 /// The process environment as a map (non-UTF-8 entries cannot be tfw settings).

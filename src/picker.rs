@@ -10,6 +10,7 @@ use std::io::Write;
 use anyhow::Result;
 use console::{Key, Term};
 
+use crate::exit::ExitCode;
 use crate::problem::Exit;
 use crate::screen;
 
@@ -40,7 +41,7 @@ pub fn pick(prompt: &str, items: &[Choice], default: Option<usize>) -> Result<Op
             Ok(key) => key,
             // A signal interrupted the read: its handler ends tfw (and puts the terminal back).
             Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => return Err(Exit(130).into()),
+            Err(_) => return Err(Exit(ExitCode::Interrupted).into()),
         };
         match key {
             Key::Enter if !visible.is_empty() => return Ok(Some(selected)),
@@ -51,7 +52,7 @@ pub fn pick(prompt: &str, items: &[Choice], default: Option<usize>) -> Result<Op
                 std::thread::sleep(std::time::Duration::from_millis(100));
                 continue;
             }
-            Key::CtrlC => return Err(Exit(130).into()),
+            Key::CtrlC => return Err(Exit(ExitCode::Interrupted).into()),
             Key::ArrowUp | Key::BackTab if at > 0 => selected = visible[at - 1],
             Key::ArrowDown | Key::Tab if at + 1 < visible.len() => selected = visible[at + 1],
             Key::Backspace => {

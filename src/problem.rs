@@ -5,6 +5,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use crate::exit::ExitCode;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
@@ -97,11 +99,11 @@ impl std::error::Error for Problems {}
 /// A command that stopped on purpose with a given exit code after saying why (for example
 /// `sync --check` reporting drift): not an error to render again.
 #[derive(Debug)]
-pub struct Exit(pub i32);
+pub struct Exit(pub ExitCode);
 
 impl fmt::Display for Exit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "exit {}", self.0)
+        write!(f, "exit {}", self.0.code())
     }
 }
 

@@ -13,6 +13,7 @@ use anyhow::{Context as _, Result};
 
 use crate::cli::AdoptArgs;
 use crate::context::Context;
+use crate::exit::ExitCode;
 use crate::layout::TEMPLATE_LOCK;
 use crate::printer::Printer;
 use crate::problem::Problem;
@@ -124,14 +125,14 @@ fn refuse_dirty(dir: &Path, paths: Vec<String>) -> Result<()> {
 }
 
 /// `tfw adopt --remove-legacy` once the repository already has its lock: only the old files.
-fn remove_legacy_only(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
+fn remove_legacy_only(ctx: &Context, args: &AdoptArgs) -> Result<ExitCode> {
     let (dir, p) = (ctx.dir(), &ctx.printer);
     let files = legacy::survey(dir, &|paths| git::ignored(dir, paths));
     p.status("Removing what is left of the Makefile template:");
     let remove = list_legacy(p, &files, &[], args);
     if args.dry_run {
         p.status("Dry run: nothing was changed");
-        return Ok(0);
+        return Ok(ExitCode::Success);
     }
     if !args.allow_dirty {
         refuse_dirty(dir, remove.clone())?;
@@ -141,10 +142,10 @@ fn remove_legacy_only(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
         "Removed {} file(s); review with `git status`, then commit",
         remove.len()
     ));
-    Ok(0)
+    Ok(ExitCode::Success)
 }
 
-pub fn run(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
+pub fn run(ctx: &Context, args: &AdoptArgs) -> Result<ExitCode> {
     let dir = ctx.dir();
     let p = &ctx.printer;
     match TemplateLock::read(dir) {
@@ -267,7 +268,7 @@ pub fn run(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
     if args.dry_run {
         p.out(&ops::diff(&plan.ops))?;
         p.status("Dry run: nothing was changed");
-        return Ok(0);
+        return Ok(ExitCode::Success);
     }
     if !args.allow_dirty {
         let mut paths = ops::touched(&plan.ops);
@@ -300,7 +301,7 @@ pub fn run(ctx: &Context, args: &AdoptArgs) -> Result<i32> {
         "Adopted: {} file(s) written; next, run `tfw doctor`, then commit them with `{TEMPLATE_LOCK}`",
         ops::changed_files(&plan.ops)
     ));
-    Ok(0)
+    Ok(ExitCode::Success)
 }
 
 /// The same apart from comments and whitespace (the old template's `backend.tf`, say):

@@ -10,6 +10,7 @@ use anyhow::Result;
 
 use crate::cli::{Cli, Command};
 use crate::context::Context;
+use crate::exit::ExitCode;
 use crate::plans;
 use crate::problem::{Exit, Problem, Problems};
 use crate::roots::run::{self, Ended, Job, Options};
@@ -22,7 +23,7 @@ enum Kind {
     Fmt { check: bool },
 }
 
-pub fn run(ctx: &Context, cli: &Cli) -> Result<i32> {
+pub fn run(ctx: &Context, cli: &Cli) -> Result<ExitCode> {
     let (kind, args) = match &cli.command {
         Command::Plan(args) => {
             let mut words: Vec<OsString> = vec!["plan".into()];
@@ -72,7 +73,7 @@ pub fn run(ctx: &Context, cli: &Cli) -> Result<i32> {
     let resolved = super::roots::selected(ctx, &cli.many)?;
     if resolved.is_empty() {
         // `--changed` found nothing to run, and said so.
-        return Ok(0);
+        return Ok(ExitCode::Success);
     }
     if matches!(kind, Kind::Plan { .. }) {
         let shared = crate::roots::shared_states(&resolved);
@@ -156,9 +157,9 @@ pub fn run(ctx: &Context, cli: &Cli) -> Result<i32> {
     };
     // Each root already said what went wrong, in its own block.
     if code != 0 {
-        return Err(Exit(code).into());
+        return Err(Exit(ExitCode::Passed(code)).into());
     }
-    Ok(0)
+    Ok(ExitCode::Success)
 }
 
 fn refuse_state(cli: &Cli) -> Result<()> {

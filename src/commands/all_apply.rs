@@ -11,11 +11,12 @@ use anyhow::Result;
 use crate::cli::{ApplyArgs, Cli};
 use crate::confirm::Ask;
 use crate::context::{Context, needs_flag};
+use crate::exit::ExitCode;
 use crate::problem::{Exit, Problem, Problems};
 use crate::roots::review::{Review, review};
 use crate::roots::run::{self, Ended, Job};
 
-pub fn run(ctx: &Context, cli: &Cli, args: &ApplyArgs) -> Result<i32> {
+pub fn run(ctx: &Context, cli: &Cli, args: &ApplyArgs) -> Result<ExitCode> {
     if !args.pass.args.is_empty() || args.replan {
         return Err(Problem::error(
             "`tfw --all apply` applies the saved plans as they were reviewed: extra terraform arguments or `--replan` would need new plans",
@@ -34,7 +35,7 @@ pub fn run(ctx: &Context, cli: &Cli, args: &ApplyArgs) -> Result<i32> {
     let resolved = super::roots::selected(ctx, &cli.many)?;
     if resolved.is_empty() {
         // `--changed` found nothing to run, and said so.
-        return Ok(0);
+        return Ok(ExitCode::Success);
     }
     let shared = crate::roots::shared_states(&resolved);
     if !shared.is_empty() {
@@ -94,7 +95,7 @@ pub fn run(ctx: &Context, cli: &Cli, args: &ApplyArgs) -> Result<i32> {
         .collect();
     if chosen.is_empty() {
         printer.status("Nothing to apply: no root has a saved plan with changes");
-        return Ok(0);
+        return Ok(ExitCode::Success);
     }
     confirm(ctx, args, &resolved, &reviews, &chosen, &state_of)?;
 
@@ -150,9 +151,9 @@ pub fn run(ctx: &Context, cli: &Cli, args: &ApplyArgs) -> Result<i32> {
     };
     // Each root already said what went wrong, in its own block.
     if code != 0 {
-        return Err(Exit(code).into());
+        return Err(Exit(ExitCode::Passed(code)).into());
     }
-    Ok(0)
+    Ok(ExitCode::Success)
 }
 
 /// The one question for every root, then each protected root's name; without a terminal,

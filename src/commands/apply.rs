@@ -8,12 +8,13 @@ use anyhow::Result;
 
 use crate::cli::ApplyArgs;
 use crate::context::{Context, needs_flag};
+use crate::exit::ExitCode;
 use crate::plans;
 use crate::problem::Problem;
 use crate::session::{Approval, Root, Session, rules};
 use crate::states::target;
 
-pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<i32> {
+pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
     // CI applies only a saved plan, and nobody can confirm there: refused before anything is
     // contacted. Elsewhere, without a terminal, the plan is still made and shown; the gate
     // then names the flag that confirms it.

@@ -7,13 +7,14 @@ use anyhow::Result;
 
 use crate::cli::{CiPipelineArgs, ManyRoots};
 use crate::context::Context;
+use crate::exit::ExitCode;
 use crate::problem::{Problem, Problems};
 use crate::roots::pipeline::{Header, RootJob, render};
 
 /// What `git` prints for "no previous commit" (a new branch's first push).
 const NO_COMMIT: &str = "0000000000000000000000000000000000000000";
 
-pub fn run(ctx: &Context, args: &CiPipelineArgs) -> Result<i32> {
+pub fn run(ctx: &Context, args: &CiPipelineArgs) -> Result<ExitCode> {
     let env = |key: &str| {
         ctx.settings
             .env
@@ -82,5 +83,5 @@ pub fn run(ctx: &Context, args: &CiPipelineArgs) -> Result<i32> {
         }
         None => ctx.printer.out(&yaml)?,
     }
-    Ok(0)
+    Ok(ExitCode::Success)
 }

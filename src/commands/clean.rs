@@ -9,9 +9,10 @@ use anyhow::{Context as _, Result};
 
 use crate::cli::CleanArgs;
 use crate::context::Context;
+use crate::exit::ExitCode;
 use crate::layout;
 
-pub fn run(ctx: &Context, args: &CleanArgs) -> Result<i32> {
+pub fn run(ctx: &Context, args: &CleanArgs) -> Result<ExitCode> {
     if args.fix_modes {
         return fix_modes(ctx, args.dry_run);
     }
@@ -55,7 +56,7 @@ pub fn run(ctx: &Context, args: &CleanArgs) -> Result<i32> {
     targets.sort();
     if targets.is_empty() {
         ctx.printer.status("Nothing to clean");
-        return Ok(0);
+        return Ok(ExitCode::Success);
     }
     for path in &targets {
         let shown = path.strip_prefix(dir).unwrap_or(path).display().to_string();
@@ -70,16 +71,16 @@ pub fn run(ctx: &Context, args: &CleanArgs) -> Result<i32> {
         }
         ctx.printer.status(&format!("Removed `{shown}`"));
     }
-    Ok(0)
+    Ok(ExitCode::Success)
 }
 
-fn fix_modes(ctx: &Context, dry_run: bool) -> Result<i32> {
+fn fix_modes(ctx: &Context, dry_run: bool) -> Result<ExitCode> {
     let dir = ctx.dir();
     let loose = crate::modes::loose(dir, env_file(ctx).as_deref());
     if loose.is_empty() {
         ctx.printer
             .status("Nothing to fix: states, plans and secrets are the owner's alone");
-        return Ok(0);
+        return Ok(ExitCode::Success);
     }
     let shown =
         |path: &std::path::Path| path.strip_prefix(dir).unwrap_or(path).display().to_string();
@@ -97,10 +98,10 @@ fn fix_modes(ctx: &Context, dry_run: bool) -> Result<i32> {
         }
     }
     if dry_run {
-        return Ok(0);
+        return Ok(ExitCode::Success);
     }
     match crate::modes::repair(&loose).first() {
-        None => Ok(0),
+        None => Ok(ExitCode::Success),
         Some((path, err)) => Err(crate::problem::Problem::error(format!(
             "cannot change the mode of `{}`: {err}",
             shown(path)

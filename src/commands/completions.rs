@@ -12,6 +12,7 @@ use clap::CommandFactory;
 use clap_complete::Shell;
 
 use crate::cli::{Cli, CompletionsArgs};
+use crate::exit::ExitCode;
 use crate::printer::Printer;
 
 /// The id of the positional argument that names a state, in every command that takes one.
@@ -19,14 +20,14 @@ const STATE_ARG: &str = "name";
 /// The id of the global `--state NAME` flag.
 const STATE_FLAG: &str = "state";
 
-pub fn completions(args: &CompletionsArgs, printer: &Printer) -> Result<i32> {
+pub fn completions(args: &CompletionsArgs, printer: &Printer) -> Result<ExitCode> {
     printer.out(&script(args.shell))?;
-    Ok(0)
+    Ok(ExitCode::Success)
 }
 
-pub fn man(printer: &Printer) -> Result<i32> {
+pub fn man(printer: &Printer) -> Result<ExitCode> {
     printer.out_bytes(&man::render()?)?;
-    Ok(0)
+    Ok(ExitCode::Success)
 }
 
 /// The completion script for `shell`, hidden commands removed, state names dynamic.

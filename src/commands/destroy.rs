@@ -6,11 +6,12 @@ use anyhow::Result;
 
 use crate::cli::DestroyArgs;
 use crate::context::{Context, needs_flag};
+use crate::exit::ExitCode;
 use crate::problem::Problem;
 use crate::session::{Approval, Root, Session, rules};
 use crate::states::target;
 
-pub fn run(ctx: &Context, args: &DestroyArgs) -> Result<i32> {
+pub fn run(ctx: &Context, args: &DestroyArgs) -> Result<ExitCode> {
     let backend = ctx.backend()?;
     let state = backend.state_name();
     if ctx.settings.project.is_protected(state) && !args.allow_protected {
@@ -36,7 +37,7 @@ pub fn run(ctx: &Context, args: &DestroyArgs) -> Result<i32> {
     crate::states::protection::guard_write(ctx, &backend, "destroy")?;
     let session = Session::with_backend(ctx, backend, Root::Gitlab)?;
     if target::check(ctx, &session.backend, target::Write::Destroy)? == target::Next::NothingToDo {
-        return Ok(0);
+        return Ok(ExitCode::Success);
     }
     let made = session.plan(&args.pass.args, true, false)?;
     if made.meta.is_none() {

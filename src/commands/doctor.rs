@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::backend::gitlab::Client;
 use crate::cli::DoctorArgs;
 use crate::context::Context;
+use crate::exit::ExitCode;
 use crate::problem::{Problem, Severity};
 
 #[derive(Serialize)]
@@ -36,7 +37,7 @@ fn status_of(problems: &[Problem]) -> Status {
     }
 }
 
-pub fn run(ctx: &Context, args: &DoctorArgs) -> Result<i32> {
+pub fn run(ctx: &Context, args: &DoctorArgs) -> Result<ExitCode> {
     let settings = &ctx.settings;
     let mut checks = Vec::new();
 
@@ -180,7 +181,7 @@ pub fn run(ctx: &Context, args: &DoctorArgs) -> Result<i32> {
     if args.json {
         let report = serde_json::json!({ "ok": errors == 0, "checks": checks });
         ctx.printer.outln(&serde_json::to_string_pretty(&report)?)?;
-        return Ok(i32::from(errors > 0));
+        return Ok(ExitCode::failed_if(errors > 0));
     }
     let p = &ctx.printer;
     for check in &checks {
@@ -197,10 +198,10 @@ pub fn run(ctx: &Context, args: &DoctorArgs) -> Result<i32> {
     }
     if errors == 0 {
         p.status("All checks passed");
-        Ok(0)
+        Ok(ExitCode::Success)
     } else {
         p.status(&format!("{errors} check(s) failed"));
-        Ok(1)
+        Ok(ExitCode::Failure)
     }
 }
 

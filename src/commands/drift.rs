@@ -91,7 +91,7 @@ fn check(ctx: &Context, backend: Backend, json: bool) -> Result<Checked> {
     let outcome = session.terraform(terraform_args, output)?;
     if outcome.interrupted {
         let _ = std::fs::remove_file(&plan);
-        return Ok(Checked::Interrupted(outcome.exit_code()));
+        return Ok(Checked::Interrupted(outcome.exit_code().code()));
     }
     let report = match outcome.code {
         0 | 2 => match session.show_json(&plan) {

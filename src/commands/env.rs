@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::cli::EnvArgs;
 use crate::context::Context;
+use crate::exit::ExitCode;
 use crate::problem::Problem;
 use crate::settings::{Origin, TFW_KEYS, Value, embedded_tokens, is_secret_key};
 
@@ -50,7 +51,7 @@ struct Variable {
     from: String,
 }
 
-pub fn run(ctx: &Context, args: &EnvArgs) -> Result<i32> {
+pub fn run(ctx: &Context, args: &EnvArgs) -> Result<ExitCode> {
     let settings = &ctx.settings;
     let (backend, mut problems) = settings.backend();
     problems.extend(settings.git_tracked_problem());
@@ -152,7 +153,7 @@ pub fn run(ctx: &Context, args: &EnvArgs) -> Result<i32> {
     let failed = report.problems.iter().any(Problem::is_error);
     if args.json {
         ctx.printer.outln(&serde_json::to_string_pretty(&report)?)?;
-        return Ok(i32::from(failed));
+        return Ok(ExitCode::failed_if(failed));
     }
     let p = &ctx.printer;
     let width = report
@@ -243,5 +244,5 @@ pub fn run(ctx: &Context, args: &EnvArgs) -> Result<i32> {
     for problem in &report.problems {
         p.problem(problem);
     }
-    Ok(i32::from(failed))
+    Ok(ExitCode::failed_if(failed))
 }

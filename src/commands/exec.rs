@@ -12,11 +12,12 @@ use anyhow::Result;
 use crate::cli::ExecArgs;
 use crate::confirm::Ask;
 use crate::context::Context;
+use crate::exit::ExitCode;
 use crate::problem::Problem;
 use crate::runner::Output;
 use crate::session::{Root, Session, rules};
 
-pub fn run(ctx: &Context, args: &ExecArgs) -> Result<i32> {
+pub fn run(ctx: &Context, args: &ExecArgs) -> Result<ExitCode> {
     let backend = ctx.backend()?;
     let writes = rules::writes_state(&args.args);
     let shown = format!("`tfw exec -- {}`", args.args.join(" "));

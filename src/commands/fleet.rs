@@ -9,6 +9,7 @@ use anyhow::Result;
 
 use crate::cli::{FleetCommand, FleetStatusArgs};
 use crate::context::Context;
+use crate::exit::ExitCode;
 use crate::fleet::api::{Api, Failure};
 use crate::fleet::status::{ProjectStatus, Standing};
 use crate::fleet::{READ_SCOPE, projects, status};
@@ -17,7 +18,7 @@ use crate::states::listing::columns;
 use crate::template::report::worst;
 use crate::template::source::Spec;
 
-pub fn run(ctx: &Context, command: &FleetCommand) -> Result<i32> {
+pub fn run(ctx: &Context, command: &FleetCommand) -> Result<ExitCode> {
     match command {
         FleetCommand::Status(args) => run_status(ctx, args),
         FleetCommand::Sync(args) => super::fleet_sync::run(ctx, args),
@@ -63,7 +64,7 @@ pub(crate) fn group_problem(group: &str, failure: &Failure) -> Problem {
     }
 }
 
-fn run_status(ctx: &Context, args: &FleetStatusArgs) -> Result<i32> {
+fn run_status(ctx: &Context, args: &FleetStatusArgs) -> Result<ExitCode> {
     let template = template(args)?;
     let api = api(ctx, READ_SCOPE)?;
     let spinner = ctx.printer.spinner(&format!(

@@ -15,6 +15,7 @@ use signal_hook::iterator::Signals;
 
 use crate::cli::FleetSyncArgs;
 use crate::context::Context;
+use crate::exit::ExitCode;
 use crate::fleet::projects::{self, ProjectRef};
 use crate::fleet::select::Filter;
 use crate::fleet::sync::{self as fleet_sync, Outcome, Planned, Row};
@@ -112,7 +113,7 @@ fn line(printer: &Printer, row: &Row) {
     printer.status(&text);
 }
 
-pub fn run(ctx: &Context, args: &FleetSyncArgs) -> Result<i32> {
+pub fn run(ctx: &Context, args: &FleetSyncArgs) -> Result<ExitCode> {
     let over = args
         .template
         .as_deref()
@@ -217,7 +218,7 @@ pub fn run(ctx: &Context, args: &FleetSyncArgs) -> Result<i32> {
     report(ctx, args, &rows)?;
     let signal = stop.signal.load(Ordering::SeqCst);
     if signal != 0 {
-        return Ok(128 + signal);
+        return Ok(ExitCode::Passed(128 + signal));
     }
     Ok(worst(rows.iter().map(Row::exit_code)))
 }

@@ -7,9 +7,10 @@ use anyhow::Result;
 
 use crate::cli::FmtArgs;
 use crate::context::Context;
+use crate::exit::ExitCode;
 use crate::runner::Output;
 
-pub fn run(ctx: &Context, args: &FmtArgs) -> Result<i32> {
+pub fn run(ctx: &Context, args: &FmtArgs) -> Result<ExitCode> {
     let engine = ctx.engine()?;
     let mut tf: Vec<OsString> = vec!["fmt".into()];
     if args.check {

@@ -10,9 +10,10 @@ use anyhow::{Context as _, Result};
 
 use crate::cli::{GraphArgs, GraphFormat};
 use crate::context::Context;
+use crate::exit::ExitCode;
 use crate::runner::Output;
 
-pub fn run(ctx: &Context, args: &GraphArgs) -> Result<i32> {
+pub fn run(ctx: &Context, args: &GraphArgs) -> Result<ExitCode> {
     let local = crate::session::Local::open(ctx)?;
     if let Some(code) = local.init_if_needed(true)? {
         return Ok(code);
@@ -51,7 +52,7 @@ pub fn run(ctx: &Context, args: &GraphArgs) -> Result<i32> {
             .with_context(|| format!("cannot write `{}`", path.display()))?;
         ctx.printer.status(&format!("Wrote `{}`", output.display()));
     }
-    Ok(0)
+    Ok(ExitCode::Success)
 }
 
 fn graphviz(dot: &str) -> Option<Vec<u8>> {

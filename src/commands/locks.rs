@@ -8,15 +8,13 @@ use anyhow::Result;
 use crate::backend::gitlab::ApiError;
 use crate::cli::LocksArgs;
 use crate::context::Context;
+use crate::exit::ExitCode;
 use crate::problem::Problem;
 use crate::states::listing::{age, columns};
 use crate::states::locks::{Report, human, report};
 use crate::states::remote::Remote;
 
-pub const STALE: i32 = 2;
-pub const PARTIAL: i32 = 3;
-
-pub fn run(ctx: &Context, args: &LocksArgs) -> Result<i32> {
+pub fn run(ctx: &Context, args: &LocksArgs) -> Result<ExitCode> {
     let stale_after = ctx.settings.project.stale_lock_after()?;
     let remote = Remote::new(ctx)?;
     let state = remote.target(None);
@@ -40,11 +38,11 @@ pub fn run(ctx: &Context, args: &LocksArgs) -> Result<i32> {
     let scope = if group.is_some() { "group" } else { "project" };
     let report = report(scope, locks, stale_after);
     let code = if report.locks.iter().any(|r| r.stale) {
-        STALE
+        ExitCode::Found
     } else if !report.complete {
-        PARTIAL
+        ExitCode::Unresolved
     } else {
-        0
+        ExitCode::Success
     };
     if args.json {
         ctx.printer.json(&report)?;

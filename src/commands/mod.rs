@@ -39,10 +39,11 @@ pub(crate) use prompt::fast as prompt_fast_path;
 
 use crate::cli::{Cli, Command};
 use crate::context::Context;
+use crate::exit::ExitCode;
 use crate::printer::{Printer, Terminal};
 use crate::settings::Settings;
 
-pub fn dispatch(mut cli: Cli, printer: &mut Printer, terminal: Terminal) -> Result<i32> {
+pub fn dispatch(mut cli: Cli, printer: &mut Printer, terminal: Terminal) -> Result<ExitCode> {
     // `-C` applies to the paths these commands take, as it does to everything else.
     if let Some(dir) = &cli.chdir {
         match &mut cli.command {
@@ -60,7 +61,10 @@ pub fn dispatch(mut cli: Cli, printer: &mut Printer, terminal: Terminal) -> Resu
         Command::Completions(args) => return completions::completions(args, printer),
         Command::Man => return completions::man(printer),
         Command::New(args) => return new::run(args, printer),
-        Command::Prompt(args) => return Ok(prompt::run(&cli, args)),
+        Command::Prompt(args) => {
+            prompt::run(&cli, args);
+            return Ok(ExitCode::Success);
+        }
         Command::Sync(args) if !args.repos.is_empty() => return sync::run_fleet(args, printer),
         _ => {}
     }
@@ -85,7 +89,7 @@ pub fn dispatch(mut cli: Cli, printer: &mut Printer, terminal: Terminal) -> Resu
     }
     // Drift runs its own roots (`drift_all`): it reads back each root's report.
     if let Command::Drift(args) = &cli.command {
-        return drift::run(&ctx, &cli, args);
+        return drift::run(&ctx, &cli, args).map(ExitCode::documented);
     }
     match cli.command {
         Command::Init(args) => init::run(&ctx, &args),

@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use anyhow::{Context as _, Result};
 
 use crate::cli::NewArgs;
+use crate::exit::ExitCode;
 use crate::printer::Printer;
 use crate::problem::Problem;
 use crate::template::files::Files;
@@ -15,7 +16,7 @@ use crate::template::plan::{Mode, plan};
 use crate::template::source::{Resolver, Spec};
 use crate::template::{git, sync::locked_for};
 
-pub fn run(args: &NewArgs, printer: &Printer) -> Result<i32> {
+pub fn run(args: &NewArgs, printer: &Printer) -> Result<ExitCode> {
     let roots = super::roots_layout::names(&args.roots)?;
     let cwd = std::env::current_dir()?;
     let dir = cwd.join(&args.dir);
@@ -84,5 +85,5 @@ pub fn run(args: &NewArgs, printer: &Printer) -> Result<i32> {
     if !roots.is_empty() {
         printer.status("  tfw roots                 each folder of envs/ is a root, on the state named after it\n  tfw --all plan            every root at once (docs/roots.md)");
     }
-    Ok(0)
+    Ok(ExitCode::Success)
 }

@@ -8,10 +8,11 @@ use anyhow::Result;
 
 use crate::cli::PlanArgs;
 use crate::context::Context;
+use crate::exit::ExitCode;
 use crate::session::{Root, Session};
 use crate::states::target;
 
-pub fn run(ctx: &Context, args: &PlanArgs) -> Result<i32> {
+pub fn run(ctx: &Context, args: &PlanArgs) -> Result<ExitCode> {
     let session = Session::open(ctx, Root::Gitlab)?;
     target::check(ctx, &session.backend, target::Write::Plan)?;
     let mut extra = args.pass.args.clone();

@@ -9,32 +9,33 @@ use std::path::PathBuf;
 
 use crate::cli::prompt::{DEFAULT_FORMAT, DEFAULT_MARKER, parse_format};
 use crate::cli::{Cli, Command, PromptArgs};
+use crate::exit::ExitCode;
 use crate::printer::Printer;
 use crate::settings::Settings;
 use crate::states::prompt::render;
 
 /// Runs `tfw prompt` when `args` is one of the plain shapes a prompt line uses; `None` sends
 /// the command line to clap.
-pub fn fast(args: &[OsString]) -> Option<i32> {
+pub fn fast(args: &[OsString]) -> Option<ExitCode> {
     let cli = parse(args)?;
     let Command::Prompt(prompt) = &cli.command else {
         return None;
     };
-    Some(run(&cli, prompt))
+    run(&cli, prompt);
+    Some(ExitCode::Success)
 }
 
 /// Prints the prompt text. Never fails: a prompt that printed errors would break every
 /// prompt after it, so any problem (no `.env`, a bad `-C`) prints nothing and exits 0.
-pub fn run(cli: &Cli, args: &PromptArgs) -> i32 {
+pub fn run(cli: &Cli, args: &PromptArgs) {
     // `ci: false`: a prompt is a person's view; CI's default state is for CI jobs.
     let Ok(settings) = Settings::load(cli, crate::process_env(), false) else {
-        return 0;
+        return;
     };
     if let Some(text) = render(&settings, &args.format, &args.marker) {
         // A closed stdout is nothing to report here either.
         let _ = Printer::plain().outln(&text);
     }
-    0
 }
 
 /// `[globals] prompt [globals] [--format F] [--marker M]`, each value as `--opt V` or

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::backend::gitlab::Client;
 use crate::cli::{ManyRoots, RootsArgs};
 use crate::context::Context;
+use crate::exit::ExitCode;
 use crate::problem::Problem;
 use crate::roots::changed::Since;
 use crate::roots::{self, Resolved};
@@ -50,7 +51,7 @@ struct SinceReport {
     files: usize,
 }
 
-pub fn run(ctx: &Context, args: &RootsArgs, many: &ManyRoots) -> Result<i32> {
+pub fn run(ctx: &Context, args: &RootsArgs, many: &ManyRoots) -> Result<ExitCode> {
     let mut many = many.clone();
     many.roots.extend(args.roots.iter().cloned());
     if args.changed.is_some() {
@@ -113,7 +114,7 @@ pub fn run(ctx: &Context, args: &RootsArgs, many: &ManyRoots) -> Result<i32> {
     };
     if args.json {
         printer.outln(&serde_json::to_string_pretty(&report)?)?;
-        return Ok(i32::from(failed));
+        return Ok(ExitCode::failed_if(failed));
     }
     print_table(&printer, &report.roots)?;
     for row in &report.roots {
@@ -126,7 +127,7 @@ pub fn run(ctx: &Context, args: &RootsArgs, many: &ManyRoots) -> Result<i32> {
     for problem in &report.problems {
         printer.problem(problem);
     }
-    Ok(i32::from(failed))
+    Ok(ExitCode::failed_if(failed))
 }
 
 /// The roots `--roots` and `--changed` select (all without them), with their settings.

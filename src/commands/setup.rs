@@ -19,14 +19,15 @@ use self::check::Answers;
 use crate::cli::SetupArgs;
 use crate::context::Context;
 use crate::dotenv::DotEnv;
+use crate::exit::ExitCode;
 use crate::printer::Printer;
 use crate::problem::Problem;
 use crate::settings::Settings;
 
-pub fn run(ctx: &Context, args: &SetupArgs) -> Result<i32> {
+pub fn run(ctx: &Context, args: &SetupArgs) -> Result<ExitCode> {
     setup(ctx, args, true)?;
     ctx.printer.hint("next: `tfw init`, then `tfw plan`");
-    Ok(0)
+    Ok(ExitCode::Success)
 }
 
 /// For `tfw init` in a directory without `.env`: on a terminal, offers the wizard and returns

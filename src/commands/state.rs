@@ -8,13 +8,14 @@ use anyhow::Result;
 
 use crate::cli::StateCommand;
 use crate::context::Context;
+use crate::exit::ExitCode;
 use crate::problem::Problem;
 use crate::states::document::Summary;
 use crate::states::listing::{Listing, StateLock, age, columns};
 use crate::states::remote::Remote;
 use crate::states::{delete, prune, restore, unlock, versions};
 
-pub fn run(ctx: &Context, command: &StateCommand) -> Result<i32> {
+pub fn run(ctx: &Context, command: &StateCommand) -> Result<ExitCode> {
     let remote = Remote::new(ctx)?;
     // What changes a state here takes the directory's run lock, as every apply does (unlock
     // takes it itself, to tell a run of its own state from any other).
@@ -84,14 +85,14 @@ pub fn run(ctx: &Context, command: &StateCommand) -> Result<i32> {
     }
 }
 
-fn list(remote: &Remote, json: bool) -> Result<i32> {
+fn list(remote: &Remote, json: bool) -> Result<ExitCode> {
     let listing = Listing::fetch(remote)?;
     if json {
         listing.print_json(&remote.ctx.printer)?;
     } else {
         listing.print_table(remote.ctx)?;
     }
-    Ok(0)
+    Ok(ExitCode::Success)
 }
 
 #[derive(serde::Serialize)]
@@ -117,7 +118,7 @@ struct Shown {
     protection: String,
 }
 
-fn show(remote: &Remote, name: Option<&str>, json: bool) -> Result<i32> {
+fn show(remote: &Remote, name: Option<&str>, json: bool) -> Result<ExitCode> {
     let name = remote.target(name);
     let listing = Listing::fetch(remote)?;
     let row = listing
@@ -162,7 +163,7 @@ fn show(remote: &Remote, name: Option<&str>, json: bool) -> Result<i32> {
             &remote.backend.for_state(&name).address(),
         )?;
     }
-    Ok(0)
+    Ok(ExitCode::Success)
 }
 
 fn print_shown(ctx: &Context, shown: &Shown, address: &str) -> Result<()> {
@@ -242,18 +243,18 @@ fn print_shown(ctx: &Context, shown: &Shown, address: &str) -> Result<()> {
     Ok(())
 }
 
-fn versions(remote: &Remote, name: Option<&str>, json: bool, limit: usize) -> Result<i32> {
+fn versions(remote: &Remote, name: Option<&str>, json: bool, limit: usize) -> Result<ExitCode> {
     let name = remote.target(name);
     let info = remote.info(&name)?;
     let found = versions::probe(remote, &info, limit.max(1))?;
     if json {
         remote.ctx.printer.json(&found)?;
-        return Ok(0);
+        return Ok(ExitCode::Success);
     }
     let printer = &remote.ctx.printer;
     if found.versions.is_empty() {
         printer.status(&format!("GitLab holds no version of `{name}`"));
-        return Ok(0);
+        return Ok(ExitCode::Success);
     }
     let header = ["SERIAL", "BYTES", "SHA256", "RESOURCES", "CREATED"].map(String::from);
     let rows = found.versions.iter().map(|v| {
@@ -285,7 +286,7 @@ fn versions(remote: &Remote, name: Option<&str>, json: bool, limit: usize) -> Re
     printer.hint(&format!(
         "`tfw state pull {name} --serial N -o FILE` downloads one"
     ));
-    Ok(0)
+    Ok(ExitCode::Success)
 }
 
 fn pull(
@@ -293,7 +294,7 @@ fn pull(
     name: Option<&str>,
     serial: Option<u64>,
     output: Option<&Path>,
-) -> Result<i32> {
+) -> Result<ExitCode> {
     let name = remote.target(name);
     let bytes = match serial {
         Some(serial) => remote
@@ -329,5 +330,5 @@ fn pull(
             remote.ctx.printer.out_exact(&bytes)?;
         }
     }
-    Ok(0)
+    Ok(ExitCode::Success)
 }

@@ -6,6 +6,7 @@
 use anyhow::Result;
 use serde::Serialize;
 
+use crate::exit::ExitCode;
 use crate::problem::Problem;
 use crate::states::diff::{Diff, compare};
 use crate::states::remote::Remote;
@@ -21,7 +22,7 @@ struct Shown<'a> {
     diff: &'a Diff,
 }
 
-pub fn run(remote: &Remote, words: &[Option<String>; 3], json: bool) -> Result<i32> {
+pub fn run(remote: &Remote, words: &[Option<String>; 3], json: bool) -> Result<ExitCode> {
     let (name, revisions) = read_words(words)?;
     let name = name
         .or_else(|| {
@@ -68,7 +69,7 @@ pub fn run(remote: &Remote, words: &[Option<String>; 3], json: bool) -> Result<i
     if json {
         // The values shown are not sensitive, but a token can still sit in one.
         printer.json(&shown)?;
-        return Ok(0);
+        return Ok(ExitCode::Success);
     }
     let mut lines = vec![format!("`{name}`: {} -> {}", from.label, to.label)];
     let opt = |v: &Option<u64>| v.map_or("-".to_string(), |s| s.to_string());
@@ -101,7 +102,7 @@ pub fn run(remote: &Remote, words: &[Option<String>; 3], json: bool) -> Result<i
         )
     });
     printer.lines(lines)?;
-    Ok(0)
+    Ok(ExitCode::Success)
 }
 
 /// `[NAME] [A] [B]`: three words are always a name and two revisions; otherwise the first

@@ -4,17 +4,19 @@
 
 use anyhow::Result;
 
+use crate::exit::ExitCode;
 use crate::states::history::fetch;
 use crate::states::listing::columns;
 use crate::states::remote::Remote;
 
-/// The exit code of an answer with rows that say why they are incomplete.
-pub const PARTIAL: i32 = 3;
-
-pub fn run(remote: &Remote, name: Option<&str>, json: bool, limit: usize) -> Result<i32> {
+pub fn run(remote: &Remote, name: Option<&str>, json: bool, limit: usize) -> Result<ExitCode> {
     let name = remote.target(name);
     let history = fetch(remote, &name, limit.max(1))?;
-    let code = if history.partial { PARTIAL } else { 0 };
+    let code = if history.partial {
+        ExitCode::Unresolved
+    } else {
+        ExitCode::Success
+    };
     if json {
         remote.ctx.printer.json(&history)?;
         return Ok(code);

@@ -6,6 +6,7 @@ use anyhow::Result;
 
 use crate::cli::SyncArgs;
 use crate::context::Context;
+use crate::exit::ExitCode;
 use crate::printer::Printer;
 use crate::template::fleet;
 use crate::template::report::{RepoReport, State, worst};
@@ -22,7 +23,7 @@ fn template_override(args: &SyncArgs) -> Result<Option<Spec>> {
         .transpose()?)
 }
 
-pub fn run(ctx: &Context, args: &SyncArgs) -> Result<i32> {
+pub fn run(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
     let over = template_override(args)?;
     // `TFW_TEMPLATE` as every other setting is read: the environment, then `.env`.
     let resolver = Resolver::with_override(ctx.settings.lookup(OVERRIDE_VAR).map(|v| v.value));
@@ -100,7 +101,7 @@ fn present(p: &Printer, report: &RepoReport, args: &SyncArgs) {
     }
 }
 
-pub fn run_fleet(args: &SyncArgs, printer: &Printer) -> Result<i32> {
+pub fn run_fleet(args: &SyncArgs, printer: &Printer) -> Result<ExitCode> {
     let repos = fleet::expand(&args.repos)?;
     let over = template_override(args)?;
     let resolver = Resolver::new();

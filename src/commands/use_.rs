@@ -9,13 +9,14 @@ use anyhow::Result;
 use crate::backend::gitlab::Client;
 use crate::cli::UseArgs;
 use crate::context::Context;
+use crate::exit::ExitCode;
 use crate::problem::Problem;
 use crate::states::listing::Listing;
 use crate::states::protection::{self, Lookup};
 use crate::states::remote::{Remote, nearest};
 use crate::states::switch::{self, Switch};
 
-pub fn run(ctx: &Context, args: &UseArgs) -> Result<i32> {
+pub fn run(ctx: &Context, args: &UseArgs) -> Result<ExitCode> {
     match args.name.as_deref() {
         Some("-") => {
             let previous = switch::previous(ctx).ok_or_else(|| {
@@ -29,22 +30,22 @@ pub fn run(ctx: &Context, args: &UseArgs) -> Result<i32> {
     }
 }
 
-fn list_or_pick(ctx: &Context, json: bool) -> Result<i32> {
+fn list_or_pick(ctx: &Context, json: bool) -> Result<ExitCode> {
     let remote = Remote::new(ctx)?;
     let listing = Listing::fetch(&remote)?;
     if json {
         listing.print_json(&ctx.printer)?;
-        return Ok(0);
+        return Ok(ExitCode::Success);
     }
     // `tfw use | grep x` wants the list, as kubectx does when its output is not a terminal.
     if !ctx.printer.interactive() || !std::io::stdout().is_terminal() {
         listing.print_table(ctx)?;
-        return Ok(0);
+        return Ok(ExitCode::Success);
     }
     pick(ctx, &listing)
 }
 
-fn pick(ctx: &Context, listing: &Listing) -> Result<i32> {
+fn pick(ctx: &Context, listing: &Listing) -> Result<ExitCode> {
     let items: Vec<crate::picker::Choice> = listing
         .picker_items()
         .iter()
@@ -59,14 +60,14 @@ fn pick(ctx: &Context, listing: &Listing) -> Result<i32> {
         Some(index) => switch_to(ctx, &listing.states[index].name, false),
         None => {
             ctx.printer.status("nothing changed");
-            Ok(0)
+            Ok(ExitCode::Success)
         }
     }
 }
 
 /// Switches `.env` to `name`; with `check`, a name GitLab does not know is refused (a typo
 /// would otherwise create a new, empty state at the next apply) unless it is your own.
-fn switch_to(ctx: &Context, name: &str, check: bool) -> Result<i32> {
+fn switch_to(ctx: &Context, name: &str, check: bool) -> Result<ExitCode> {
     let printer = &ctx.printer;
     // A run in progress here read `.env` already, but its plan and init are for the old state.
     crate::session::take_run_lock(ctx, Some(name))?;
@@ -101,7 +102,7 @@ fn switch_to(ctx: &Context, name: &str, check: bool) -> Result<i32> {
             "TF_STATE_NAME=`{shell}` is set in your shell and wins over .env: tfw keeps using `{shell}` until you run `unset TF_STATE_NAME`"
         ));
     }
-    Ok(0)
+    Ok(ExitCode::Success)
 }
 
 /// GitLab's protection rule of `name`, when this GitLab has rules and one covers it.

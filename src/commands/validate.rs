@@ -7,10 +7,11 @@ use anyhow::Result;
 
 use crate::cli::PassThrough;
 use crate::context::Context;
+use crate::exit::ExitCode;
 use crate::runner::Output;
 use crate::session::Local;
 
-pub fn run(ctx: &Context, args: &PassThrough) -> Result<i32> {
+pub fn run(ctx: &Context, args: &PassThrough) -> Result<ExitCode> {
     let local = Local::open(ctx)?;
     if let Some(code) = local.init_if_needed(false)? {
         return Ok(code);

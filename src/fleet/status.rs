@@ -15,6 +15,7 @@ use super::api::{Api, Failure};
 use super::projects::ProjectRef;
 use super::remote;
 use super::{BRANCH_PREFIX, READ_SCOPE};
+use crate::exit::ExitCode;
 use crate::layout::TEMPLATE_LOCK;
 use crate::problem::Problem;
 use crate::template::fetched;
@@ -46,12 +47,12 @@ impl Standing {
     ];
 
     /// `tfw sync --check`'s codes: 0 up to date, 2 update available, 3 drift, 1 error.
-    pub fn exit_code(self) -> i32 {
+    pub fn exit_code(self) -> ExitCode {
         match self {
-            Standing::UpToDate | Standing::NotEnrolled => 0,
-            Standing::UpdateAvailable => 2,
-            Standing::Drift => 3,
-            Standing::Error => 1,
+            Standing::UpToDate | Standing::NotEnrolled => ExitCode::Success,
+            Standing::UpdateAvailable => ExitCode::Found,
+            Standing::Drift => ExitCode::Unresolved,
+            Standing::Error => ExitCode::Failure,
         }
     }
 
@@ -91,7 +92,7 @@ pub(crate) struct ProjectStatus {
     pub default_branch: Option<String>,
     pub enrolled: bool,
     pub state: Standing,
-    pub exit_code: i32,
+    pub exit_code: ExitCode,
     /// The version the lock records.
     pub locked: Option<Info>,
     /// The template version compared with.
@@ -115,7 +116,7 @@ impl ProjectStatus {
             default_branch: project.default_branch.clone().flatten(),
             enrolled: false,
             state: Standing::NotEnrolled,
-            exit_code: 0,
+            exit_code: ExitCode::Success,
             locked: None,
             template: None,
             files: Vec::new(),

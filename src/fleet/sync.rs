@@ -16,6 +16,7 @@ use super::projects::ProjectRef;
 use super::request::{self, Text};
 use super::writes::{self, OpenMr, problem};
 use super::{READ_SCOPE, remote};
+use crate::exit::ExitCode;
 use crate::fsutil::sha256_hex;
 use crate::layout::TEMPLATE_LOCK;
 use crate::problem::Problem;
@@ -104,12 +105,12 @@ impl Row {
     }
 
     /// 1 error, 3 conflicts (a draft merge request), else 0; combined with `report::worst`.
-    pub fn exit_code(&self) -> i32 {
+    pub fn exit_code(&self) -> ExitCode {
         match (self.outcome, self.conflicts) {
-            (Outcome::Error, _) => 1,
-            (Outcome::Skipped | Outcome::UpToDate | Outcome::HeldBack, _) => 0,
-            (_, 0) => 0,
-            _ => 3,
+            (Outcome::Error, _) => ExitCode::Failure,
+            (Outcome::Skipped | Outcome::UpToDate | Outcome::HeldBack, _) => ExitCode::Success,
+            (_, 0) => ExitCode::Success,
+            _ => ExitCode::Unresolved,
         }
     }
 }

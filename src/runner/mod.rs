@@ -21,6 +21,7 @@ use anyhow::{Context, Result};
 use output::Sink;
 pub use output::strip_ansi;
 
+use crate::exit::ExitCode;
 use crate::printer::Printer;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,12 +55,12 @@ impl Outcome {
     /// The exit code tfw should end with: terraform's own, 128+n on death by signal, and
     /// 128+n when tfw itself was stopped by signal n (130 for Ctrl-C, 143 for SIGTERM), as a
     /// shell reports it.
-    pub fn exit_code(&self) -> i32 {
-        match (self.interrupted, self.interrupt) {
+    pub fn exit_code(&self) -> ExitCode {
+        ExitCode::Passed(match (self.interrupted, self.interrupt) {
             (true, 0) => 130,
             (true, signal) => 128 + signal,
             (false, _) => self.code,
-        }
+        })
     }
 }
 

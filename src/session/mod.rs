@@ -21,6 +21,7 @@ use crate::backend::Backend;
 use crate::backend::gitlab::Client;
 use crate::context::Context;
 use crate::engine::Engine;
+use crate::exit::ExitCode;
 use crate::plans;
 use crate::runner::{Outcome, Output};
 
@@ -108,7 +109,7 @@ impl<'a> Session<'a> {
     /// gate → backup → run: applies the state's saved plan file once the gate let it pass.
     /// A refused or declined plan is withdrawn (it must not linger to be applied later by a
     /// command that asks less); an applied one is consumed.
-    pub fn apply(&self, approval: &Approval, action: &str) -> Result<i32> {
+    pub fn apply(&self, approval: &Approval, action: &str) -> Result<ExitCode> {
         let files = plans::files_for(self.ctx.dir(), self.state());
         self.init_if_needed()?;
         // Ctrl-C at the question declines too: the plan goes as it would for "no".
@@ -209,7 +210,7 @@ impl<'a> Local<'a> {
 
     /// With a backend, init when needed; without one, `init -backend=false` when the
     /// directory was never initialised. `Some(code)` when init failed.
-    pub fn init_if_needed(&self, only_when_missing: bool) -> Result<Option<i32>> {
+    pub fn init_if_needed(&self, only_when_missing: bool) -> Result<Option<ExitCode>> {
         let missing = !self.ctx.dir().join(".terraform").is_dir();
         if only_when_missing && !missing {
             return Ok(None);

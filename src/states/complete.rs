@@ -20,6 +20,7 @@ use crate::backend::Backend;
 use crate::backend::gitlab::Client;
 use crate::cli::CompleteStatesArgs;
 use crate::context::Context;
+use crate::exit::ExitCode;
 
 /// How long cached names are the answer without asking GitLab again.
 const FRESH: Duration = Duration::from_secs(10);
@@ -39,14 +40,14 @@ struct Cached {
 }
 
 /// Any problem means no output and exit 0.
-pub(crate) fn run(ctx: &Context, args: &CompleteStatesArgs) -> Result<i32> {
+pub(crate) fn run(ctx: &Context, args: &CompleteStatesArgs) -> Result<ExitCode> {
     let (Some(backend), _) = ctx.settings.backend() else {
-        return Ok(0);
+        return Ok(ExitCode::Success);
     };
     let path = cache_file(ctx);
     if args.refresh {
         refresh(&path, &backend);
-        return Ok(0);
+        return Ok(ExitCode::Success);
     }
     let cached = read(&path).filter(|c| c.base == backend.base);
     if let Some(cached) = &cached {
@@ -54,7 +55,7 @@ pub(crate) fn run(ctx: &Context, args: &CompleteStatesArgs) -> Result<i32> {
         if age(cached) >= FRESH {
             spawn_refresh(ctx);
         }
-        return Ok(0);
+        return Ok(ExitCode::Success);
     }
     // No cache: ask, but wait only so long.
     let (tx, rx) = mpsc::channel();
@@ -70,11 +71,11 @@ pub(crate) fn run(ctx: &Context, args: &CompleteStatesArgs) -> Result<i32> {
         Ok(None) => {}
         Err(_) => spawn_refresh(ctx),
     }
-    Ok(0)
+    Ok(ExitCode::Success)
 }
 
 fn cache_file(ctx: &Context) -> PathBuf {
-    ctx.tfw_dir().join("complete-states.json")
+    crate::layout::completion_cache(ctx.dir())
 }
 
 /// The names GitLab lists, sorted, without states being deleted (they cannot be used).

@@ -10,6 +10,7 @@ use anyhow::Result;
 use crate::backend::gitlab::ApiError;
 use crate::confirm::Ask;
 use crate::context::{Context, needs_flag};
+use crate::exit::ExitCode;
 use crate::problem::Problem;
 use crate::states::document::Summary;
 use crate::states::listing::StateLock;
@@ -31,7 +32,7 @@ pub struct Options<'a> {
     pub yes: bool,
 }
 
-pub fn run(remote: &Remote, options: &Options) -> Result<i32> {
+pub fn run(remote: &Remote, options: &Options) -> Result<ExitCode> {
     let ctx = remote.ctx;
     let printer = &ctx.printer;
     let name = options.name;
@@ -161,7 +162,7 @@ pub fn report(
     name: &str,
     backup: Option<PathBuf>,
     outcome: Outcome,
-) -> Result<i32> {
+) -> Result<ExitCode> {
     let printer = &remote.ctx.printer;
     let kept = match &backup {
         Some(path) => format!("backup: {}", path.display()),
@@ -170,7 +171,7 @@ pub fn report(
     match outcome {
         Outcome::Gone => {
             printer.status(&format!("deleted state `{name}` ({kept})"));
-            Ok(0)
+            Ok(ExitCode::Success)
         }
         Outcome::Scheduled => {
             printer.status(&format!(
@@ -179,7 +180,7 @@ pub fn report(
             printer.hint(&format!(
                 "its background worker removes it, usually within minutes; until then GitLab refuses every call about `{name}` and the name cannot be used again"
             ));
-            Ok(0)
+            Ok(ExitCode::Success)
         }
         Outcome::Kept { lock } => {
             let (why, hint) = match lock {

@@ -12,6 +12,7 @@ use anyhow::Result;
 use crate::backend::gitlab::{ApiError, Member, StateInfo};
 use crate::backend::identity::Identity;
 use crate::confirm::Ask;
+use crate::exit::ExitCode;
 use crate::printer::StdoutError;
 use crate::problem::Problem;
 use crate::project::Project;
@@ -34,7 +35,7 @@ pub struct Candidate {
     pub why: String,
 }
 
-pub fn run(remote: &Remote, options: &Options) -> Result<i32> {
+pub fn run(remote: &Remote, options: &Options) -> Result<ExitCode> {
     let ctx = remote.ctx;
     let printer = &ctx.printer;
     let threshold = humantime::parse_duration(options.older_than).map_err(|err| {
@@ -85,7 +86,7 @@ pub fn run(remote: &Remote, options: &Options) -> Result<i32> {
             "no personal state of someone who left is older than {}",
             options.older_than
         ));
-        return Ok(0);
+        return Ok(ExitCode::Success);
     }
     print_table(ctx, &candidates)?;
     if !options.delete {
@@ -94,7 +95,7 @@ pub fn run(remote: &Remote, options: &Options) -> Result<i32> {
             candidates.len()
         ));
         printer.hint("`tfw state prune --delete` deletes them (each one backed up first)");
-        return Ok(0);
+        return Ok(ExitCode::Success);
     }
     Ask {
         command: "tfw state prune --delete",
@@ -117,10 +118,10 @@ pub fn run(remote: &Remote, options: &Options) -> Result<i32> {
         ))
         .into());
     }
-    Ok(0)
+    Ok(ExitCode::Success)
 }
 
-fn prune_one(remote: &Remote, name: &str) -> Result<i32> {
+fn prune_one(remote: &Remote, name: &str) -> Result<ExitCode> {
     let bytes = download(remote, name)?;
     let resources = bytes
         .as_deref()

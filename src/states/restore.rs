@@ -12,12 +12,13 @@ use serde_json::Value;
 use crate::backend::decode_segment;
 use crate::backend::gitlab::ApiError;
 use crate::confirm::Ask;
+use crate::exit::ExitCode;
 use crate::problem::Problem;
 use crate::states::delete::{back_up, download};
 use crate::states::document::Summary;
 use crate::states::remote::Remote;
 
-pub fn run(remote: &Remote, file: &Path, confirm: Option<&str>) -> Result<i32> {
+pub fn run(remote: &Remote, file: &Path, confirm: Option<&str>) -> Result<ExitCode> {
     let ctx = remote.ctx;
     let printer = &ctx.printer;
     let path = ctx.dir().join(file);
@@ -89,7 +90,7 @@ pub fn run(remote: &Remote, file: &Path, confirm: Option<&str>) -> Result<i32> {
         "restored serial {} of `{name}` as serial {serial}{saved}",
         show(backup.serial)
     ));
-    Ok(0)
+    Ok(ExitCode::Success)
 }
 
 fn show(serial: Option<u64>) -> String {

@@ -10,6 +10,7 @@ use anyhow::Result;
 use crate::backend::gitlab::ApiError;
 use crate::backend::identity::{Identity, Owner, describe_jobs, describe_this_job};
 use crate::confirm::Ask;
+use crate::exit::ExitCode;
 use crate::problem::Problem;
 use crate::states::listing::StateLock;
 use crate::states::remote::Remote;
@@ -41,7 +42,7 @@ fn held_here(remote: &Remote, name: &str) -> Result<()> {
     Err(crate::session::runlock::busy(&holder).into())
 }
 
-pub fn run(remote: &Remote, options: &Options) -> Result<i32> {
+pub fn run(remote: &Remote, options: &Options) -> Result<ExitCode> {
     let printer = &remote.ctx.printer;
     let name = remote.target(options.name);
     crate::states::protection::guard_write(remote.ctx, &remote.backend.for_state(&name), "unlock")?;
@@ -64,7 +65,7 @@ pub fn run(remote: &Remote, options: &Options) -> Result<i32> {
             Some(lock) => lock,
             None => {
                 printer.status(&format!("state `{name}` is not locked; nothing to do"));
-                return Ok(0);
+                return Ok(ExitCode::Success);
             }
         }
     };
@@ -83,7 +84,7 @@ pub fn run(remote: &Remote, options: &Options) -> Result<i32> {
             } else {
                 format!("the lock on `{name}` was released meanwhile; nothing to do")
             });
-            return Ok(0);
+            return Ok(ExitCode::Success);
         }
         Err(holder) => holder,
     };
@@ -166,7 +167,7 @@ pub fn run(remote: &Remote, options: &Options) -> Result<i32> {
     match released {
         Ok(()) => {
             printer.status(&format!("released {holder}'s lock on `{name}`"));
-            Ok(0)
+            Ok(ExitCode::Success)
         }
         Err(ApiError::Status { code: 409, .. }) => Err(Problem::error(format!(
             "the lock on `{name}` changed since tfw looked (it is no longer {holder}'s); nothing was released"

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::lock::Locked;
 use super::policy::Policy;
+use crate::exit::ExitCode;
 use crate::problem::Problem;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -20,12 +21,12 @@ pub enum State {
 
 impl State {
     /// 0 up to date (or updated), 2 update available, 3 drift or conflicts, 1 error.
-    pub fn exit_code(self) -> i32 {
+    pub fn exit_code(self) -> ExitCode {
         match self {
-            State::UpToDate | State::Updated => 0,
-            State::UpdateAvailable => 2,
-            State::Drift | State::Conflicts => 3,
-            State::Error => 1,
+            State::UpToDate | State::Updated => ExitCode::Success,
+            State::UpdateAvailable => ExitCode::Found,
+            State::Drift | State::Conflicts => ExitCode::Unresolved,
+            State::Error => ExitCode::Failure,
         }
     }
 
@@ -42,17 +43,17 @@ impl State {
 }
 
 /// The worst of several exit codes: an error beats drift, drift beats an update, all beat 0.
-pub fn worst(codes: impl IntoIterator<Item = i32>) -> i32 {
-    let rank = |code: i32| match code {
-        0 => 0,
-        2 => 1,
-        3 => 2,
-        _ => 3,
+pub fn worst(codes: impl IntoIterator<Item = ExitCode>) -> ExitCode {
+    let rank = |code: ExitCode| match code {
+        ExitCode::Success => 0,
+        ExitCode::Found => 1,
+        ExitCode::Unresolved => 2,
+        ExitCode::Failure | ExitCode::Usage | ExitCode::Interrupted | ExitCode::Passed(_) => 3,
     };
     codes
         .into_iter()
         .max_by_key(|code| rank(*code))
-        .unwrap_or(0)
+        .unwrap_or(ExitCode::Success)
 }
 
 /// One file's finding: for `--check` what a sync would find, for a sync what it did.
@@ -195,7 +196,7 @@ impl From<&Locked> for Info {
 pub struct RepoReport {
     pub repo: String,
     pub state: State,
-    pub exit_code: i32,
+    pub exit_code: ExitCode,
     pub template: Option<Info>,
     pub locked: Option<Info>,
     pub files: Vec<FileReport>,
@@ -214,7 +215,7 @@ impl RepoReport {
         Self {
             repo: repo.to_string(),
             state: State::UpToDate,
-            exit_code: 0,
+            exit_code: ExitCode::Success,
             template: None,
             locked: None,
             files: Vec::new(),
@@ -229,6 +230,13 @@ impl RepoReport {
     pub fn set_state(&mut self, state: State) {
         self.state = state;
         self.exit_code = state.exit_code();
+    }
+
+    /// A preview (`--dry-run`) that worked: the state says what a sync would do, and the
+    /// exit code is success.
+    pub fn set_preview(&mut self, state: State) {
+        self.state = state;
+        self.exit_code = ExitCode::Success;
     }
 
     pub fn failed(repo: &str, problem: Problem) -> Self {
@@ -259,9 +267,10 @@ mod tests {
 
     #[test]
     fn worst_ranks_error_above_drift_above_update() {
-        assert_eq!(worst([0, 2, 0]), 2);
-        assert_eq!(worst([2, 3, 0]), 3);
-        assert_eq!(worst([3, 1, 2]), 1);
-        assert_eq!(worst([]), 0);
+        use ExitCode::{Failure, Found, Success, Unresolved};
+        assert_eq!(worst([Success, Found, Success]), Found);
+        assert_eq!(worst([Found, Unresolved, Success]), Unresolved);
+        assert_eq!(worst([Unresolved, Failure, Found]), Failure);
+        assert_eq!(worst([]), Success);
     }
 }

@@ -251,9 +251,7 @@ fn sync_inner(
             true => State::UpToDate,
             false => State::UpdateAvailable,
         };
-        report.set_state(state);
-        // A preview that worked: the state says what would happen, the exit code is success.
-        report.exit_code = 0;
+        report.set_preview(state);
         return Ok(report);
     }
     if !plan.ops.is_empty() || lock_changes {

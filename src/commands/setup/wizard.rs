@@ -10,6 +10,7 @@ use super::guess::{Defaults, normalize_project, normalize_url};
 use super::{shown, state_for, with_secret};
 use crate::cli::SetupArgs;
 use crate::context::Context;
+use crate::exit::ExitCode;
 use crate::printer::Printer;
 use crate::problem::{Exit, Problem};
 
@@ -161,5 +162,5 @@ fn non_empty(value: &str) -> Option<&str> {
 /// A prompt ended by Ctrl-C or a closed terminal: stop quietly, as a shell would.
 pub(super) fn interrupted(_: dialoguer::Error) -> anyhow::Error {
     crate::screen::restore();
-    Exit(130).into()
+    Exit(ExitCode::Interrupted).into()
 }
