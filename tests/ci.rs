@@ -205,7 +205,8 @@ pub(crate) fn assert_job(out: &Out, job: &str, result: &str) {
     assert!(
         found,
         "job {job} is not {result}\n--- stdout\n{}\n--- stderr\n{}",
-        out.stdout, out.stderr
+        out.stdout,
+        out.stderr()
     );
 }
 
@@ -398,12 +399,14 @@ fn ci_backend_comes_from_the_predefined_variables() {
     // The state name is URL-encoded into the address; tfw.toml's ci_state is the default.
     sandbox.write("tfw.toml", "ci_state = \"ci/main\"\n");
     let out = ci_tfw(&sandbox, &["env", "--json"]).run();
+    out.success();
     let env: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(env["state"]["value"], "ci/main");
     assert_eq!(env["address"], sandbox.gitlab.state_url("42", "ci/main"));
     let out = ci_tfw(&sandbox, &["env", "--json"])
         .env("TF_STATE_NAME", "review-7")
         .run();
+    out.success();
     let env: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(env["state"]["value"], "review-7");
 }
@@ -564,25 +567,27 @@ fn ci_mode_output_has_no_ansi_escapes() {
         "expected colour outside CI: {coloured}"
     );
 
-    let commands: &[&[&str]] = &[
-        &["-C", "badfmt", "fmt", "--check"],
-        &["-C", "invalid", "validate"],
-        &["validate"],
-        &["plan", "--json", "plan.json"],
-        &["apply"],
-        &["apply", "--auto-approve"],
-        &["exec", "--", "plan"],
-        &["exec", "--", "state", "list"],
-        &["env"],
-        &["doctor"],
-        &["--state", "prod", "destroy", "--auto-approve"],
-        &["state", "list"],
+    // Each with the exit code it ends with in this sandbox (the refusals exit 1).
+    let commands: &[(&[&str], i32)] = &[
+        (&["-C", "badfmt", "fmt", "--check"], 3),
+        (&["-C", "invalid", "validate"], 1),
+        (&["validate"], 0),
+        (&["plan", "--json", "plan.json"], 0),
+        (&["apply"], 1),
+        (&["apply", "--auto-approve"], 1),
+        (&["exec", "--", "plan"], 0),
+        (&["exec", "--", "state", "list"], 0),
+        (&["env"], 0),
+        (&["doctor"], 0),
+        (&["--state", "prod", "destroy", "--auto-approve"], 1),
+        (&["state", "list"], 1),
     ];
-    for args in commands {
+    for &(args, code) in commands {
         // In CI on a terminal (some runners allocate one) and through pipes, as usual.
         let text = in_terminal(ci_tfw(&sandbox, args));
         assert_no_ansi(&format!("tfw {} (terminal)", args.join(" ")), &text);
         let out = ci_tfw(&sandbox, args).run();
+        out.code(code);
         assert_no_ansi(&format!("tfw {} (pipes)", args.join(" ")), &out.all());
     }
     // --non-interactive is CI mode too, even on a terminal and without `CI`.

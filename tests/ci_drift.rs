@@ -87,6 +87,7 @@ fn the_scheduled_drift_job_opens_then_closes_one_issue_per_drifted_state() {
     gitlab.put_state("42", "staging", &greeting_state(1, "hello"));
 
     let out = run_pipeline(&sandbox, &["install-tfw", "drift"], &schedule());
+    out.success();
     assert_job(&out, "drift", "WARN");
     let log = job_log(&sandbox, "drift");
     assert!(
@@ -116,6 +117,7 @@ fn the_scheduled_drift_job_opens_then_closes_one_issue_per_drifted_state() {
     // Fixed by hand: the next scheduled run closes the issue and the job passes.
     gitlab.put_state("42", "prod", &greeting_state(2, "hello"));
     let out = run_pipeline(&sandbox, &["install-tfw", "drift"], &schedule());
+    out.success();
     assert_job(&out, "drift", "PASS");
     assert!(job_log(&sandbox, "drift").contains("closed drift issue #1"));
     let issues = gitlab.issues("42");

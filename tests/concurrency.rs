@@ -104,13 +104,13 @@ fn the_second_apply_names_the_lock_holder_and_changes_nothing() {
     let alice = wait_with_output(alice, Duration::from_secs(120));
 
     alice.success();
-    assert_eq!(bob.code, Some(1), "{}", bob.stderr);
+    assert_eq!(bob.status(), Some(1), "{}", bob.stderr());
     bob.stderr_has(&format!("state `{STATE}` is locked by alice"))
         .stderr_has("wait for alice to finish");
     assert!(
-        bob.stderr.lines().any(|l| l.starts_with("hint:")),
+        bob.stderr().lines().any(|l| l.starts_with("hint:")),
         "{}",
-        bob.stderr
+        bob.stderr()
     );
     let versions = team.versions();
     assert_eq!(versions.len(), 2, "bob wrote nothing");
@@ -134,7 +134,7 @@ fn a_plan_overtaken_by_another_apply_is_refused() {
     team.set_greeting("alice", "from alice");
     team.alice(&["apply", "--auto-approve"]).run().success();
     let bob = team.bob(&["apply", "--auto-approve"]).run();
-    assert_eq!(bob.code, Some(1), "{}", bob.stderr);
+    assert_eq!(bob.status(), Some(1), "{}", bob.stderr());
     bob.stderr_has(&format!("state `{STATE}` changed since the plan was made"))
         .stderr_has("hint: run `tfw plan` again");
     let versions = team.versions();
@@ -173,7 +173,7 @@ fn racing_applies_never_lose_an_update() {
         let written: Vec<&str> = versions[before..].iter().map(greeting).collect();
         let mut won = 0;
         for (greeting, out) in &outs {
-            if out.code == Some(0) {
+            if out.status() == Some(0) {
                 won += 1;
                 assert!(
                     written.contains(&greeting.as_str()),
@@ -181,7 +181,7 @@ fn racing_applies_never_lose_an_update() {
                 );
             } else {
                 refusals += 1;
-                assert_eq!(out.code, Some(1), "[round {round}] {}", out.stderr);
+                assert_eq!(out.status(), Some(1), "[round {round}] {}", out.stderr());
                 assert!(
                     [
                         "is locked by",
@@ -189,9 +189,9 @@ fn racing_applies_never_lose_an_update() {
                         "changed since the plan was made"
                     ]
                     .iter()
-                    .any(|why| out.stderr.contains(why)),
+                    .any(|why| out.stderr().contains(why)),
                     "[round {round}] a refusal must say why:\n{}",
-                    out.stderr
+                    out.stderr()
                 );
                 assert!(
                     !written.contains(&greeting.as_str()),
@@ -202,8 +202,8 @@ fn racing_applies_never_lose_an_update() {
         assert!(
             won >= 1,
             "[round {round}] nobody won:\n{}\n{}",
-            outs[0].1.stderr,
-            outs[1].1.stderr
+            outs[0].1.stderr(),
+            outs[1].1.stderr()
         );
         assert_eq!(
             written.len(),
@@ -236,16 +236,16 @@ fn two_applies_in_one_directory() {
             wait_with_output(first, Duration::from_secs(120)),
             wait_with_output(second, Duration::from_secs(120)),
         ];
-        let won = outs.iter().filter(|o| o.code == Some(0)).count();
+        let won = outs.iter().filter(|o| o.status() == Some(0)).count();
         assert!(
             won >= 1,
             "[round {round}] nobody won:\n{}\n{}",
-            outs[0].stderr,
-            outs[1].stderr
+            outs[0].stderr(),
+            outs[1].stderr()
         );
-        for out in outs.iter().filter(|o| o.code != Some(0)) {
+        for out in outs.iter().filter(|o| o.status() != Some(0)) {
             refused += 1;
-            assert_eq!(out.code, Some(1), "[round {round}] {}", out.stderr);
+            assert_eq!(out.status(), Some(1), "[round {round}] {}", out.stderr());
             out.stderr_has("tfw apply --auto-approve (pid ")
                 .stderr_has("is running in this directory; nothing was changed");
         }

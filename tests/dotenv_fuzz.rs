@@ -527,17 +527,17 @@ fn the_binary_reports_bad_files_by_line() {
             out.success();
             continue;
         }
-        assert_eq!(out.code, Some(1), "[{name}]\n{}", out.stderr);
+        assert_eq!(out.status(), Some(1), "[{name}]\n{}", out.stderr());
         assert!(
-            out.stderr.contains(location),
+            out.stderr().contains(location),
             "[{name}] {location} not named:\n{}",
-            out.stderr
+            out.stderr()
         );
-        assert!(out.stderr.contains("hint:"), "[{name}]\n{}", out.stderr);
+        assert!(out.stderr().contains("hint:"), "[{name}]\n{}", out.stderr());
         assert!(
-            out.stderr.len() < 4000,
+            out.stderr().len() < 4000,
             "[{name}] {} bytes of stderr",
-            out.stderr.len()
+            out.stderr().len()
         );
     }
     assert_eq!(count, 7);

@@ -58,7 +58,7 @@ fn every_root_with_its_listed_states_in_one_report() {
     out.success()
         .stdout_has("`prod`: in sync")
         .stdout_has("envs/staging  staging  in sync");
-    assert!(out.stderr.contains("==> envs/prod"), "{}", out.all());
+    assert!(out.stderr().contains("==> envs/prod"), "{}", out.all());
 
     // staging drifts; prod is also checked against a state GitLab does not have.
     sandbox
@@ -128,8 +128,8 @@ fn a_root_that_cannot_be_checked_is_a_row_with_its_reason() {
         "{broken}"
     );
     assert!(
-        out.stderr.contains("error:"),
+        out.stderr().contains("error:"),
         "the root's own error is shown: {}",
-        out.stderr
+        out.stderr()
     );
 }

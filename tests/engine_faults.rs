@@ -18,21 +18,25 @@ const APPLY: &[&str] = &["apply", "--auto-approve"];
 fn refused_before_starting(sandbox: &Sandbox, out: &Out, cause: &str, fix: &str) {
     out.code(1);
     let error = out
-        .stderr
+        .stderr()
         .lines()
         .find(|l| l.starts_with("error:"))
         .unwrap_or("");
     assert!(
         error.contains(cause),
         "cause {cause:?} not named:\n{}",
-        out.stderr
+        out.stderr()
     );
     let hint = out
-        .stderr
+        .stderr()
         .lines()
         .find(|l| l.starts_with("hint:"))
         .unwrap_or("");
-    assert!(hint.contains(fix), "fix {fix:?} not named:\n{}", out.stderr);
+    assert!(
+        hint.contains(fix),
+        "fix {fix:?} not named:\n{}",
+        out.stderr()
+    );
     let writes: Vec<_> = sandbox
         .gitlab
         .requests()
@@ -226,22 +230,22 @@ fn terraform_dying_or_failing_without_a_word_is_reported() {
         let (sandbox, before) = applied_once();
         let binary = wrapper(&sandbox, "terraform-failing", script);
         let out = sandbox.tfw(APPLY).env("TFW_BINARY", &binary).run();
-        assert_eq!(out.code, Some(code), "[{name}]\n{}", out.stderr);
+        assert_eq!(out.status(), Some(code), "[{name}]\n{}", out.stderr());
         assert!(
-            out.stderr.contains(message),
+            out.stderr().contains(message),
             "[{name}] {message:?} missing:\n{}",
-            out.stderr
+            out.stderr()
         );
         assert!(
-            out.stderr.contains("hint: `tfw state show dev-alice`"),
+            out.stderr().contains("hint: `tfw state show dev-alice`"),
             "[{name}]\n{}",
-            out.stderr
+            out.stderr()
         );
         // Nothing held the lock when it died: tfw looked, and does not claim one.
         assert!(
-            !out.stderr.contains("still locked"),
+            !out.stderr().contains("still locked"),
             "[{name}]\n{}",
-            out.stderr
+            out.stderr()
         );
         assert_eq!(
             sandbox.gitlab.versions("42", "dev-alice"),
@@ -391,7 +395,7 @@ fn ctrl_c_during_tfws_own_call_stops_at_once_and_changes_nothing() {
     signal(child.id(), libc::SIGINT);
     let out = wait_with_output(child, Duration::from_secs(30));
     // No terraform to wait for: tfw stops as the shell expects, by the signal (or 130).
-    assert!(matches!(out.code, None | Some(130)), "{out:?}");
+    assert!(matches!(out.status(), None | Some(130)), "{out:?}");
     assert_eq!(sandbox.gitlab.versions("42", "dev-alice"), before);
     assert!(sandbox.gitlab.lock("42", "dev-alice").is_none());
     let writes = sandbox

@@ -391,7 +391,7 @@ fn prepared(setup: Setup) -> Sandbox {
 #[track_caller]
 fn check_message(case: &Case, out: &Out) {
     let lines = |prefix: &str| -> Vec<&str> {
-        out.stderr
+        out.stderr()
             .lines()
             .filter(|l| l.starts_with(prefix))
             .collect()
@@ -403,14 +403,14 @@ fn check_message(case: &Case, out: &Out) {
         "[{}] no `error:` line names the cause {:?}\n--- stderr\n{}",
         case.name,
         case.cause,
-        out.stderr
+        out.stderr()
     );
     assert!(
         lines("hint:").iter().any(|l| l.contains(case.fix)),
         "[{}] no `hint:` line names the fix {:?}\n--- stderr\n{}",
         case.name,
         case.fix,
-        out.stderr
+        out.stderr()
     );
     for secret in [ALICE_TOKEN.to_string(), basic_auth("alice", ALICE_TOKEN)] {
         assert!(
@@ -429,7 +429,7 @@ fn check_server(case: &Case, sandbox: &Sandbox, before: &[(u64, Vec<u8>)], out: 
         sandbox.gitlab.versions("42", "dev-alice"),
         before,
         "[{name}] the state on the server changed\n{}",
-        out.stderr
+        out.stderr()
     );
     let lock = sandbox.gitlab.lock("42", "dev-alice");
     let holder = lock
@@ -438,17 +438,18 @@ fn check_server(case: &Case, sandbox: &Sandbox, before: &[(u64, Vec<u8>)], out: 
     match case.after {
         After::Unchanged | After::Errored => {
             assert_eq!(
-                holder, None,
+                holder,
+                None,
                 "[{name}] a lock was left behind\n{}",
-                out.stderr
+                out.stderr()
             )
         }
         After::LockLeftByAlice => {
             assert_eq!(holder.as_deref(), Some("alice"), "[{name}]");
             assert!(
-                out.stderr.contains("still locked by alice"),
+                out.stderr().contains("still locked by alice"),
                 "[{name}] {}",
-                out.stderr
+                out.stderr()
             );
         }
         After::LockedByBob => assert_eq!(holder.as_deref(), Some("bob"), "[{name}]"),
@@ -512,14 +513,19 @@ fn run_case(case: &Case) {
     if std::env::var_os("TFW_FAULTS_SHOW").is_some() {
         // `TFW_FAULTS_SHOW=1 cargo test --test tfw faults:: -- --nocapture` prints every
         // message, to review the wording.
-        eprintln!("=== {} (exit {:?})\n{}", case.name, out.code, out.stderr);
+        eprintln!(
+            "=== {} (exit {:?})\n{}",
+            case.name,
+            out.status(),
+            out.stderr()
+        );
     }
     assert_eq!(
-        out.code,
+        out.status(),
         Some(case.code),
         "[{}] exit code\n--- stderr\n{}",
         case.name,
-        out.stderr
+        out.stderr()
     );
     check_message(case, &out);
     check_server(case, &sandbox, &before, &out);

@@ -80,6 +80,7 @@ fn states_plans_and_secrets_are_private_under_umask_022() {
     sandbox
         .tfw(&["doctor", "--offline"])
         .run()
+        .success()
         .stderr_has("files")
         .lacks("--fix-modes");
 }
@@ -105,6 +106,7 @@ fn doctor_names_wider_ones_and_fix_modes_narrows_them() {
     chmod(&sandbox.path(".env"), 0o644);
 
     let out = sandbox.tfw(&["doctor", "--offline"]).run();
+    out.success();
     for name in [
         ".tfw/backups/dev-alice`",
         ".tfw/plans/dev-alice.tfplan`",
@@ -131,6 +133,7 @@ fn doctor_names_wider_ones_and_fix_modes_narrows_them() {
     sandbox
         .tfw(&["doctor", "--offline"])
         .run()
+        .success()
         .lacks("--fix-modes");
 }
 

@@ -279,9 +279,10 @@ fn a_kill_at_any_write_leaves_the_old_or_the_new_file() {
             let out = run_target(&sandbox, &target, Some(point));
             let label = format!("{} at {point}", target.name);
             assert_eq!(
-                out.code, None,
+                out.status(),
+                None,
                 "[{label}] the fault point was never reached:\n{}",
-                out.stderr
+                out.stderr()
             );
             let now = read_target(&path);
             if point == "after-rename" {
@@ -339,10 +340,10 @@ fn a_kill_at_any_write_leaves_the_old_or_the_new_file() {
             // And tfw carries on from whatever the kill left.
             let out = run_target(&sandbox, &target, None);
             assert_eq!(
-                out.code,
+                out.status(),
                 Some(0),
                 "[{label}] the next run fails:\n{}",
-                out.stderr
+                out.stderr()
             );
             let bytes = read_target(&path).unwrap();
             if target.rerun_writes {
@@ -395,7 +396,12 @@ fn a_kill_while_syncing_the_template_lock() {
             .tfw(&["-C", &repo_arg, "sync", "--allow-dirty"])
             .env("TFW_TEST_ABORT_AT", format!("{point}:template.lock"))
             .run();
-        assert_eq!(out.code, None, "[{point}] never reached:\n{}", out.stderr);
+        assert_eq!(
+            out.status(),
+            None,
+            "[{point}] never reached:\n{}",
+            out.stderr()
+        );
         let now = std::fs::read(&lock).unwrap();
         if point == "after-rename" {
             assert!(
@@ -445,7 +451,12 @@ fn kill_9_at_arbitrary_moments() {
         unsafe {
             libc::kill(child.id() as i32, libc::SIGKILL);
         }
-        let _ = wait_with_output(child, Duration::from_secs(60));
+        // Killed, or done before the kill.
+        let status = wait_with_output(child, Duration::from_secs(60)).status();
+        assert!(
+            matches!(status, None | Some(0)),
+            "[round {round}] {status:?}"
+        );
         let env = sandbox.read(".env");
         assert!(
             states
@@ -466,9 +477,9 @@ fn kill_9_at_arbitrary_moments() {
     // Whatever state the kills left, the next commands work. A terraform orphaned by the
     // kill dies on its closed output and may leave its lock: tfw names it as your own and
     // says how to release it, which is what a person would do next.
-    sandbox.tfw(&["use", "dev-alice"]).run();
+    sandbox.tfw(&["use", "dev-alice"]).run().success();
     let plan = sandbox.tfw(&["plan"]).run();
-    if plan.code != Some(0) {
+    if plan.status() != Some(0) {
         plan.stderr_has("that is your own lock")
             .stderr_has("tfw state unlock dev-alice");
         sandbox.tfw(&["state", "unlock"]).run().success();

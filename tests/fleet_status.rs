@@ -295,8 +295,8 @@ fn status_decides_like_sync_check_and_exits_with_the_worst_code() {
     };
     check(false).code(2);
     // The checkout and the API agree file by file.
-    let remote = json(&fleet.status(&["--json"]));
-    let local = json(&check(true));
+    let remote = json(fleet.status(&["--json"]).code(2));
+    let local = json(check(true).code(2));
     let files = |v: &Value| -> Vec<(String, String)> {
         v["files"]
             .as_array()

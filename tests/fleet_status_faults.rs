@@ -81,6 +81,7 @@ fn conflict_markers_already_committed_are_drift_naming_the_file() {
         "markers are not counted twice"
     );
     let table = fleet.status(&[]);
+    table.code(3);
     let line = table
         .stdout
         .lines()

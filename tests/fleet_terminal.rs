@@ -143,11 +143,11 @@ fn off_a_terminal_fleet_sync_prints_one_plain_line_per_project() {
         ("fleet/plain", "skipped"),
     ] {
         let lines: Vec<&str> = out
-            .stderr
+            .stderr()
             .lines()
             .filter(|l| l.starts_with(&format!("{project}: ")))
             .collect();
-        assert_eq!(lines.len(), 1, "one line for {project}\n{}", out.stderr);
+        assert_eq!(lines.len(), 1, "one line for {project}\n{}", out.stderr());
         assert!(lines[0].contains(outcome), "{project}: {}", lines[0]);
     }
 }
@@ -217,7 +217,7 @@ fn ci_fleet_says_nothing_about_tf_http_password_replacing_the_job_token() {
     .run();
     out.code(0).lacks("not `CI_JOB_TOKEN`");
     // Everywhere else the warning stays (ci::ci_says_when_tf_http_password_replaces_the_job_token).
-    ci(fleet.sandbox.tfw(&["env"])).run().stderr_has(
+    ci(fleet.sandbox.tfw(&["env"])).run().success().stderr_has(
         "using `TF_HTTP_PASSWORD` (from environment) as the GitLab token, not `CI_JOB_TOKEN`",
     );
 }

@@ -246,7 +246,7 @@ fn more_than_twenty_destroyed_addresses_end_with_and_n_more() {
         .stderr_has("Destroy on state prod: 25 to destroy")
         .stderr_has("... and 5 more");
     assert_eq!(
-        out.stderr.matches("  destroy  terraform_data.r[").count(),
+        out.stderr().matches("  destroy  terraform_data.r[").count(),
         20
     );
     assert!(instances(&sandbox, "prod").is_empty());

@@ -271,10 +271,10 @@ fn the_lock_holder_comes_from_gitlab_with_terraform_1_0_and_1_11() {
         let out = sandbox.tfw(&["plan"]).run();
         out.code(1);
         let line = out
-            .stderr
+            .stderr()
             .lines()
             .find(|l| l.contains("is locked by"))
-            .unwrap_or_else(|| panic!("[{version}] no lock line:\n{}", out.stderr));
+            .unwrap_or_else(|| panic!("[{version}] no lock line:\n{}", out.stderr()));
         assert_eq!(
             line,
             format!(

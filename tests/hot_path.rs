@@ -87,6 +87,7 @@ fn git_is_asked_again_only_when_its_index_changes() {
         sandbox
             .tfw(&["env"])
             .run()
+            .code(1)
             .stderr_has(".env is tracked by git");
     }
     assert_eq!(calls(&log, "ls-files"), 2);
@@ -94,7 +95,7 @@ fn git_is_asked_again_only_when_its_index_changes() {
     git(sandbox.dir.path(), &["rm", "-q", "--cached", ".env"]);
     let out = sandbox.tfw(&["env"]).run();
     out.success();
-    assert!(!out.stderr.contains("tracked by git"), "{}", out.stderr);
+    assert!(!out.stderr().contains("tracked by git"), "{}", out.stderr());
     assert_eq!(calls(&log, "ls-files"), 3);
 }
 

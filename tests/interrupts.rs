@@ -37,12 +37,12 @@ fn a_signal_to_tfw_or_its_group_stops_terraform_once_and_cleanly() {
         let out = run.wait();
         let all = out.all();
         eprintln!("[{label}]\n{all}");
-        assert_eq!(out.code, Some(code), "[{label}]\n{all}");
+        assert_eq!(out.status(), Some(code), "[{label}]\n{all}");
         one_interrupt(label, &all);
         clean_afterwards(&sandbox, label, &all);
         // What tfw says is what GitLab shows.
         assert!(
-            out.stderr.contains("GitLab shows the state unlocked"),
+            out.stderr().contains("GitLab shows the state unlocked"),
             "[{label}]\n{all}"
         );
     }
@@ -104,7 +104,7 @@ fn a_ci_cancel_sigterm_then_sigkill_after_the_grace_period() {
     // The grace period is over while the write is in flight.
     kill(-pid, libc::SIGKILL);
     let out = run.wait();
-    assert_eq!(out.code, None, "tfw was killed");
+    assert_eq!(out.status(), None, "tfw was killed");
     // tfw died before it could show all terraform printed: what is on GitLab tells instead.
     let all = out.all();
     assert!(
@@ -130,7 +130,7 @@ fn kill_9_of_tfw_alone_lets_terraform_finish_the_apply() {
     run.wait_for_marker();
     kill(run.pid(), libc::SIGKILL);
     let out = run.wait();
-    assert_eq!(out.code, None, "tfw was killed");
+    assert_eq!(out.status(), None, "tfw was killed");
     let all = out.all();
     assert!(
         clean_afterwards(&sandbox, label, &all),

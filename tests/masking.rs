@@ -121,27 +121,36 @@ fn secrets_are_masked_by_key_and_by_shape_everywhere() {
     assert_masked("-v plan", &out.all());
     // `-v` hides secrets only: the rest of terraform's environment is shown.
     assert!(
-        out.stderr.contains(&format!("env GITLAB_URL={url}")),
+        out.stderr().contains(&format!("env GITLAB_URL={url}")),
         "{}",
-        out.stderr
+        out.stderr()
     );
     assert!(
-        out.stderr.contains("env TF_HTTP_USERNAME=alice"),
+        out.stderr().contains("env TF_HTTP_USERNAME=alice"),
         "{}",
-        out.stderr
+        out.stderr()
     );
     assert!(
-        out.stderr.contains("env TF_HTTP_PASSWORD=****"),
+        out.stderr().contains("env TF_HTTP_PASSWORD=****"),
         "{}",
-        out.stderr
+        out.stderr()
     );
-    assert!(out.stderr.contains("env DB_PASS=****"), "{}", out.stderr);
+    assert!(
+        out.stderr().contains("env DB_PASS=****"),
+        "{}",
+        out.stderr()
+    );
 
     // An error quoting a value: the shell disagreeing with `.env` on a secret key.
     let out = with_env(&sandbox, &["env"])
         .env("TF_HTTP_PASSWORD", "glpat-other-0123456789abcdef")
         .run();
-    assert!(out.stderr.contains("TF_HTTP_PASSWORD"), "{}", out.stderr);
+    out.success();
+    assert!(
+        out.stderr().contains("TF_HTTP_PASSWORD"),
+        "{}",
+        out.stderr()
+    );
     assert!(!out.all().contains("glpat-other-0123456789abcdef"));
     assert_masked("disagreement", &out.all());
 }

@@ -20,7 +20,7 @@ fn count_processes(sandbox: &Sandbox) -> PathBuf {
 #[track_caller]
 fn assert_alone(sandbox: &Sandbox, log: &PathBuf, out: &Out) {
     out.success();
-    assert_eq!(out.stderr, "", "a prompt prints nothing on stderr");
+    assert_eq!(out.stderr(), "", "a prompt prints nothing on stderr");
     assert!(
         !log.exists(),
         "processes started: {}",
@@ -60,11 +60,13 @@ fn prints_the_current_state_without_network_or_processes() {
     assert_eq!(out.stdout, "(tf prod*) \n");
     // `--state` and a `TF_STATE_NAME` exported in the shell win, as for every command.
     let out = sandbox.tfw(&["prompt", "--state", "dev-x"]).run();
+    out.success();
     assert_eq!(out.stdout, "dev-x\n");
     let out = sandbox
         .tfw(&["prompt"])
         .env("TF_STATE_NAME", "staging")
         .run();
+    out.success();
     assert_eq!(out.stdout, "staging!\n");
 }
 
@@ -81,8 +83,10 @@ fn protection_and_personal_states_follow_tfw_toml() {
     assert_alone(&sandbox, &log, &out);
     assert_eq!(out.stdout, "sandbox-alice\n");
     let out = sandbox.tfw(&["prompt", "--state", "live-eu"]).run();
+    out.success();
     assert_eq!(out.stdout, "live-eu!\n");
     let out = sandbox.tfw(&["prompt", "--state", "prod"]).run();
+    out.success();
     assert_eq!(
         out.stdout, "prod\n",
         "tfw.toml replaced the default patterns"
@@ -136,5 +140,6 @@ fn clap_and_the_fast_path_agree_and_bad_formats_are_usage_errors() {
     let out = sandbox
         .tfw(&["prompt", "--state", "x%F{red}$(id)`\\"])
         .run();
+    out.success();
     assert_eq!(out.stdout, "x?F{red}?(id)??\n");
 }

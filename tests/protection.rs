@@ -96,12 +96,14 @@ fn use_state_show_and_doctor_show_the_rule() {
         "protection  GitLab rule: writes need maintainer or higher, from CI jobs only (`allowed_from: ci_only`)",
     );
     let out = sandbox.tfw(&["state", "show", "--json"]).run();
+    out.success();
     let shown: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(
         shown["protection_rule"],
         json!({ "state_name": "prod", "minimum_access_level_for_write": "maintainer", "allowed_from": "ci_only" })
     );
     let out = sandbox.tfw(&["doctor"]).run();
+    out.success();
     out.stderr_has("protection")
         .stderr_has("`prod`: GitLab rule: writes need maintainer")
         .stderr_has("warning: GitLab's protection rule on `prod` accepts writes only from CI jobs");

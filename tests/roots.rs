@@ -59,11 +59,13 @@ fn protections_at_the_repository_root_hold_under_chdir() {
         let out = sandbox
             .tfw(&["-C", "envs/prod", "--state", state, "env", "--json"])
             .run();
+        out.success();
         assert_eq!(env_json(&out)["protected"], true, "{state}: {}", out.all());
     }
     let out = sandbox
         .tfw(&["-C", "envs/staging", "--state", "eu-west", "env", "--json"])
         .run();
+    out.code(1);
     assert_eq!(env_json(&out)["protected"], false, "{}", out.all());
 }
 
@@ -83,6 +85,7 @@ fn ci_keeps_the_repository_rules_whatever_tf_root_is() {
 
     // The root's own table wins over the file's top level, for that root only.
     let out = ci(&sandbox, &["-C", "envs/staging", "env", "--json"]).run();
+    out.success();
     assert_eq!(
         env_json(&out)["state"]["value"],
         "staging-ci",
@@ -90,6 +93,7 @@ fn ci_keeps_the_repository_rules_whatever_tf_root_is() {
         out.all()
     );
     let out = ci(&sandbox, &["-C", "envs/prod", "env", "--json"]).run();
+    out.success();
     assert_eq!(env_json(&out)["state"]["value"], "live-ci", "{}", out.all());
     assert_eq!(env_json(&out)["protected"], true);
 }
@@ -135,7 +139,12 @@ fn dotenv_values_merge_with_their_file_and_line() {
     assert!(line("AWS_PROFILE").contains(&format!("{own}3")));
     assert!(line("GITLAB_URL").contains(&format!("{shared}1")));
 
-    let json = env_json(&sandbox.tfw(&["-C", "envs/prod", "env", "--json"]).run());
+    let json = env_json(
+        sandbox
+            .tfw(&["-C", "envs/prod", "env", "--json"])
+            .run()
+            .success(),
+    );
     assert_eq!(json["username"]["origin"]["line"], 3);
     assert_eq!(
         json["username"]["origin"]["file"],
@@ -169,6 +178,7 @@ fn outside_a_repository_no_parent_env_is_read() {
     sandbox.write("envs/prod/main.tf", MAIN_TF);
     sandbox.write(".env", "TF_STATE_NAME=from-above\n");
     let out = sandbox.tfw(&["-C", "envs/prod", "env", "--json"]).run();
+    out.code(1);
     assert!(!out.stdout.contains("from-above"), "{}", out.all());
 }
 
@@ -263,6 +273,7 @@ fn roots_are_discovered_and_mapped_to_their_states() {
         &sandbox
             .tfw(&["-C", "envs/staging", "roots", "--json", "--offline"])
             .run()
+            .success()
             .stdout,
     )
     .unwrap();
@@ -282,7 +293,12 @@ fn roots_are_discovered_and_mapped_to_their_states() {
             .unwrap()
             .ends_with("tfw.toml")
     );
-    let env = env_json(&sandbox.tfw(&["-C", "envs/staging", "env", "--json"]).run());
+    let env = env_json(
+        sandbox
+            .tfw(&["-C", "envs/staging", "env", "--json"])
+            .run()
+            .success(),
+    );
     assert_eq!(env["state"]["value"], "staging-alice");
 
     sandbox
@@ -380,17 +396,17 @@ fn all_plans_every_root_grouped_with_one_summary_and_the_worst_exit_code() {
     // Outputs to create: changes in both, so 2.
     out.code(2);
     assert!(
-        block(&out.stderr, "envs/prod").contains("Plan for `prod-alice`"),
+        block(out.stderr(), "envs/prod").contains("Plan for `prod-alice`"),
         "{}",
-        out.stderr
+        out.stderr()
     );
-    assert!(block(&out.stderr, "envs/staging").contains("Plan for `staging-alice`"));
+    assert!(block(out.stderr(), "envs/staging").contains("Plan for `staging-alice`"));
     assert!(
-        !block(&out.stderr, "envs/prod").contains("staging-alice"),
+        !block(out.stderr(), "envs/prod").contains("staging-alice"),
         "never interleaved"
     );
     let summary: Vec<&str> = out
-        .stderr
+        .stderr()
         .lines()
         .skip_while(|l| !l.starts_with("ROOT "))
         .collect();
@@ -437,7 +453,7 @@ fn all_plans_every_root_grouped_with_one_summary_and_the_worst_exit_code() {
         .run();
     out.code(1);
     let summary: Vec<&str> = out
-        .stderr
+        .stderr()
         .lines()
         .skip_while(|l| !l.starts_with("ROOT "))
         .collect();
@@ -456,7 +472,7 @@ fn all_plans_every_root_grouped_with_one_summary_and_the_worst_exit_code() {
         .run();
     out.code(1);
     let summary: Vec<&str> = out
-        .stderr
+        .stderr()
         .lines()
         .skip_while(|l| !l.starts_with("ROOT "))
         .collect();

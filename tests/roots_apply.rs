@@ -156,7 +156,7 @@ fn all_apply_off_a_terminal_needs_auto_approve_and_refuses_changed_or_stale_plan
     out.code(1)
         .stderr_has("`envs/staging`: its plan file changed after it was reviewed")
         .stderr_has("1 root(s) cannot apply their saved plan: nothing was applied");
-    assert!(row(&last_table(&out.stderr), "envs/prod").contains("apply (protected)"));
+    assert!(row(&last_table(out.stderr()), "envs/prod").contains("apply (protected)"));
     assert!(instances(&sandbox, "prod").is_empty(), "prod was applied");
 
     // A stale plan: the configuration changed since it was made.
@@ -199,7 +199,7 @@ fn all_apply_off_a_terminal_needs_auto_approve_and_refuses_changed_or_stale_plan
     out.success().stderr_has(
         "protected state `prod` (envs/prod): approved by `--auto-approve`, without a terminal",
     );
-    let rows = last_table(&out.stderr);
+    let rows = last_table(out.stderr());
     assert!(row(&rows, "envs/prod").contains("applied"), "{rows:?}");
     assert!(
         row(&rows, "envs/staging").contains("no saved plan"),
@@ -246,7 +246,7 @@ fn destroying_every_root_is_a_reviewed_destroy_plan_and_prod_needs_allow_protect
         .tfw(&["--all", "apply", "--auto-approve", "--allow-protected"])
         .run();
     out.success();
-    let rows = last_table(&out.stderr);
+    let rows = last_table(out.stderr());
     assert!(row(&rows, "envs/prod").contains("  2  "), "{rows:?}");
     for state in ["prod", "staging"] {
         assert!(instances(&sandbox, state).is_empty(), "{state}");

@@ -43,6 +43,7 @@ fn roots_json(sandbox: &Sandbox, args: &[&str]) -> serde_json::Value {
     let mut all = vec!["roots", "--json", "--offline"];
     all.extend_from_slice(args);
     let out = sandbox.tfw(&all).run();
+    out.success();
     serde_json::from_str(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", out.all()))
 }
 
@@ -110,8 +111,8 @@ fn changed_roots_follow_their_files_and_local_modules_transitively() {
     // `--changed` runs the command in those roots only, and combines with `--roots`.
     let out = sandbox.tfw(&["--changed=HEAD", "validate"]).run();
     out.success();
-    assert!(out.stderr.contains("\nenvs/qa "), "{}", out.all());
-    assert!(!out.stderr.contains("\nenvs/prod "), "{}", out.all());
+    assert!(out.stderr().contains("\nenvs/qa "), "{}", out.all());
+    assert!(!out.stderr().contains("\nenvs/prod "), "{}", out.all());
     sandbox
         .tfw(&["--changed", "--roots", "envs/p*", "validate"])
         .run()

@@ -52,6 +52,7 @@ fn new_with_roots_scaffolds_environments_that_plan_as_roots() {
         &sandbox
             .tfw(&["-C", "infra", "roots", "--json", "--offline"])
             .run()
+            .success()
             .stdout,
     )
     .unwrap();

@@ -193,7 +193,7 @@ fn a_lock_held_by_someone_else_names_them() {
     sandbox.tfw(&["apply", "--auto-approve"]).run().success();
     sandbox.gitlab.set_lock("42", "dev-alice", lock_info("bob"));
     let out = sandbox.tfw(&["plan"]).run();
-    assert_ne!(out.code, Some(0));
+    assert_ne!(out.status(), Some(0));
     out.stderr_has("locked by bob")
         .stderr_has("since 2026-11-20")
         .stderr_has("tfw state unlock dev-alice --force");
@@ -245,7 +245,7 @@ fn sigint_during_apply_releases_the_lock() {
     assert!(
         sandbox.gitlab.lock("42", "dev-alice").is_none(),
         "lock left behind: {}",
-        out.stderr
+        out.stderr()
     );
     let state = sandbox
         .remote_state("dev-alice")
@@ -325,7 +325,7 @@ fn a_read_only_token_can_plan_but_not_apply() {
         .success()
         .stderr_has("-lock=false");
     let out = sandbox.tfw(&["apply", "--auto-approve"]).run();
-    assert_ne!(out.code, Some(0));
+    assert_ne!(out.status(), Some(0));
     out.stderr_has("role");
     let state = sandbox.remote_state("dev-alice").unwrap();
     assert_eq!(state["outputs"]["greeting"]["value"], "hello");

@@ -190,17 +190,17 @@ impl Sweep {
         if std::env::var_os("TFW_SWEEP_SHOW").is_some() {
             // `TFW_SWEEP_SHOW=1 cargo test --test tfw secrets:: -- --nocapture`: what ran.
             let last = out
-                .stderr
+                .stderr()
                 .lines()
                 .find(|l| l.starts_with("error:"))
                 .unwrap_or("");
-            eprintln!("[{label}] exit {:?} {last}", out.code);
+            eprintln!("[{label}] exit {:?} {last}", out.status());
         }
         assert_ne!(
-            out.code,
+            out.status(),
             Some(101),
             "[{label}] tfw panicked:\n{}",
-            out.stderr
+            out.stderr()
         );
         if let Some(secret) = leaked(out.all().as_bytes()) {
             panic!("[{label}] `{secret}` in the output:\n{}", out.all());

@@ -180,6 +180,7 @@ fn diff_against_a_backup_finds_the_state_from_its_folder_and_flags_another_linea
         .stdout_has("NOT the same state history")
         .stdout_has("+ null_resource.c");
     let out = sandbox.tfw(&["state", "diff", path, "--json"]).run();
+    out.success();
     let diff: Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(diff["from"]["kind"], "backup");
     assert_eq!(diff["lineage_changed"], true);
@@ -294,6 +295,7 @@ fn history_of_a_clean_state_exits_0_and_limit_cuts_it() {
     let out = sandbox
         .tfw(&["state", "history", "staging", "--limit", "1", "--json"])
         .run();
+    out.success();
     let history: Value = serde_json::from_str(&out.stdout).unwrap();
     let versions = history["versions"].as_array().unwrap();
     assert_eq!(versions.len(), 1);

@@ -37,6 +37,7 @@ fn the_address_names_the_state_and_everyone_agrees() {
     assert!(!out.stdout.contains("dev-alice"), "{}", out.stdout);
 
     let out = sandbox.tfw(&["env", "--json"]).run();
+    out.success();
     let json: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
     assert_eq!(json["state"]["value"], "shared");
     assert_eq!(json["state"]["origin"]["kind"], "derived");
@@ -178,14 +179,14 @@ fn bad_state_names_are_refused_where_they_were_written() {
         let mut args = flags.clone();
         args.push("plan");
         let out = sandbox.tfw(&args).run();
-        assert_eq!(out.code, Some(1), "[{label}] {}", out.stderr);
-        assert!(out.stderr.contains(message), "[{label}] {}", out.stderr);
-        assert!(out.stderr.contains("hint:"), "[{label}] {}", out.stderr);
+        assert_eq!(out.status(), Some(1), "[{label}] {}", out.stderr());
+        assert!(out.stderr().contains(message), "[{label}] {}", out.stderr());
+        assert!(out.stderr().contains("hint:"), "[{label}] {}", out.stderr());
         if let Some(location) = location {
             assert!(
-                out.stderr.contains(location),
+                out.stderr().contains(location),
                 "[{label}] no {location}: {}",
-                out.stderr
+                out.stderr()
             );
         }
         for secret in [

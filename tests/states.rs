@@ -570,6 +570,7 @@ fn versions_and_pull_give_exactly_the_stored_bytes() {
         &stored.iter().find(|(s, _)| *s == 5).unwrap().1[..]
     );
     let out = sandbox.tfw(&["state", "pull"]).run();
+    out.success();
     assert_eq!(out.stdout.as_bytes(), &doc(7, "seven")[..]);
 
     sandbox
@@ -732,17 +733,17 @@ fn complete_states_prints_names_or_nothing() {
     let out = sandbox.tfw(&["complete-states"]).run();
     out.success();
     assert_eq!(out.stdout, "dev-alice\nprod\nstaging\n");
-    assert_eq!(out.stderr, "");
+    assert_eq!(out.stderr(), "");
     sandbox.seed_env("alice", "glpat-wrong-0000000000000", "dev-alice");
     std::fs::remove_file(sandbox.path(".tfw/complete-states.json")).unwrap();
     let refresh = sandbox.tfw(&["complete-states", "--refresh"]).run();
     refresh.success();
-    assert_eq!((refresh.stdout.as_str(), refresh.stderr.as_str()), ("", ""));
+    assert_eq!((refresh.stdout.as_str(), refresh.stderr()), ("", ""));
     let out = sandbox.tfw(&["complete-states"]).run();
     out.success();
-    assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
+    assert_eq!((out.stdout.as_str(), out.stderr()), ("", ""));
     std::fs::remove_file(sandbox.path(".env")).unwrap();
     let out = sandbox.tfw(&["complete-states"]).run();
     out.success();
-    assert_eq!((out.stdout.as_str(), out.stderr.as_str()), ("", ""));
+    assert_eq!((out.stdout.as_str(), out.stderr()), ("", ""));
 }

@@ -172,7 +172,7 @@ fn no_color_and_clicolor_force_are_respected() {
         .env("CLICOLOR_FORCE", "1")
         .run();
     out.success();
-    assert!(out.stderr.contains(ESC), "{:?}", out.stderr);
+    assert!(out.stderr().contains(ESC), "{:?}", out.stderr());
     assert!(out.stdout.contains(ESC), "{:?}", out.stdout);
     // NO_COLOR wins over CLICOLOR_FORCE, and over a terminal.
     let out = sandbox

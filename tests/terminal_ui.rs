@@ -257,7 +257,7 @@ fn completion_answers_from_its_cache_while_gitlab_is_stalled() {
         .run();
     out.success();
     assert_eq!(out.stdout, "dev-alice\nperf\nprod\nstaging\n");
-    assert_eq!(out.stderr, "");
+    assert_eq!(out.stderr(), "");
 
     // No cache at all: nothing, at once, while GitLab still holds the question.
     std::fs::remove_file(&cache).unwrap();

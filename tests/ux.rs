@@ -31,12 +31,12 @@ fn mode(path: &std::path::Path) -> u32 {
 
 /// stderr, or both streams with a marker when tfw also printed data.
 fn shown(sandbox: &Sandbox, out: &Out) -> String {
-    let mut text = format!("exit: {:?}\n", out.code);
+    let mut text = format!("exit: {:?}\n", out.status());
     if !out.stdout.is_empty() {
         text.push_str(&format!("--- stdout\n{}", redact(sandbox, &out.stdout)));
         text.push_str("--- stderr\n");
     }
-    text.push_str(&redact(sandbox, &out.stderr));
+    text.push_str(&redact(sandbox, out.stderr()));
     text
 }
 

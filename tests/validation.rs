@@ -191,29 +191,29 @@ fn every_rule_names_the_line_and_never_starts_terraform() {
     for case in cases(&sandbox.gitlab.api_url()) {
         sandbox.write(".env", &case.env);
         let out = sandbox.tfw(&["plan"]).env("TFW_BINARY", &binary).run();
-        assert_eq!(out.code, Some(1), "{}: {out:?}", case.name);
+        assert_eq!(out.status(), Some(1), "{}: {out:?}", case.name);
         assert!(
-            out.stderr.contains(case.message),
+            out.stderr().contains(case.message),
             "{}: {}",
             case.name,
-            out.stderr
+            out.stderr()
         );
         assert!(
-            out.stderr.contains("hint:"),
+            out.stderr().contains("hint:"),
             "{}: no hint in {}",
             case.name,
-            out.stderr
+            out.stderr()
         );
         if let Some(location) = case.location {
             assert!(
-                out.stderr.contains(location),
+                out.stderr().contains(location),
                 "{}: no {location} in {}",
                 case.name,
-                out.stderr
+                out.stderr()
             );
         }
         assert!(
-            !out.stderr.contains(ALICE_TOKEN),
+            !out.stderr().contains(ALICE_TOKEN),
             "{}: token leaked",
             case.name
         );
@@ -274,7 +274,7 @@ fn env_tracked_by_git_is_an_error_and_unignored_a_warning() {
     sandbox.write(".gitignore", ".env\n");
     let out = sandbox.tfw(&["doctor", "--offline"]).run();
     out.success();
-    assert!(!out.stderr.contains("not ignored"), "{}", out.stderr);
+    assert!(!out.stderr().contains("not ignored"), "{}", out.stderr());
 }
 
 #[test]
@@ -356,15 +356,15 @@ fn placeholders_are_errors_at_their_line_and_doctor_reports_them() {
             ("AWS_SECRET_ACCESS_KEY", 12),
         ] {
             assert!(
-                out.stderr
+                out.stderr()
                     .contains(&format!("`{key}` still holds the example value")),
                 "{args:?} {key}: {}",
-                out.stderr
+                out.stderr()
             );
             assert!(
-                out.stderr.contains(&format!(".env:{line}")),
+                out.stderr().contains(&format!(".env:{line}")),
                 "{}",
-                out.stderr
+                out.stderr()
             );
         }
     }
@@ -389,11 +389,15 @@ fn placeholders_are_errors_at_their_line_and_doctor_reports_them() {
         .stderr_has(".env:3")
         .stderr_has("`TF_HTTP_PASSWORD` still holds the example value")
         .stderr_has(".env:4");
-    assert!(!out.stderr.contains("`GITLAB_URL` still"), "{}", out.stderr);
     assert!(
-        !out.stderr.contains("`GITLAB_PROJECT` still"),
+        !out.stderr().contains("`GITLAB_URL` still"),
         "{}",
-        out.stderr
+        out.stderr()
+    );
+    assert!(
+        !out.stderr().contains("`GITLAB_PROJECT` still"),
+        "{}",
+        out.stderr()
     );
     sandbox.write(
         ".env",

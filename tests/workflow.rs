@@ -182,17 +182,21 @@ fn recording_terraform(sandbox: &Sandbox) -> std::path::PathBuf {
 fn the_token_never_leaks() {
     let sandbox = Sandbox::new();
     let recorder = recording_terraform(&sandbox);
-    let run = |args: &[&str]| sandbox.tfw(args).env("TFW_BINARY", &recorder).run();
+    let run = |args: &[&str], code: i32| {
+        let out = sandbox.tfw(args).env("TFW_BINARY", &recorder).run();
+        out.code(code);
+        out
+    };
     let mut outputs = vec![
-        run(&["-v", "init"]),
-        run(&["-v", "plan"]),
-        run(&["-v", "apply", "--auto-approve"]),
-        run(&["-v", "env"]),
-        run(&["-v", "env", "--json"]),
-        run(&["-v", "doctor"]),
-        run(&["-v", "exec", "--", "output"]),
-        run(&["-vv", "graph", "--format", "dot"]),
-        run(&["-v", "destroy", "--auto-approve"]),
+        run(&["-v", "init"], 0),
+        run(&["-v", "plan"], 0),
+        run(&["-v", "apply", "--auto-approve"], 0),
+        run(&["-v", "env"], 0),
+        run(&["-v", "env", "--json"], 0),
+        run(&["-v", "doctor"], 0),
+        run(&["-v", "exec", "--", "output"], 0),
+        run(&["-vv", "graph", "--format", "dot"], 0),
+        run(&["-v", "destroy", "--auto-approve"], 0),
     ];
     // Error paths: a lock held by someone else, a bad token.
     sandbox.gitlab.set_lock(
@@ -200,7 +204,7 @@ fn the_token_never_leaks() {
         "dev-alice",
         serde_json::json!({"ID":"x","Operation":"OperationTypeApply","Info":"","Who":"bob","Version":"1.0.3","Created":"2026-01-01T00:00:00Z","Path":""}),
     );
-    outputs.push(run(&["-v", "plan"]));
+    outputs.push(run(&["-v", "plan"], 1));
     sandbox.gitlab.clear_lock("42", "dev-alice");
     outputs.push(
         sandbox
@@ -208,6 +212,7 @@ fn the_token_never_leaks() {
             .env("TF_HTTP_PASSWORD", format!("{ALICE_TOKEN}-revoked"))
             .run(),
     );
+    outputs.last().unwrap().code(1);
     for out in &outputs {
         out.lacks(ALICE_TOKEN);
     }
@@ -285,6 +290,7 @@ fn env_shows_origins_and_masks_secrets() {
         .lacks(ALICE_TOKEN)
         .lacks("bPxRfiCYEXAMPLEKEY");
     let json = sandbox.tfw(&["env", "--json"]).run();
+    json.success();
     let value: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
     assert_eq!(value["state"]["value"], "dev-alice");
     assert_eq!(value["password"]["value"], "****");

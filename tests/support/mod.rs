@@ -7,6 +7,7 @@ pub mod gitlab;
 pub mod slow_apply;
 pub mod tty;
 
+use std::cell::Cell;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -284,23 +285,49 @@ pub fn wait_with_output(mut child: std::process::Child, timeout: Duration) -> Ou
         }
         std::thread::sleep(Duration::from_millis(20));
     };
-    Out {
-        code: status.code(),
-        stdout: String::from_utf8_lossy(&out_thread.join().unwrap()).into_owned(),
-        stderr: String::from_utf8_lossy(&err_thread.join().unwrap()).into_owned(),
-    }
+    Out::new(
+        status.code(),
+        String::from_utf8_lossy(&out_thread.join().unwrap()).into_owned(),
+        String::from_utf8_lossy(&err_thread.join().unwrap()).into_owned(),
+    )
 }
 
+/// What tfw did, and what the test said about it. Checked by default, as just's `Test` does:
+/// when an `Out` is dropped the test must have stated the exit status it expects
+/// (`success`, `code`, `failure`, or read it with `status` and judged it), and a panic or an
+/// `error:` line on stderr fails the test unless the test looked at stderr (`stderr_has`,
+/// `lacks`, `stderr`, `all`) or expected a failure (a panic only when it looked). So a test
+/// that forgets to check fails, instead of passing whatever tfw did.
 #[derive(Debug)]
 pub struct Out {
-    pub code: Option<i32>,
+    code: Option<i32>,
     pub stdout: String,
-    pub stderr: String,
+    stderr: String,
+    stated_status: Cell<bool>,
+    expected_failure: Cell<bool>,
+    looked_at_stderr: Cell<bool>,
+    /// Where the test ran tfw, for the message of a check it forgot.
+    ran_at: &'static std::panic::Location<'static>,
 }
 
 impl Out {
     #[track_caller]
+    pub fn new(code: Option<i32>, stdout: String, stderr: String) -> Self {
+        Self {
+            ran_at: std::panic::Location::caller(),
+            code,
+            stdout,
+            stderr,
+            stated_status: Cell::new(false),
+            expected_failure: Cell::new(false),
+            looked_at_stderr: Cell::new(false),
+        }
+    }
+
+    #[track_caller]
     pub fn code(&self, expected: i32) -> &Self {
+        self.stated_status.set(true);
+        self.expected_failure.set(expected != 0);
         assert_eq!(
             self.code,
             Some(expected),
@@ -316,8 +343,37 @@ impl Out {
         self.code(0)
     }
 
+    /// Any exit but 0 (or death by a signal).
+    #[track_caller]
+    pub fn failure(&self) -> &Self {
+        self.stated_status.set(true);
+        self.expected_failure.set(true);
+        assert_ne!(
+            self.code,
+            Some(0),
+            "tfw succeeded\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+
+    /// The exit status, for a test that judges it itself (several runs racing).
+    pub fn status(&self) -> Option<i32> {
+        self.stated_status.set(true);
+        self.expected_failure.set(self.code != Some(0));
+        self.code
+    }
+
+    /// stderr, for a test that reads it itself.
+    pub fn stderr(&self) -> &str {
+        self.looked_at_stderr.set(true);
+        &self.stderr
+    }
+
     #[track_caller]
     pub fn stderr_has(&self, needle: &str) -> &Self {
+        self.looked_at_stderr.set(true);
         assert!(
             self.stderr.contains(needle),
             "stderr lacks {needle:?}\n--- stderr\n{}\n--- stdout\n{}",
@@ -340,6 +396,7 @@ impl Out {
 
     #[track_caller]
     pub fn lacks(&self, needle: &str) -> &Self {
+        self.looked_at_stderr.set(true);
         assert!(
             !self.stdout.contains(needle) && !self.stderr.contains(needle),
             "output contains {needle:?}\n--- stdout\n{}\n--- stderr\n{}",
@@ -350,7 +407,35 @@ impl Out {
     }
 
     pub fn all(&self) -> String {
+        self.looked_at_stderr.set(true);
         format!("{}{}", self.stdout, self.stderr)
+    }
+}
+
+impl Drop for Out {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let shown = format!(
+            "tfw ran at {}\n--- stdout\n{}\n--- stderr\n{}",
+            self.ran_at, self.stdout, self.stderr
+        );
+        assert!(
+            self.stated_status.get(),
+            "the test did not say which exit status it expects (`.success()`, `.code(n)`, `.failure()`); tfw exited {:?}\n{shown}",
+            self.code
+        );
+        if self.looked_at_stderr.get() {
+            return;
+        }
+        let panicked = self.stderr.contains("panicked at");
+        let error = self.stderr.lines().any(|line| line.starts_with("error:"));
+        assert!(
+            !panicked && (!error || self.expected_failure.get()),
+            "tfw's stderr has {} the test did not expect (assert on it with `.stderr_has(...)`, or expect a failure)\n{shown}",
+            if panicked { "a panic" } else { "an error" }
+        );
     }
 }
 

@@ -145,11 +145,11 @@ impl Running {
         for reader in self.readers.drain(..) {
             let _ = reader.join();
         }
-        Out {
-            code: status.code(),
-            stdout: String::from_utf8_lossy(&self.stdout.lock().unwrap()).into_owned(),
-            stderr: String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned(),
-        }
+        Out::new(
+            status.code(),
+            String::from_utf8_lossy(&self.stdout.lock().unwrap()).into_owned(),
+            String::from_utf8_lossy(&self.stderr.lock().unwrap()).into_owned(),
+        )
     }
 }
 
