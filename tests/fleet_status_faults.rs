@@ -237,3 +237,29 @@ fn rate_limits_server_errors_and_timeouts_are_waited_for_retried_or_reported() {
         "no wait of an hour"
     );
 }
+
+/// `TFW_HTTP_TIMEOUT` in `.env` sets the fleet's wait too, as it does for every other GitLab
+/// call (the fleet's client once read it from the process environment alone).
+#[test]
+fn the_timeout_in_dotenv_is_the_fleets_too() {
+    let fleet = Fleet::new();
+    let checkout = fleet.checkout("infra");
+    for name in ["slow", "good"] {
+        fleet.pushed(&format!("fleet/{name}"), &checkout);
+    }
+    let env = fleet.sandbox.read(".env");
+    fleet
+        .sandbox
+        .write(".env", format!("{env}\nTFW_HTTP_TIMEOUT=2\n"));
+    fleet
+        .gl()
+        .fault(Fault::delay(Route::RepoFiles, Duration::from_secs(45)).project("fleet/slow"));
+    let out = fleet
+        .status_cmd(&["--json"])
+        .env_remove("TFW_HTTP_TIMEOUT")
+        .run();
+    out.code(1);
+    let report = json(&out);
+    assert_eq!(row(&report, "fleet/good")["state"], "up-to-date");
+    assert!(error_of(&report, "fleet/slow").contains("no answer from GitLab within 2 s"));
+}

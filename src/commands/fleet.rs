@@ -40,7 +40,8 @@ pub(crate) fn api(ctx: &Context, scope: &str) -> Result<Api> {
         ))
         .into());
     }
-    Ok(Api::new(&backend.api_url, &backend.password.value))
+    Api::new(&backend.api_url, &backend.password.value, &backend.net)
+        .map_err(|failure| failure.problem("reach GitLab", scope).into())
 }
 
 /// `--template`: the template the locks should follow, at that ref (`TFW_TEMPLATE` only says

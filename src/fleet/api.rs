@@ -8,6 +8,7 @@
 use std::io::Read;
 use std::time::Duration;
 
+use crate::backend::gitlab::net::Net;
 use serde::de::DeserializeOwned;
 
 /// The longest `Retry-After` tfw waits for; a longer one fails the call at once.
@@ -98,23 +99,22 @@ fn origin(url: &str) -> Option<String> {
 }
 
 impl Api {
-    /// A client of the API at `api_url` (`https://host/api/v4`) with `token`.
-    pub fn new(api_url: &str, token: &str) -> Api {
-        Api::with_timeout(api_url, token, crate::backend::gitlab::timeout())
-    }
-
-    pub fn with_timeout(api_url: &str, token: &str, timeout: Duration) -> Api {
-        let agent = ureq::AgentBuilder::new()
-            .timeout_connect(Duration::from_secs(10).min(timeout))
-            .timeout(timeout)
-            .user_agent(concat!("tfw/", env!("CARGO_PKG_VERSION")))
-            .build();
-        Api {
+    /// A client of the API at `api_url` (`https://host/api/v4`) with `token`, reached the
+    /// way the settings say (`TFW_HTTP_TIMEOUT` and the proxy, `.env` included), as every
+    /// other GitLab call of tfw is.
+    pub fn new(api_url: &str, token: &str, net: &Net) -> Result<Api, Failure> {
+        let (agent, bad_proxy) = net.agent();
+        if let Some(bad) = bad_proxy {
+            return Err(Failure::Transport(format!(
+                "the proxy {bad} cannot be used"
+            )));
+        }
+        Ok(Api {
             agent,
             api_url: api_url.trim_end_matches('/').to_string(),
             token: token.to_string(),
-            timeout,
-        }
+            timeout: net.timeout,
+        })
     }
 
     /// `{api}{path}`; `path` starts with `/` and has its segments encoded already.

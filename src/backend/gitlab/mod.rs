@@ -72,16 +72,6 @@ pub(crate) struct Answer {
     pub body: Vec<u8>,
 }
 
-/// `TFW_HTTP_TIMEOUT` from the process environment alone, for callers without settings
-/// (the fleet's API client); everything with settings uses `Backend::net` (`.env` included).
-pub(crate) fn timeout() -> Duration {
-    let seconds = std::env::var("TFW_HTTP_TIMEOUT")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(30);
-    Duration::from_secs(seconds)
-}
-
 impl Client {
     pub fn new(backend: &Backend) -> Self {
         Self::with_timeout(backend, backend.net.timeout)
@@ -94,18 +84,7 @@ impl Client {
             net.timeout = timeout;
             net.timeout_from = "this command's own limit".into();
         }
-        let mut builder = ureq::AgentBuilder::new()
-            .timeout_connect(Duration::from_secs(10).min(timeout))
-            .timeout(timeout)
-            .user_agent(concat!("tfw/", env!("CARGO_PKG_VERSION")));
-        let mut bad_proxy = None;
-        if let Some(proxy) = &net.proxy {
-            match ureq::Proxy::new(&proxy.url) {
-                Ok(p) => builder = builder.proxy(p),
-                Err(err) => bad_proxy = Some(format!("{} ({}): {err}", proxy.shown(), proxy.key)),
-            }
-        }
-        let agent = builder.build();
+        let (agent, bad_proxy) = net.agent();
         let credentials = format!("{}:{}", backend.username.value, backend.password.value);
         let net_host = url::Url::parse(&backend.api_url)
             .ok()

@@ -28,6 +28,26 @@ pub struct Proxy {
     pub key: String,
 }
 
+impl Net {
+    /// An HTTP agent that waits `timeout` and goes through the proxy; the second value says
+    /// why a proxy that is set could not be used (its URL does not parse), for the caller to
+    /// report instead of silently going direct.
+    pub(crate) fn agent(&self) -> (ureq::Agent, Option<String>) {
+        let mut builder = ureq::AgentBuilder::new()
+            .timeout_connect(Duration::from_secs(10).min(self.timeout))
+            .timeout(self.timeout)
+            .user_agent(concat!("tfw/", env!("CARGO_PKG_VERSION")));
+        let mut bad_proxy = None;
+        if let Some(proxy) = &self.proxy {
+            match ureq::Proxy::new(&proxy.url) {
+                Ok(p) => builder = builder.proxy(p),
+                Err(err) => bad_proxy = Some(format!("{} ({}): {err}", proxy.shown(), proxy.key)),
+            }
+        }
+        (builder.build(), bad_proxy)
+    }
+}
+
 impl Proxy {
     /// The proxy as shown: scheme, host and port, never its credentials.
     pub fn shown(&self) -> String {
