@@ -13,8 +13,6 @@ use crate::settings::{Origin, Settings};
 #[derive(Debug, Clone)]
 pub struct Engine {
     pub program: PathBuf,
-    /// What was asked for (`tofu`, `terraform`, or a path).
-    pub requested: String,
     /// Why this binary: shown by `doctor` and `env`.
     pub reason: String,
 }
@@ -37,11 +35,7 @@ pub fn resolve(settings: &Settings) -> Result<Engine, Problem> {
             None => problem,
         }
     })?;
-    Ok(Engine {
-        program,
-        requested,
-        reason,
-    })
+    Ok(Engine { program, reason })
 }
 
 fn choose(settings: &Settings) -> (String, String) {

@@ -8,14 +8,6 @@ use crate::backend::identity::{Identity, Owner, describe_jobs, describe_this_job
 use crate::context::Context;
 use crate::problem::Problem;
 
-/// Did terraform fail to take the lock because someone holds it? Only terraform's "already
-/// locked" says so: a 404 (wrong project), a 500 or a dropped connection also end in "Error
-/// acquiring the state lock" (see `diagnose`).
-pub fn is_lock_conflict(stderr: &str) -> bool {
-    let text = crate::runner::strip_ansi(stderr);
-    text.contains("Error acquiring the state lock") && text.contains("already locked")
-}
-
 /// Did terraform fail to take the lock because the token may not lock (Developer role)?
 pub fn is_lock_forbidden(stderr: &str) -> bool {
     let text = crate::runner::strip_ansi(stderr);

@@ -38,7 +38,6 @@ pub struct StateLock {
 
 #[derive(Debug)]
 pub struct Listing {
-    pub current: Option<String>,
     pub states: Vec<Row>,
 }
 
@@ -120,10 +119,7 @@ impl Listing {
         for row in &mut rows {
             row.personal |= project.is_personal(&row.name, username.as_deref());
         }
-        Self {
-            current: current.map(str::to_string),
-            states: rows,
-        }
+        Self { states: rows }
     }
 
     /// The table's lines: a header, then one line per state, the current one starting `*`.

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use super::Template;
 use super::files::{Fetched, Files};
-use super::lock::{Locked, TemplateLock, TemplateLockError};
+use super::lock::{Locked, TemplateLock};
 use super::ops::Op;
 use super::source::{Location, Resolver, Spec};
 use super::spec::OVERRIDE_VAR;
@@ -49,19 +49,6 @@ pub fn paths_to_read(lock: &TemplateLock, template: &Template) -> Vec<String> {
     paths.sort();
     paths.dedup();
     paths
-}
-
-/// The lock in fetched files: `None` when the repository has none (not enrolled).
-pub fn lock_of(
-    files: &BTreeMap<String, Fetched>,
-) -> Result<Option<TemplateLock>, TemplateLockError> {
-    match files.get(TEMPLATE_LOCK) {
-        Some(file) if file.symlink => Err(TemplateLockError::Broken(Problem::error(format!(
-            "`{TEMPLATE_LOCK}` is a symbolic link: tfw never reads a lock through one"
-        )))),
-        Some(file) => TemplateLock::parse(&file.bytes).map(Some),
-        None => Ok(None),
-    }
 }
 
 /// How a lock names the template of `spec`: `builtin`, its URL, or for a local checkout the
