@@ -10,19 +10,19 @@ use anyhow::Result;
 
 use crate::backend::file_name;
 
-pub fn dir_for(dir: &Path, state: &str) -> PathBuf {
+pub(crate) fn dir_for(dir: &Path, state: &str) -> PathBuf {
     crate::layout::backups(dir).join(file_name(state))
 }
 
 /// Serial of a state document, if it has one.
-pub fn serial_of(bytes: &[u8]) -> Option<u64> {
+pub(crate) fn serial_of(bytes: &[u8]) -> Option<u64> {
     serde_json::from_slice::<serde_json::Value>(bytes)
         .ok()?
         .get("serial")?
         .as_u64()
 }
 
-pub fn save(dir: &Path, state: &str, bytes: &[u8], keep: usize) -> Result<PathBuf> {
+pub(crate) fn save(dir: &Path, state: &str, bytes: &[u8], keep: usize) -> Result<PathBuf> {
     let folder = dir_for(dir, state);
     let serial = serial_of(bytes).unwrap_or(0);
     let time = humantime::format_rfc3339_seconds(SystemTime::now())
@@ -40,7 +40,7 @@ pub fn save(dir: &Path, state: &str, bytes: &[u8], keep: usize) -> Result<PathBu
     Ok(path)
 }
 
-pub fn list(folder: &Path) -> Vec<PathBuf> {
+pub(crate) fn list(folder: &Path) -> Vec<PathBuf> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(folder)
         .map(|entries| {
             entries

@@ -12,7 +12,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 /// `path|size|mtime_ns|inode`: changes whenever the file is rewritten (in place or by rename).
-pub fn file_key(path: &Path) -> Option<String> {
+pub(crate) fn file_key(path: &Path) -> Option<String> {
     let meta = std::fs::metadata(path).ok()?;
     let mtime = i128::from(meta.mtime()) * 1_000_000_000 + i128::from(meta.mtime_nsec());
     Some(format!(
@@ -24,13 +24,13 @@ pub fn file_key(path: &Path) -> Option<String> {
 }
 
 /// The answer stored under `key` in the cache `name`.
-pub fn get<T: DeserializeOwned>(name: &str, key: &str) -> Option<T> {
+pub(crate) fn get<T: DeserializeOwned>(name: &str, key: &str) -> Option<T> {
     load::<T>(&file(name)?).remove(key)
 }
 
 /// Stores an answer. Entries whose key starts with `owner` (older identities of the same
 /// file) are dropped first, so the map never grows stale.
-pub fn put<T: Serialize + DeserializeOwned>(name: &str, owner: &str, key: String, value: T) {
+pub(crate) fn put<T: Serialize + DeserializeOwned>(name: &str, owner: &str, key: String, value: T) {
     let Some(path) = file(name) else { return };
     let mut map = load::<T>(&path);
     map.retain(|k, _| !k.starts_with(owner));

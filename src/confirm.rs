@@ -11,7 +11,7 @@ use crate::problem::{Exit, Problem};
 
 /// What is being confirmed: `command` as the user typed it (`tfw state unlock`), `action`
 /// as the end of "Type ... to {action}" (`release bob's lock on \`prod\``).
-pub struct Ask<'a> {
+pub(crate) struct Ask<'a> {
     pub command: &'a str,
     pub action: &'a str,
 }
@@ -19,7 +19,7 @@ pub struct Ask<'a> {
 impl Ask<'_> {
     /// The state name `expected` must be typed; `given` is the `--confirm` value, checked
     /// instead of asking when present.
-    pub fn typed(&self, ctx: &Context, expected: &str, given: Option<&str>) -> Result<()> {
+    pub(crate) fn typed(&self, ctx: &Context, expected: &str, given: Option<&str>) -> Result<()> {
         if let Some(given) = given {
             if given == expected {
                 return Ok(());
@@ -44,7 +44,7 @@ impl Ask<'_> {
     }
 
     /// `yes` must be typed, unless `flag` (e.g. `--yes`) was given (`given`).
-    pub fn yes(&self, ctx: &Context, given: bool, flag: &str) -> Result<()> {
+    pub(crate) fn yes(&self, ctx: &Context, given: bool, flag: &str) -> Result<()> {
         if given {
             return Ok(());
         }

@@ -14,18 +14,18 @@ use crate::problem::{Problem, Problems};
 use crate::runner::{Outcome, Output, Run};
 use crate::settings::Settings;
 
-pub struct Context {
+pub(crate) struct Context {
     pub settings: Settings,
     pub printer: Printer,
 }
 
 impl Context {
-    pub fn dir(&self) -> &Path {
+    pub(crate) fn dir(&self) -> &Path {
         &self.settings.dir
     }
 
     /// The validated backend. Warnings are printed; any error stops here with all of them.
-    pub fn backend(&self) -> Result<Backend> {
+    pub(crate) fn backend(&self) -> Result<Backend> {
         self.backend_unless(|_| false)
     }
 
@@ -40,7 +40,7 @@ impl Context {
 
     /// `tfw WORDS` as the person should type it to act on this command's state: with
     /// `--state NAME` when that flag chose it (a bare `tfw plan` would plan another state).
-    pub fn tfw(&self, words: &str) -> String {
+    pub(crate) fn tfw(&self, words: &str) -> String {
         match &self.settings.state_flag {
             Some(state) => format!("tfw --state {} {words}", shell_word(state)),
             None => format!("tfw {words}"),
@@ -48,7 +48,7 @@ impl Context {
     }
 
     /// Prints warnings; returns the errors as one failure.
-    pub fn report(&self, problems: Vec<Problem>) -> Result<()> {
+    pub(crate) fn report(&self, problems: Vec<Problem>) -> Result<()> {
         let (errors, warnings): (Vec<_>, Vec<_>) =
             problems.into_iter().partition(Problem::is_error);
         for warning in &warnings {
@@ -61,7 +61,7 @@ impl Context {
         }
     }
 
-    pub fn engine(&self) -> Result<Engine> {
+    pub(crate) fn engine(&self) -> Result<Engine> {
         let engine = crate::engine::resolve(&self.settings)?;
         engine.check_pin(&self.settings)?;
         self.printer.debug(&format!(
@@ -75,7 +75,7 @@ impl Context {
     /// `-no-color` unless terraform's output stream (stdout, where its plan goes) gets colour:
     /// `tfw plan | tee plan.txt` must not fill the file with escape sequences. What terraform
     /// writes to stderr is stripped of colour by the runner when stderr gets none.
-    pub fn color_args(&self) -> Vec<OsString> {
+    pub(crate) fn color_args(&self) -> Vec<OsString> {
         if self.printer.color_stdout() {
             Vec::new()
         } else {
@@ -83,7 +83,7 @@ impl Context {
         }
     }
 
-    pub fn terraform(
+    pub(crate) fn terraform(
         &self,
         engine: &Engine,
         backend: Option<&Backend>,
@@ -122,7 +122,7 @@ fn shell_word(word: &str) -> String {
 /// A needed confirmation nobody may be asked for: an error naming the flag, and saying why
 /// nobody was asked in the terms of what the person sees (a terminal with
 /// `--non-interactive` is not "no terminal").
-pub fn needs_flag(printer: &Printer, what: &str, flag: &str) -> anyhow::Error {
+pub(crate) fn needs_flag(printer: &Printer, what: &str, flag: &str) -> anyhow::Error {
     let why = match printer.no_prompt() {
         NoPrompt::NonInteractiveFlag => "and `--non-interactive` forbids asking",
         NoPrompt::Ci => "and CI is set (`CI`), so tfw asks nothing",

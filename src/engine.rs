@@ -11,20 +11,20 @@ use crate::problem::Problem;
 use crate::settings::{Origin, Settings};
 
 #[derive(Debug, Clone)]
-pub struct Engine {
+pub(crate) struct Engine {
     pub program: PathBuf,
     /// Why this binary: shown by `doctor` and `env`.
     pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct EngineInfo {
+pub(crate) struct EngineInfo {
     /// `Terraform` or `OpenTofu`, from the binary's own answer.
     pub product: String,
     pub version: String,
 }
 
-pub fn resolve(settings: &Settings) -> Result<Engine, Problem> {
+pub(crate) fn resolve(settings: &Settings) -> Result<Engine, Problem> {
     let (requested, reason) = choose(settings);
     let program = locate(&requested, &settings.dir).map_err(|problem| {
         match settings.lookup("TFW_BINARY") {
@@ -105,7 +105,7 @@ fn locate(requested: &str, dir: &Path) -> Result<PathBuf, Problem> {
 
 impl Engine {
     /// The binary's product and version, from the cache when the file has not changed.
-    pub fn info(&self) -> Result<EngineInfo, Problem> {
+    pub(crate) fn info(&self) -> Result<EngineInfo, Problem> {
         let key = crate::cache::file_key(&self.program);
         if let Some(info) = key.as_deref().and_then(|key| crate::cache::get(CACHE, key)) {
             return Ok(info);
@@ -144,7 +144,7 @@ impl Engine {
 
     /// Fails when a pin (`version` in tfw.toml, `.terraform-version`, `.opentofu-version`)
     /// is not met by the binary.
-    pub fn check_pin(&self, settings: &Settings) -> Result<(), Problem> {
+    pub(crate) fn check_pin(&self, settings: &Settings) -> Result<(), Problem> {
         let Some((constraint, location)) = pin(settings) else {
             return Ok(());
         };
@@ -201,7 +201,7 @@ fn pin(settings: &Settings) -> Option<(String, PathBuf)> {
 /// `$XDG_CACHE_HOME/tfw/engines.json`: binary identity (path, size, mtime, inode) -> answer.
 const CACHE: &str = "engines";
 
-pub fn parse_version_output(text: &str) -> Option<EngineInfo> {
+pub(crate) fn parse_version_output(text: &str) -> Option<EngineInfo> {
     let first = text.lines().next()?.trim();
     let (product, version) = first.split_once(" v")?;
     let version = version.split_whitespace().next()?.to_string();
@@ -213,14 +213,14 @@ pub fn parse_version_output(text: &str) -> Option<EngineInfo> {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Version {
+pub(crate) struct Version {
     major: u64,
     minor: u64,
     patch: u64,
 }
 
 impl Version {
-    pub fn parse(text: &str) -> Option<Self> {
+    pub(crate) fn parse(text: &str) -> Option<Self> {
         let core = text.trim().trim_start_matches('v');
         let core = core.split(['-', '+']).next()?;
         let mut parts = core.split('.');
@@ -237,7 +237,7 @@ impl Version {
 
 /// Terraform's constraint syntax (`=`, `!=`, `>`, `>=`, `<`, `<=`, `~>`, comma-separated).
 /// No crate speaks it: semver's `~` means something else than Terraform's `~>`.
-pub fn satisfies(version: &Version, constraint: &str) -> Option<bool> {
+pub(crate) fn satisfies(version: &Version, constraint: &str) -> Option<bool> {
     for part in constraint.split(',') {
         let part = part.trim();
         let (op, rest) = ["~>", ">=", "<=", "!=", "=", ">", "<"]

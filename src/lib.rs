@@ -3,39 +3,41 @@
 //! `.env` + `tfw.toml`, resolved once) -> one function in `commands` -> `runner` (terraform).
 //! Errors come back here and are rendered once.
 
-pub mod backend;
-pub mod backups;
-pub mod cache;
+#![warn(unreachable_pub)]
+
+mod backend;
+mod backups;
+mod cache;
 pub mod cli;
-pub mod commands;
-pub mod confirm;
-pub mod context;
-pub mod diagnose;
+mod commands;
+mod confirm;
+mod context;
+mod diagnose;
 pub mod dotenv;
-pub mod engine;
-pub mod exit;
-pub(crate) mod fleet;
+mod engine;
+mod exit;
+mod fleet;
 pub mod fsutil;
-pub(crate) mod layout;
-pub(crate) mod local_modules;
-pub(crate) mod modes;
-pub mod origin;
-pub mod picker;
-pub mod plans;
+mod layout;
+mod local_modules;
+mod modes;
+mod origin;
+mod picker;
+mod plans;
 pub mod printer;
 pub mod problem;
-pub(crate) mod progress;
-pub mod project;
-pub(crate) mod repo;
-pub(crate) mod roots;
-pub mod runner;
-pub mod safety;
-pub(crate) mod screen;
-pub mod session;
+mod progress;
+mod project;
+mod repo;
+mod roots;
+mod runner;
+mod safety;
+mod screen;
+mod session;
 pub mod settings;
-pub mod states;
-pub(crate) mod stopped;
-pub mod template;
+mod states;
+mod stopped;
+mod template;
 
 use std::collections::HashMap;
 use std::ffi::OsString;

@@ -18,13 +18,13 @@ use crate::screen;
 const ROWS: usize = 15;
 
 /// One row: what is matched, and what is shown.
-pub struct Choice {
+pub(crate) struct Choice {
     pub name: String,
     pub line: String,
 }
 
 /// Lets the person pick one of `items`; `None` when they pressed Esc.
-pub fn pick(prompt: &str, items: &[Choice], default: Option<usize>) -> Result<Option<usize>> {
+pub(crate) fn pick(prompt: &str, items: &[Choice], default: Option<usize>) -> Result<Option<usize>> {
     let term = Term::stderr();
     let mut drawing = Drawing::new(&term);
     let mut query = String::new();

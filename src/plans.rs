@@ -12,7 +12,7 @@ use crate::engine::EngineInfo;
 use crate::runner::strip_ansi;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub add: u64,
     pub change: u64,
     pub destroy: u64,
@@ -24,7 +24,7 @@ impl Summary {
     /// Reads terraform's own "Plan: N to add, M to change, K to destroy." (a replace is one
     /// add and one destroy, as GitLab counts) or "No changes.", or with `-json` the
     /// `change_summary` event: what terraform printed anyway, so no second run is needed.
-    pub fn from_plan_output(stdout: &str) -> Option<Self> {
+    pub(crate) fn from_plan_output(stdout: &str) -> Option<Self> {
         let text = strip_ansi(stdout);
         for line in text.lines() {
             let line = line.trim();
@@ -81,13 +81,13 @@ impl Summary {
         })
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.add == 0 && self.change == 0 && self.destroy == 0 && self.import == 0
     }
 
     /// The counts as a person says them: only what is not zero ("2 to add, 1 to destroy"),
     /// "no changes" when all are.
-    pub fn phrase(&self) -> String {
+    pub(crate) fn phrase(&self) -> String {
         let parts: Vec<String> = [
             (self.import, "import"),
             (self.add, "add"),
@@ -108,7 +108,7 @@ impl Summary {
     /// Counts as GitLab's own CI wrapper does, from `show -json <plan>`: each `create`,
     /// `update` and `delete` in `resource_changes[].change.actions`. A replace is one delete and
     /// one create; `read` (data sources) and `no-op` change nothing.
-    pub fn from_show_json(plan: &serde_json::Value) -> Self {
+    pub(crate) fn from_show_json(plan: &serde_json::Value) -> Self {
         let mut summary = Summary::default();
         let changes = plan["resource_changes"].as_array().into_iter().flatten();
         let actions = changes.filter_map(|change| change["change"]["actions"].as_array());
@@ -124,7 +124,7 @@ impl Summary {
     }
 
     /// GitLab's merge-request widget report.
-    pub fn gitlab_report(&self) -> serde_json::Value {
+    pub(crate) fn gitlab_report(&self) -> serde_json::Value {
         serde_json::json!({ "create": self.add, "update": self.change, "delete": self.destroy })
     }
 }
@@ -133,7 +133,7 @@ impl Summary {
 /// remote state to show a plan, so reading it again at apply time would be one more GitLab
 /// call, and fail as a stale plan would), bound to the file by its SHA-256.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlanChanges {
+pub(crate) struct PlanChanges {
     pub plan_sha256: String,
     pub summary: Summary,
     pub destroyed: Vec<String>,
@@ -149,7 +149,7 @@ pub struct PlanChanges {
 impl PlanChanges {
     /// Reads `resource_changes[].change.actions`: `["delete"]` destroys, a delete with a
     /// create (either order) replaces.
-    pub fn from_show_json(plan: &serde_json::Value, plan_sha256: String) -> Self {
+    pub(crate) fn from_show_json(plan: &serde_json::Value, plan_sha256: String) -> Self {
         let mut changes = Self {
             plan_sha256,
             summary: Summary::from_show_json(plan),
@@ -183,14 +183,14 @@ impl PlanChanges {
 }
 
 /// The SHA-256 of a plan file, to tell it is the one that was judged.
-pub fn plan_sha256(path: &Path) -> Option<String> {
+pub(crate) fn plan_sha256(path: &Path) -> Option<String> {
     std::fs::read(path)
         .ok()
         .map(|bytes| crate::fsutil::sha256_hex(&bytes))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PlanMeta {
+pub(crate) struct PlanMeta {
     pub state: String,
     pub address: String,
     pub program: PathBuf,
@@ -207,12 +207,12 @@ pub struct PlanMeta {
     pub changes: Option<PlanChanges>,
 }
 
-pub struct PlanFiles {
+pub(crate) struct PlanFiles {
     pub plan: PathBuf,
     pub meta: PathBuf,
 }
 
-pub fn files_for(dir: &Path, state: &str) -> PlanFiles {
+pub(crate) fn files_for(dir: &Path, state: &str) -> PlanFiles {
     let base = crate::layout::plans(dir).join(file_name(state));
     PlanFiles {
         plan: base.with_extension("tfplan"),
@@ -221,14 +221,14 @@ pub fn files_for(dir: &Path, state: &str) -> PlanFiles {
 }
 
 impl PlanFiles {
-    pub fn load_meta(&self) -> Option<PlanMeta> {
+    pub(crate) fn load_meta(&self) -> Option<PlanMeta> {
         if !self.plan.is_file() {
             return None;
         }
         serde_json::from_slice(&std::fs::read(&self.meta).ok()?).ok()
     }
 
-    pub fn remove(&self) {
+    pub(crate) fn remove(&self) {
         let _ = std::fs::remove_file(&self.plan);
         let _ = std::fs::remove_file(&self.meta);
     }
@@ -236,7 +236,7 @@ impl PlanFiles {
 
 /// The newest saved plan made for a state other than `state`, if any: a plan someone
 /// reviewed and has not applied, which `tfw apply` on another state must not silently skip.
-pub fn pending_elsewhere(dir: &Path, state: &str) -> Option<PlanMeta> {
+pub(crate) fn pending_elsewhere(dir: &Path, state: &str) -> Option<PlanMeta> {
     let entries = std::fs::read_dir(crate::layout::plans(dir)).ok()?;
     entries
         .flatten()
@@ -256,7 +256,7 @@ pub fn pending_elsewhere(dir: &Path, state: &str) -> Option<PlanMeta> {
 /// A hash of everything that shapes a plan: `*.tf`, `*.tf.json`, `*.tfvars`, `*.tfvars.json`
 /// below the directory and in the local modules it calls from elsewhere, skipping
 /// `.terraform`, `.tfw` and `.git`.
-pub fn config_hash(dir: &Path) -> String {
+pub(crate) fn config_hash(dir: &Path) -> String {
     let mut files = Vec::new();
     collect(dir, dir, &mut files);
     // The local modules it calls from outside its folder (`../../modules/net`) shape the
@@ -313,7 +313,7 @@ fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
 
 /// Why a saved plan may not be applied to this state now, if it may not: `tfw apply` then
 /// plans again (in CI, where only a reviewed plan is applied, it refuses).
-pub fn check_fresh(
+pub(crate) fn check_fresh(
     meta: &PlanMeta,
     backend: &Backend,
     engine: &EngineInfo,

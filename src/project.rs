@@ -15,14 +15,14 @@ use serde::Deserialize;
 use crate::problem::Problem;
 use crate::repo::{Levels, slash_path};
 
-pub const FILE_NAME: &str = "tfw.toml";
+pub(crate) const FILE_NAME: &str = "tfw.toml";
 
 /// The keys `tfw.toml` knows, for the hint of an unknown one.
 const KNOWN_KEYS: &str = "binary, version, protected, personal, ci_state, backups_keep, stale_lock_after, state, drift, [args] plan/apply/destroy, [roots.\"PATH\"]";
 
 /// Protected when the repository has no `tfw.toml` (or it lists none): the usual names, and
 /// the same followed by a separator (`prod-eu`, `staging_2`, `production.us`).
-pub const DEFAULT_PROTECTED: &[&str] = &[
+pub(crate) const DEFAULT_PROTECTED: &[&str] = &[
     "prod",
     "production",
     "staging",

@@ -16,7 +16,7 @@ pub(crate) struct Levels {
 
 impl Levels {
     /// Stats only: a few `stat` calls per level, no file is read.
-    pub fn of(dir: &Path) -> Self {
+    pub(crate) fn of(dir: &Path) -> Self {
         let canonical = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
         let mut dirs = vec![dir.to_path_buf()];
         let mut repo_root = None;
@@ -34,7 +34,7 @@ impl Levels {
 
     /// The working directory's path relative to the repository root (`envs/prod`, `.` for
     /// the root itself); `None` outside a repository.
-    pub fn relative(&self) -> Option<String> {
+    pub(crate) fn relative(&self) -> Option<String> {
         let root = self.repo_root.as_ref()?;
         let canonical = std::fs::canonicalize(self.dirs.first()?).ok()?;
         Some(slash_path(canonical.strip_prefix(root).ok()?))

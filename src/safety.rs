@@ -9,7 +9,7 @@ use crate::context::Context;
 use crate::problem::Problem;
 
 /// Did terraform fail to take the lock because the token may not lock (Developer role)?
-pub fn is_lock_forbidden(stderr: &str) -> bool {
+pub(crate) fn is_lock_forbidden(stderr: &str) -> bool {
     let text = crate::runner::strip_ansi(stderr);
     text.contains("Error acquiring the state lock") && text.contains("invalid auth")
 }
@@ -81,7 +81,7 @@ pub(crate) fn ask_gitlab(client: &Client, state: &str) -> Option<LockNow> {
 
 /// Explains a lock conflict: who holds the lock on `backend`'s state, since when, and how
 /// to release it, all from GitLab (terraform's own "Lock Info" may be the loser's).
-pub fn explain_lock(ctx: &Context, backend: &Backend, stderr: &str) -> Problem {
+pub(crate) fn explain_lock(ctx: &Context, backend: &Backend, stderr: &str) -> Problem {
     let state = backend.state_name();
     let mut id = holder_id(stderr);
     let client = Client::new(backend);
@@ -180,7 +180,7 @@ pub fn explain_lock(ctx: &Context, backend: &Backend, stderr: &str) -> Problem {
 /// terraform's unlock got 409: `delete '/lock'` with its own ID answers so when GitLab holds
 /// another lock, or none (terraform's was released or taken over meanwhile, a
 /// `force-unlock`). Nothing of the run is left to release.
-pub fn lock_gone(backend: &Backend) -> Problem {
+pub(crate) fn lock_gone(backend: &Backend) -> Problem {
     let state = backend.state_name();
     let now = match Client::new(backend).state_info(state) {
         Ok(Some(info)) => match info.lock_holder() {

@@ -12,7 +12,7 @@ use super::gitlab::{ApiError, Client, RunningJob};
 
 /// The identity behind the token.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Identity {
+pub(crate) enum Identity {
     /// A personal, project or group token's user, as `GET /user` names it.
     User(String),
     /// CI's job token: it acts as the user who started the pipeline (`GITLAB_USER_LOGIN`).
@@ -26,7 +26,7 @@ pub enum Identity {
 }
 
 impl Identity {
-    pub fn of(client: &Client, env: &HashMap<String, String>) -> Identity {
+    pub(crate) fn of(client: &Client, env: &HashMap<String, String>) -> Identity {
         let var = |key: &str| env.get(key).filter(|v| !v.is_empty()).cloned();
         if client.is_job_token() {
             return Identity::Job {
@@ -42,7 +42,7 @@ impl Identity {
     }
 
     /// The GitLab username locks taken with this token are recorded under.
-    pub fn username(&self) -> Option<&str> {
+    pub(crate) fn username(&self) -> Option<&str> {
         match self {
             Identity::User(name) => Some(name),
             Identity::Job { user, .. } => user.as_deref(),
@@ -53,7 +53,7 @@ impl Identity {
 
 /// Whose a lock is, as far as tfw can tell.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Owner {
+pub(crate) enum Owner {
     /// Yours, and no pipeline of yours is running: an interrupted run of yours left it.
     You,
     /// Yours, but pipelines you started are running: it is probably one of theirs.
@@ -86,7 +86,7 @@ pub enum Owner {
 
 impl Owner {
     /// Whose lock held by `holder` (a GitLab username) is.
-    pub fn of(client: &Client, identity: &Identity, holder: &str) -> Owner {
+    pub(crate) fn of(client: &Client, identity: &Identity, holder: &str) -> Owner {
         let Some(me) = identity.username() else {
             return Owner::Unknown(match identity {
                 Identity::Unknown(why) => why.clone(),
@@ -148,13 +148,13 @@ impl Owner {
     }
 
     /// Whether releasing the lock may go without `--force`.
-    pub fn is_plainly_yours(&self) -> bool {
+    pub(crate) fn is_plainly_yours(&self) -> bool {
         *self == Owner::You
     }
 }
 
 /// "job #34 of pipeline #12", or what of it CI's variables gave.
-pub fn describe_this_job(job: Option<u64>, pipeline: Option<u64>) -> String {
+pub(crate) fn describe_this_job(job: Option<u64>, pipeline: Option<u64>) -> String {
     match (job, pipeline) {
         (Some(job), Some(pipeline)) => format!("job #{job} of pipeline #{pipeline}"),
         (Some(job), None) => format!("job #{job}"),
@@ -164,7 +164,7 @@ pub fn describe_this_job(job: Option<u64>, pipeline: Option<u64>) -> String {
 }
 
 /// "pipeline #12 (job `apply` #34)", for each running job, the first three.
-pub fn describe_jobs(jobs: &[RunningJob]) -> String {
+pub(crate) fn describe_jobs(jobs: &[RunningJob]) -> String {
     let mut parts: Vec<String> = jobs
         .iter()
         .take(3)

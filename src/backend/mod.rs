@@ -2,8 +2,8 @@
 //! reaches terraform as a `TF_HTTP_*` variable in the child's environment (never
 //! `-backend-config`, which persists values, the token included, in `.terraform/` and plans).
 
-pub mod gitlab;
-pub mod identity;
+pub(crate) mod gitlab;
+pub(crate) mod identity;
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
@@ -14,7 +14,7 @@ use crate::origin::{Origin, Value};
 /// without which GitLab's versions route (which reads a raw dot as a format suffix) misses.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'~');
 
-pub fn encode_segment(raw: &str) -> String {
+pub(crate) fn encode_segment(raw: &str) -> String {
     utf8_percent_encode(raw, SEGMENT).to_string()
 }
 
@@ -25,7 +25,7 @@ const MAX_FILE_NAME: usize = 64;
 /// path or extension games) when it is short, else its first characters, `+` (which encoding
 /// never leaves, so no short name looks like this) and a hash of the whole name. GitLab takes
 /// names of 255 characters, which encoded can be 2,000 bytes: far past a file name's 255.
-pub fn file_name(state: &str) -> String {
+pub(crate) fn file_name(state: &str) -> String {
     let encoded = encode_segment(state);
     if encoded.len() <= MAX_FILE_NAME {
         return encoded;
@@ -39,7 +39,7 @@ pub fn file_name(state: &str) -> String {
     format!("{}+{}", &encoded[..cut], &hash[..16])
 }
 
-pub fn decode_segment(encoded: &str) -> String {
+pub(crate) fn decode_segment(encoded: &str) -> String {
     percent_encoding::percent_decode_str(encoded)
         .decode_utf8_lossy()
         .into_owned()
@@ -121,7 +121,7 @@ impl Backend {
 }
 
 /// Splits `{api}/projects/{project}/terraform/state/{name}` into its parts.
-pub struct ParsedAddress {
+pub(crate) struct ParsedAddress {
     pub api_url: String,
     pub project: String,
     pub base: String,
@@ -129,7 +129,7 @@ pub struct ParsedAddress {
     pub last_segment: String,
 }
 
-pub fn parse_address(address: &str) -> Option<ParsedAddress> {
+pub(crate) fn parse_address(address: &str) -> Option<ParsedAddress> {
     let (base, last) = address.rsplit_once('/')?;
     let base = format!("{base}/");
     let (api_url, rest) = base.split_once("/projects/")?;
@@ -145,7 +145,7 @@ pub fn parse_address(address: &str) -> Option<ParsedAddress> {
     })
 }
 
-pub fn base_for(api_url: &str, project: &str) -> String {
+pub(crate) fn base_for(api_url: &str, project: &str) -> String {
     format!(
         "{}/projects/{}/terraform/state/",
         api_url.trim_end_matches('/'),

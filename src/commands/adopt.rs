@@ -145,7 +145,7 @@ fn remove_legacy_only(ctx: &Context, args: &AdoptArgs) -> Result<ExitCode> {
     Ok(ExitCode::Success)
 }
 
-pub fn run(ctx: &Context, args: &AdoptArgs) -> Result<ExitCode> {
+pub(super) fn run(ctx: &Context, args: &AdoptArgs) -> Result<ExitCode> {
     let dir = ctx.dir();
     let p = &ctx.printer;
     match TemplateLock::read(dir) {

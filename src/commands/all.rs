@@ -23,7 +23,7 @@ enum Kind {
     Fmt { check: bool },
 }
 
-pub fn run(ctx: &Context, cli: &Cli) -> Result<ExitCode> {
+pub(super) fn run(ctx: &Context, cli: &Cli) -> Result<ExitCode> {
     let (kind, args) = match &cli.command {
         Command::Plan(args) => {
             let mut words: Vec<OsString> = vec!["plan".into()];

@@ -16,7 +16,7 @@ use crate::problem::{Exit, Problem, Problems};
 use crate::roots::review::{Review, review};
 use crate::roots::run::{self, Ended, Job};
 
-pub fn run(ctx: &Context, cli: &Cli, args: &ApplyArgs) -> Result<ExitCode> {
+pub(super) fn run(ctx: &Context, cli: &Cli, args: &ApplyArgs) -> Result<ExitCode> {
     if !args.pass.args.is_empty() || args.replan {
         return Err(Problem::error(
             "`tfw --all apply` applies the saved plans as they were reviewed: extra terraform arguments or `--replan` would need new plans",

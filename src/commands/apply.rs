@@ -14,7 +14,7 @@ use crate::problem::Problem;
 use crate::session::{Approval, Root, Session, rules};
 use crate::states::target;
 
-pub fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
+pub(super) fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
     // CI applies only a saved plan, and nobody can confirm there: refused before anything is
     // contacted. Elsewhere, without a terminal, the plan is still made and shown; the gate
     // then names the flag that confirms it.

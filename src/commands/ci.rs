@@ -14,7 +14,7 @@ use crate::roots::pipeline::{Header, RootJob, render};
 /// What `git` prints for "no previous commit" (a new branch's first push).
 const NO_COMMIT: &str = "0000000000000000000000000000000000000000";
 
-pub fn run(ctx: &Context, args: &CiPipelineArgs) -> Result<ExitCode> {
+pub(super) fn run(ctx: &Context, args: &CiPipelineArgs) -> Result<ExitCode> {
     let env = |key: &str| {
         ctx.settings
             .env

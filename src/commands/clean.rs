@@ -12,7 +12,7 @@ use crate::context::Context;
 use crate::exit::ExitCode;
 use crate::layout;
 
-pub fn run(ctx: &Context, args: &CleanArgs) -> Result<ExitCode> {
+pub(super) fn run(ctx: &Context, args: &CleanArgs) -> Result<ExitCode> {
     if args.fix_modes {
         return fix_modes(ctx, args.dry_run);
     }

@@ -20,18 +20,18 @@ const STATE_ARG: &str = "name";
 /// The id of the global `--state NAME` flag.
 const STATE_FLAG: &str = "state";
 
-pub fn completions(args: &CompletionsArgs, printer: &Printer) -> Result<ExitCode> {
+pub(super) fn completions(args: &CompletionsArgs, printer: &Printer) -> Result<ExitCode> {
     printer.out(&script(args.shell))?;
     Ok(ExitCode::Success)
 }
 
-pub fn man(printer: &Printer) -> Result<ExitCode> {
+pub(super) fn man(printer: &Printer) -> Result<ExitCode> {
     printer.out_bytes(&man::render()?)?;
     Ok(ExitCode::Success)
 }
 
 /// The completion script for `shell`, hidden commands removed, state names dynamic.
-pub fn script(shell: Shell) -> String {
+pub(super) fn script(shell: Shell) -> String {
     let mut command = Cli::command();
     let mut bytes = Vec::new();
     clap_complete::generate(shell, &mut command, "tfw", &mut bytes);

@@ -11,7 +11,7 @@ use crate::problem::Problem;
 use crate::session::{Approval, Root, Session, rules};
 use crate::states::target;
 
-pub fn run(ctx: &Context, args: &DestroyArgs) -> Result<ExitCode> {
+pub(super) fn run(ctx: &Context, args: &DestroyArgs) -> Result<ExitCode> {
     let backend = ctx.backend()?;
     let state = backend.state_name();
     if ctx.settings.project.is_protected(state) && !args.allow_protected {

@@ -37,7 +37,7 @@ fn status_of(problems: &[Problem]) -> Status {
     }
 }
 
-pub fn run(ctx: &Context, args: &DoctorArgs) -> Result<ExitCode> {
+pub(super) fn run(ctx: &Context, args: &DoctorArgs) -> Result<ExitCode> {
     let settings = &ctx.settings;
     let mut checks = Vec::new();
 

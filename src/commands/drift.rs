@@ -21,7 +21,7 @@ use crate::session::{Root, Session};
 use crate::states::drift::{IssueOutcome, Report};
 use crate::states::drift_issue;
 
-pub fn run(ctx: &Context, cli: &Cli, args: &DriftArgs) -> Result<i32> {
+pub(super) fn run(ctx: &Context, cli: &Cli, args: &DriftArgs) -> Result<i32> {
     if args.all || cli.many.all || !cli.many.roots.is_empty() || cli.many.changed.is_some() {
         return super::drift_all::run(ctx, cli, args);
     }

@@ -19,7 +19,7 @@ use crate::printer::Printer;
 use crate::problem::Problem;
 use crate::roots::run::{self, Ended, Job, Options};
 
-pub fn run(ctx: &Context, cli: &Cli, args: &DriftArgs) -> Result<i32> {
+pub(super) fn run(ctx: &Context, cli: &Cli, args: &DriftArgs) -> Result<i32> {
     if cli.state.is_some() {
         return Err(Problem::error(
             "`--state` with `--all` would check one state in every root: refused",

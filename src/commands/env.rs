@@ -51,7 +51,7 @@ struct Variable {
     from: String,
 }
 
-pub fn run(ctx: &Context, args: &EnvArgs) -> Result<ExitCode> {
+pub(super) fn run(ctx: &Context, args: &EnvArgs) -> Result<ExitCode> {
     let settings = &ctx.settings;
     let (backend, mut problems) = settings.backend();
     problems.extend(settings.git_tracked_problem());

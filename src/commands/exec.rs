@@ -17,7 +17,7 @@ use crate::problem::Problem;
 use crate::runner::Output;
 use crate::session::{Root, Session, rules};
 
-pub fn run(ctx: &Context, args: &ExecArgs) -> Result<ExitCode> {
+pub(super) fn run(ctx: &Context, args: &ExecArgs) -> Result<ExitCode> {
     let backend = ctx.backend()?;
     let writes = rules::writes_state(&args.args);
     let shown = format!("`tfw exec -- {}`", args.args.join(" "));

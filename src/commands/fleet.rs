@@ -18,7 +18,7 @@ use crate::states::listing::columns;
 use crate::template::report::worst;
 use crate::template::source::Spec;
 
-pub fn run(ctx: &Context, command: &FleetCommand) -> Result<ExitCode> {
+pub(super) fn run(ctx: &Context, command: &FleetCommand) -> Result<ExitCode> {
     match command {
         FleetCommand::Status(args) => run_status(ctx, args),
         FleetCommand::Sync(args) => super::fleet_sync::run(ctx, args),

@@ -113,7 +113,7 @@ fn line(printer: &Printer, row: &Row) {
     printer.status(&text);
 }
 
-pub fn run(ctx: &Context, args: &FleetSyncArgs) -> Result<ExitCode> {
+pub(super) fn run(ctx: &Context, args: &FleetSyncArgs) -> Result<ExitCode> {
     let over = args
         .template
         .as_deref()

@@ -10,7 +10,7 @@ use crate::context::Context;
 use crate::exit::ExitCode;
 use crate::runner::Output;
 
-pub fn run(ctx: &Context, args: &FmtArgs) -> Result<ExitCode> {
+pub(super) fn run(ctx: &Context, args: &FmtArgs) -> Result<ExitCode> {
     let engine = ctx.engine()?;
     let mut tf: Vec<OsString> = vec!["fmt".into()];
     if args.check {

@@ -13,7 +13,7 @@ use crate::context::Context;
 use crate::exit::ExitCode;
 use crate::runner::Output;
 
-pub fn run(ctx: &Context, args: &GraphArgs) -> Result<ExitCode> {
+pub(super) fn run(ctx: &Context, args: &GraphArgs) -> Result<ExitCode> {
     let local = crate::session::Local::open(ctx)?;
     if let Some(code) = local.init_if_needed(true)? {
         return Ok(code);
@@ -71,7 +71,7 @@ fn graphviz(dot: &str) -> Option<Vec<u8>> {
 
 /// Terraform's DOT nests everything in `subgraph "root"`, which layout-rs cannot parse, so
 /// nodes and edges are read from its (regular) lines and the graph is built directly.
-pub fn render_svg(dot: &str) -> String {
+pub(super) fn render_svg(dot: &str) -> String {
     use layout::backends::svg::SVGWriter;
     use layout::core::base::Orientation;
     use layout::core::geometry::Point;

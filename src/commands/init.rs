@@ -8,7 +8,7 @@ use crate::context::Context;
 use crate::exit::ExitCode;
 use crate::session::{Root, Session};
 
-pub fn run(ctx: &Context, args: &PassThrough) -> Result<ExitCode> {
+pub(super) fn run(ctx: &Context, args: &PassThrough) -> Result<ExitCode> {
     // No `.env` yet, on a terminal: offer the setup wizard instead of only an error.
     let set_up = crate::commands::setup::offer(ctx)?;
     let ctx = set_up.as_ref().unwrap_or(ctx);

@@ -14,7 +14,7 @@ use crate::states::listing::{age, columns};
 use crate::states::locks::{Report, human, report};
 use crate::states::remote::Remote;
 
-pub fn run(ctx: &Context, args: &LocksArgs) -> Result<ExitCode> {
+pub(super) fn run(ctx: &Context, args: &LocksArgs) -> Result<ExitCode> {
     let stale_after = ctx.settings.project.stale_lock_after()?;
     let remote = Remote::new(ctx)?;
     let state = remote.target(None);

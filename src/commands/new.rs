@@ -16,7 +16,7 @@ use crate::template::plan::{Mode, plan};
 use crate::template::source::{Resolver, Spec};
 use crate::template::{git, sync::locked_for};
 
-pub fn run(args: &NewArgs, printer: &Printer) -> Result<ExitCode> {
+pub(super) fn run(args: &NewArgs, printer: &Printer) -> Result<ExitCode> {
     let roots = super::roots_layout::names(&args.roots)?;
     let cwd = std::env::current_dir()?;
     let dir = cwd.join(&args.dir);

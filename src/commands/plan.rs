@@ -12,7 +12,7 @@ use crate::exit::ExitCode;
 use crate::session::{Root, Session};
 use crate::states::target;
 
-pub fn run(ctx: &Context, args: &PlanArgs) -> Result<ExitCode> {
+pub(super) fn run(ctx: &Context, args: &PlanArgs) -> Result<ExitCode> {
     let session = Session::open(ctx, Root::Gitlab)?;
     target::check(ctx, &session.backend, target::Write::Plan)?;
     let mut extra = args.pass.args.clone();

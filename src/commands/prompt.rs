@@ -16,7 +16,7 @@ use crate::states::prompt::render;
 
 /// Runs `tfw prompt` when `args` is one of the plain shapes a prompt line uses; `None` sends
 /// the command line to clap.
-pub fn fast(args: &[OsString]) -> Option<ExitCode> {
+pub(crate) fn fast(args: &[OsString]) -> Option<ExitCode> {
     let cli = parse(args)?;
     let Command::Prompt(prompt) = &cli.command else {
         return None;
@@ -27,7 +27,7 @@ pub fn fast(args: &[OsString]) -> Option<ExitCode> {
 
 /// Prints the prompt text. Never fails: a prompt that printed errors would break every
 /// prompt after it, so any problem (no `.env`, a bad `-C`) prints nothing and exits 0.
-pub fn run(cli: &Cli, args: &PromptArgs) {
+pub(super) fn run(cli: &Cli, args: &PromptArgs) {
     // `ci: false`: a prompt is a person's view; CI's default state is for CI jobs.
     let Ok(settings) = Settings::load(cli, crate::process_env(), false) else {
         return;

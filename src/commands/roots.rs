@@ -51,7 +51,7 @@ struct SinceReport {
     files: usize,
 }
 
-pub fn run(ctx: &Context, args: &RootsArgs, many: &ManyRoots) -> Result<ExitCode> {
+pub(super) fn run(ctx: &Context, args: &RootsArgs, many: &ManyRoots) -> Result<ExitCode> {
     let mut many = many.clone();
     many.roots.extend(args.roots.iter().cloned());
     if args.changed.is_some() {

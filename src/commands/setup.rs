@@ -24,7 +24,7 @@ use crate::printer::Printer;
 use crate::problem::Problem;
 use crate::settings::Settings;
 
-pub fn run(ctx: &Context, args: &SetupArgs) -> Result<ExitCode> {
+pub(super) fn run(ctx: &Context, args: &SetupArgs) -> Result<ExitCode> {
     setup(ctx, args, true)?;
     ctx.printer.hint("next: `tfw init`, then `tfw plan`");
     Ok(ExitCode::Success)
@@ -33,7 +33,7 @@ pub fn run(ctx: &Context, args: &SetupArgs) -> Result<ExitCode> {
 /// For `tfw init` in a directory without `.env`: on a terminal, offers the wizard and returns
 /// the context reloaded with the new file. `None`: carry on as before (the missing file is
 /// then reported, with `tfw setup` in its hint).
-pub fn offer(ctx: &Context) -> Result<Option<Context>> {
+pub(super) fn offer(ctx: &Context) -> Result<Option<Context>> {
     let settings = &ctx.settings;
     if settings.dotenv.is_some()
         || settings.env_file.exists()

@@ -15,7 +15,7 @@ use crate::states::listing::{Listing, StateLock, age, columns};
 use crate::states::remote::Remote;
 use crate::states::{delete, prune, restore, unlock, versions};
 
-pub fn run(ctx: &Context, command: &StateCommand) -> Result<ExitCode> {
+pub(super) fn run(ctx: &Context, command: &StateCommand) -> Result<ExitCode> {
     let remote = Remote::new(ctx)?;
     // What changes a state here takes the directory's run lock, as every apply does (unlock
     // takes it itself, to tell a run of its own state from any other).

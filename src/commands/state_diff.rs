@@ -22,7 +22,7 @@ struct Shown<'a> {
     diff: &'a Diff,
 }
 
-pub fn run(remote: &Remote, words: &[Option<String>; 3], json: bool) -> Result<ExitCode> {
+pub(super) fn run(remote: &Remote, words: &[Option<String>; 3], json: bool) -> Result<ExitCode> {
     let (name, revisions) = read_words(words)?;
     let name = name
         .or_else(|| {

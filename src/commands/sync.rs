@@ -23,7 +23,7 @@ fn template_override(args: &SyncArgs) -> Result<Option<Spec>> {
         .transpose()?)
 }
 
-pub fn run(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
+pub(super) fn run(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
     let over = template_override(args)?;
     // `TFW_TEMPLATE` as every other setting is read: the environment, then `.env`.
     let resolver = Resolver::with_override(ctx.settings.lookup(OVERRIDE_VAR).map(|v| v.value));
@@ -101,7 +101,7 @@ fn present(p: &Printer, report: &RepoReport, args: &SyncArgs) {
     }
 }
 
-pub fn run_fleet(args: &SyncArgs, printer: &Printer) -> Result<ExitCode> {
+pub(super) fn run_fleet(args: &SyncArgs, printer: &Printer) -> Result<ExitCode> {
     let repos = fleet::expand(&args.repos)?;
     let over = template_override(args)?;
     let resolver = Resolver::new();

@@ -16,7 +16,7 @@ use crate::states::protection::{self, Lookup};
 use crate::states::remote::{Remote, nearest};
 use crate::states::switch::{self, Switch};
 
-pub fn run(ctx: &Context, args: &UseArgs) -> Result<ExitCode> {
+pub(super) fn run(ctx: &Context, args: &UseArgs) -> Result<ExitCode> {
     match args.name.as_deref() {
         Some("-") => {
             let previous = switch::previous(ctx).ok_or_else(|| {

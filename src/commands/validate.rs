@@ -11,7 +11,7 @@ use crate::exit::ExitCode;
 use crate::runner::Output;
 use crate::session::Local;
 
-pub fn run(ctx: &Context, args: &PassThrough) -> Result<ExitCode> {
+pub(super) fn run(ctx: &Context, args: &PassThrough) -> Result<ExitCode> {
     let local = Local::open(ctx)?;
     if let Some(code) = local.init_if_needed(false)? {
         return Ok(code);

@@ -20,7 +20,7 @@ use classify::{Cause, Failure, Phase, classify};
 /// After terraform failed: prints what went wrong with the backend, after terraform's own
 /// message, or that terraform itself died. `action` names the command (`apply`, `plan`) for
 /// the hints.
-pub fn report(ctx: &Context, backend: &Backend, outcome: &Outcome, action: &str) {
+pub(crate) fn report(ctx: &Context, backend: &Backend, outcome: &Outcome, action: &str) {
     if outcome.success() || outcome.interrupted {
         return;
     }

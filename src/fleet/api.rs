@@ -102,7 +102,7 @@ impl Api {
     /// A client of the API at `api_url` (`https://host/api/v4`) with `token`, reached the
     /// way the settings say (`TFW_HTTP_TIMEOUT` and the proxy, `.env` included), as every
     /// other GitLab call of tfw is.
-    pub fn new(api_url: &str, token: &str, net: &Net) -> Result<Api, Failure> {
+    pub(crate) fn new(api_url: &str, token: &str, net: &Net) -> Result<Api, Failure> {
         let (agent, bad_proxy) = net.agent();
         if let Some(bad) = bad_proxy {
             return Err(Failure::Transport(format!(
@@ -118,14 +118,14 @@ impl Api {
     }
 
     /// `{api}{path}`; `path` starts with `/` and has its segments encoded already.
-    pub fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.api_url)
     }
 
     /// One call. 429 is retried after `Retry-After` (at most `MAX_RETRY_WAIT`, at most
     /// `RATE_LIMIT_TRIES` times: a rate-limited request did nothing); 5xx once, for GET only
     /// (a write may have happened before the error).
-    pub fn send(
+    pub(crate) fn send(
         &self,
         method: &str,
         url: &str,
@@ -206,18 +206,18 @@ impl Api {
         Ok(Answer { status, body, next })
     }
 
-    pub fn get(&self, url: &str) -> Result<Answer, Failure> {
+    pub(crate) fn get(&self, url: &str) -> Result<Answer, Failure> {
         self.send("GET", url, None)
     }
 
     #[allow(dead_code, reason = "for `tfw fleet sync`")]
-    pub fn get_json<T: DeserializeOwned>(&self, url: &str) -> Result<T, Failure> {
+    pub(crate) fn get_json<T: DeserializeOwned>(&self, url: &str) -> Result<T, Failure> {
         let answer = self.get(url)?;
         parse(&answer.body)
     }
 
     /// Every item of a paged listing, following `next` to the end.
-    pub fn get_all<T: DeserializeOwned>(&self, url: &str) -> Result<Vec<T>, Failure> {
+    pub(crate) fn get_all<T: DeserializeOwned>(&self, url: &str) -> Result<Vec<T>, Failure> {
         let mut items = Vec::new();
         let mut next = Some(url.to_string());
         let mut pages = 0;

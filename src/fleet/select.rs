@@ -20,7 +20,7 @@ pub(crate) struct Filter {
 }
 
 impl Filter {
-    pub fn new(only: &[String], exclude: &[String]) -> Result<Filter, Problem> {
+    pub(crate) fn new(only: &[String], exclude: &[String]) -> Result<Filter, Problem> {
         let compile = |flag: &str, patterns: &[String]| {
             patterns
                 .iter()
@@ -38,7 +38,7 @@ impl Filter {
         })
     }
 
-    pub fn takes(&self, path: &str) -> bool {
+    pub(crate) fn takes(&self, path: &str) -> bool {
         let options = glob::MatchOptions {
             require_literal_separator: true,
             ..glob::MatchOptions::new()

@@ -38,7 +38,7 @@ pub(crate) enum Standing {
 }
 
 impl Standing {
-    pub const ALL: [Standing; 5] = [
+    pub(crate) const ALL: [Standing; 5] = [
         Standing::UpToDate,
         Standing::UpdateAvailable,
         Standing::Drift,
@@ -47,7 +47,7 @@ impl Standing {
     ];
 
     /// `tfw sync --check`'s codes: 0 up to date, 2 update available, 3 drift, 1 error.
-    pub fn exit_code(self) -> ExitCode {
+    pub(crate) fn exit_code(self) -> ExitCode {
         match self {
             Standing::UpToDate | Standing::NotEnrolled => ExitCode::Success,
             Standing::UpdateAvailable => ExitCode::Found,
@@ -56,7 +56,7 @@ impl Standing {
         }
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Standing::UpToDate => "up-to-date",
             Standing::UpdateAvailable => "update-available",
@@ -140,7 +140,7 @@ impl ProjectStatus {
     }
 
     /// One short line on what stands out, for the table.
-    pub fn detail(&self) -> String {
+    pub(crate) fn detail(&self) -> String {
         if let Some(problem) = &self.error {
             return problem.message.clone();
         }

@@ -46,7 +46,7 @@ pub(crate) enum Outcome {
 }
 
 impl Outcome {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Outcome::UpToDate => "up-to-date",
             Outcome::Unchanged => "unchanged",
@@ -82,7 +82,7 @@ pub(crate) struct Row {
 }
 
 impl Row {
-    pub fn new(project: &str, outcome: Outcome, detail: impl Into<String>) -> Row {
+    pub(crate) fn new(project: &str, outcome: Outcome, detail: impl Into<String>) -> Row {
         Row {
             project: project.to_string(),
             outcome,
@@ -97,7 +97,7 @@ impl Row {
         }
     }
 
-    pub fn failed(project: &str, problem: &Problem) -> Row {
+    pub(crate) fn failed(project: &str, problem: &Problem) -> Row {
         Row {
             hint: problem.hint.clone(),
             ..Row::new(project, Outcome::Error, problem.message.clone())
@@ -105,7 +105,7 @@ impl Row {
     }
 
     /// 1 error, 3 conflicts (a draft merge request), else 0; combined with `report::worst`.
-    pub fn exit_code(&self) -> ExitCode {
+    pub(crate) fn exit_code(&self) -> ExitCode {
         match (self.outcome, self.conflicts) {
             (Outcome::Error, _) => ExitCode::Failure,
             (Outcome::Skipped | Outcome::UpToDate | Outcome::HeldBack, _) => ExitCode::Success,

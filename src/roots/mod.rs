@@ -118,13 +118,13 @@ pub(crate) struct Resolved {
 }
 
 impl Resolved {
-    pub fn protected(&self) -> Option<bool> {
+    pub(crate) fn protected(&self) -> Option<bool> {
         self.state
             .as_ref()
             .map(|state| self.settings.project.is_protected(&state.value))
     }
 
-    pub fn has_errors(&self) -> bool {
+    pub(crate) fn has_errors(&self) -> bool {
         self.problems.iter().any(Problem::is_error)
     }
 }

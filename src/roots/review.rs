@@ -24,7 +24,7 @@ pub(crate) enum Review {
 }
 
 impl Review {
-    pub fn meta(&self) -> Option<&PlanMeta> {
+    pub(crate) fn meta(&self) -> Option<&PlanMeta> {
         match self {
             Review::Apply { meta, .. } => Some(meta),
             Review::Skip { meta, .. } => meta.as_deref(),

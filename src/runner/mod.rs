@@ -19,13 +19,13 @@ use std::sync::{Arc, Mutex};
 use anyhow::{Context, Result};
 
 use output::Sink;
-pub use output::strip_ansi;
+pub(crate) use output::strip_ansi;
 
 use crate::exit::ExitCode;
 use crate::printer::Printer;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Output {
+pub(crate) enum Output {
     /// terraform writes straight to the terminal (interactive `exec`).
     Inherit,
     /// tfw copies every line through, masked, and keeps a copy to read.
@@ -35,7 +35,7 @@ pub enum Output {
 }
 
 #[derive(Debug, Default)]
-pub struct Outcome {
+pub(crate) struct Outcome {
     pub code: i32,
     /// tfw received SIGINT/SIGTERM while terraform ran.
     pub interrupted: bool,
@@ -48,14 +48,14 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    pub fn success(&self) -> bool {
+    pub(crate) fn success(&self) -> bool {
         self.code == 0 && !self.interrupted
     }
 
     /// The exit code tfw should end with: terraform's own, 128+n on death by signal, and
     /// 128+n when tfw itself was stopped by signal n (130 for Ctrl-C, 143 for SIGTERM), as a
     /// shell reports it.
-    pub fn exit_code(&self) -> ExitCode {
+    pub(crate) fn exit_code(&self) -> ExitCode {
         ExitCode::Passed(match (self.interrupted, self.interrupt) {
             (true, 0) => 130,
             (true, signal) => 128 + signal,
@@ -64,7 +64,7 @@ impl Outcome {
     }
 }
 
-pub struct Run<'a> {
+pub(crate) struct Run<'a> {
     pub program: &'a Path,
     pub args: Vec<OsString>,
     pub dir: &'a Path,
@@ -75,7 +75,7 @@ pub struct Run<'a> {
 }
 
 impl Run<'_> {
-    pub fn execute(self, printer: &Printer) -> Result<Outcome> {
+    pub(crate) fn execute(self, printer: &Printer) -> Result<Outcome> {
         signals::install();
         printer.debug(&format!(
             "running {} {} in {}",

@@ -170,7 +170,7 @@ fn is_http_debug_line(line: &[u8]) -> bool {
 }
 
 /// Removes ANSI escape sequences (terraform colours its output unless told not to).
-pub fn strip_ansi(text: &str) -> String {
+pub(crate) fn strip_ansi(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {

@@ -34,7 +34,7 @@ pub(crate) struct Approval<'a> {
 impl Approval<'_> {
     /// The plan about to be applied is not the one `tfw --all apply` confirmed: a refusal
     /// naming both hashes. Checked by the gate and again just before terraform starts.
-    pub fn refuse_other_plan(&self, plan: &Path, state: &str) -> Result<()> {
+    pub(crate) fn refuse_other_plan(&self, plan: &Path, state: &str) -> Result<()> {
         let Some(reviewed) = self.reviewed else {
             return Ok(());
         };
@@ -55,12 +55,12 @@ impl Approval<'_> {
 impl PlanChanges {
     /// Destroys, replaces, or stops managing (`forget`) anything: what a protected state
     /// must not undergo without `--allow-protected`.
-    pub fn destructive(&self) -> bool {
+    pub(crate) fn destructive(&self) -> bool {
         !self.destroyed.is_empty() || !self.replaced.is_empty() || !self.forgotten.is_empty()
     }
 
     /// "  destroy  a.b" lines, the first `LISTED`, then "  ... and N more".
-    pub fn listing(&self) -> Vec<String> {
+    pub(crate) fn listing(&self) -> Vec<String> {
         let all: Vec<String> = self
             .destroyed
             .iter()

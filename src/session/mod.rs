@@ -51,14 +51,14 @@ pub(crate) fn take_run_lock(ctx: &Context, state: Option<&str>) -> Result<()> {
 
 impl<'a> Session<'a> {
     /// backend → engine → run lock.
-    pub fn open(ctx: &'a Context, root: Root) -> Result<Self> {
+    pub(crate) fn open(ctx: &'a Context, root: Root) -> Result<Self> {
         let backend = ctx.backend()?;
         Self::with_backend(ctx, backend, root)
     }
 
     /// The same, for a command that already judged the validated backend (a refusal that
     /// must come before anything runs).
-    pub fn with_backend(ctx: &'a Context, backend: Backend, root: Root) -> Result<Self> {
+    pub(crate) fn with_backend(ctx: &'a Context, backend: Backend, root: Root) -> Result<Self> {
         if root == Root::Gitlab {
             rules::require_http_backend(ctx.dir())?;
         }
@@ -71,31 +71,31 @@ impl<'a> Session<'a> {
         })
     }
 
-    pub fn state(&self) -> &str {
+    pub(crate) fn state(&self) -> &str {
         self.backend.state_name()
     }
 
-    pub fn init_if_needed(&self) -> Result<()> {
+    pub(crate) fn init_if_needed(&self) -> Result<()> {
         init::ensure(self.ctx, &self.engine, Some(&self.backend))
     }
 
     /// `tfw init`: always, with the person's extra arguments.
-    pub fn init(&self, extra: Vec<String>) -> Result<Outcome> {
+    pub(crate) fn init(&self, extra: Vec<String>) -> Result<Outcome> {
         init::run(self.ctx, &self.engine, Some(&self.backend), extra)
     }
 
-    pub fn terraform(&self, args: Vec<OsString>, output: Output) -> Result<Outcome> {
+    pub(crate) fn terraform(&self, args: Vec<OsString>, output: Output) -> Result<Outcome> {
         self.ctx
             .terraform(&self.engine, Some(&self.backend), args, output)
     }
 
-    pub fn plan(&self, extra: &[String], destroy: bool, no_lock: bool) -> Result<plan::Made> {
+    pub(crate) fn plan(&self, extra: &[String], destroy: bool, no_lock: bool) -> Result<plan::Made> {
         plan::make(self, extra, destroy, no_lock)
     }
 
     /// `show -json PLAN`, parsed; terraform's outcome when it could not show it (terraform
     /// 1.0 reads the remote state to show a plan, and fails on a stale one).
-    pub fn show_json(&self, plan: &Path) -> Result<serde_json::Value, Option<Outcome>> {
+    pub(crate) fn show_json(&self, plan: &Path) -> Result<serde_json::Value, Option<Outcome>> {
         let args: Vec<OsString> = vec!["show".into(), "-json".into(), plan.into()];
         let outcome = self
             .terraform(args, Output::CaptureStdout)
@@ -109,7 +109,7 @@ impl<'a> Session<'a> {
     /// gate → backup → run: applies the state's saved plan file once the gate let it pass.
     /// A refused or declined plan is withdrawn (it must not linger to be applied later by a
     /// command that asks less); an applied one is consumed.
-    pub fn apply(&self, approval: &Approval, action: &str) -> Result<ExitCode> {
+    pub(crate) fn apply(&self, approval: &Approval, action: &str) -> Result<ExitCode> {
         let files = plans::files_for(self.ctx.dir(), self.state());
         self.init_if_needed()?;
         // Ctrl-C at the question declines too: the plan goes as it would for "no".
@@ -145,7 +145,7 @@ impl<'a> Session<'a> {
     }
 
     /// Explains a failed or interrupted run in GitLab's terms.
-    pub fn after(&self, outcome: &Outcome, action: &str) {
+    pub(crate) fn after(&self, outcome: &Outcome, action: &str) {
         if !outcome.success() && !outcome.interrupted {
             crate::diagnose::report(self.ctx, &self.backend, outcome, action);
         }
@@ -153,7 +153,7 @@ impl<'a> Session<'a> {
     }
 
     /// Saves the current remote state locally before it changes. No backup, no change.
-    pub fn backup(&self) -> Result<()> {
+    pub(crate) fn backup(&self) -> Result<()> {
         let (ctx, backend) = (self.ctx, &self.backend);
         let spinner = ctx.printer.spinner("backing up the remote state");
         let result = Client::new(backend).get_state(backend.state_name());
@@ -197,7 +197,7 @@ pub(crate) struct Local<'a> {
 
 impl<'a> Local<'a> {
     /// engine → backend if valid → run lock.
-    pub fn open(ctx: &'a Context) -> Result<Self> {
+    pub(crate) fn open(ctx: &'a Context) -> Result<Self> {
         let engine = ctx.engine()?;
         let (backend, _) = ctx.settings.backend();
         runlock::acquire(ctx, backend.as_ref().map(Backend::state_name))?;
@@ -210,7 +210,7 @@ impl<'a> Local<'a> {
 
     /// With a backend, init when needed; without one, `init -backend=false` when the
     /// directory was never initialised. `Some(code)` when init failed.
-    pub fn init_if_needed(&self, only_when_missing: bool) -> Result<Option<ExitCode>> {
+    pub(crate) fn init_if_needed(&self, only_when_missing: bool) -> Result<Option<ExitCode>> {
         let missing = !self.ctx.dir().join(".terraform").is_dir();
         if only_when_missing && !missing {
             return Ok(None);
@@ -228,7 +228,7 @@ impl<'a> Local<'a> {
         }
     }
 
-    pub fn terraform(&self, args: Vec<OsString>, output: Output) -> Result<Outcome> {
+    pub(crate) fn terraform(&self, args: Vec<OsString>, output: Output) -> Result<Outcome> {
         self.ctx
             .terraform(&self.engine, self.backend.as_ref(), args, output)
     }

@@ -44,7 +44,7 @@ impl Holder {
     }
 
     /// The holder as people read it: "`tfw apply (pid 4242)`", or "another tfw".
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         if self.note.is_empty() {
             "another tfw".to_string()
         } else {
@@ -54,7 +54,7 @@ impl Holder {
 
     /// Whether its process still runs (a record without a PID counts as running: the
     /// `flock` is what really says the holder is there).
-    pub fn alive(&self) -> bool {
+    pub(crate) fn alive(&self) -> bool {
         self.pid.is_none_or(|pid| {
             // SAFETY: signal 0 only asks whether the process exists.
             let answer = unsafe { libc::kill(pid as libc::pid_t, 0) };

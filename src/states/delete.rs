@@ -17,7 +17,7 @@ use crate::states::listing::StateLock;
 use crate::states::remote::Remote;
 
 /// What GitLab did with a DELETE, checked afterwards.
-pub enum Outcome {
+pub(crate) enum Outcome {
     Gone,
     /// GitLab answers 422 "scheduled for deletion" until its worker has removed the state.
     Scheduled,
@@ -26,13 +26,13 @@ pub enum Outcome {
     },
 }
 
-pub struct Options<'a> {
+pub(crate) struct Options<'a> {
     pub name: &'a str,
     pub allow_protected: bool,
     pub yes: bool,
 }
 
-pub fn run(remote: &Remote, options: &Options) -> Result<ExitCode> {
+pub(crate) fn run(remote: &Remote, options: &Options) -> Result<ExitCode> {
     let ctx = remote.ctx;
     let printer = &ctx.printer;
     let name = options.name;
@@ -113,12 +113,12 @@ fn allowed(ctx: &Context, name: &str, protected: bool, allow: bool) -> Result<()
     Ok(())
 }
 
-pub fn download(remote: &Remote, name: &str) -> Result<Option<Vec<u8>>> {
+pub(crate) fn download(remote: &Remote, name: &str) -> Result<Option<Vec<u8>>> {
     remote.call(name, &format!("download `{name}`"), |c| c.get_state(name))
 }
 
 /// Backs `bytes` up (when the state holds any), deletes, and checks what GitLab did.
-pub fn delete(
+pub(crate) fn delete(
     remote: &Remote,
     name: &str,
     bytes: Option<&[u8]>,
@@ -129,7 +129,7 @@ pub fn delete(
 }
 
 /// Saves `bytes` of state `name` in `.tfw/backups/` (nothing to save when there are none).
-pub fn back_up(remote: &Remote, name: &str, bytes: Option<&[u8]>) -> Result<Option<PathBuf>> {
+pub(crate) fn back_up(remote: &Remote, name: &str, bytes: Option<&[u8]>) -> Result<Option<PathBuf>> {
     let settings = &remote.ctx.settings;
     bytes
         .map(|bytes| {
@@ -157,7 +157,7 @@ fn verify(remote: &Remote, name: &str) -> Result<Outcome> {
     })
 }
 
-pub fn report(
+pub(crate) fn report(
     remote: &Remote,
     name: &str,
     backup: Option<PathBuf>,

@@ -12,20 +12,20 @@ use serde_json::Value;
 use crate::states::snapshot::{Leaf, Snapshot};
 
 #[derive(Debug, Default, Serialize)]
-pub struct Diff {
+pub(crate) struct Diff {
     pub resources: ResourceChanges,
     pub outputs: Vec<Change>,
 }
 
 #[derive(Debug, Default, Serialize)]
-pub struct ResourceChanges {
+pub(crate) struct ResourceChanges {
     pub added: Vec<String>,
     pub removed: Vec<String>,
     pub changed: Vec<Changed>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct Changed {
+pub(crate) struct Changed {
     pub address: String,
     pub attributes: Vec<Change>,
 }
@@ -33,7 +33,7 @@ pub struct Changed {
 /// One attribute or output: `change` is `added`, `removed` or `changed`; `from`/`to` are
 /// `null` when absent on that side or when `sensitive` (then never shown).
 #[derive(Debug, Serialize)]
-pub struct Change {
+pub(crate) struct Change {
     #[serde(rename = "path")]
     pub name: String,
     pub change: &'static str,
@@ -42,7 +42,7 @@ pub struct Change {
     pub to: Value,
 }
 
-pub fn compare(from: &Snapshot, to: &Snapshot) -> Diff {
+pub(crate) fn compare(from: &Snapshot, to: &Snapshot) -> Diff {
     let mut diff = Diff::default();
     for (address, before) in &from.resources {
         match to.resources.get(address) {
@@ -112,7 +112,7 @@ pub(crate) fn changes(
 }
 
 impl Diff {
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.resources.added.is_empty()
             && self.resources.removed.is_empty()
             && self.resources.changed.is_empty()
@@ -120,7 +120,7 @@ impl Diff {
     }
 
     /// The diff for people: `+`/`-`/`~` per resource, the changed attributes indented.
-    pub fn lines(&self) -> Vec<String> {
+    pub(crate) fn lines(&self) -> Vec<String> {
         let mut lines = Vec::new();
         for address in &self.resources.added {
             lines.push(format!("+ {address}"));
@@ -147,7 +147,7 @@ impl Diff {
 
 impl Change {
     /// `path: "a" -> "b"`, `+ path = 1`, `- path`, `path: (sensitive) changed`.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let value = |v: &Value| shorten(&v.to_string(), 120);
         match (self.change, self.sensitive) {
             ("added", true) => format!("+ {} = (sensitive)", self.name),

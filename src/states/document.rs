@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Summary {
+pub(crate) struct Summary {
     pub serial: Option<u64>,
     pub lineage: Option<String>,
     pub terraform_version: Option<String>,
@@ -19,7 +19,7 @@ pub struct Summary {
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Output {
+pub(crate) struct Output {
     pub name: String,
     pub sensitive: bool,
     /// `null` when sensitive.
@@ -28,7 +28,7 @@ pub struct Output {
 
 impl Summary {
     /// `None` when the bytes are not a JSON object (not a state document at all).
-    pub fn parse(bytes: &[u8]) -> Option<Summary> {
+    pub(crate) fn parse(bytes: &[u8]) -> Option<Summary> {
         let doc: Value = serde_json::from_slice(bytes).ok()?;
         let doc = doc.as_object()?;
         let text = |key: &str| doc.get(key).and_then(Value::as_str).map(str::to_string);
@@ -78,7 +78,7 @@ impl Summary {
 
 impl Output {
     /// `(sensitive)`, or the value as compact JSON, cut at `max` characters.
-    pub fn shown(&self, max: usize) -> String {
+    pub(crate) fn shown(&self, max: usize) -> String {
         if self.sensitive {
             return "(sensitive)".into();
         }

@@ -10,7 +10,7 @@ use crate::states::diff::{Change, changes};
 use crate::states::snapshot::plan_leaves;
 
 #[derive(Debug, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     pub state: String,
     /// `in_sync`, `drifted` or `failed`.
     pub status: &'static str,
@@ -24,7 +24,7 @@ pub struct Report {
 
 /// What happened to a state's drift issue.
 #[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct IssueOutcome {
+pub(crate) struct IssueOutcome {
     /// `opened`, `reopened`, `updated`, `unchanged`, `closed`, `none` (in sync and no open
     /// issue, or the check failed: the issue is left as it is) or `failed` (`error` says why).
     pub action: &'static str,
@@ -34,7 +34,7 @@ pub struct IssueOutcome {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Drifted {
+pub(crate) struct Drifted {
     pub address: String,
     /// Terraform's actions for the drift: `["update"]`, `["delete"]` (gone outside Terraform)...
     pub actions: Vec<String>,
@@ -42,7 +42,7 @@ pub struct Drifted {
 }
 
 impl Report {
-    pub fn failed(state: &str, reason: String) -> Report {
+    pub(crate) fn failed(state: &str, reason: String) -> Report {
         Report {
             state: state.to_string(),
             status: "failed",
@@ -55,7 +55,7 @@ impl Report {
 
     /// From `show -json` of a refresh-only plan; `drifted` is terraform's own verdict (exit 2
     /// of `-detailed-exitcode`), the JSON says what.
-    pub fn from_plan(state: &str, plan: &Value, drifted: bool) -> Report {
+    pub(crate) fn from_plan(state: &str, plan: &Value, drifted: bool) -> Report {
         let resources: Vec<Drifted> = plan["resource_drift"]
             .as_array()
             .into_iter()
@@ -113,7 +113,7 @@ impl Report {
     }
 
     /// The report for people, one line per resource and attribute.
-    pub fn lines(&self) -> Vec<String> {
+    pub(crate) fn lines(&self) -> Vec<String> {
         let mut lines = match self.status {
             "in_sync" => vec![format!("`{}`: in sync", self.state)],
             "failed" => vec![format!(

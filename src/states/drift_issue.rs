@@ -12,7 +12,7 @@ use crate::context::Context;
 use crate::problem::Problem;
 use crate::states::drift::{IssueOutcome, Report};
 
-pub const LABEL: &str = "tfw-drift";
+pub(crate) const LABEL: &str = "tfw-drift";
 
 /// Reports longer than this many lines are cut in the issue (GitLab takes 1 MB).
 const MAX_LINES: usize = 400;
@@ -34,7 +34,7 @@ fn title(state: &str) -> String {
 /// The issue's text: the report as `tfw drift` prints it (sensitive values already hidden,
 /// known secrets masked), how to look again, and the marker. Nothing in it changes from one
 /// run to the next unless the drift does, so a rerun is a no-op.
-pub fn description(ctx: &Context, backend: &Backend, report: &Report) -> String {
+pub(crate) fn description(ctx: &Context, backend: &Backend, report: &Report) -> String {
     let state = &report.state;
     let mut lines = report.lines();
     if lines.len() > MAX_LINES {
@@ -54,7 +54,7 @@ pub fn description(ctx: &Context, backend: &Backend, report: &Report) -> String 
 }
 
 /// Brings the state's issue in line with `report`.
-pub fn keep(ctx: &Context, backend: &Backend, report: &Report) -> Result<IssueOutcome, Problem> {
+pub(crate) fn keep(ctx: &Context, backend: &Backend, report: &Report) -> Result<IssueOutcome, Problem> {
     let state = &report.state;
     let what = format!("cannot keep the drift issue of `{state}`");
     let fail = |err: ApiError| {
@@ -138,7 +138,7 @@ pub fn keep(ctx: &Context, backend: &Backend, report: &Report) -> Result<IssueOu
 }
 
 /// One line for people: what happened to the issue.
-pub fn describe(state: &str, outcome: &IssueOutcome) -> Option<String> {
+pub(crate) fn describe(state: &str, outcome: &IssueOutcome) -> Option<String> {
     let issue = match (outcome.iid, &outcome.web_url) {
         (Some(iid), Some(url)) => format!("issue #{iid} ({url})"),
         (Some(iid), None) => format!("issue #{iid}"),

@@ -14,7 +14,7 @@ use crate::states::snapshot::Snapshot;
 use crate::states::versions::GAPS;
 
 #[derive(Debug, Serialize)]
-pub struct History {
+pub(crate) struct History {
     pub name: String,
     pub latest_serial: Option<u64>,
     /// Newest first.
@@ -27,7 +27,7 @@ pub struct History {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub serial: u64,
     /// `ok`, `missing` (GitLab has no such version), `unreadable` (not a state tfw can
     /// read) or `failed` (the call failed).
@@ -44,7 +44,7 @@ pub struct Entry {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Changes {
+pub(crate) struct Changes {
     pub added: Vec<String>,
     pub removed: Vec<String>,
     pub changed: Vec<String>,
@@ -82,7 +82,7 @@ impl Entry {
 }
 
 /// Up to `limit` versions (plus the one before the oldest, to say what it changed).
-pub fn fetch(remote: &Remote, name: &str, limit: usize) -> Result<History> {
+pub(crate) fn fetch(remote: &Remote, name: &str, limit: usize) -> Result<History> {
     let latest = crate::states::delete::download(remote, name)?;
     let mut history = History {
         name: name.to_string(),
@@ -194,7 +194,7 @@ fn link(entries: &mut [Entry]) {
 
 impl Changes {
     /// `+1 -0 ~2, outputs ~1: + a.b, ~ c.d` for the table (at most three addresses).
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let mut text = if self.added.is_empty()
             && self.removed.is_empty()
             && self.changed.is_empty()

@@ -14,7 +14,7 @@ use crate::states::remote::Remote;
 
 /// One state in `tfw use`/`tfw state list` (JSON field names are part of the stable schema).
 #[derive(Debug, Clone, Serialize)]
-pub struct Row {
+pub(crate) struct Row {
     pub name: String,
     pub current: bool,
     pub protected: bool,
@@ -31,18 +31,18 @@ pub struct Row {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct StateLock {
+pub(crate) struct StateLock {
     pub holder: Option<String>,
     pub since: Option<String>,
 }
 
 #[derive(Debug)]
-pub struct Listing {
+pub(crate) struct Listing {
     pub states: Vec<Row>,
 }
 
 impl StateLock {
-    pub fn of(info: &StateInfo) -> Option<StateLock> {
+    pub(crate) fn of(info: &StateInfo) -> Option<StateLock> {
         if info.locked_at.is_none() && info.locked_by.is_none() {
             return None;
         }
@@ -53,7 +53,7 @@ impl StateLock {
     }
 
     /// "bob, 2h ago" / "bob since 2024-05-01T10:00:00Z" style, for people.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         let who = self.holder.as_deref().unwrap_or("someone");
         match self.since.as_deref() {
             Some(since) => match age(since) {
@@ -67,7 +67,7 @@ impl StateLock {
 
 impl Listing {
     /// The project's states from GitLab, the current one marked.
-    pub fn fetch(remote: &Remote) -> anyhow::Result<Self> {
+    pub(crate) fn fetch(remote: &Remote) -> anyhow::Result<Self> {
         let states = remote.states()?;
         let current = remote.ctx.settings.state().map(|s| s.value);
         Ok(Self::new(remote.ctx, &states, current.as_deref()))
@@ -75,7 +75,7 @@ impl Listing {
 
     /// Rows for the states GitLab listed, plus the current state when GitLab has none yet (a
     /// personal state before its first apply), so the mark is always somewhere.
-    pub fn new(ctx: &Context, states: &[StateInfo], current: Option<&str>) -> Self {
+    pub(crate) fn new(ctx: &Context, states: &[StateInfo], current: Option<&str>) -> Self {
         let project = &ctx.settings.project;
         let username = ctx.settings.username();
         let row = |name: &str| Row {
@@ -123,7 +123,7 @@ impl Listing {
     }
 
     /// The table's lines: a header, then one line per state, the current one starting `*`.
-    pub fn lines(&self) -> Vec<String> {
+    pub(crate) fn lines(&self) -> Vec<String> {
         let header = ["  NAME", "SERIAL", "UPDATED", "LOCK"]
             .map(String::from)
             .to_vec();
@@ -138,7 +138,7 @@ impl Listing {
     /// One line per state for the picker, readable without a header, in the table's order:
     /// `* dev-alice   serial 3   updated 5m ago   locked by bob, 2h ago`, a protected state
     /// marked `[protected]` after its name.
-    pub fn picker_items(&self) -> Vec<String> {
+    pub(crate) fn picker_items(&self) -> Vec<String> {
         let rows = self.states.iter().map(|row| {
             let [name, serial, updated, _] = cells(row);
             let mark = if row.current { '*' } else { ' ' };
@@ -169,7 +169,7 @@ impl Listing {
     }
 
     /// The table on stdout (data: it goes to pipes). Colour only when stdout is a terminal.
-    pub fn print_table(&self, ctx: &Context) -> Result<(), StdoutError> {
+    pub(crate) fn print_table(&self, ctx: &Context) -> Result<(), StdoutError> {
         let color = ctx.printer.color_stdout();
         let paint = |text: &str, style: Style| {
             if color {
@@ -191,7 +191,7 @@ impl Listing {
     }
 
     /// A JSON array of rows (`tfw state list --json | jq -r '.[].name'`).
-    pub fn print_json(&self, printer: &Printer) -> anyhow::Result<()> {
+    pub(crate) fn print_json(&self, printer: &Printer) -> anyhow::Result<()> {
         printer.json(&self.states)
     }
 }
@@ -217,7 +217,7 @@ fn cells(row: &Row) -> [String; 4] {
 
 /// Aligns rows of cells into lines, two spaces apart; `right` lists the right-aligned columns.
 /// The last column is not padded, and no line ends in spaces.
-pub fn columns(rows: Vec<Vec<String>>, right: &[usize]) -> Vec<String> {
+pub(crate) fn columns(rows: Vec<Vec<String>>, right: &[usize]) -> Vec<String> {
     let count = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..count)
         .map(|i| {
@@ -245,7 +245,7 @@ pub fn columns(rows: Vec<Vec<String>>, right: &[usize]) -> Vec<String> {
 }
 
 /// "just now", "5m ago", "3h ago", "12d ago" for an RFC 3339 time; `None` if unparsable.
-pub fn age(time: &str) -> Option<String> {
+pub(crate) fn age(time: &str) -> Option<String> {
     let seconds = elapsed(time)?.as_secs();
     Some(match seconds {
         0..60 => "just now".into(),
@@ -256,14 +256,14 @@ pub fn age(time: &str) -> Option<String> {
 }
 
 /// Time since a GitLab time; zero for a time in the future.
-pub fn elapsed(time: &str) -> Option<std::time::Duration> {
+pub(crate) fn elapsed(time: &str) -> Option<std::time::Duration> {
     let then = parse_time(time)?;
     Some(SystemTime::now().duration_since(then).unwrap_or_default())
 }
 
 /// An ISO 8601 time as GitLab prints it: `Z` on a UTC instance, `+hh:mm`/`-hh:mm` on one in
 /// another zone (Rails renders times in the instance's zone), with or without fractions.
-pub fn parse_time(time: &str) -> Option<SystemTime> {
+pub(crate) fn parse_time(time: &str) -> Option<SystemTime> {
     let time = time.trim();
     let (local, offset) = match time.strip_suffix('Z') {
         Some(local) => (local, 0i64),

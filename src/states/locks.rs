@@ -16,7 +16,7 @@ use crate::backend::gitlab::{Job, LockedState, Locks, Pipeline};
 use crate::states::listing::{elapsed, parse_time};
 
 #[derive(Debug, Serialize)]
-pub struct Report {
+pub(crate) struct Report {
     /// `project` or `group`, and its path.
     pub scope: &'static str,
     pub path: String,
@@ -31,7 +31,7 @@ pub struct Report {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Row {
+pub(crate) struct Row {
     pub project: String,
     pub state: String,
     pub holder: Option<String>,
@@ -44,7 +44,7 @@ pub struct Row {
 }
 
 #[derive(Debug, Serialize)]
-pub struct JobRow {
+pub(crate) struct JobRow {
     pub id: Option<u64>,
     pub name: Option<String>,
     pub status: Option<String>,
@@ -52,7 +52,7 @@ pub struct JobRow {
 }
 
 #[derive(Debug, Serialize)]
-pub struct PipelineRow {
+pub(crate) struct PipelineRow {
     pub id: Option<u64>,
     pub status: Option<String>,
     pub finished_at: Option<String>,
@@ -60,7 +60,7 @@ pub struct PipelineRow {
 }
 
 #[derive(Debug, Serialize)]
-pub struct ProblemRow {
+pub(crate) struct ProblemRow {
     pub project: String,
     pub reason: String,
 }
@@ -68,7 +68,7 @@ pub struct ProblemRow {
 /// CI statuses of a job or pipeline that will not run any more (GraphQL enums).
 const FINISHED: &[&str] = &["SUCCESS", "FAILED", "CANCELED", "SKIPPED"];
 
-pub fn report(scope: &'static str, locks: Locks, stale_after: Duration) -> Report {
+pub(crate) fn report(scope: &'static str, locks: Locks, stale_after: Duration) -> Report {
     let mut rows: Vec<Row> = locks.locked.iter().map(|l| row(l, stale_after)).collect();
     rows.sort_by(|a, b| (&a.project, &a.state).cmp(&(&b.project, &b.state)));
     Report {
@@ -176,7 +176,7 @@ fn gid_number(gid: &str) -> Option<u64> {
 }
 
 /// `2h 5m`, `45m`, `3d 2h`: whole minutes are enough for a lock's age.
-pub fn human(duration: Duration) -> String {
+pub(crate) fn human(duration: Duration) -> String {
     let minutes = duration.as_secs() / 60;
     match minutes {
         0 => format!("{}s", duration.as_secs()),

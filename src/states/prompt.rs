@@ -16,7 +16,7 @@ const ROOT_KEYS: &[&str] = &[
 ];
 
 /// The prompt text, or `None` when the directory is not a tfw root or has no current state.
-pub fn render(settings: &Settings, format: &str, marker: &str) -> Option<String> {
+pub(crate) fn render(settings: &Settings, format: &str, marker: &str) -> Option<String> {
     if !is_root(settings) {
         return None;
     }

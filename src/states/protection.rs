@@ -14,7 +14,7 @@ use crate::context::Context;
 use crate::problem::Problem;
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Lookup {
+pub(crate) enum Lookup {
     /// This GitLab has no protection rules (404).
     Unsupported,
     /// No rule for this state.
@@ -36,7 +36,7 @@ fn level(name: &str) -> u32 {
 }
 
 /// The rule of `state`, asked with a short deadline: it only guards, it must not stall.
-pub fn lookup(backend: &Backend, state: &str) -> Lookup {
+pub(crate) fn lookup(backend: &Backend, state: &str) -> Lookup {
     let client = Client::with_timeout(backend, Duration::from_secs(10));
     match client.protection_rules() {
         Ok(None) => Lookup::Unsupported,
@@ -50,7 +50,7 @@ pub fn lookup(backend: &Backend, state: &str) -> Lookup {
 
 impl Lookup {
     /// One line for `use`, `state show` and `doctor`.
-    pub fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         match self {
             Lookup::Unsupported => "none (this GitLab has no state protection rules)".into(),
             Lookup::Unprotected => "none".into(),
@@ -59,7 +59,7 @@ impl Lookup {
         }
     }
 
-    pub fn rule(&self) -> Option<&ProtectionRule> {
+    pub(crate) fn rule(&self) -> Option<&ProtectionRule> {
         match self {
             Lookup::Rule(rule) => Some(rule),
             _ => None,
@@ -67,7 +67,7 @@ impl Lookup {
     }
 }
 
-pub fn describe(rule: &ProtectionRule) -> String {
+pub(crate) fn describe(rule: &ProtectionRule) -> String {
     let from = match rule.allowed_from.as_str() {
         "ci_only" => "from CI jobs only",
         "ci_on_protected_branch_only" => "from CI jobs on protected branches only",
@@ -81,7 +81,7 @@ pub fn describe(rule: &ProtectionRule) -> String {
 
 /// Why GitLab will refuse this write from here, if it will. `access_level` is the user's
 /// role in the project when known.
-pub fn refusal(
+pub(crate) fn refusal(
     ctx: &Context,
     backend: &Backend,
     rule: &ProtectionRule,
@@ -123,7 +123,7 @@ pub fn refusal(
 
 /// Refuses a write the state's rule will refuse, before anything is locked. A GitLab without
 /// rules, or rules tfw cannot read, let the write go on (GitLab still decides).
-pub fn guard_write(ctx: &Context, backend: &Backend, action: &str) -> Result<()> {
+pub(crate) fn guard_write(ctx: &Context, backend: &Backend, action: &str) -> Result<()> {
     let spinner = ctx.printer.spinner("reading GitLab's protection rules");
     let found = lookup(backend, backend.state_name());
     drop(spinner);
@@ -146,7 +146,7 @@ pub fn guard_write(ctx: &Context, backend: &Backend, action: &str) -> Result<()>
 
 /// Whether the rule refuses this state's lock from here (a plan then goes without it):
 /// GitLab guards the lock with the same rule as the write.
-pub fn refuses_lock(ctx: &Context, backend: &Backend) -> Option<ProtectionRule> {
+pub(crate) fn refuses_lock(ctx: &Context, backend: &Backend) -> Option<ProtectionRule> {
     let rule = lookup(backend, backend.state_name()).rule()?.clone();
     let access_level = (level(&rule.minimum_access_level_for_write) > 40)
         .then(|| Client::new(backend).project_info().ok()?.access_level)

@@ -21,21 +21,21 @@ use crate::states::document::Summary;
 use crate::states::listing::{age, columns, elapsed};
 use crate::states::remote::Remote;
 
-pub struct Options<'a> {
+pub(crate) struct Options<'a> {
     pub older_than: &'a str,
     pub delete: bool,
     pub yes: bool,
 }
 
 #[derive(Debug, PartialEq)]
-pub struct Candidate {
+pub(crate) struct Candidate {
     pub name: String,
     pub owner: Option<String>,
     pub updated_at: String,
     pub why: String,
 }
 
-pub fn run(remote: &Remote, options: &Options) -> Result<ExitCode> {
+pub(crate) fn run(remote: &Remote, options: &Options) -> Result<ExitCode> {
     let ctx = remote.ctx;
     let printer = &ctx.printer;
     let threshold = humantime::parse_duration(options.older_than).map_err(|err| {
@@ -155,7 +155,7 @@ fn print_table(ctx: &crate::context::Context, candidates: &[Candidate]) -> Resul
 }
 
 /// The owner a personal state is named after, by the project's rule (`dev-{username}`).
-pub fn owner_of(project: &Project, name: &str) -> Option<String> {
+pub(crate) fn owner_of(project: &Project, name: &str) -> Option<String> {
     let rule = project.file.personal.as_deref().unwrap_or("dev-{username}");
     let (prefix, suffix) = rule.split_once("{username}")?;
     let owner = name.strip_prefix(prefix)?.strip_suffix(suffix)?;
@@ -163,7 +163,7 @@ pub fn owner_of(project: &Project, name: &str) -> Option<String> {
 }
 
 /// The stale personal states of people who left (`members: None`: membership unknown).
-pub fn select(
+pub(crate) fn select(
     project: &Project,
     states: &[StateInfo],
     members: Option<&[Member]>,

@@ -8,7 +8,7 @@ use crate::backend::gitlab::{ApiError, ApiResult, Client, StateInfo};
 use crate::context::Context;
 use crate::problem::Problem;
 
-pub struct Remote<'a> {
+pub(crate) struct Remote<'a> {
     pub ctx: &'a Context,
     pub backend: Backend,
     pub client: Client,
@@ -16,7 +16,7 @@ pub struct Remote<'a> {
 
 impl<'a> Remote<'a> {
     /// The validated backend of the current settings (warnings printed, errors returned).
-    pub fn new(ctx: &'a Context) -> Result<Self> {
+    pub(crate) fn new(ctx: &'a Context) -> Result<Self> {
         let backend = ctx.backend()?;
         let client = Client::new(&backend);
         Ok(Self {
@@ -27,13 +27,13 @@ impl<'a> Remote<'a> {
     }
 
     /// The state a command is about: the one named, else the current one.
-    pub fn target(&self, name: Option<&str>) -> String {
+    pub(crate) fn target(&self, name: Option<&str>) -> String {
         name.unwrap_or(self.backend.state_name()).to_string()
     }
 
     /// Runs one call under a spinner. `what` is a verb phrase ("list the project's states"):
     /// the spinner says "asking GitLab to {what}", a failure "cannot {what}: <cause>".
-    pub fn call<T>(
+    pub(crate) fn call<T>(
         &self,
         state: &str,
         what: &str,
@@ -59,13 +59,13 @@ impl<'a> Remote<'a> {
     }
 
     /// A failed call about `state` as the error the user sees: "cannot {what}: <cause>".
-    pub fn failure(&self, state: &str, what: &str, err: &ApiError) -> anyhow::Error {
+    pub(crate) fn failure(&self, state: &str, what: &str, err: &ApiError) -> anyhow::Error {
         err.problem(&format!("cannot {what}"), &self.backend.for_state(state))
             .into()
     }
 
     /// Every state of the project, sorted by name.
-    pub fn states(&self) -> Result<Vec<StateInfo>> {
+    pub(crate) fn states(&self) -> Result<Vec<StateInfo>> {
         let state = self.backend.state_name().to_string();
         let mut states = self.call(&state, "list the project's states", Client::list_states)?;
         states.sort_by(|a, b| a.name.cmp(&b.name));
@@ -73,7 +73,7 @@ impl<'a> Remote<'a> {
     }
 
     /// One state's GraphQL record; an error naming the known states when there is none.
-    pub fn info(&self, name: &str) -> Result<StateInfo> {
+    pub(crate) fn info(&self, name: &str) -> Result<StateInfo> {
         let states = self.states()?;
         let names: Vec<String> = states.iter().map(|s| s.name.clone()).collect();
         if let Some(found) = states.into_iter().find(|s| s.name == name) {
@@ -85,7 +85,7 @@ impl<'a> Remote<'a> {
     /// GitLab has no state `name` among `known`. GitLab lists no states at all to a Reporter
     /// or Guest, so an empty listing is checked against the token's role: "no states yet"
     /// would name a cause GitLab did not give.
-    pub fn missing(&self, name: &str, known: &[String]) -> Problem {
+    pub(crate) fn missing(&self, name: &str, known: &[String]) -> Problem {
         if known.is_empty()
             && let Ok(info) = self.client.project_info()
             && let Some(level) = info.access_level.filter(|l| *l < 30)
@@ -102,7 +102,7 @@ impl<'a> Remote<'a> {
 }
 
 /// GitLab has no state of that name: say which ones it has, and the nearest one.
-pub fn no_such_state(name: &str, known: &[String]) -> Problem {
+pub(crate) fn no_such_state(name: &str, known: &[String]) -> Problem {
     let problem = Problem::error(format!("GitLab has no state `{name}` in this project"));
     match nearest(name, known) {
         Some(near) => problem.hint(format!(
@@ -114,7 +114,7 @@ pub fn no_such_state(name: &str, known: &[String]) -> Problem {
 }
 
 /// The known name closest to `name`, when it is close enough to be a typo.
-pub fn nearest<'k>(name: &str, known: &'k [String]) -> Option<&'k str> {
+pub(crate) fn nearest<'k>(name: &str, known: &'k [String]) -> Option<&'k str> {
     known
         .iter()
         .map(|k| (strsim::jaro_winkler(name, k), k.as_str()))

@@ -18,7 +18,7 @@ use crate::states::delete::{back_up, download};
 use crate::states::document::Summary;
 use crate::states::remote::Remote;
 
-pub fn run(remote: &Remote, file: &Path, confirm: Option<&str>) -> Result<ExitCode> {
+pub(crate) fn run(remote: &Remote, file: &Path, confirm: Option<&str>) -> Result<ExitCode> {
     let ctx = remote.ctx;
     let printer = &ctx.printer;
     let path = ctx.dir().join(file);

@@ -14,7 +14,7 @@ use crate::states::remote::Remote;
 use crate::states::snapshot::Snapshot;
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Revision {
+pub(crate) enum Revision {
     Latest,
     Serial(u64),
     Plan,
@@ -24,7 +24,7 @@ pub enum Revision {
 impl Revision {
     /// `latest`, `plan`, a serial, or a path (has a `/`, or ends in `.tfstate`/`.json`);
     /// `None` for anything else, which is then a state name.
-    pub fn parse(text: &str) -> Option<Revision> {
+    pub(crate) fn parse(text: &str) -> Option<Revision> {
         match text {
             "latest" => Some(Revision::Latest),
             "plan" => Some(Revision::Plan),
@@ -41,7 +41,7 @@ impl Revision {
 
 /// One side of a diff, as `--json` shows it (stable field names, see docs/states.md).
 #[derive(Debug, Serialize)]
-pub struct Side {
+pub(crate) struct Side {
     /// `version`, `backup`, `file` or `plan`.
     pub kind: &'static str,
     /// For people: `version 7 (latest)`, `backup .tfw/backups/...`, `saved plan`.
@@ -68,7 +68,7 @@ impl Side {
     }
 }
 
-pub fn load(remote: &Remote, state: &str, revision: &Revision) -> Result<Side> {
+pub(crate) fn load(remote: &Remote, state: &str, revision: &Revision) -> Result<Side> {
     match revision {
         Revision::Latest => latest(remote, state),
         Revision::Serial(serial) => {
@@ -87,7 +87,7 @@ pub fn load(remote: &Remote, state: &str, revision: &Revision) -> Result<Side> {
     }
 }
 
-pub fn latest(remote: &Remote, state: &str) -> Result<Side> {
+pub(crate) fn latest(remote: &Remote, state: &str) -> Result<Side> {
     let bytes = crate::states::delete::download(remote, state)?.ok_or_else(|| {
         Problem::error(format!("GitLab holds no data for state `{state}`"))
             .hint("`tfw state list` shows the states that exist")
@@ -97,7 +97,7 @@ pub fn latest(remote: &Remote, state: &str) -> Result<Side> {
 
 /// The latest version, or an empty state when GitLab has none yet (a plan for a new state
 /// is then all additions).
-pub fn latest_or_empty(remote: &Remote, state: &str) -> Result<Side> {
+pub(crate) fn latest_or_empty(remote: &Remote, state: &str) -> Result<Side> {
     match crate::states::delete::download(remote, state)? {
         Some(bytes) => latest_of(state, &bytes),
         None => Ok(Side::new(
@@ -118,7 +118,7 @@ fn latest_of(state: &str, bytes: &[u8]) -> Result<Side> {
 }
 
 /// The newest version below `serial`, probing at most `GAPS` serials down.
-pub fn previous(remote: &Remote, state: &str, serial: u64) -> Result<Side> {
+pub(crate) fn previous(remote: &Remote, state: &str, serial: u64) -> Result<Side> {
     let lowest = serial.saturating_sub(crate::states::versions::GAPS);
     for below in (lowest..serial).rev() {
         let bytes = remote.call(
@@ -141,7 +141,7 @@ pub fn previous(remote: &Remote, state: &str, serial: u64) -> Result<Side> {
     .into())
 }
 
-pub fn missing_version(state: &str, serial: u64) -> Problem {
+pub(crate) fn missing_version(state: &str, serial: u64) -> Problem {
     let problem = Problem::error(format!("GitLab has no version {serial} of state `{state}`"));
     if state.contains('.') {
         // GitLab's versions route does not match a name with a dot (its state routes do).

@@ -10,20 +10,20 @@ use serde_json::Value;
 
 /// One attribute value at its path, e.g. `tags.env` or `ingress[0].cidr_blocks[1]`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Leaf {
+pub(crate) struct Leaf {
     pub value: Value,
     /// Marked sensitive by Terraform, or named like a secret: never shown.
     pub hidden: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct OutputValue {
+pub(crate) struct OutputValue {
     pub value: Value,
     pub sensitive: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Snapshot {
+pub(crate) struct Snapshot {
     pub serial: Option<u64>,
     pub lineage: Option<String>,
     pub terraform_version: Option<String>,
@@ -35,7 +35,7 @@ pub struct Snapshot {
 impl Snapshot {
     /// A state document (format version 4, Terraform >= 0.12, and OpenTofu). The error says
     /// why it is not one, for the row or message that reports it.
-    pub fn from_state(bytes: &[u8]) -> Result<Snapshot, String> {
+    pub(crate) fn from_state(bytes: &[u8]) -> Result<Snapshot, String> {
         let doc: Value =
             serde_json::from_slice(bytes).map_err(|err| format!("not JSON ({err})"))?;
         let doc = doc
@@ -89,7 +89,7 @@ impl Snapshot {
     }
 
     /// What a plan leaves behind: `planned_values` of `terraform show -json PLAN`.
-    pub fn from_plan(plan: &Value) -> Result<Snapshot, String> {
+    pub(crate) fn from_plan(plan: &Value) -> Result<Snapshot, String> {
         let planned = plan
             .get("planned_values")
             .ok_or("the plan has no `planned_values`")?;
@@ -138,7 +138,7 @@ impl Snapshot {
         Ok(snapshot)
     }
 
-    pub fn resource_count(&self) -> usize {
+    pub(crate) fn resource_count(&self) -> usize {
         self.resources
             .keys()
             .filter(|a| !a.starts_with("data.") && !a.contains(".data."))

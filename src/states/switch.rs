@@ -19,11 +19,11 @@ const STATE_KEY: &str = "TF_STATE_NAME";
 const ADDRESS_KEY: &str = "TF_HTTP_ADDRESS";
 const LOCK_KEYS: [&str; 2] = ["TF_HTTP_LOCK_ADDRESS", "TF_HTTP_UNLOCK_ADDRESS"];
 
-pub fn previous_path(ctx: &Context) -> PathBuf {
+pub(crate) fn previous_path(ctx: &Context) -> PathBuf {
     crate::layout::previous_state(ctx.dir())
 }
 
-pub fn previous(ctx: &Context) -> Option<String> {
+pub(crate) fn previous(ctx: &Context) -> Option<String> {
     let text = std::fs::read_to_string(previous_path(ctx)).ok()?;
     let name = text.trim_end_matches(['\r', '\n']);
     (!name.is_empty()).then(|| name.to_string())
@@ -32,7 +32,7 @@ pub fn previous(ctx: &Context) -> Option<String> {
 /// The state `.env` selects: its `TF_STATE_NAME`, else the state its `TF_HTTP_ADDRESS`
 /// names, else the personal state. The shell and `--state` do not count: this is what
 /// `tfw use` changes.
-pub fn dotenv_state(settings: &Settings) -> Option<String> {
+pub(crate) fn dotenv_state(settings: &Settings) -> Option<String> {
     let dotenv = settings.dotenv.as_ref()?;
     let in_address = dotenv
         .get(ADDRESS_KEY)
@@ -49,7 +49,7 @@ pub fn dotenv_state(settings: &Settings) -> Option<String> {
     }
 }
 
-pub enum Switch {
+pub(crate) enum Switch {
     /// `.env` already selected that state; nothing was written.
     AlreadyThere,
     /// `.env` was rewritten; `from` is the state it selected before, when known.
@@ -57,7 +57,7 @@ pub enum Switch {
 }
 
 /// Points `.env` at `name`, remembering where it pointed before.
-pub fn switch(ctx: &Context, name: &str) -> Result<Switch> {
+pub(crate) fn switch(ctx: &Context, name: &str) -> Result<Switch> {
     let settings = &ctx.settings;
     let Some(dotenv) = &settings.dotenv else {
         let problem = settings
@@ -91,7 +91,7 @@ pub fn switch(ctx: &Context, name: &str) -> Result<Switch> {
 /// `.env`'s text with `TF_STATE_NAME` set to `name`. An address written out literally (not
 /// ending in `${TF_STATE_NAME}`) is moved along, and so are literal lock addresses, so the
 /// file never names two different states.
-pub fn edited(dotenv: &DotEnv, name: &str) -> Result<String, Problem> {
+pub(crate) fn edited(dotenv: &DotEnv, name: &str) -> Result<String, Problem> {
     let mut text = dotenv.with_value(STATE_KEY, name);
     let Some(old_address) = dotenv.get(ADDRESS_KEY) else {
         return Ok(text);

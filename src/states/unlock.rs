@@ -15,7 +15,7 @@ use crate::problem::Problem;
 use crate::states::listing::StateLock;
 use crate::states::remote::Remote;
 
-pub struct Options<'a> {
+pub(crate) struct Options<'a> {
     pub name: Option<&'a str>,
     pub force: bool,
     pub confirm: Option<&'a str>,
@@ -42,7 +42,7 @@ fn held_here(remote: &Remote, name: &str) -> Result<()> {
     Err(crate::session::runlock::busy(&holder).into())
 }
 
-pub fn run(remote: &Remote, options: &Options) -> Result<ExitCode> {
+pub(crate) fn run(remote: &Remote, options: &Options) -> Result<ExitCode> {
     let printer = &remote.ctx.printer;
     let name = remote.target(options.name);
     crate::states::protection::guard_write(remote.ctx, &remote.backend.for_state(&name), "unlock")?;

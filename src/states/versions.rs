@@ -14,10 +14,10 @@ use crate::states::document::Summary;
 use crate::states::remote::Remote;
 
 /// How many missing serials the probe tolerates beyond `limit`.
-pub const GAPS: u64 = 20;
+pub(crate) const GAPS: u64 = 20;
 
 #[derive(Debug, Serialize)]
-pub struct Versions {
+pub(crate) struct Versions {
     pub name: String,
     pub latest_serial: Option<u64>,
     /// Newest first.
@@ -29,7 +29,7 @@ pub struct Versions {
 }
 
 #[derive(Debug, Serialize)]
-pub struct Version {
+pub(crate) struct Version {
     pub serial: u64,
     /// Size in bytes and sha256 of exactly what GitLab stored (compare with `state pull`).
     pub size: usize,
@@ -42,7 +42,7 @@ pub struct Version {
     pub created_by: Option<String>,
 }
 
-pub fn probe(remote: &Remote, info: &StateInfo, limit: usize) -> Result<Versions> {
+pub(crate) fn probe(remote: &Remote, info: &StateInfo, limit: usize) -> Result<Versions> {
     let name = info.name.as_str();
     let latest = info.serial();
     let mut versions = Vec::new();

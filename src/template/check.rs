@@ -20,7 +20,7 @@ use super::{Template, TemplateFile};
 use crate::layout::TEMPLATE_LOCK;
 
 /// The lock entry for a template file: under its path, or under an earlier one it moved from.
-pub fn entry_for<'a>(
+pub(crate) fn entry_for<'a>(
     lock: &'a TemplateLock,
     file: &'a TemplateFile,
 ) -> Option<(&'a Entry, Option<&'a str>)> {
@@ -78,7 +78,7 @@ fn drift_at(files: &Files, path: &str, entry: &Entry, missing_is_drift: bool) ->
 /// Checks `dir` against `template`; `wanted` is the version a sync would record. Only what
 /// the template's files are counts as an update: a new commit that changes none of the files
 /// the manifest lists leaves the repository up to date.
-pub fn check(
+pub(crate) fn check(
     dir: &Path,
     lock: &TemplateLock,
     template: &Template,

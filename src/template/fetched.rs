@@ -18,7 +18,7 @@ use crate::problem::Problem;
 
 /// What one commit does to one file (the commits API's `actions`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Action {
+pub(crate) enum Action {
     Create,
     Update,
     Delete,
@@ -29,7 +29,7 @@ pub enum Action {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Change {
+pub(crate) struct Change {
     pub path: String,
     pub action: Action,
     /// The new text (not for `Delete` and `Chmod`).
@@ -40,7 +40,7 @@ pub struct Change {
 
 /// Every path a plan may read in a repository whose lock is `lock`, for `template`: what to
 /// fetch, besides the lock.
-pub fn paths_to_read(lock: &TemplateLock, template: &Template) -> Vec<String> {
+pub(crate) fn paths_to_read(lock: &TemplateLock, template: &Template) -> Vec<String> {
     let mut paths: Vec<String> = lock.files.keys().cloned().collect();
     for file in &template.files {
         paths.push(file.path.clone());
@@ -64,7 +64,7 @@ fn identity(spec: &Spec, template: &Template) -> Option<String> {
 /// Whether the lock names the template `identity` (as its source or its recorded URL; URLs
 /// compared without `.git`, a trailing slash or case): a fleet sync of one template leaves
 /// repositories made from another alone.
-pub fn follows(locked: &Locked, identity: &str) -> bool {
+pub(crate) fn follows(locked: &Locked, identity: &str) -> bool {
     let norm = |s: &str| {
         s.trim_end_matches('/')
             .trim_end_matches(".git")
@@ -81,7 +81,7 @@ pub fn follows(locked: &Locked, identity: &str) -> bool {
 /// ref is recorded) and, when it can be told (a URL, or a checkout's published URL), only a
 /// lock of the same template follows it. `TFW_TEMPLATE` says where the template is read from
 /// here, as for `tfw sync` (the template repository's CI job reads its own checkout).
-pub fn resolve(
+pub(crate) fn resolve(
     lock: &TemplateLock,
     over: Option<&Spec>,
     resolver: &Resolver,
@@ -120,10 +120,10 @@ pub fn resolve(
 
 /// How `resolve` says that a lock follows another template than `--template` (not an error
 /// of the repository: the fleet skips it).
-pub const FOLLOWS_ANOTHER: &str = "follows another template";
+pub(crate) const FOLLOWS_ANOTHER: &str = "follows another template";
 
 /// Plans the fetched repository `shown` (`group/app@main`) against the template.
-pub fn plan(
+pub(crate) fn plan(
     shown: &str,
     files: &BTreeMap<String, Fetched>,
     lock: &TemplateLock,
@@ -137,7 +137,7 @@ pub fn plan(
 
 /// The commit's actions for a plan: every op in order, a move and the write to its new
 /// path folded into one action, and the lock last when it changes.
-pub fn changes(planned: &Planned, files: &BTreeMap<String, Fetched>) -> Vec<Change> {
+pub(crate) fn changes(planned: &Planned, files: &BTreeMap<String, Fetched>) -> Vec<Change> {
     let mut changes: Vec<Change> = Vec::new();
     for op in &planned.plan.ops {
         match op {

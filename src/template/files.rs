@@ -11,7 +11,7 @@ use crate::problem::Problem;
 
 /// A file as GitLab's tree shows it: bytes and mode (a symlink's bytes are its target).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fetched {
+pub(crate) struct Fetched {
     pub bytes: Vec<u8>,
     pub executable: bool,
     pub symlink: bool,
@@ -19,7 +19,7 @@ pub struct Fetched {
 
 /// The files of one repository, by `/`-separated path.
 #[derive(Debug, Clone, Copy)]
-pub enum Files<'a> {
+pub(crate) enum Files<'a> {
     Disk(&'a Path),
     /// `shown` names the repository in messages (`group/app@main`).
     Fetched {
@@ -30,7 +30,7 @@ pub enum Files<'a> {
 
 impl Files<'_> {
     /// Where `path` is, for messages: a path on disk, or `group/app@main:path`.
-    pub fn location(&self, path: &str) -> PathBuf {
+    pub(crate) fn location(&self, path: &str) -> PathBuf {
         match self {
             Files::Disk(dir) => dir.join(path),
             Files::Fetched { shown, .. } => PathBuf::from(format!("{shown}:{path}")),

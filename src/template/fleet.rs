@@ -16,14 +16,14 @@ use crate::problem::Problem;
 
 /// A repository to visit and how to name it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Repo {
+pub(crate) struct Repo {
     pub dir: PathBuf,
     pub shown: String,
 }
 
 /// Directories as given, and the directories listed (one per line, `#` comments) in files.
 /// A path that does not exist stays in the list: it becomes that repository's error row.
-pub fn expand(args: &[PathBuf]) -> Result<Vec<Repo>, Problem> {
+pub(crate) fn expand(args: &[PathBuf]) -> Result<Vec<Repo>, Problem> {
     let mut repos: Vec<Repo> = Vec::new();
     let mut seen = HashSet::new();
     let mut push = |dir: PathBuf| {
@@ -55,7 +55,7 @@ pub fn expand(args: &[PathBuf]) -> Result<Vec<Repo>, Problem> {
 }
 
 /// Runs `work` on every repository, at most one per core at a time; reports in input order.
-pub fn run<F>(repos: &[Repo], progress: bool, work: F) -> Vec<RepoReport>
+pub(crate) fn run<F>(repos: &[Repo], progress: bool, work: F) -> Vec<RepoReport>
 where
     F: Fn(&Path, &str) -> RepoReport + Sync,
 {
@@ -139,7 +139,7 @@ where
 }
 
 /// The final table: repository, state, files changed, conflicts, and what stands out.
-pub fn table(reports: &[RepoReport]) -> String {
+pub(crate) fn table(reports: &[RepoReport]) -> String {
     let header = ["REPO", "STATE", "CHANGED", "CONFLICTS", "DETAIL"];
     let rows: Vec<[String; 5]> = reports
         .iter()
@@ -178,7 +178,7 @@ pub fn table(reports: &[RepoReport]) -> String {
 }
 
 /// `50 repositories: 45 updated, 4 conflicts, 1 error`.
-pub fn summary(reports: &[RepoReport]) -> String {
+pub(crate) fn summary(reports: &[RepoReport]) -> String {
     let order = [
         State::UpToDate,
         State::Updated,

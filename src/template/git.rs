@@ -41,7 +41,7 @@ fn is_full_commit(reference: &str) -> bool {
 
 /// Clones (once) or fetches the mirror of `url` under `cache`, and resolves `reference`
 /// (default: the remote's HEAD) to a commit. Returns the mirror and the commit.
-pub fn fetch(
+pub(crate) fn fetch(
     url: &str,
     shown: &str,
     reference: Option<&str>,
@@ -155,7 +155,7 @@ fn modes(git_dir: &Path, commit: &str, paths: &[String]) -> Result<Vec<Option<St
 /// The blobs at `commit:path` for each path with their exec bit (`None` when missing or not
 /// a file), in one `cat-file`. A symlink in the template is refused: its blob is the link's
 /// target, which is not the file the manifest means.
-pub fn read_files(
+pub(crate) fn read_files(
     git_dir: &Path,
     commit: &str,
     paths: &[String],
@@ -238,7 +238,7 @@ fn parse_batch(mut bytes: &[u8], count: usize) -> Option<Vec<Option<Vec<u8>>>> {
 }
 
 /// Paths among `paths` with uncommitted changes; `None` outside a git work tree.
-pub fn dirty(repo: &Path, paths: &[String]) -> Option<Vec<String>> {
+pub(crate) fn dirty(repo: &Path, paths: &[String]) -> Option<Vec<String>> {
     if paths.is_empty() {
         return Some(Vec::new());
     }
@@ -272,7 +272,7 @@ pub fn dirty(repo: &Path, paths: &[String]) -> Option<Vec<String>> {
 }
 
 /// Which of `paths` git ignores (tracked files never are: git can bring those back).
-pub fn ignored(repo: &Path, paths: &[String]) -> std::collections::BTreeSet<String> {
+pub(crate) fn ignored(repo: &Path, paths: &[String]) -> std::collections::BTreeSet<String> {
     if paths.is_empty() {
         return Default::default();
     }
@@ -308,7 +308,7 @@ pub fn ignored(repo: &Path, paths: &[String]) -> std::collections::BTreeSet<Stri
 }
 
 /// The `origin` remote of the checkout at `dir`, if it has one.
-pub fn origin_url(dir: &Path) -> Option<String> {
+pub(crate) fn origin_url(dir: &Path) -> Option<String> {
     let mut command = git();
     command
         .arg("-C")
@@ -322,7 +322,7 @@ pub fn origin_url(dir: &Path) -> Option<String> {
 
 /// `git init` for a new repository (not inside an existing work tree: a monorepo keeps its
 /// one repository); the reason when git could not do it.
-pub fn init(dir: &Path) -> Result<(), String> {
+pub(crate) fn init(dir: &Path) -> Result<(), String> {
     let mut inside = git();
     inside
         .arg("-C")

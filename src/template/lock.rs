@@ -23,7 +23,7 @@ const HEADER: &str = "\
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct TemplateLock {
+pub(crate) struct TemplateLock {
     pub lock_version: u32,
     pub template: Locked,
     #[serde(default)]
@@ -33,7 +33,7 @@ pub struct TemplateLock {
 /// The template version, as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Locked {
+pub(crate) struct Locked {
     /// `builtin`, a directory (relative to the repository) or a git URL.
     pub source: String,
     /// The tag, branch or commit asked for (git sources only).
@@ -52,7 +52,7 @@ pub struct Locked {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub policy: Policy,
     /// sha256 of what tfw last wrote: the whole file, or the block's inside for `block`.
     pub sha256: String,
@@ -70,13 +70,13 @@ pub struct Entry {
 /// Why a lock cannot be used: unreadable or not a lock at all (an error), or a lock whose
 /// content contradicts itself (drift: someone edited it by hand).
 #[derive(Debug, Clone)]
-pub enum TemplateLockError {
+pub(crate) enum TemplateLockError {
     Broken(Problem),
     Inconsistent(Problem),
 }
 
 impl TemplateLockError {
-    pub fn problem(&self) -> &Problem {
+    pub(crate) fn problem(&self) -> &Problem {
         match self {
             TemplateLockError::Broken(problem) | TemplateLockError::Inconsistent(problem) => {
                 problem
@@ -87,7 +87,7 @@ impl TemplateLockError {
 
 impl TemplateLock {
     /// The lock of the repository at `dir`: `None` when there is none.
-    pub fn read(dir: &Path) -> Result<Option<TemplateLock>, TemplateLockError> {
+    pub(crate) fn read(dir: &Path) -> Result<Option<TemplateLock>, TemplateLockError> {
         // Through the guard: a lock that is a symlink or a FIFO is refused, never followed.
         let bytes =
             match super::guard::read(dir, TEMPLATE_LOCK).map_err(TemplateLockError::Broken)? {
@@ -98,7 +98,7 @@ impl TemplateLock {
     }
 
     /// A lock's bytes, as read from a checkout or fetched from GitLab's API.
-    pub fn parse(bytes: &[u8]) -> Result<TemplateLock, TemplateLockError> {
+    pub(crate) fn parse(bytes: &[u8]) -> Result<TemplateLock, TemplateLockError> {
         let text = std::str::from_utf8(bytes).map_err(|_| {
             TemplateLockError::Broken(
                 Problem::error("the template lock is not UTF-8 text")
@@ -154,12 +154,12 @@ impl TemplateLock {
         Ok(())
     }
 
-    pub fn to_text(&self) -> String {
+    pub(crate) fn to_text(&self) -> String {
         let body = toml::to_string(self).expect("a lock always serialises");
         format!("{HEADER}\n{body}")
     }
 
-    pub fn new(template: Locked, files: BTreeMap<String, Entry>) -> Self {
+    pub(crate) fn new(template: Locked, files: BTreeMap<String, Entry>) -> Self {
         Self {
             lock_version: FORMAT,
             template,

@@ -12,14 +12,14 @@ use super::{Template, TemplateFile, is_repo_path};
 use crate::fsutil::sha256_hex;
 use crate::problem::Problem;
 
-pub const MANIFEST: &str = "manifest.toml";
+pub(crate) const MANIFEST: &str = "manifest.toml";
 
 /// A template file's bytes and whether it is executable.
-pub type SourceFile = (Vec<u8>, bool);
+pub(crate) type SourceFile = (Vec<u8>, bool);
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Manifest {
+pub(crate) struct Manifest {
     #[serde(default)]
     pub version: String,
     #[serde(default, rename = "file")]
@@ -28,7 +28,7 @@ pub struct Manifest {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ManifestFile {
+pub(crate) struct ManifestFile {
     pub path: String,
     /// The file in the template (default: `path`).
     #[serde(default)]
@@ -39,14 +39,14 @@ pub struct ManifestFile {
 }
 
 impl ManifestFile {
-    pub fn source(&self) -> &str {
+    pub(crate) fn source(&self) -> &str {
         self.source.as_deref().unwrap_or(&self.path)
     }
 }
 
 impl Manifest {
     /// `origin` names the manifest in messages (e.g. `../template/manifest.toml`).
-    pub fn parse(text: &str, origin: &Path) -> Result<Self, Problem> {
+    pub(crate) fn parse(text: &str, origin: &Path) -> Result<Self, Problem> {
         let manifest: Manifest = toml::from_str(text).map_err(|err| {
             let line = err.span().map(|span| text[..span.start].matches('\n').count() + 1);
             Problem::error(format!("invalid template manifest: {}", err.message()))
@@ -88,13 +88,13 @@ impl Manifest {
         Ok(())
     }
 
-    pub fn sources(&self) -> Vec<String> {
+    pub(crate) fn sources(&self) -> Vec<String> {
         self.files.iter().map(|f| f.source().to_string()).collect()
     }
 
     /// The template, from the manifest and each source's bytes and exec bit (in `sources()`
     /// order). Without a commit (builtin, directory) the version is a digest of the content.
-    pub fn assemble(
+    pub(crate) fn assemble(
         self,
         manifest_text: &str,
         contents: Vec<Option<SourceFile>>,

@@ -5,7 +5,7 @@
 use diffy::{ConflictStyle, DiffOptions, IncompleteHunkStyle, MergeOptions};
 
 /// How the two template versions are named in conflict markers.
-pub struct Labels<'a> {
+pub(crate) struct Labels<'a> {
     /// The template version the local file was last synced with.
     pub base: &'a str,
     /// The template version being synced to.
@@ -13,13 +13,13 @@ pub struct Labels<'a> {
 }
 
 #[derive(Debug, PartialEq, Eq)]
-pub enum Merged {
+pub(crate) enum Merged {
     Clean(String),
     /// Merged text with standard conflict markers (`<<<<<<< local` ... `>>>>>>> template …`).
     Conflict(String),
 }
 
-pub fn merge3(base: &str, ours: &str, theirs: &str, labels: &Labels) -> Merged {
+pub(crate) fn merge3(base: &str, ours: &str, theirs: &str, labels: &Labels) -> Merged {
     let mut options = MergeOptions::new();
     // diff3 style shows the base too, which is what makes a conflict decidable; the git style
     // for a last line without newline keeps every marker at the start of a line.
@@ -54,14 +54,14 @@ fn relabel(text: &str, labels: &Labels) -> String {
 /// How a file ends its lines. Merges compare lines without their endings, so a CRLF working
 /// copy (git's `autocrlf`, an editor) never turns a one-line change into a whole-file conflict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Eol {
+pub(crate) enum Eol {
     Lf,
     Crlf,
 }
 
 impl Eol {
     /// The ending most lines of `text` use (LF when there is no line ending at all).
-    pub fn of(text: &str) -> Eol {
+    pub(crate) fn of(text: &str) -> Eol {
         let lines = text.matches('\n').count();
         let crlf = text.matches("\r\n").count();
         if lines > 0 && crlf * 2 > lines {
@@ -72,7 +72,7 @@ impl Eol {
     }
 
     /// `text` with every line ending in this style.
-    pub fn apply(self, text: &str) -> String {
+    pub(crate) fn apply(self, text: &str) -> String {
         let lf = to_lf(text);
         match self {
             Eol::Lf => lf,
@@ -82,12 +82,12 @@ impl Eol {
 }
 
 /// `text` with LF line endings only.
-pub fn to_lf(text: &str) -> String {
+pub(crate) fn to_lf(text: &str) -> String {
     text.replace("\r\n", "\n")
 }
 
 /// A conflict left in a file: an opening and a closing marker line.
-pub fn has_conflict_markers(bytes: &[u8]) -> bool {
+pub(crate) fn has_conflict_markers(bytes: &[u8]) -> bool {
     let mut open = false;
     for line in bytes.split(|&b| b == b'\n') {
         let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -101,7 +101,7 @@ pub fn has_conflict_markers(bytes: &[u8]) -> bool {
 }
 
 /// A unified diff with git-style names (`/dev/null` for a missing side).
-pub fn unified(path: &str, before: Option<&str>, after: Option<&str>) -> String {
+pub(crate) fn unified(path: &str, before: Option<&str>, after: Option<&str>) -> String {
     let mut options = DiffOptions::new();
     options
         .set_original_filename(match before {

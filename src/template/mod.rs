@@ -7,30 +7,30 @@
 //! lock: cheaply by checksums for `--check` (`check`), or planned and written (`plan`, `sync`).
 
 pub(crate) mod carry;
-pub mod check;
-pub mod decide;
-pub mod fetched;
-pub mod files;
-pub mod fleet;
-pub mod git;
+pub(crate) mod check;
+pub(crate) mod decide;
+pub(crate) mod fetched;
+pub(crate) mod files;
+pub(crate) mod fleet;
+pub(crate) mod git;
 pub(crate) mod guard;
 pub(crate) mod legacy;
-pub mod lock;
-pub mod manifest;
-pub mod merge;
-pub mod ops;
-pub mod plan;
-pub mod policy;
-pub mod report;
-pub mod source;
-pub mod spec;
-pub mod sync;
+pub(crate) mod lock;
+pub(crate) mod manifest;
+pub(crate) mod merge;
+pub(crate) mod ops;
+pub(crate) mod plan;
+pub(crate) mod policy;
+pub(crate) mod report;
+pub(crate) mod source;
+pub(crate) mod spec;
+pub(crate) mod sync;
 
 use policy::Policy;
 
 /// One template version, with every file's text in memory.
 #[derive(Debug, Clone)]
-pub struct Template {
+pub(crate) struct Template {
     /// Resolved commit, or a content digest for builtin and directory sources.
     pub commit: String,
     /// The manifest's `version` label (may be empty).
@@ -41,7 +41,7 @@ pub struct Template {
 }
 
 #[derive(Debug, Clone)]
-pub struct TemplateFile {
+pub(crate) struct TemplateFile {
     /// Destination in the repository (`/`-separated, relative).
     pub path: String,
     pub policy: Policy,
@@ -56,16 +56,16 @@ pub struct TemplateFile {
 
 impl Template {
     /// How conflict markers and messages name this version: `template 2 (1a2b3c4d)`.
-    pub fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         label(&self.version, &self.commit)
     }
 
-    pub fn file(&self, path: &str) -> Option<&TemplateFile> {
+    pub(crate) fn file(&self, path: &str) -> Option<&TemplateFile> {
         self.files.iter().find(|file| file.path == path)
     }
 }
 
-pub fn label(version: &str, commit: &str) -> String {
+pub(crate) fn label(version: &str, commit: &str) -> String {
     let short: String = commit.chars().take(8).collect();
     if version.is_empty() {
         format!("template {short}")
@@ -78,7 +78,7 @@ pub fn label(version: &str, commit: &str) -> String {
 /// stays inside the repository and out of git's own files: a `.git` part in any case (a
 /// case-insensitive file system would take `.GIT/config` for `.git/config`) is refused, since
 /// git runs what `.git/config` says (`core.fsmonitor`).
-pub fn is_repo_path(path: &str) -> bool {
+pub(crate) fn is_repo_path(path: &str) -> bool {
     !path.is_empty()
         && !path.starts_with('/')
         && !path.contains(['\\', '\0'])

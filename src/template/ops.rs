@@ -8,7 +8,7 @@ use crate::layout::TEMPLATE_LOCK;
 use crate::problem::Problem;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Op {
+pub(crate) enum Op {
     Write {
         path: String,
         before: Option<String>,
@@ -32,7 +32,7 @@ pub enum Op {
 }
 
 /// Every path an op writes, moves or removes.
-pub fn touched(ops: &[Op]) -> Vec<String> {
+pub(crate) fn touched(ops: &[Op]) -> Vec<String> {
     let mut paths = Vec::new();
     for op in ops {
         match op {
@@ -48,7 +48,7 @@ pub fn touched(ops: &[Op]) -> Vec<String> {
 }
 
 /// The files that end up written, moved or removed (a move counts once).
-pub fn changed_files(ops: &[Op]) -> usize {
+pub(crate) fn changed_files(ops: &[Op]) -> usize {
     let mut paths: Vec<&str> = ops
         .iter()
         .map(|op| match op {
@@ -64,7 +64,7 @@ pub fn changed_files(ops: &[Op]) -> usize {
 }
 
 /// The unified diff of every op.
-pub fn diff(ops: &[Op]) -> String {
+pub(crate) fn diff(ops: &[Op]) -> String {
     let mut out = String::new();
     for op in ops {
         match op {
@@ -98,7 +98,7 @@ pub fn diff(ops: &[Op]) -> String {
 /// Carries out a plan, the lock last (so an interrupted sync is redone, not half-recorded).
 /// Every path is checked again just before it is touched (`guard::prepare`): no write, move
 /// or removal ever goes through a symlink; with `replace_symlinks` the link itself is replaced.
-pub fn apply(
+pub(crate) fn apply(
     dir: &Path,
     ops: &[Op],
     lock_text: &str,

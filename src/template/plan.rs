@@ -27,7 +27,7 @@ use crate::problem::Problem;
 use std::collections::{BTreeMap, HashSet};
 
 #[derive(Debug, Default)]
-pub struct Mode {
+pub(crate) struct Mode {
     /// Files that exist, are not in the lock and may be replaced (adopt's legacy files).
     pub replace: HashSet<String>,
     /// What to write instead of the template's text, for files not in the lock (adopt's
@@ -39,7 +39,7 @@ pub struct Mode {
 }
 
 #[derive(Debug, Default)]
-pub struct Plan {
+pub(crate) struct Plan {
     pub ops: Vec<Op>,
     pub files: Vec<FileReport>,
     pub entries: BTreeMap<String, Entry>,
@@ -75,7 +75,7 @@ fn read_text(files: &Files, path: &str, mode: &Mode) -> Result<Option<Current>, 
 }
 
 /// Plans bringing `files` from the lock's `old` entries (labelled `old_label`) to `template`.
-pub fn plan(
+pub(crate) fn plan(
     files: &Files,
     old: &BTreeMap<String, Entry>,
     old_label: &str,

@@ -10,7 +10,7 @@ use crate::problem::Problem;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Policy {
+pub(crate) enum Policy {
     /// Owned by the template: a local edit is drift.
     Managed,
     /// Local edits are kept; template changes are 3-way merged into them.
@@ -22,7 +22,7 @@ pub enum Policy {
 }
 
 impl Policy {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Policy::Managed => "managed",
             Policy::Merge => "merge",
@@ -32,14 +32,14 @@ impl Policy {
     }
 
     /// Local edits to the owned part count as drift.
-    pub fn edits_are_drift(self) -> bool {
+    pub(crate) fn edits_are_drift(self) -> bool {
         matches!(self, Policy::Managed | Policy::Block)
     }
 }
 
 /// The two marker lines around a managed block.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Markers {
+pub(crate) struct Markers {
     pub begin: String,
     pub end: String,
 }
@@ -48,12 +48,12 @@ const BEGIN: &str = ">>> tfw managed block (do not edit) >>>";
 const END: &str = "<<< tfw managed block <<<";
 
 /// File types whose comments cannot hold a marker line.
-pub fn supports_block(path: &str) -> bool {
+pub(crate) fn supports_block(path: &str) -> bool {
     !matches!(extension(path).as_str(), "json")
 }
 
 /// Markers in the comment syntax of the file's type (`#` unless the type says otherwise).
-pub fn markers(path: &str) -> Markers {
+pub(crate) fn markers(path: &str) -> Markers {
     let (open, close) = match extension(path).as_str() {
         "md" | "markdown" | "html" | "htm" | "xml" => ("<!-- ", " -->"),
         "rs" | "go" | "js" | "ts" | "c" | "h" | "cpp" | "java" | "kt" | "cs" | "swift" => {
@@ -77,14 +77,14 @@ fn extension(path: &str) -> String {
 
 /// A file split around its block.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Split<'a> {
+pub(crate) struct Split<'a> {
     pub before: &'a str,
     pub inner: &'a str,
     pub after: &'a str,
 }
 
 /// Finds the first complete block (a begin line, then an end line).
-pub fn find<'a>(text: &'a str, markers: &Markers) -> Option<Split<'a>> {
+pub(crate) fn find<'a>(text: &'a str, markers: &Markers) -> Option<Split<'a>> {
     let mut offset = 0;
     let mut begin: Option<(usize, usize)> = None;
     for line in text.split_inclusive('\n') {
@@ -108,13 +108,13 @@ pub fn find<'a>(text: &'a str, markers: &Markers) -> Option<Split<'a>> {
 
 /// Which marker line of a block is missing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Missing {
+pub(crate) enum Missing {
     Begin,
     End,
 }
 
 impl Missing {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Missing::Begin => "begin",
             Missing::End => "end",
@@ -125,7 +125,7 @@ impl Missing {
 /// A marker line without its partner: the line of a begin marker whose end was lost (or of
 /// an end marker whose begin was), and which one is missing. Appending a second block to such
 /// a file would leave the first one's text stranded.
-pub fn broken(text: &str, markers: &Markers) -> Option<(usize, Missing)> {
+pub(crate) fn broken(text: &str, markers: &Markers) -> Option<(usize, Missing)> {
     let mut open: Option<usize> = None;
     for (index, line) in text.lines().enumerate() {
         let trimmed = line.trim();
@@ -147,7 +147,7 @@ pub fn broken(text: &str, markers: &Markers) -> Option<(usize, Missing)> {
 /// A block whose begin (or end) marker line was lost: appending another block would strand
 /// the first one's text, so the developer fixes the marker, keeping their own lines.
 /// `at` is where the file is, for the message.
-pub fn check_block(at: &Path, path: &str, text: &str) -> Result<(), Problem> {
+pub(crate) fn check_block(at: &Path, path: &str, text: &str) -> Result<(), Problem> {
     let markers = markers(path);
     let Some((line, missing)) = broken(text, &markers) else {
         return Ok(());
@@ -185,7 +185,7 @@ fn with_newline(text: &str, nl: &str) -> String {
 
 /// The file with `inner` as its block: replaced in place, or appended after a blank line.
 /// Marker lines end like the file's lines.
-pub fn put(file: Option<&str>, markers: &Markers, inner: &str) -> String {
+pub(crate) fn put(file: Option<&str>, markers: &Markers, inner: &str) -> String {
     let nl = match file.map(super::merge::Eol::of) {
         Some(super::merge::Eol::Crlf) => "\r\n",
         _ => "\n",
@@ -207,7 +207,7 @@ pub fn put(file: Option<&str>, markers: &Markers, inner: &str) -> String {
 }
 
 /// The file without its block (and without the blank line `put` added before it).
-pub fn remove(text: &str, markers: &Markers) -> String {
+pub(crate) fn remove(text: &str, markers: &Markers) -> String {
     let Some(split) = find(text, markers) else {
         return text.to_string();
     };

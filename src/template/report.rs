@@ -10,7 +10,7 @@ use crate::problem::Problem;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum State {
+pub(crate) enum State {
     UpToDate,
     UpdateAvailable,
     Updated,
@@ -21,7 +21,7 @@ pub enum State {
 
 impl State {
     /// 0 up to date (or updated), 2 update available, 3 drift or conflicts, 1 error.
-    pub fn exit_code(self) -> ExitCode {
+    pub(crate) fn exit_code(self) -> ExitCode {
         match self {
             State::UpToDate | State::Updated => ExitCode::Success,
             State::UpdateAvailable => ExitCode::Found,
@@ -30,7 +30,7 @@ impl State {
         }
     }
 
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             State::UpToDate => "up-to-date",
             State::UpdateAvailable => "update-available",
@@ -43,7 +43,7 @@ impl State {
 }
 
 /// The worst of several exit codes: an error beats drift, drift beats an update, all beat 0.
-pub fn worst(codes: impl IntoIterator<Item = ExitCode>) -> ExitCode {
+pub(crate) fn worst(codes: impl IntoIterator<Item = ExitCode>) -> ExitCode {
     let rank = |code: ExitCode| match code {
         ExitCode::Success => 0,
         ExitCode::Found => 1,
@@ -59,7 +59,7 @@ pub fn worst(codes: impl IntoIterator<Item = ExitCode>) -> ExitCode {
 /// One file's finding: for `--check` what a sync would find, for a sync what it did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum FileStatus {
+pub(crate) enum FileStatus {
     /// `--check`: nothing to do.
     UpToDate,
     /// `--check`: the template changed it (or moved, dropped, re-policied it).
@@ -87,7 +87,7 @@ pub enum FileStatus {
 }
 
 impl FileStatus {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             FileStatus::UpToDate => "up-to-date",
             FileStatus::Update => "update",
@@ -108,7 +108,7 @@ impl FileStatus {
     }
 
     /// Needs a person: the repository is not as the template wants it.
-    pub fn needs_attention(self) -> bool {
+    pub(crate) fn needs_attention(self) -> bool {
         match self {
             FileStatus::Drift | FileStatus::Conflict => true,
             FileStatus::UpToDate
@@ -129,7 +129,7 @@ impl FileStatus {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct FileReport {
+pub(crate) struct FileReport {
     pub path: String,
     pub policy: Option<Policy>,
     pub status: FileStatus,
@@ -138,7 +138,7 @@ pub struct FileReport {
 }
 
 impl FileReport {
-    pub fn new(
+    pub(crate) fn new(
         path: &str,
         policy: Option<Policy>,
         status: FileStatus,
@@ -153,7 +153,7 @@ impl FileReport {
     }
 
     /// `  status     path  (detail)`, the line a person reads.
-    pub fn line(&self) -> String {
+    pub(crate) fn line(&self) -> String {
         let detail = self
             .detail
             .as_deref()
@@ -163,7 +163,7 @@ impl FileReport {
     }
 
     /// Worth a line in the human output (nothing happened to the others).
-    pub fn notable(&self) -> bool {
+    pub(crate) fn notable(&self) -> bool {
         !matches!(
             self.status,
             FileStatus::UpToDate | FileStatus::Unchanged | FileStatus::Skipped
@@ -173,7 +173,7 @@ impl FileReport {
 
 /// A template version: the one synced to (`template`) or the one recorded (`locked`).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct Info {
+pub(crate) struct Info {
     pub source: String,
     #[serde(rename = "ref")]
     pub reference: Option<String>,
@@ -193,7 +193,7 @@ impl From<&Locked> for Info {
 }
 
 #[derive(Debug, Clone, Serialize)]
-pub struct RepoReport {
+pub(crate) struct RepoReport {
     pub repo: String,
     pub state: State,
     pub exit_code: ExitCode,
@@ -211,7 +211,7 @@ pub struct RepoReport {
 }
 
 impl RepoReport {
-    pub fn new(repo: &str) -> Self {
+    pub(crate) fn new(repo: &str) -> Self {
         Self {
             repo: repo.to_string(),
             state: State::UpToDate,
@@ -227,19 +227,19 @@ impl RepoReport {
         }
     }
 
-    pub fn set_state(&mut self, state: State) {
+    pub(crate) fn set_state(&mut self, state: State) {
         self.state = state;
         self.exit_code = state.exit_code();
     }
 
     /// A preview (`--dry-run`) that worked: the state says what a sync would do, and the
     /// exit code is success.
-    pub fn set_preview(&mut self, state: State) {
+    pub(crate) fn set_preview(&mut self, state: State) {
         self.state = state;
         self.exit_code = ExitCode::Success;
     }
 
-    pub fn failed(repo: &str, problem: Problem) -> Self {
+    pub(crate) fn failed(repo: &str, problem: Problem) -> Self {
         let mut report = Self::new(repo);
         report.set_state(State::Error);
         report.error = Some(problem);
@@ -247,7 +247,7 @@ impl RepoReport {
     }
 
     /// One short line on what stands out: the error, or the first file needing attention.
-    pub fn detail(&self) -> String {
+    pub(crate) fn detail(&self) -> String {
         if let Some(problem) = &self.error {
             return problem.to_string();
         }

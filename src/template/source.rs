@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use super::Template;
 use super::manifest::{MANIFEST, Manifest};
-pub use super::spec::{BUILTIN_NAME, Location, Spec};
+pub(crate) use super::spec::{BUILTIN_NAME, Location, Spec};
 use super::spec::{check_no_password, is_url};
 use super::{git, guard};
 use crate::problem::Problem;
@@ -31,7 +31,7 @@ const BUILTIN: &[(&str, &str)] = &[
 type Slot = Arc<OnceLock<Result<Arc<Template>, Problem>>>;
 
 /// Resolves each distinct source once and shares the result between threads.
-pub struct Resolver {
+pub(crate) struct Resolver {
     cache: PathBuf,
     slots: Mutex<HashMap<(Location, Option<String>), Slot>>,
     /// `TFW_TEMPLATE`: the template to use instead of the one a lock records.
@@ -46,12 +46,12 @@ impl Default for Resolver {
 
 impl Resolver {
     /// With `TFW_TEMPLATE` from the process environment (callers without settings).
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::with_override(std::env::var(super::spec::OVERRIDE_VAR).ok())
     }
 
     /// With `TFW_TEMPLATE` as the settings resolved it (environment, then `.env`).
-    pub fn with_override(over: Option<String>) -> Self {
+    pub(crate) fn with_override(over: Option<String>) -> Self {
         Self {
             cache: cache_dir(),
             slots: Mutex::new(HashMap::new()),
@@ -60,11 +60,11 @@ impl Resolver {
     }
 
     /// `TFW_TEMPLATE`, when set.
-    pub fn override_text(&self) -> Option<&str> {
+    pub(crate) fn override_text(&self) -> Option<&str> {
         self.over.as_deref()
     }
 
-    pub fn resolve(&self, spec: &Spec) -> Result<Arc<Template>, Problem> {
+    pub(crate) fn resolve(&self, spec: &Spec) -> Result<Arc<Template>, Problem> {
         let slot = {
             let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
             slots

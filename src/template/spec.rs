@@ -9,15 +9,15 @@ use super::lock::Locked;
 use crate::layout::TEMPLATE_LOCK;
 use crate::problem::Problem;
 
-pub const BUILTIN_NAME: &str = "builtin";
+pub(crate) const BUILTIN_NAME: &str = "builtin";
 
 /// Where the lock's template is on this machine, when not where the lock says (a CI job has
 /// no `../teamtpl`): `SRC[@REF]`, a directory or a git URL. It only says where to read the
 /// template; the lock keeps recording its own source.
-pub const OVERRIDE_VAR: &str = "TFW_TEMPLATE";
+pub(crate) const OVERRIDE_VAR: &str = "TFW_TEMPLATE";
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Location {
+pub(crate) enum Location {
     Builtin,
     /// A directory (absolute), read as it is on disk, uncommitted edits included.
     Dir(PathBuf),
@@ -26,14 +26,14 @@ pub enum Location {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Spec {
+pub(crate) struct Spec {
     pub location: Location,
     /// The tag, branch or commit (git only; `None` is the remote's default branch).
     pub reference: Option<String>,
 }
 
 impl Spec {
-    pub fn builtin() -> Self {
+    pub(crate) fn builtin() -> Self {
         Self {
             location: Location::Builtin,
             reference: None,
@@ -41,7 +41,7 @@ impl Spec {
     }
 
     /// `SRC[@REF]` as typed; a relative directory is relative to `base`.
-    pub fn parse(text: &str, base: &Path) -> Result<Self, Problem> {
+    pub(crate) fn parse(text: &str, base: &Path) -> Result<Self, Problem> {
         let text = text.trim();
         if text == BUILTIN_NAME {
             return Ok(Self::builtin());
@@ -91,7 +91,7 @@ impl Spec {
     }
 
     /// The spec a lock records, read back (relative paths are relative to the repository).
-    pub fn from_lock(locked: &Locked, repo: &Path) -> Result<Self, Problem> {
+    pub(crate) fn from_lock(locked: &Locked, repo: &Path) -> Result<Self, Problem> {
         let source = locked.source.as_str();
         let reference = locked.reference.clone();
         if source == BUILTIN_NAME {
@@ -134,7 +134,7 @@ impl Spec {
     }
 
     /// How the lock of the repository at `repo` records this source.
-    pub fn lock_source(&self, repo: &Path) -> String {
+    pub(crate) fn lock_source(&self, repo: &Path) -> String {
         let path = match &self.location {
             Location::Builtin => return BUILTIN_NAME.into(),
             Location::Git(url) if !url.starts_with('/') => return url.clone(),
@@ -151,7 +151,7 @@ impl Spec {
     }
 
     /// For people: where the template is, without the ref.
-    pub fn location_display(&self) -> String {
+    pub(crate) fn location_display(&self) -> String {
         match &self.location {
             Location::Builtin => BUILTIN_NAME.to_string(),
             Location::Dir(path) => path.display().to_string(),
@@ -160,7 +160,7 @@ impl Spec {
     }
 
     /// For people: the source and ref.
-    pub fn display(&self) -> String {
+    pub(crate) fn display(&self) -> String {
         let location = self.location_display();
         match &self.reference {
             Some(reference) => format!("{location}@{reference}"),

@@ -17,7 +17,7 @@ use super::{Template, git};
 use crate::layout::TEMPLATE_LOCK;
 use crate::problem::Problem;
 
-pub struct Options<'a> {
+pub(crate) struct Options<'a> {
     pub dry_run: bool,
     pub allow_dirty: bool,
     /// `--replace-symlinks`: a symlink at a managed path is replaced, not refused.
@@ -27,7 +27,7 @@ pub struct Options<'a> {
 }
 
 /// What the lock will say after syncing `dir` to `template` from `spec`.
-pub fn locked_for(spec: &Spec, template: &Template, dir: &Path) -> Locked {
+pub(crate) fn locked_for(spec: &Spec, template: &Template, dir: &Path) -> Locked {
     Locked {
         source: spec.lock_source(dir),
         reference: spec.reference.clone(),
@@ -108,7 +108,7 @@ pub(crate) fn refuse_downgrade(
 }
 
 /// `--check`: up to date (0), update available (2), drift (3) or error (1).
-pub fn check_repo(dir: &Path, shown: &str, over: Option<&Spec>, resolver: &Resolver) -> RepoReport {
+pub(crate) fn check_repo(dir: &Path, shown: &str, over: Option<&Spec>, resolver: &Resolver) -> RepoReport {
     report_check(&Files::Disk(dir), shown, read_lock(dir), |lock| {
         resolve(lock, dir, over, resolver)
     })
@@ -161,7 +161,7 @@ pub(crate) fn report_check(
 }
 
 /// `tfw sync` (or `--dry-run`) of one repository.
-pub fn sync_repo(dir: &Path, shown: &str, options: &Options, resolver: &Resolver) -> RepoReport {
+pub(crate) fn sync_repo(dir: &Path, shown: &str, options: &Options, resolver: &Resolver) -> RepoReport {
     sync_inner(dir, shown, options, resolver)
         .unwrap_or_else(|problem| RepoReport::failed(shown, problem))
 }
@@ -169,7 +169,7 @@ pub fn sync_repo(dir: &Path, shown: &str, options: &Options, resolver: &Resolver
 /// A repository's files planned against a template version, before anything is written:
 /// shared by `tfw sync` (which writes the checkout) and `tfw fleet sync` (which commits
 /// through GitLab's API).
-pub struct Planned {
+pub(crate) struct Planned {
     pub plan: super::plan::Plan,
     /// The lock to record: the new one when something changes, else the current one.
     pub lock_text: String,
@@ -181,13 +181,13 @@ pub struct Planned {
 
 impl Planned {
     /// Nothing to write: no file op and no lock change.
-    pub fn is_noop(&self) -> bool {
+    pub(crate) fn is_noop(&self) -> bool {
         self.plan.ops.is_empty() && !self.lock_changes
     }
 }
 
 /// Plans bringing `files` from `lock` to `template`, whose lock would record `wanted`.
-pub fn prepare(
+pub(crate) fn prepare(
     files: &Files,
     shown: &str,
     lock: &TemplateLock,

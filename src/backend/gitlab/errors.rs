@@ -22,7 +22,7 @@ const JOB_TOKEN_FIX: &str = "in CI, set `TF_HTTP_PASSWORD` (and `TF_HTTP_USERNAM
 
 impl ApiError {
     /// A message for the user: cause and fix, never the token.
-    pub fn problem(&self, what: &str, backend: &Backend) -> Problem {
+    pub(crate) fn problem(&self, what: &str, backend: &Backend) -> Problem {
         let job_token = backend.username.value == "gitlab-ci-token";
         let project = &backend.project;
         match self {
@@ -199,7 +199,7 @@ fn is_broken(message: &str) -> bool {
 }
 
 /// GitLab's answer for any call about a state whose deletion is scheduled.
-pub fn is_deleting(body: &str) -> bool {
+pub(super) fn is_deleting(body: &str) -> bool {
     body.contains("State is deleted") || body.contains("scheduled for deletion")
 }
 
@@ -288,7 +288,7 @@ fn forbidden(what: &str, body: &str, backend: &Backend, job_token: bool) -> Prob
     }
 }
 
-pub fn role_name(level: u32) -> &'static str {
+pub(crate) fn role_name(level: u32) -> &'static str {
     match level {
         0..20 => "Guest",
         20..30 => "Reporter",
@@ -302,7 +302,7 @@ pub fn role_name(level: u32) -> &'static str {
 
 /// GitLab's own answer to a lock request from these credentials (its body tells a scope
 /// from a protection rule); a lock that unexpectedly succeeds is released at once.
-pub fn lock_refusal(backend: &Backend) -> String {
+pub(crate) fn lock_refusal(backend: &Backend) -> String {
     let client = Client::new(backend);
     match client.lock(backend.state_name(), "OperationTypeInvalid") {
         Ok(Ok(id)) => {
@@ -316,7 +316,7 @@ pub fn lock_refusal(backend: &Backend) -> String {
 
 /// GitLab answers 500 to a write whose lock ID does not match the lock it holds, and to
 /// real server errors alike: what the lock looks like now tells which is likelier.
-pub fn lock_now(backend: &Backend) -> String {
+pub(crate) fn lock_now(backend: &Backend) -> String {
     let cause = "GitLab answers 500 to a write whose lock ID does not match the lock it holds (released or taken over meanwhile, e.g. by `force-unlock`), and to a server error alike";
     match Client::new(backend).state_info(backend.state_name()) {
         Ok(Some(info)) => match info.lock_holder() {
@@ -335,7 +335,7 @@ pub fn lock_now(backend: &Backend) -> String {
 /// GitLab's answer to a read of the state, for a 404 or 422 terraform met without showing
 /// why (a project GitLab does not show to the token; a deletion in progress, which answers
 /// every route with 422).
-pub fn refusal_body(backend: &Backend) -> String {
+pub(crate) fn refusal_body(backend: &Backend) -> String {
     match Client::new(backend).get_state(backend.state_name()) {
         Err(ApiError::Status { body, .. }) => body,
         _ => String::new(),

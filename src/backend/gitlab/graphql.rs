@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::{ApiError, ApiResult, Client};
 
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
-pub struct StateInfo {
+pub(crate) struct StateInfo {
     pub name: String,
     #[serde(rename = "lockedAt")]
     pub locked_at: Option<String>,
@@ -24,12 +24,12 @@ pub struct StateInfo {
 }
 
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
-pub struct UserRef {
+pub(crate) struct UserRef {
     pub username: String,
 }
 
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
-pub struct VersionRef {
+pub(crate) struct VersionRef {
     pub serial: Option<u64>,
     #[serde(rename = "createdAt")]
     pub created_at: Option<String>,
@@ -38,11 +38,11 @@ pub struct VersionRef {
 }
 
 impl StateInfo {
-    pub fn lock_holder(&self) -> Option<&str> {
+    pub(crate) fn lock_holder(&self) -> Option<&str> {
         self.locked_by.as_ref().map(|u| u.username.as_str())
     }
 
-    pub fn serial(&self) -> Option<u64> {
+    pub(crate) fn serial(&self) -> Option<u64> {
         self.latest_version.as_ref().and_then(|v| v.serial)
     }
 }
@@ -65,7 +65,7 @@ const MAX_PAGES: usize = 1000;
 
 impl Client {
     /// The project's full path (GraphQL needs it; `.env` may hold the numeric id).
-    pub fn project_path(&self) -> ApiResult<String> {
+    pub(crate) fn project_path(&self) -> ApiResult<String> {
         if !self.project.chars().all(|c| c.is_ascii_digit()) {
             return Ok(self.project.clone());
         }
@@ -116,7 +116,7 @@ impl Client {
     }
 
     /// Every state of the project, in GitLab's order (by name), all pages.
-    pub fn list_states(&self) -> ApiResult<Vec<StateInfo>> {
+    pub(crate) fn list_states(&self) -> ApiResult<Vec<StateInfo>> {
         self.refuse_job_token("list states with GraphQL")?;
         let full_path = self.project_path()?;
         self.with_state_fields(|fields| self.list_states_with(&full_path, fields))
@@ -147,7 +147,7 @@ impl Client {
     }
 
     /// One state's record, `None` when GitLab has no state of that name.
-    pub fn state_info(&self, name: &str) -> ApiResult<Option<StateInfo>> {
+    pub(crate) fn state_info(&self, name: &str) -> ApiResult<Option<StateInfo>> {
         self.refuse_job_token("read states with GraphQL")?;
         let full_path = self.project_path()?;
         let project = self.with_state_fields(|fields| {

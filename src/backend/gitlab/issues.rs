@@ -11,7 +11,7 @@ use super::{ApiError, ApiResult, Client, encode_segment};
 
 /// The fields of GitLab's `Entities::Issue` tfw reads.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
-pub struct Issue {
+pub(crate) struct Issue {
     pub iid: u64,
     pub title: String,
     #[serde(default)]
@@ -39,7 +39,7 @@ impl Client {
     }
 
     /// Every issue of the project with `label`, open and closed, oldest first.
-    pub fn issues_labelled(&self, label: &str) -> ApiResult<Vec<Issue>> {
+    pub(crate) fn issues_labelled(&self, label: &str) -> ApiResult<Vec<Issue>> {
         self.refuse_job_token("use the issues API")?;
         let url = format!(
             "{}?labels={}&state=all&order_by=created_at&sort=asc",
@@ -49,7 +49,7 @@ impl Client {
         self.get_all(&url, "issues")
     }
 
-    pub fn create_issue(
+    pub(crate) fn create_issue(
         &self,
         title: &str,
         description: &str,
@@ -67,7 +67,7 @@ impl Client {
     }
 
     /// A new description and/or `state_event` (`close`, `reopen`).
-    pub fn update_issue(
+    pub(crate) fn update_issue(
         &self,
         iid: u64,
         description: Option<&str>,

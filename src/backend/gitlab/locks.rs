@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use super::{ApiError, ApiResult, Client, UserRef};
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-pub struct Pipeline {
+pub(crate) struct Pipeline {
     pub id: Option<String>,
     pub status: Option<String>,
     #[serde(rename = "finishedAt")]
@@ -20,7 +20,7 @@ pub struct Pipeline {
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-pub struct Job {
+pub(crate) struct Job {
     pub id: Option<String>,
     pub name: Option<String>,
     pub status: Option<String>,
@@ -30,7 +30,7 @@ pub struct Job {
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
-pub struct LatestVersion {
+pub(crate) struct LatestVersion {
     pub serial: Option<u64>,
     #[serde(rename = "createdAt")]
     pub created_at: Option<String>,
@@ -40,7 +40,7 @@ pub struct LatestVersion {
 }
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
-pub struct LockedNode {
+pub(crate) struct LockedNode {
     pub name: String,
     #[serde(rename = "lockedAt")]
     pub locked_at: Option<String>,
@@ -52,20 +52,20 @@ pub struct LockedNode {
 
 /// A locked state and the project it belongs to.
 #[derive(Debug, Clone, PartialEq)]
-pub struct LockedState {
+pub(crate) struct LockedState {
     pub project: String,
     pub state: LockedNode,
 }
 
 /// A project whose states could not be listed, and why.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Gap {
+pub(crate) struct Gap {
     pub project: String,
     pub reason: String,
 }
 
 #[derive(Debug, Default)]
-pub struct Locks {
+pub(crate) struct Locks {
     pub locked: Vec<LockedState>,
     pub gaps: Vec<Gap>,
     /// Projects whose states were listed.
@@ -80,7 +80,7 @@ const MAX_PAGES: usize = 1000;
 impl Client {
     /// The locked states of the backend's project, or of every project in `group`
     /// (subgroups included).
-    pub fn locked_states(&self, group: Option<&str>) -> ApiResult<Locks> {
+    pub(crate) fn locked_states(&self, group: Option<&str>) -> ApiResult<Locks> {
         self.refuse_job_token("list locks with GraphQL")?;
         let mut locks = Locks::default();
         match group {

@@ -7,7 +7,7 @@ mod errors;
 mod graphql;
 mod issues;
 mod locks;
-pub mod net;
+pub(crate) mod net;
 mod protection;
 mod rest;
 mod tokens;
@@ -19,15 +19,15 @@ use base64::Engine as _;
 
 use super::{Backend, encode_segment};
 
-pub use errors::{lock_now, lock_refusal, refusal_body, role_name};
-pub use graphql::{StateInfo, UserRef, VersionRef};
-pub use issues::Issue;
-pub use locks::{Gap, Job, LockedState, Locks, Pipeline};
-pub use protection::ProtectionRule;
-pub use rest::{Member, ProjectInfo, RunningJob};
-pub use tokens::Refusal;
+pub(crate) use errors::{lock_now, lock_refusal, refusal_body, role_name};
+pub(crate) use graphql::{StateInfo, UserRef};
+pub(crate) use issues::Issue;
+pub(crate) use locks::{Job, LockedState, Locks, Pipeline};
+pub(crate) use protection::ProtectionRule;
+pub(crate) use rest::{Member, RunningJob};
+pub(crate) use tokens::Refusal;
 
-pub struct Client {
+pub(crate) struct Client {
     agent: ureq::Agent,
     net: net::Net,
     /// `host:port` of GitLab, for the wait spinner.
@@ -48,7 +48,7 @@ pub struct Client {
 
 /// What GitLab answered with, when it was not a success.
 #[derive(Debug)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     Status {
         code: u16,
         body: String,
@@ -63,7 +63,7 @@ pub enum ApiError {
     },
 }
 
-pub type ApiResult<T> = Result<T, ApiError>;
+pub(crate) type ApiResult<T> = Result<T, ApiError>;
 
 /// An answer: status, the `X-Next-Page` header (REST paging), body.
 pub(crate) struct Answer {
@@ -73,12 +73,12 @@ pub(crate) struct Answer {
 }
 
 impl Client {
-    pub fn new(backend: &Backend) -> Self {
+    pub(crate) fn new(backend: &Backend) -> Self {
         Self::with_timeout(backend, backend.net.timeout)
     }
 
     /// A client with a shorter deadline, for callers that must stay fast (shell completion).
-    pub fn with_timeout(backend: &Backend, timeout: Duration) -> Self {
+    pub(crate) fn with_timeout(backend: &Backend, timeout: Duration) -> Self {
         let mut net = backend.net.clone();
         if timeout != net.timeout {
             net.timeout = timeout;
@@ -127,7 +127,7 @@ impl Client {
     }
 
     /// Whether the credentials are CI's job token (`gitlab-ci-token`).
-    pub fn is_job_token(&self) -> bool {
+    pub(crate) fn is_job_token(&self) -> bool {
         self.username == "gitlab-ci-token"
     }
 
@@ -214,7 +214,7 @@ impl Client {
     }
 
     /// The latest state, `None` when there is none yet (404 and 204 both mean that).
-    pub fn get_state(&self, name: &str) -> ApiResult<Option<Vec<u8>>> {
+    pub(crate) fn get_state(&self, name: &str) -> ApiResult<Option<Vec<u8>>> {
         match self.call("GET", &self.state_url(name), None) {
             Ok((204, _)) => Ok(None),
             Ok((_, bytes)) if bytes.is_empty() => Ok(None),
@@ -225,7 +225,7 @@ impl Client {
     }
 
     /// Whether GitLab has a record of the state (204, an empty record, counts).
-    pub fn state_exists(&self, name: &str) -> ApiResult<bool> {
+    pub(crate) fn state_exists(&self, name: &str) -> ApiResult<bool> {
         match self.call("GET", &self.state_url(name), None) {
             Ok(_) => Ok(true),
             Err(ApiError::Status { code: 404, body }) if !project_missing(&body) => Ok(false),
@@ -233,7 +233,7 @@ impl Client {
         }
     }
 
-    pub fn get_version(&self, name: &str, serial: u64) -> ApiResult<Option<Vec<u8>>> {
+    pub(crate) fn get_version(&self, name: &str, serial: u64) -> ApiResult<Option<Vec<u8>>> {
         let url = format!("{}/versions/{serial}", self.state_url(name));
         match self.call("GET", &url, None) {
             Ok((_, bytes)) => Ok(Some(bytes)),
@@ -242,7 +242,7 @@ impl Client {
         }
     }
 
-    pub fn put_state(&self, name: &str, bytes: &[u8], lock_id: Option<&str>) -> ApiResult<()> {
+    pub(crate) fn put_state(&self, name: &str, bytes: &[u8], lock_id: Option<&str>) -> ApiResult<()> {
         let mut url = self.state_url(name);
         if let Some(id) = lock_id {
             url.push_str(&format!("?ID={}", encode_segment(id)));
@@ -252,7 +252,7 @@ impl Client {
 
     /// Takes the lock; on 409 returns GitLab's answer as `Err(info)`: the holder's LockInfo, or
     /// (see `names_holder`) another conflict GitLab answers with 409.
-    pub fn lock(
+    pub(crate) fn lock(
         &self,
         name: &str,
         operation: &str,
@@ -281,7 +281,7 @@ impl Client {
     }
 
     /// Releases a lock: with `id` only that lock, without it whatever lock is held.
-    pub fn unlock(&self, name: &str, id: Option<&str>) -> ApiResult<()> {
+    pub(crate) fn unlock(&self, name: &str, id: Option<&str>) -> ApiResult<()> {
         let mut url = format!("{}/lock", self.state_url(name));
         if let Some(id) = id {
             url.push_str(&format!("?ID={}", encode_segment(id)));
@@ -289,7 +289,7 @@ impl Client {
         self.call("DELETE", &url, None).map(|_| ())
     }
 
-    pub fn delete_state(&self, name: &str) -> ApiResult<()> {
+    pub(crate) fn delete_state(&self, name: &str) -> ApiResult<()> {
         self.call("DELETE", &self.state_url(name), None).map(|_| ())
     }
 }
@@ -298,7 +298,7 @@ impl Client {
 /// sends the held lock's `ID`), rather than `API::API`'s `409 Conflict: Resource lock`, which
 /// GitLab answers on any route when another request holds the same database record
 /// (`ActiveRecord::StaleObjectError`, `ExclusiveLeaseHelpers::FailedToObtainLockError`).
-pub fn names_holder(conflict: &serde_json::Value) -> bool {
+pub(crate) fn names_holder(conflict: &serde_json::Value) -> bool {
     conflict["ID"].as_str().is_some_and(|id| !id.is_empty())
 }
 

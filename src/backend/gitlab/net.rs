@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 /// How long tfw's own calls wait when nothing says otherwise.
-pub const DEFAULT_TIMEOUT: u64 = 30;
+pub(crate) const DEFAULT_TIMEOUT: u64 = 30;
 
 /// The way to GitLab, resolved once with the settings.
 #[derive(Debug, Clone)]
@@ -149,7 +149,7 @@ fn excluded(host: &str, port: Option<u16>, no_proxy: &str) -> bool {
 
 /// Why a call got no answer, in the words of what to fix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
+pub(crate) enum Kind {
     Refused,
     UnknownHost,
     Timeout,
@@ -163,7 +163,7 @@ pub enum Kind {
 
 /// A call to GitLab that got no HTTP answer.
 #[derive(Debug, Clone)]
-pub struct Unreached {
+pub(crate) struct Unreached {
     /// `host:port` of GitLab.
     pub host: String,
     pub kind: Kind,
@@ -229,7 +229,7 @@ impl Unreached {
     }
 
     /// The message after "{what}: ", and the hint.
-    pub fn describe(&self) -> (String, String) {
+    pub(crate) fn describe(&self) -> (String, String) {
         let (host, route) = (&self.host, self.net.route());
         let seconds = self.net.timeout.as_secs();
         let timeout = format!(

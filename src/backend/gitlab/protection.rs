@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::{ApiError, ApiResult, Client, encode_segment};
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-pub struct ProtectionRule {
+pub(crate) struct ProtectionRule {
     pub state_name: String,
     /// `developer`, `maintainer`, `owner` or `admin`.
     pub minimum_access_level_for_write: String,
@@ -17,7 +17,7 @@ pub struct ProtectionRule {
 
 impl Client {
     /// The project's rules; `None` when this GitLab has no such feature (404).
-    pub fn protection_rules(&self) -> ApiResult<Option<Vec<ProtectionRule>>> {
+    pub(crate) fn protection_rules(&self) -> ApiResult<Option<Vec<ProtectionRule>>> {
         self.refuse_job_token("read the state protection rules")?;
         let url = format!(
             "{}/projects/{}/terraform/state_protection_rules?per_page=100",

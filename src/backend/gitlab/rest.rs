@@ -8,7 +8,7 @@ use super::{ApiError, ApiResult, Client};
 use crate::backend::encode_segment;
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
-pub struct Member {
+pub(crate) struct Member {
     pub username: String,
     /// `active` for a working account; `blocked`, `deactivated`... for people who left.
     #[serde(default)]
@@ -19,7 +19,7 @@ pub struct Member {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct ProjectInfo {
+pub(crate) struct ProjectInfo {
     pub path_with_namespace: String,
     pub archived: bool,
     /// The token user's access level (`permissions`: the project's or the group's, the
@@ -29,7 +29,7 @@ pub struct ProjectInfo {
 
 /// A running CI job of the project.
 #[derive(Debug, Clone, PartialEq)]
-pub struct RunningJob {
+pub(crate) struct RunningJob {
     pub id: u64,
     pub name: String,
     pub pipeline: Option<u64>,
@@ -102,7 +102,7 @@ impl Client {
     }
 
     /// The token's user (`GET /user`): who GitLab records as the holder of this token's locks.
-    pub fn whoami(&self) -> ApiResult<String> {
+    pub(crate) fn whoami(&self) -> ApiResult<String> {
         self.refuse_job_token("ask GitLab who the token belongs to")?;
         let (_, bytes) = self.call("GET", &format!("{}/user", self.api_url), None)?;
         let value: serde_json::Value = parse(&bytes, "user")?;
@@ -113,7 +113,7 @@ impl Client {
     }
 
     /// The token's scopes (`GET /personal_access_tokens/self`, GitLab 15.5+).
-    pub fn token_scopes(&self) -> ApiResult<Vec<String>> {
+    pub(crate) fn token_scopes(&self) -> ApiResult<Vec<String>> {
         self.refuse_job_token("read the token's scopes")?;
         let url = format!("{}/personal_access_tokens/self", self.api_url);
         let (_, bytes) = self.call("GET", &url, None)?;
@@ -128,7 +128,7 @@ impl Client {
             .unwrap_or_default())
     }
 
-    pub fn project_info(&self) -> ApiResult<ProjectInfo> {
+    pub(crate) fn project_info(&self) -> ApiResult<ProjectInfo> {
         self.refuse_job_token("read the project")?;
         let (_, bytes) = self.call("GET", &self.project_url(), None)?;
         let value: serde_json::Value = parse(&bytes, "project")?;
@@ -149,14 +149,14 @@ impl Client {
     }
 
     /// The project's members, inherited ones included, with their account state.
-    pub fn project_members(&self) -> ApiResult<Vec<Member>> {
+    pub(crate) fn project_members(&self) -> ApiResult<Vec<Member>> {
         self.refuse_job_token("list the project's members")?;
         self.get_all(&format!("{}/members/all", self.project_url()), "members")
     }
 
     /// The project's running jobs, newest first. A job token may ask too (its own project,
     /// as its pipeline's user): the jobs listing takes job tokens (`auth_for`).
-    pub fn running_jobs(&self) -> ApiResult<Vec<RunningJob>> {
+    pub(crate) fn running_jobs(&self) -> ApiResult<Vec<RunningJob>> {
         let jobs: Vec<JobAnswer> = self.get_all(
             &format!("{}/jobs?scope[]=running", self.project_url()),
             "jobs",

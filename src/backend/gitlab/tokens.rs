@@ -15,7 +15,7 @@ use crate::problem::Problem;
 
 /// Why GitLab refused the token with 401, as far as its answer says.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refusal {
+pub(crate) enum Refusal {
     Expired,
     Revoked,
     /// Another `invalid_token` description (an impersonation token with impersonation off...).
@@ -36,7 +36,7 @@ fn description(body: &str) -> Option<String> {
 }
 
 impl Refusal {
-    pub fn of(body: &str) -> Option<Refusal> {
+    pub(crate) fn of(body: &str) -> Option<Refusal> {
         let text = description(body)?;
         Some(if text.starts_with("Token is expired") {
             Refusal::Expired
@@ -52,7 +52,7 @@ impl Refusal {
 /// (GraphQL's "Invalid token", terraform's "requires auth") carries none. `GET /user` takes
 /// any token with `api`, `read_api` or `read_user`; a token it takes was refused elsewhere
 /// for another reason (`None`).
-pub fn ask_why(backend: &Backend) -> Refusal {
+pub(super) fn ask_why(backend: &Backend) -> Refusal {
     let client = Client::with_timeout(backend, Duration::from_secs(5));
     match client.whoami() {
         Err(ApiError::Status { code: 401, body }) => Refusal::of(&body).unwrap_or(Refusal::Unknown),
@@ -86,7 +86,7 @@ fn new_token(backend: &Backend) -> String {
 }
 
 /// A 401. `body` is GitLab's answer (empty when terraform met it).
-pub fn unauthorized(what: &str, body: &str, backend: &Backend, job_token: bool) -> Problem {
+pub(super) fn unauthorized(what: &str, body: &str, backend: &Backend, job_token: bool) -> Problem {
     if job_token {
         // `find_valid_running_job_by_token!`: a job token is taken while its job runs, and
         // only where the route takes job tokens (tfw sends it nowhere else).
@@ -136,7 +136,7 @@ pub fn unauthorized(what: &str, body: &str, backend: &Backend, job_token: bool) 
 /// A 403 `insufficient_scope`. GitLab's `scope` lists every scope the route takes (`api
 /// read_api` on the state API, even for a write that `read_api` may not do), so the scope
 /// missing is told from the token's own scopes when GitLab shows them.
-pub fn insufficient_scope(what: &str, body: &str, backend: &Backend) -> Problem {
+pub(super) fn insufficient_scope(what: &str, body: &str, backend: &Backend) -> Problem {
     let listed = super::errors::field(body, "scope").unwrap_or_default();
     let client = Client::with_timeout(backend, Duration::from_secs(5));
     let has = client.token_scopes().unwrap_or_default();

@@ -56,7 +56,7 @@ const EXIT_STATUS: &str = r#".SH EXIT STATUS
 \fBterraform\fR(1), \fBtofu\fR(1); the guides in the \fIdocs/\fR folder of tfw's repository.
 "#;
 
-pub fn render() -> Result<Vec<u8>> {
+pub(super) fn render() -> Result<Vec<u8>> {
     let root = Cli::command();
     let page = clap_mangen::Man::new(root.clone());
     let mut out = Vec::new();

@@ -11,7 +11,7 @@ use crate::settings::{Origin, Value};
 
 /// What `.env` will hold.
 #[derive(Debug, Clone, Default)]
-pub struct Answers {
+pub(super) struct Answers {
     /// `https://gitlab.example.com`, without `/api/v4`.
     pub url: String,
     pub project: String,
@@ -23,7 +23,7 @@ pub struct Answers {
 
 /// The answer a failure is about: the one to ask again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Field {
+pub(super) enum Field {
     Url,
     Project,
     Token,
@@ -32,13 +32,13 @@ pub enum Field {
 }
 
 #[derive(Debug)]
-pub struct Failure {
+pub(super) struct Failure {
     pub field: Field,
     pub problem: Problem,
 }
 
 #[derive(Debug)]
-pub struct Checked {
+pub(super) struct Checked {
     /// Whether the state already exists; `None` when the listing could not say.
     pub state_exists: Option<bool>,
     pub state_count: Option<usize>,
@@ -46,7 +46,7 @@ pub struct Checked {
     pub warning: Option<Problem>,
 }
 
-pub fn backend_for(answers: &Answers, state: &str) -> Backend {
+pub(super) fn backend_for(answers: &Answers, state: &str) -> Backend {
     let api_url = format!("{}/api/v4", answers.url);
     let value = |value: &str| Value {
         value: value.to_string(),
@@ -69,7 +69,7 @@ pub fn backend_for(answers: &Answers, state: &str) -> Backend {
     }
 }
 
-pub fn check(answers: &Answers, state: &str) -> Result<Checked, Failure> {
+pub(super) fn check(answers: &Answers, state: &str) -> Result<Checked, Failure> {
     let backend = backend_for(answers, state);
     let client = Client::new(&backend);
     match client.get_state(state) {
@@ -195,14 +195,14 @@ fn failure(err: &ApiError, answers: &Answers) -> Failure {
 
 /// Answers GitLab could never accept, refused before asking it (dialoguer shows the message
 /// under the prompt).
-pub fn valid_url(value: &str) -> Result<(), String> {
+pub(super) fn valid_url(value: &str) -> Result<(), String> {
     match url::Url::parse(&normalize_url(value)) {
         Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => Ok(()),
         _ => Err("not a web address; e.g. https://gitlab.example.com".into()),
     }
 }
 
-pub fn valid_project(value: &str) -> Result<(), String> {
+pub(super) fn valid_project(value: &str) -> Result<(), String> {
     let value = value.trim();
     if value.is_empty() || value.contains(char::is_whitespace) {
         Err("give the project's path (group/project) or its numeric id".into())
@@ -211,7 +211,7 @@ pub fn valid_project(value: &str) -> Result<(), String> {
     }
 }
 
-pub fn valid_username(value: &str) -> Result<(), String> {
+pub(super) fn valid_username(value: &str) -> Result<(), String> {
     let value = value.trim();
     // Terraform sends basic auth only with a username, and `:` would end it early.
     if value.is_empty() || value.contains(char::is_whitespace) || value.contains(':') {
@@ -222,6 +222,6 @@ pub fn valid_username(value: &str) -> Result<(), String> {
 }
 
 /// GitLab's form for a new personal access token, prefilled with a name and the `api` scope.
-pub fn token_page(url: &str) -> String {
+pub(super) fn token_page(url: &str) -> String {
     format!("{url}/-/user_settings/personal_access_tokens?name=tfw&scopes=api")
 }

@@ -10,13 +10,13 @@ use anyhow::Result;
 
 use super::check::Answers;
 
-pub const HEADER: &str = "\
+pub(super) const HEADER: &str = "\
 # tfw settings for you alone: never commit this file (`tfw doctor` checks).
 # Written by `tfw setup`; `tfw env` shows what tfw makes of it.
 ";
 
 /// The file's text. `kept` are lines of a replaced `.env` that setup does not manage.
-pub fn render(answers: &Answers, kept: &[(String, String)]) -> String {
+pub(super) fn render(answers: &Answers, kept: &[(String, String)]) -> String {
     let mut text = String::from(HEADER);
     let mut line = |key: &str, value: &str| text.push_str(&format!("{key}={}\n", quote(value)));
     line("GITLAB_URL", &answers.url);
@@ -37,7 +37,7 @@ pub fn render(answers: &Answers, kept: &[(String, String)]) -> String {
 
 /// Double quotes for ordinary values; single quotes (literal for dotenvy and for a shell)
 /// when a value holds `$`, a backtick, `"` or `\`; escaped double quotes as a last resort.
-pub fn quote(value: &str) -> String {
+pub(super) fn quote(value: &str) -> String {
     let special = |c: char| matches!(c, '$' | '`' | '"' | '\\');
     if !value.contains(special) {
         format!("\"{value}\"")
@@ -55,7 +55,7 @@ pub fn quote(value: &str) -> String {
 /// Writes `path` with mode 0600. An existing file is first copied to `backup_dir` (mode
 /// 0600) and its permissions tightened, so the new token never sits in a readable file.
 /// Returns where the backup went.
-pub fn write(path: &Path, text: &str, backup_dir: &Path) -> Result<Option<PathBuf>> {
+pub(super) fn write(path: &Path, text: &str, backup_dir: &Path) -> Result<Option<PathBuf>> {
     let backup = match std::fs::read(path) {
         Ok(old) if !old.is_empty() => {
             let name = path

@@ -8,7 +8,7 @@ use std::process::{Command, Stdio};
 use crate::settings::{Settings, is_placeholder};
 
 /// Keys `tfw setup` writes or replaces; any other key of an old `.env` is kept as it was.
-pub const MANAGED: &[&str] = &[
+pub(super) const MANAGED: &[&str] = &[
     "GITLAB_URL",
     "GITLAB_PROJECT",
     "TF_HTTP_USERNAME",
@@ -30,7 +30,7 @@ const NOT_GITLAB: &[&str] = &[
 ];
 
 #[derive(Debug, Default, Clone)]
-pub struct Defaults {
+pub(super) struct Defaults {
     pub url: Option<String>,
     pub project: Option<String>,
     pub username: Option<String>,
@@ -43,7 +43,7 @@ pub struct Defaults {
     pub kept: Vec<(String, String)>,
 }
 
-pub fn gather(settings: &Settings) -> Defaults {
+pub(super) fn gather(settings: &Settings) -> Defaults {
     let known = |key: &str| {
         settings
             .lookup(key)
@@ -94,7 +94,7 @@ pub fn gather(settings: &Settings) -> Defaults {
 }
 
 /// `gitlab.example.com/`, `https://gitlab.example.com/api/v4` -> `https://gitlab.example.com`.
-pub fn normalize_url(raw: &str) -> String {
+pub(super) fn normalize_url(raw: &str) -> String {
     let trimmed = raw.trim().trim_end_matches('/');
     let with_scheme = if trimmed.contains("://") {
         trimmed.to_string()
@@ -109,7 +109,7 @@ pub fn normalize_url(raw: &str) -> String {
 }
 
 /// `group/infra`, `/group/infra.git`, or the project's whole web address -> `group/infra`.
-pub fn normalize_project(raw: &str, url: &str) -> String {
+pub(super) fn normalize_project(raw: &str, url: &str) -> String {
     let trimmed = raw.trim();
     let path = trimmed
         .strip_prefix(url)
@@ -134,7 +134,7 @@ fn git_remote(dir: &Path) -> Option<String> {
 
 /// A git remote (`git@host:group/infra.git`, `ssh://git@host:2222/group/infra.git`,
 /// `https://host/group/infra.git`) as a GitLab URL and project path.
-pub fn parse_remote(remote: &str) -> Option<(String, String)> {
+pub(super) fn parse_remote(remote: &str) -> Option<(String, String)> {
     let (url, path) = if remote.contains("://") {
         let parsed = url::Url::parse(remote).ok()?;
         let host = parsed.host_str()?;
