@@ -24,7 +24,11 @@ pub(crate) struct Choice {
 }
 
 /// Lets the person pick one of `items`; `None` when they pressed Esc.
-pub(crate) fn pick(prompt: &str, items: &[Choice], default: Option<usize>) -> Result<Option<usize>> {
+pub(crate) fn pick(
+    prompt: &str,
+    items: &[Choice],
+    default: Option<usize>,
+) -> Result<Option<usize>> {
     let term = Term::stderr();
     let mut drawing = Drawing::new(&term);
     let mut query = String::new();

@@ -43,7 +43,11 @@ use crate::exit::ExitCode;
 use crate::printer::{Printer, Terminal};
 use crate::settings::Settings;
 
-pub(crate) fn dispatch(mut cli: Cli, printer: &mut Printer, terminal: Terminal) -> Result<ExitCode> {
+pub(crate) fn dispatch(
+    mut cli: Cli,
+    printer: &mut Printer,
+    terminal: Terminal,
+) -> Result<ExitCode> {
     // `-C` applies to the paths these commands take, as it does to everything else.
     if let Some(dir) = &cli.chdir {
         match &mut cli.command {

@@ -9,7 +9,12 @@ use crate::states::history::fetch;
 use crate::states::listing::columns;
 use crate::states::remote::Remote;
 
-pub(super) fn run(remote: &Remote, name: Option<&str>, json: bool, limit: usize) -> Result<ExitCode> {
+pub(super) fn run(
+    remote: &Remote,
+    name: Option<&str>,
+    json: bool,
+    limit: usize,
+) -> Result<ExitCode> {
     let name = remote.target(name);
     let history = fetch(remote, &name, limit.max(1))?;
     let code = if history.partial {

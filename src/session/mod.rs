@@ -89,7 +89,12 @@ impl<'a> Session<'a> {
             .terraform(&self.engine, Some(&self.backend), args, output)
     }
 
-    pub(crate) fn plan(&self, extra: &[String], destroy: bool, no_lock: bool) -> Result<plan::Made> {
+    pub(crate) fn plan(
+        &self,
+        extra: &[String],
+        destroy: bool,
+        no_lock: bool,
+    ) -> Result<plan::Made> {
         plan::make(self, extra, destroy, no_lock)
     }
 

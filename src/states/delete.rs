@@ -129,7 +129,11 @@ pub(crate) fn delete(
 }
 
 /// Saves `bytes` of state `name` in `.tfw/backups/` (nothing to save when there are none).
-pub(crate) fn back_up(remote: &Remote, name: &str, bytes: Option<&[u8]>) -> Result<Option<PathBuf>> {
+pub(crate) fn back_up(
+    remote: &Remote,
+    name: &str,
+    bytes: Option<&[u8]>,
+) -> Result<Option<PathBuf>> {
     let settings = &remote.ctx.settings;
     bytes
         .map(|bytes| {

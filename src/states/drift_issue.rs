@@ -54,7 +54,11 @@ pub(crate) fn description(ctx: &Context, backend: &Backend, report: &Report) -> 
 }
 
 /// Brings the state's issue in line with `report`.
-pub(crate) fn keep(ctx: &Context, backend: &Backend, report: &Report) -> Result<IssueOutcome, Problem> {
+pub(crate) fn keep(
+    ctx: &Context,
+    backend: &Backend,
+    report: &Report,
+) -> Result<IssueOutcome, Problem> {
     let state = &report.state;
     let what = format!("cannot keep the drift issue of `{state}`");
     let fail = |err: ApiError| {

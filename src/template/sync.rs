@@ -108,7 +108,12 @@ pub(crate) fn refuse_downgrade(
 }
 
 /// `--check`: up to date (0), update available (2), drift (3) or error (1).
-pub(crate) fn check_repo(dir: &Path, shown: &str, over: Option<&Spec>, resolver: &Resolver) -> RepoReport {
+pub(crate) fn check_repo(
+    dir: &Path,
+    shown: &str,
+    over: Option<&Spec>,
+    resolver: &Resolver,
+) -> RepoReport {
     report_check(&Files::Disk(dir), shown, read_lock(dir), |lock| {
         resolve(lock, dir, over, resolver)
     })
@@ -161,7 +166,12 @@ pub(crate) fn report_check(
 }
 
 /// `tfw sync` (or `--dry-run`) of one repository.
-pub(crate) fn sync_repo(dir: &Path, shown: &str, options: &Options, resolver: &Resolver) -> RepoReport {
+pub(crate) fn sync_repo(
+    dir: &Path,
+    shown: &str,
+    options: &Options,
+    resolver: &Resolver,
+) -> RepoReport {
     sync_inner(dir, shown, options, resolver)
         .unwrap_or_else(|problem| RepoReport::failed(shown, problem))
 }

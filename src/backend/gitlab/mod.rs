@@ -242,7 +242,12 @@ impl Client {
         }
     }
 
-    pub(crate) fn put_state(&self, name: &str, bytes: &[u8], lock_id: Option<&str>) -> ApiResult<()> {
+    pub(crate) fn put_state(
+        &self,
+        name: &str,
+        bytes: &[u8],
+        lock_id: Option<&str>,
+    ) -> ApiResult<()> {
         let mut url = self.state_url(name);
         if let Some(id) = lock_id {
             url.push_str(&format!("?ID={}", encode_segment(id)));
