@@ -4,7 +4,7 @@
 
 /// The documented exit codes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ExitCode {
+pub(crate) enum ExitCode {
     /// 0.
     Success,
     /// 1: tfw stopped on an error it explained.
@@ -26,7 +26,7 @@ pub enum ExitCode {
 
 impl ExitCode {
     /// The process's exit code.
-    pub fn code(self) -> i32 {
+    pub(crate) fn code(self) -> i32 {
         match self {
             Self::Success => 0,
             Self::Failure => 1,
@@ -37,13 +37,9 @@ impl ExitCode {
         }
     }
 
-    pub fn is_success(self) -> bool {
-        self.code() == 0
-    }
-
     /// A code a command still computes as a number (`tfw drift`, whose report rows carry
     /// theirs): the documented meaning of 0 to 3, anything else passed through.
-    pub fn documented(code: i32) -> Self {
+    pub(crate) fn documented(code: i32) -> Self {
         match code {
             0 => Self::Success,
             1 => Self::Failure,
@@ -54,7 +50,7 @@ impl ExitCode {
     }
 
     /// 1 on failure, 0 otherwise: for a report that lists problems (`env`, `doctor`).
-    pub fn failed_if(failed: bool) -> Self {
+    pub(crate) fn failed_if(failed: bool) -> Self {
         if failed { Self::Failure } else { Self::Success }
     }
 }

@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 
 /// Writes `contents` to `path` atomically. An existing file keeps its permissions; a new one
 /// gets `new_mode`.
-pub fn write_atomic(path: &Path, contents: &[u8], new_mode: u32) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, contents: &[u8], new_mode: u32) -> Result<()> {
     replace(path, contents, new_mode, true)
 }
 
@@ -19,7 +19,7 @@ pub fn write_atomic(path: &Path, contents: &[u8], new_mode: u32) -> Result<()> {
 /// some work (a saved plan's metadata: terraform does not flush the plan file either). Still
 /// never torn on a running system. A flush costs 0.2-0.5 ms on an idle disk and tens of ms
 /// on a busy one: too much for `tfw plan`'s hot path (profiled, see docs/benchmarks.md).
-pub fn write_atomic_unflushed(path: &Path, contents: &[u8], new_mode: u32) -> Result<()> {
+pub(crate) fn write_atomic_unflushed(path: &Path, contents: &[u8], new_mode: u32) -> Result<()> {
     replace(path, contents, new_mode, false)
 }
 
@@ -94,7 +94,7 @@ fn resolve_symlink(path: &Path) -> Option<std::path::PathBuf> {
 /// Test hook: `TFW_TEST_ABORT_AT=<point>[:<end of the path>]` kills the process at that point
 /// (`mid-write`, `before-rename`, `after-rename`), as a kill -9 would, while writing any file
 /// or the one named; tests/file_safety.rs shows no torn file is ever left behind.
-pub fn fault_point(point: &str, path: &Path) {
+pub(crate) fn fault_point(point: &str, path: &Path) {
     let Ok(wanted) = std::env::var("TFW_TEST_ABORT_AT") else {
         return;
     };
@@ -110,7 +110,7 @@ pub fn fault_point(point: &str, path: &Path) {
 /// owner's alone, so a file terraform creates in them with its umask's 0644 is never
 /// readable by others, not even for the moment before tfw narrows it. (`.tfw` itself also
 /// holds the committed `template.lock`: an existing one is left as it is.)
-pub fn private_dir(dir: &Path) -> Result<()> {
+pub(crate) fn private_dir(dir: &Path) -> Result<()> {
     use std::os::unix::fs::DirBuilderExt;
     fs::DirBuilder::new()
         .recursive(true)
@@ -134,7 +134,7 @@ pub fn private_dir(dir: &Path) -> Result<()> {
 
 /// Takes group and other permissions away from `path` if it has any (not following a
 /// symlink); returns the mode it had when it changed.
-pub fn narrow(path: &Path, wanted: u32) -> Option<u32> {
+pub(crate) fn narrow(path: &Path, wanted: u32) -> Option<u32> {
     let meta = fs::symlink_metadata(path).ok()?;
     let mode = meta.permissions().mode() & 0o7777;
     if meta.file_type().is_symlink() || mode & 0o077 == 0 {

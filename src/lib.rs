@@ -86,7 +86,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {
 
 /// What an error that ended the command means for the exit code; printed (once, by the
 /// printer that knows every secret) unless it stopped on purpose.
-pub fn render_error(printer: &Printer, err: &anyhow::Error) -> ExitCode {
+fn render_error(printer: &Printer, err: &anyhow::Error) -> ExitCode {
     if let Some(Exit(code)) = err.downcast_ref::<Exit>() {
         return *code;
     }

@@ -6,7 +6,7 @@ use std::path::Path;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum Origin {
+pub(crate) enum Origin {
     Flag,
     Env,
     /// A `.env` file (the working directory's, or a shared one above it), at that line.
@@ -23,7 +23,7 @@ pub enum Origin {
 }
 
 impl Origin {
-    pub fn describe(&self, env_file: &Path) -> String {
+    pub(crate) fn describe(&self, env_file: &Path) -> String {
         match self {
             Origin::Flag => "command line".into(),
             Origin::Env => "environment".into(),
@@ -40,6 +40,6 @@ impl Origin {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Value {
-    pub value: String,
-    pub origin: Origin,
+    pub(crate) value: String,
+    pub(crate) origin: Origin,
 }

@@ -26,7 +26,7 @@ use crate::problem::{Problem, Problems, Severity};
 
 mod stdout;
 
-pub use stdout::StdoutError;
+pub(crate) use stdout::StdoutError;
 
 #[derive(Debug, Clone)]
 pub struct Printer {
@@ -50,7 +50,7 @@ pub struct Printer {
 /// Why tfw asks nothing: said in messages so they match what the person sees (a terminal
 /// with `--non-interactive` is not "no terminal").
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NoPrompt {
+pub(crate) enum NoPrompt {
     /// A person can be asked.
     Asks,
     NonInteractiveFlag,
@@ -60,24 +60,24 @@ pub enum NoPrompt {
 
 /// What the environment says about the session, read once at start-up.
 #[derive(Debug, Clone, Default)]
-pub struct Terminal {
-    pub no_color_flag: bool,
-    pub no_color_env: bool,
+pub(crate) struct Terminal {
+    pub(crate) no_color_flag: bool,
+    pub(crate) no_color_env: bool,
     /// `CLICOLOR_FORCE` set and not `0`: colour even into pipes.
-    pub clicolor_force: bool,
+    pub(crate) clicolor_force: bool,
     /// `CLICOLOR=0`: no colour even on a terminal.
-    pub clicolor_off: bool,
+    pub(crate) clicolor_off: bool,
     /// `TERM=dumb`: a terminal that shows escape sequences as text.
-    pub dumb: bool,
-    pub ci: bool,
-    pub non_interactive_flag: bool,
-    pub stdin_tty: bool,
-    pub stdout_tty: bool,
-    pub stderr_tty: bool,
+    pub(crate) dumb: bool,
+    pub(crate) ci: bool,
+    pub(crate) non_interactive_flag: bool,
+    pub(crate) stdin_tty: bool,
+    pub(crate) stdout_tty: bool,
+    pub(crate) stderr_tty: bool,
 }
 
 impl Terminal {
-    pub fn detect(no_color_flag: bool, non_interactive_flag: bool) -> Self {
+    pub(crate) fn detect(no_color_flag: bool, non_interactive_flag: bool) -> Self {
         let set = |key: &str| std::env::var_os(key).filter(|v| !v.is_empty());
         let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
         Self {
@@ -95,7 +95,7 @@ impl Terminal {
     }
 
     /// Whether a stream (a terminal or not: `tty`) gets colour.
-    pub fn color_for(&self, tty: bool) -> bool {
+    pub(crate) fn color_for(&self, tty: bool) -> bool {
         if self.no_color_flag || self.no_color_env {
             return false;
         }
@@ -120,7 +120,7 @@ impl Terminal {
 }
 
 impl Printer {
-    pub fn new(terminal: &Terminal, quiet: bool, verbose: u8) -> Self {
+    pub(crate) fn new(terminal: &Terminal, quiet: bool, verbose: u8) -> Self {
         let color = terminal.color_for(terminal.stderr_tty);
         let color_stdout = terminal.color_for(terminal.stdout_tty);
         let no_prompt = terminal.no_prompt();
@@ -158,23 +158,23 @@ impl Printer {
     }
 
     /// Colour on stderr.
-    pub fn color(&self) -> bool {
+    pub(crate) fn color(&self) -> bool {
         self.color
     }
 
     /// Colour on stdout.
-    pub fn color_stdout(&self) -> bool {
+    pub(crate) fn color_stdout(&self) -> bool {
         self.color_stdout
     }
 
     /// Why nothing is asked (`NoPrompt::Asks` when a person can be).
-    pub fn no_prompt(&self) -> NoPrompt {
+    pub(crate) fn no_prompt(&self) -> NoPrompt {
         self.no_prompt
     }
 
     /// "without a terminal", or what else kept tfw from asking, to end a sentence about a
     /// question that was not asked.
-    pub fn unasked(&self) -> &'static str {
+    pub(crate) fn unasked(&self) -> &'static str {
         match self.no_prompt {
             NoPrompt::NonInteractiveFlag => "with `--non-interactive` forbidding questions",
             NoPrompt::Ci => "in CI, where nobody is asked",
@@ -182,29 +182,29 @@ impl Printer {
         }
     }
 
-    pub fn interactive(&self) -> bool {
+    pub(crate) fn interactive(&self) -> bool {
         self.interactive
     }
 
     /// Running as automation: CI, `--non-interactive`, or no terminal to ask.
-    pub fn automation(&self) -> bool {
+    pub(crate) fn automation(&self) -> bool {
         self.ci || !self.interactive
     }
 
     /// From now on, terraform's stdout (even init's) is shown on stderr: stdout is data.
-    pub fn set_stdout_is_data(&mut self) {
+    pub(crate) fn set_stdout_is_data(&mut self) {
         self.stdout_is_data = true;
     }
 
-    pub fn stdout_is_data(&self) -> bool {
+    pub(crate) fn stdout_is_data(&self) -> bool {
         self.stdout_is_data
     }
 
-    pub fn quiet(&self) -> bool {
+    pub(crate) fn quiet(&self) -> bool {
         self.quiet
     }
 
-    pub fn verbose(&self) -> u8 {
+    pub(crate) fn verbose(&self) -> u8 {
         self.verbose
     }
 
@@ -228,7 +228,7 @@ impl Printer {
         out
     }
 
-    pub fn mask_bytes<'a>(&self, bytes: &'a [u8]) -> Cow<'a, [u8]> {
+    pub(crate) fn mask_bytes<'a>(&self, bytes: &'a [u8]) -> Cow<'a, [u8]> {
         if self.secrets.is_empty() {
             return Cow::Borrowed(bytes);
         }
@@ -246,7 +246,7 @@ impl Printer {
 
     /// A problem as `error:` or `warning:` (hidden by `-q`), with its `hint:`: the one
     /// renderer of problems, whether they end the command (`lib::render_error`) or not.
-    pub fn problem(&self, problem: &Problem) {
+    pub(crate) fn problem(&self, problem: &Problem) {
         let text = problem.to_string();
         match problem.severity {
             Severity::Error => self.error(&text),
@@ -263,7 +263,7 @@ impl Printer {
     }
 
     /// An error as the user reads it: each problem, or the message and its causes.
-    pub fn failure(&self, err: &anyhow::Error) {
+    pub(crate) fn failure(&self, err: &anyhow::Error) {
         if let Some(Problems(problems)) = err.downcast_ref::<Problems>() {
             for problem in problems {
                 self.problem(problem);
@@ -287,18 +287,18 @@ impl Printer {
     }
 
     /// `text` styled for stderr.
-    pub fn paint(&self, text: &str, style: Style) -> String {
+    pub(crate) fn paint(&self, text: &str, style: Style) -> String {
         Self::style(self.color, style).apply_to(text).to_string()
     }
 
     /// `text` styled for stdout.
-    pub fn paint_stdout(&self, text: &str, style: Style) -> String {
+    pub(crate) fn paint_stdout(&self, text: &str, style: Style) -> String {
         Self::style(self.color_stdout, style)
             .apply_to(text)
             .to_string()
     }
 
-    pub fn bold(&self, text: &str) -> String {
+    pub(crate) fn bold(&self, text: &str) -> String {
         self.paint(text, Style::new().bold())
     }
 
@@ -308,29 +308,29 @@ impl Printer {
         let _ = writeln!(std::io::stderr().lock(), "{prefix} {message}");
     }
 
-    pub fn error(&self, message: &str) {
+    pub(crate) fn error(&self, message: &str) {
         self.line("error:", Style::new().red(), message);
     }
 
     /// Hidden by `-q`, which promises only errors and terraform's own output.
-    pub fn warning(&self, message: &str) {
+    pub(crate) fn warning(&self, message: &str) {
         if !self.quiet {
             self.line("warning:", Style::new().yellow(), message);
         }
     }
 
-    pub fn hint(&self, message: &str) {
+    pub(crate) fn hint(&self, message: &str) {
         self.line("hint:", Style::new().cyan(), message);
     }
 
-    pub fn note(&self, message: &str) {
+    pub(crate) fn note(&self, message: &str) {
         if !self.quiet {
             self.line("note:", Style::new().blue(), message);
         }
     }
 
     /// A status line for a person (skipped with `-q`).
-    pub fn status(&self, message: &str) {
+    pub(crate) fn status(&self, message: &str) {
         if !self.quiet {
             let _ = writeln!(std::io::stderr().lock(), "{}", self.mask(message));
         }
@@ -338,12 +338,12 @@ impl Printer {
 
     /// A line of a report the person asked for (doctor's checks, `--all`'s summary), on
     /// stderr and kept by `-q`.
-    pub fn report(&self, message: &str) {
+    pub(crate) fn report(&self, message: &str) {
         let _ = writeln!(std::io::stderr().lock(), "{}", self.mask(message));
     }
 
     /// Detail shown with `-v` (secrets masked all the same).
-    pub fn debug(&self, message: &str) {
+    pub(crate) fn debug(&self, message: &str) {
         if self.verbose > 0 {
             let prefix = self.paint("tfw:", Style::new().dim());
             let _ = writeln!(std::io::stderr().lock(), "{prefix} {}", self.mask(message));
@@ -353,7 +353,7 @@ impl Printer {
     /// A spinner for a call that may take more than a moment: after a second it says what is
     /// waited for and for how long (see `progress`); drawn only on a terminal and always
     /// cleared before anything else prints.
-    pub fn spinner(&self, message: &str) -> Spinner {
+    pub(crate) fn spinner(&self, message: &str) -> Spinner {
         if self.interactive && !self.quiet {
             crate::progress::spinner(message)
         } else {
@@ -362,7 +362,7 @@ impl Printer {
     }
 }
 
-pub use crate::progress::Spinner;
+pub(crate) use crate::progress::Spinner;
 
 #[cfg(test)]
 mod tests {

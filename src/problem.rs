@@ -9,7 +9,7 @@ use crate::exit::ExitCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Severity {
+pub(crate) enum Severity {
     Error,
     Warning,
 }
@@ -31,14 +31,14 @@ impl fmt::Display for Location {
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Problem {
-    pub severity: Severity,
+    pub(crate) severity: Severity,
     pub message: String,
     pub location: Option<Location>,
     pub hint: Option<String>,
 }
 
 impl Problem {
-    pub fn error(message: impl Into<String>) -> Self {
+    pub(crate) fn error(message: impl Into<String>) -> Self {
         Self {
             severity: Severity::Error,
             message: message.into(),
@@ -47,14 +47,14 @@ impl Problem {
         }
     }
 
-    pub fn warning(message: impl Into<String>) -> Self {
+    pub(crate) fn warning(message: impl Into<String>) -> Self {
         Self {
             severity: Severity::Warning,
             ..Self::error(message)
         }
     }
 
-    pub fn at(mut self, path: &Path, line: Option<usize>) -> Self {
+    pub(crate) fn at(mut self, path: &Path, line: Option<usize>) -> Self {
         self.location = Some(Location {
             path: path.to_path_buf(),
             line,
@@ -62,7 +62,7 @@ impl Problem {
         self
     }
 
-    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+    pub(crate) fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
     }
@@ -85,7 +85,7 @@ impl std::error::Error for Problem {}
 
 /// Several problems found at once (validation reports everything, not just the first).
 #[derive(Debug)]
-pub struct Problems(pub Vec<Problem>);
+pub(crate) struct Problems(pub Vec<Problem>);
 
 impl fmt::Display for Problems {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -99,7 +99,7 @@ impl std::error::Error for Problems {}
 /// A command that stopped on purpose with a given exit code after saying why (for example
 /// `sync --check` reporting drift): not an error to render again.
 #[derive(Debug)]
-pub struct Exit(pub ExitCode);
+pub(crate) struct Exit(pub ExitCode);
 
 impl fmt::Display for Exit {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -27,7 +27,7 @@ pub(crate) fn enable(enabled: bool) {
 }
 
 /// A spinner saying `message` after a second, cleared when dropped.
-pub struct Spinner(Option<indicatif::ProgressBar>);
+pub(crate) struct Spinner(Option<indicatif::ProgressBar>);
 
 pub(crate) fn spinner(message: &str) -> Spinner {
     if !ENABLED.load(Ordering::SeqCst) || SHOWN.load(Ordering::SeqCst) > 0 {

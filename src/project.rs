@@ -33,7 +33,7 @@ pub(crate) const DEFAULT_PROTECTED: &[&str] = &[
 
 #[derive(Debug, Clone, Deserialize, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct ProjectFile {
+pub(crate) struct ProjectFile {
     /// `tofu`, `terraform`, or a path.
     pub binary: Option<String>,
     /// A version constraint the binary must satisfy, e.g. `">= 1.0, < 2.0"` or `"~> 1.6"`.
@@ -65,7 +65,7 @@ pub struct ProjectFile {
 /// `[args]`: added before the command line's own extra arguments, so those still win.
 #[derive(Debug, Clone, Deserialize, Default, PartialEq)]
 #[serde(deny_unknown_fields)]
-pub struct ExtraArgs {
+pub(crate) struct ExtraArgs {
     /// Every plan tfw makes for `plan` and `apply`.
     #[serde(default)]
     pub plan: Vec<String>,
@@ -78,7 +78,7 @@ pub struct ExtraArgs {
 }
 
 #[derive(Debug, Clone, Default)]
-pub struct Project {
+pub(crate) struct Project {
     /// The nearest `tfw.toml`, if any level has one.
     pub path: Option<PathBuf>,
     /// The settings in effect in the working directory, every level merged.
@@ -93,7 +93,8 @@ pub struct Project {
 
 impl Project {
     /// Every `tfw.toml` from `dir` up to the repository root, merged.
-    pub fn load(dir: &Path) -> Result<Self, Problem> {
+    #[cfg(test)]
+    fn load(dir: &Path) -> Result<Self, Problem> {
         Self::load_levels(Levels::of(dir))
     }
 
@@ -196,13 +197,13 @@ impl Project {
     }
 
     /// The file that set `key`, if one did.
-    pub fn source(&self, key: &str) -> Option<&Path> {
+    pub(crate) fn source(&self, key: &str) -> Option<&Path> {
         self.sources.get(key).map(PathBuf::as_path)
     }
 
     /// The state this root maps to (`state`), expanded; `None` without a mapping, or when
     /// it needs `{user}` and there is none. Also the pattern and the file that set it.
-    pub fn mapped_state(&self, username: Option<&str>) -> Option<(String, &str, &Path)> {
+    pub(crate) fn mapped_state(&self, username: Option<&str>) -> Option<(String, &str, &Path)> {
         let pattern = self.file.state.as_deref()?;
         let relative = self.levels.relative().unwrap_or_else(|| {
             let dir = self
@@ -232,7 +233,7 @@ impl Project {
         Some((state, pattern, self.source("state")?))
     }
 
-    pub fn protected_patterns(&self) -> Vec<String> {
+    pub(crate) fn protected_patterns(&self) -> Vec<String> {
         match &self.file.protected {
             Some(patterns) => patterns.clone(),
             None => DEFAULT_PROTECTED.iter().map(|s| s.to_string()).collect(),
@@ -240,7 +241,7 @@ impl Project {
     }
 
     /// Case does not matter: `Prod` is as shared as `prod`, and GitLab keeps both.
-    pub fn is_protected(&self, state: &str) -> bool {
+    pub(crate) fn is_protected(&self, state: &str) -> bool {
         let options = glob::MatchOptions {
             case_sensitive: false,
             ..glob::MatchOptions::new()
@@ -252,7 +253,7 @@ impl Project {
         })
     }
 
-    pub fn personal_state(&self, username: &str) -> String {
+    pub(crate) fn personal_state(&self, username: &str) -> String {
         self.file
             .personal
             .as_deref()
@@ -260,7 +261,7 @@ impl Project {
             .replace("{username}", username)
     }
 
-    pub fn is_personal(&self, state: &str, username: Option<&str>) -> bool {
+    pub(crate) fn is_personal(&self, state: &str, username: Option<&str>) -> bool {
         let rule = self.file.personal.as_deref().unwrap_or("dev-{username}");
         match username {
             Some(user) => state == rule.replace("{username}", user),
@@ -271,16 +272,16 @@ impl Project {
     }
 
     /// Any developer's personal state (for `state prune`): the rule with `*` for the name.
-    pub fn looks_personal(&self, state: &str) -> bool {
+    pub(crate) fn looks_personal(&self, state: &str) -> bool {
         self.is_personal(state, None)
     }
 
-    pub fn backups_keep(&self) -> usize {
+    pub(crate) fn backups_keep(&self) -> usize {
         self.file.backups_keep.unwrap_or(20).max(1)
     }
 
     /// `stale_lock_after` (2 hours by default); an unreadable value names its file.
-    pub fn stale_lock_after(&self) -> Result<std::time::Duration, Problem> {
+    pub(crate) fn stale_lock_after(&self) -> Result<std::time::Duration, Problem> {
         let Some(text) = &self.file.stale_lock_after else {
             return Ok(std::time::Duration::from_secs(2 * 3600));
         };

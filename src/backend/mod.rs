@@ -48,7 +48,7 @@ pub(crate) fn decode_segment(encoded: &str) -> String {
 /// Where the backend settings came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Source {
+pub(crate) enum Source {
     /// `TF_HTTP_ADDRESS` given explicitly (the old env.example).
     Address,
     /// `GITLAB_URL` + `GITLAB_PROJECT`.
@@ -60,34 +60,34 @@ pub enum Source {
 #[derive(Debug, Clone)]
 pub struct Backend {
     /// How tfw's own calls reach GitLab (timeout, proxy).
-    pub net: gitlab::net::Net,
-    pub source: Source,
+    pub(crate) net: gitlab::net::Net,
+    pub(crate) source: Source,
     /// `https://host/api/v4`
-    pub api_url: String,
+    pub(crate) api_url: String,
     /// Numeric id or full path, decoded.
-    pub project: String,
+    pub(crate) project: String,
     /// `{api}/projects/{project}/terraform/state/`: the state name is appended, encoded.
-    pub base: String,
-    pub state: Value,
-    pub username: Value,
-    pub password: Value,
+    pub(crate) base: String,
+    pub(crate) state: Value,
+    pub(crate) username: Value,
+    pub(crate) password: Value,
 }
 
 impl Backend {
-    pub fn address(&self) -> String {
+    pub(crate) fn address(&self) -> String {
         format!("{}{}", self.base, encode_segment(&self.state.value))
     }
 
-    pub fn lock_address(&self) -> String {
+    pub(crate) fn lock_address(&self) -> String {
         format!("{}/lock", self.address())
     }
 
-    pub fn state_name(&self) -> &str {
+    pub(crate) fn state_name(&self) -> &str {
         &self.state.value
     }
 
     /// The backend for another state of the same project (for `tfw state ... NAME`).
-    pub fn for_state(&self, name: &str) -> Backend {
+    pub(crate) fn for_state(&self, name: &str) -> Backend {
         let mut other = self.clone();
         other.state = Value {
             value: name.to_string(),
@@ -98,7 +98,7 @@ impl Backend {
 
     /// The variables terraform's http backend reads. The password is among them: this list
     /// goes only to `Command::envs`, never to argv, files or output.
-    pub fn env_vars(&self) -> Vec<(&'static str, String)> {
+    pub(crate) fn env_vars(&self) -> Vec<(&'static str, String)> {
         let address = self.address();
         let lock = format!("{address}/lock");
         vec![
@@ -113,7 +113,7 @@ impl Backend {
     }
 
     /// GitLab's root (`https://host`), for GraphQL.
-    pub fn gitlab_root(&self) -> &str {
+    pub(crate) fn gitlab_root(&self) -> &str {
         self.api_url
             .strip_suffix("/api/v4")
             .unwrap_or(&self.api_url)

@@ -4,7 +4,7 @@
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Subcommand)]
-pub enum FleetCommand {
+pub(crate) enum FleetCommand {
     /// Which projects of a group are enrolled, behind, edited by hand, or awaiting a merge request
     #[command(
         after_help = "Examples:\n  tfw fleet status --group platform/infra\n  tfw fleet status --group 1234 --template ../template@v3 --json\n\nReads through GitLab's API only (no clone): the token needs the `read_api` scope and the Reporter\nrole in each project. Subgroups are included, archived projects skipped.\nExit 0 up to date (or not enrolled), 2 an update is available, 3 drift or conflict markers,\n1 a project could not be read (its row says why); the worst project decides."
@@ -18,57 +18,57 @@ pub enum FleetCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct FleetSyncArgs {
+pub(crate) struct FleetSyncArgs {
     /// The GitLab group: its full path (`parent/child`) or numeric id
     #[arg(long, value_name = "GROUP")]
-    pub group: String,
+    pub(crate) group: String,
     /// The template version to deliver, e.g. its URL and tag; projects made from another template are skipped [default: each lock's own]
     #[arg(long, value_name = "SRC[@REF]")]
-    pub template: Option<String>,
+    pub(crate) template: Option<String>,
     /// Show what each project would get (and the diff on stdout); write nothing
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Only projects whose path matches this glob (repeatable; `*` stays within one level)
     #[arg(long, value_name = "GLOB")]
-    pub only: Vec<String>,
+    pub(crate) only: Vec<String>,
     /// Leave out projects whose path matches this glob (repeatable)
     #[arg(long, value_name = "GLOB")]
-    pub exclude: Vec<String>,
+    pub(crate) exclude: Vec<String>,
     /// Open or update at most N merge requests in this run (a staged roll-out)
     #[arg(long, value_name = "N")]
-    pub limit: Option<usize>,
+    pub(crate) limit: Option<usize>,
     /// This job's share of the projects, for N parallel CI jobs: "$CI_NODE_INDEX/$CI_NODE_TOTAL"
     #[arg(long, value_name = "INDEX/TOTAL")]
-    pub shard: Option<Shard>,
+    pub(crate) shard: Option<Shard>,
     /// Handle at most N projects at a time
     #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 4)]
-    pub jobs: usize,
+    pub(crate) jobs: usize,
     /// A symlink at a managed path is replaced by the file, not refused
     #[arg(long)]
-    pub replace_symlinks: bool,
+    pub(crate) replace_symlinks: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct FleetStatusArgs {
+pub(crate) struct FleetStatusArgs {
     /// The GitLab group: its full path (`parent/child`) or numeric id
     #[arg(long, value_name = "GROUP")]
-    pub group: String,
+    pub(crate) group: String,
     /// The template the projects should follow, at this ref [default: each lock's own]
     #[arg(long, value_name = "SRC[@REF]")]
-    pub template: Option<String>,
+    pub(crate) template: Option<String>,
     /// Read at most N projects at a time
     #[arg(short = 'j', long = "jobs", value_name = "N", default_value_t = 8)]
-    pub jobs: usize,
+    pub(crate) jobs: usize,
     /// Machine-readable output
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 /// `--shard INDEX/TOTAL`, 1-based like GitLab's `CI_NODE_INDEX`/`CI_NODE_TOTAL`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    pub index: u64,
-    pub total: u64,
+pub(crate) struct Shard {
+    pub(crate) index: u64,
+    pub(crate) total: u64,
 }
 
 impl std::str::FromStr for Shard {

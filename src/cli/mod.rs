@@ -3,7 +3,7 @@
 //! the list of commands) is here; each group of commands has its arguments in a file.
 
 mod fleet;
-pub mod prompt;
+pub(crate) mod prompt;
 mod run;
 mod setup;
 mod state;
@@ -13,17 +13,17 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-pub use fleet::{FleetCommand, FleetStatusArgs, FleetSyncArgs, Shard};
-pub use run::{
+pub(crate) use fleet::{FleetCommand, FleetStatusArgs, FleetSyncArgs, Shard};
+pub(crate) use run::{
     ApplyArgs, CleanArgs, DestroyArgs, DriftArgs, ExecArgs, FmtArgs, GraphArgs, GraphFormat,
     PlanArgs,
 };
-pub use setup::{CompletionsArgs, DoctorArgs, EnvArgs, SetupArgs};
-pub use state::{
+pub(crate) use setup::{CompletionsArgs, DoctorArgs, EnvArgs, SetupArgs};
+pub(crate) use state::{
     CiCommand, CiPipelineArgs, CompleteStatesArgs, LocksArgs, PromptArgs, RootsArgs, StateCommand,
     UseArgs,
 };
-pub use template::{AdoptArgs, NewArgs, SyncArgs};
+pub(crate) use template::{AdoptArgs, NewArgs, SyncArgs};
 
 const EXAMPLES: &str = "\
 Examples:
@@ -48,41 +48,41 @@ per-developer .env, guards shared states, and keeps template files in sync acros
 pub struct Cli {
     /// Run as if tfw was started in DIR
     #[arg(short = 'C', long = "chdir", global = true, value_name = "DIR")]
-    pub chdir: Option<PathBuf>,
+    pub(crate) chdir: Option<PathBuf>,
 
     /// The per-developer settings file [default: .env in the working directory]
     #[arg(long, global = true, value_name = "PATH")]
-    pub env_file: Option<PathBuf>,
+    pub(crate) env_file: Option<PathBuf>,
 
     /// Use this state for one command (overrides TF_STATE_NAME)
     #[arg(long, global = true, value_name = "NAME")]
-    pub state: Option<String>,
+    pub(crate) state: Option<String>,
 
     /// Never prompt; a needed confirmation must be given as a flag
     #[arg(long, global = true)]
-    pub non_interactive: bool,
+    pub(crate) non_interactive: bool,
 
     /// Disable colour (also: NO_COLOR)
     #[arg(long, global = true)]
-    pub no_color: bool,
+    pub(crate) no_color: bool,
 
     /// Say more about what tfw does (secrets stay masked)
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    pub verbose: u8,
+    pub(crate) verbose: u8,
 
     /// Print only errors and terraform's own output
     #[arg(short, long, global = true, conflicts_with = "verbose")]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
 
     #[command(flatten)]
-    pub many: ManyRoots,
+    pub(crate) many: ManyRoots,
 
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Initialise the working directory against the current state (-reconfigure, never migrates)
     #[command(after_help = "Example:\n  tfw init -- -upgrade")]
     Init(PassThrough),
@@ -203,32 +203,32 @@ pub enum Command {
 /// Every root of the repository at once (`tfw --all plan`), or those matching `--roots`.
 /// Before the command only, so they do not crowd every command's help.
 #[derive(Debug, Args, Default, Clone)]
-pub struct ManyRoots {
+pub(crate) struct ManyRoots {
     /// Run in every root of the repository (plan, validate, fmt, apply); see `tfw roots`
     #[arg(long)]
-    pub all: bool,
+    pub(crate) all: bool,
     /// Only the roots whose path matches GLOB (repeatable; implies --all)
     #[arg(long = "roots", value_name = "GLOB")]
-    pub roots: Vec<String>,
+    pub(crate) roots: Vec<String>,
     /// Only the roots whose files or local modules changed since REF (implies --all)
     /// [default: the merge base with the default branch]
     #[arg(long, value_name = "REF", num_args = 0..=1, require_equals = true, default_missing_value = "")]
-    pub changed: Option<String>,
+    pub(crate) changed: Option<String>,
     /// With --all: run at most N roots at a time [default: the number of cores]
     #[arg(short = 'j', long = "jobs", value_name = "N")]
-    pub jobs: Option<usize>,
+    pub(crate) jobs: Option<usize>,
     /// With --all: print each line as it comes, prefixed with its root, instead of grouped
     #[arg(long)]
-    pub stream: bool,
+    pub(crate) stream: bool,
     /// With --all: start no new root after one fails
     #[arg(long)]
-    pub fail_fast: bool,
+    pub(crate) fail_fast: bool,
 }
 
 /// Arguments after `--` go to terraform unchanged.
 #[derive(Debug, Args, Default, Clone)]
-pub struct PassThrough {
+pub(crate) struct PassThrough {
     /// Extra terraform arguments, after `--`
     #[arg(last = true, value_name = "TERRAFORM_ARGS")]
-    pub args: Vec<String>,
+    pub(crate) args: Vec<String>,
 }

@@ -1,15 +1,15 @@
 //! `tfw prompt --format`, checked as clap parses it (what the placeholders mean is
 //! `states::prompt`'s business): the command line stays below the commands it starts.
 
-pub const DEFAULT_FORMAT: &str = "{state}{protected}";
-pub const DEFAULT_MARKER: &str = "!";
+pub(crate) const DEFAULT_FORMAT: &str = "{state}{protected}";
+pub(crate) const DEFAULT_MARKER: &str = "!";
 
 /// The placeholders `--format` knows.
 const PLACEHOLDERS: &[&str] = &["state", "protected"];
 
 /// clap's check of `--format`: an unknown placeholder is a usage error at once, rather than
 /// a prompt that silently prints the braces forever.
-pub fn parse_format(format: &str) -> Result<String, String> {
+pub(crate) fn parse_format(format: &str) -> Result<String, String> {
     let mut rest = format;
     while let Some(start) = rest.find('{') {
         let after = &rest[start + 1..];

@@ -8,113 +8,113 @@ use clap::{Args, ValueEnum};
 use super::PassThrough;
 
 #[derive(Debug, Args)]
-pub struct PlanArgs {
+pub(crate) struct PlanArgs {
     /// Write GitLab's plan report {"create":N,"update":N,"delete":N} to FILE
     #[arg(long, value_name = "FILE")]
-    pub json: Option<PathBuf>,
+    pub(crate) json: Option<PathBuf>,
     /// Plan without taking the state lock (read-only GitLab role)
     #[arg(long)]
-    pub no_lock: bool,
+    pub(crate) no_lock: bool,
     #[command(flatten)]
-    pub pass: PassThrough,
+    pub(crate) pass: PassThrough,
 }
 
 #[derive(Debug, Args)]
-pub struct ApplyArgs {
+pub(crate) struct ApplyArgs {
     /// Apply without asking (required without a terminal)
     #[arg(long)]
-    pub auto_approve: bool,
+    pub(crate) auto_approve: bool,
     /// In CI: plan again instead of applying the saved plan artifact
     #[arg(long)]
-    pub replan: bool,
+    pub(crate) replan: bool,
     /// Allow a plan that destroys or replaces resources in a protected state (prod, staging...)
     #[arg(long)]
-    pub allow_protected: bool,
+    pub(crate) allow_protected: bool,
     /// Create the state even though its name is close to an existing one (without a terminal)
     #[arg(long)]
-    pub new_state: bool,
+    pub(crate) new_state: bool,
     /// Set by `tfw --all apply` for each root: the SHA-256 of the plan file that was listed
     /// and confirmed; any other file is refused
     #[arg(long, hide = true, value_name = "SHA256")]
-    pub reviewed_plan: Option<String>,
+    pub(crate) reviewed_plan: Option<String>,
     #[command(flatten)]
-    pub pass: PassThrough,
+    pub(crate) pass: PassThrough,
 }
 
 #[derive(Debug, Args)]
-pub struct DestroyArgs {
+pub(crate) struct DestroyArgs {
     /// Destroy without asking (required without a terminal)
     #[arg(long)]
-    pub auto_approve: bool,
+    pub(crate) auto_approve: bool,
     /// Allow destroying a protected state (prod, staging...)
     #[arg(long)]
-    pub allow_protected: bool,
+    pub(crate) allow_protected: bool,
     #[command(flatten)]
-    pub pass: PassThrough,
+    pub(crate) pass: PassThrough,
 }
 
 #[derive(Debug, Args)]
-pub struct FmtArgs {
+pub(crate) struct FmtArgs {
     /// Only check formatting and show the diff (exit 3 when files need formatting)
     #[arg(long)]
-    pub check: bool,
+    pub(crate) check: bool,
     #[command(flatten)]
-    pub pass: PassThrough,
+    pub(crate) pass: PassThrough,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
-pub enum GraphFormat {
+pub(crate) enum GraphFormat {
     Svg,
     Dot,
 }
 
 #[derive(Debug, Args)]
-pub struct GraphArgs {
+pub(crate) struct GraphArgs {
     /// Output format
     #[arg(long, value_enum, default_value_t = GraphFormat::Svg)]
-    pub format: GraphFormat,
+    pub(crate) format: GraphFormat,
     /// Output file (`-` for stdout) [default: graph.svg or graph.dot]
     #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
     #[command(flatten)]
-    pub pass: PassThrough,
+    pub(crate) pass: PassThrough,
 }
 
 #[derive(Debug, Args)]
-pub struct ExecArgs {
+pub(crate) struct ExecArgs {
     /// Allow a command that changes a protected state (apply, import, state rm...)
     #[arg(long)]
-    pub allow_protected: bool,
+    pub(crate) allow_protected: bool,
     /// The terraform command and its arguments, after `--`
     #[arg(last = true, required = true, value_name = "TERRAFORM_ARGS")]
-    pub args: Vec<String>,
+    pub(crate) args: Vec<String>,
 }
 
 #[derive(Debug, Args)]
-pub struct CleanArgs {
+pub(crate) struct CleanArgs {
     /// List what would be removed, remove nothing
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Make plans, backups and secrets the owner's alone (0600, folders 0700); remove nothing
     #[arg(long)]
-    pub fix_modes: bool,
+    pub(crate) fix_modes: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct DriftArgs {
+pub(crate) struct DriftArgs {
     /// Machine-readable report on stdout (terraform's output is not shown)
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     /// Every root of the repository, each with the states of its tfw.toml `drift` list (default: its own state)
     #[arg(long)]
-    pub all: bool,
+    pub(crate) all: bool,
     /// Keep one GitLab issue per drifted state (label `tfw-drift`): opened, updated, closed when back in sync
     #[arg(long)]
-    pub issues: bool,
+    pub(crate) issues: bool,
     /// The states of this root's tfw.toml `drift` list, one after the other (what --all runs in each root)
     #[arg(long, hide = true)]
-    pub listed: bool,
+    pub(crate) listed: bool,
     /// Also write the report as JSON to FILE (for --all, which reads each root's)
     #[arg(long, hide = true, value_name = "FILE")]
-    pub report_file: Option<PathBuf>,
+    pub(crate) report_file: Option<PathBuf>,
 }

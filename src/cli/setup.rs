@@ -4,43 +4,43 @@
 use clap::Args;
 
 #[derive(Debug, Args)]
-pub struct SetupArgs {
+pub(crate) struct SetupArgs {
     /// GitLab URL, e.g. https://gitlab.example.com
     #[arg(long)]
-    pub url: Option<String>,
+    pub(crate) url: Option<String>,
     /// Project id or full path (group/sub/project)
     #[arg(long)]
-    pub project: Option<String>,
+    pub(crate) project: Option<String>,
     /// Your GitLab username
     #[arg(long)]
-    pub username: Option<String>,
+    pub(crate) username: Option<String>,
     /// Read the token from standard input (never from the command line)
     #[arg(long)]
-    pub token_stdin: bool,
+    pub(crate) token_stdin: bool,
     /// Replace an existing .env
     #[arg(long)]
-    pub force: bool,
+    pub(crate) force: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct DoctorArgs {
+pub(crate) struct DoctorArgs {
     /// Skip the checks that contact GitLab
     #[arg(long)]
-    pub offline: bool,
+    pub(crate) offline: bool,
     /// Machine-readable report
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct EnvArgs {
+pub(crate) struct EnvArgs {
     /// Machine-readable output
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     /// The shell to write the script for
-    pub shell: clap_complete::Shell,
+    pub(crate) shell: clap_complete::Shell,
 }

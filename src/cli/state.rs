@@ -6,27 +6,27 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 #[derive(Debug, Args)]
-pub struct CompleteStatesArgs {
+pub(crate) struct CompleteStatesArgs {
     /// Refresh the cache of state names and print nothing (run in the background)
     #[arg(long, hide = true)]
-    pub refresh: bool,
+    pub(crate) refresh: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct UseArgs {
+pub(crate) struct UseArgs {
     /// State to switch to; `-` for the previous one
     #[arg(value_name = "NAME", allow_hyphen_values = true)]
-    pub name: Option<String>,
+    pub(crate) name: Option<String>,
     /// List as JSON (no switching)
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     /// Switch to a state GitLab does not have yet (the first apply creates it)
     #[arg(long)]
-    pub new: bool,
+    pub(crate) new: bool,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum StateCommand {
+pub(crate) enum StateCommand {
     /// List the project's states
     #[command(
         after_help = "Examples:\n  tfw state list\n  tfw state list --json | jq -r '.[].name'"
@@ -161,34 +161,34 @@ pub enum StateCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct LocksArgs {
+pub(crate) struct LocksArgs {
     /// Every project of this group (full path; subgroups included) instead of this project
     #[arg(long, value_name = "GROUP")]
-    pub group: Option<String>,
+    pub(crate) group: Option<String>,
     /// Machine-readable output
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct RootsArgs {
+pub(crate) struct RootsArgs {
     /// Only the roots whose path matches GLOB (repeatable)
     #[arg(long = "roots", value_name = "GLOB")]
-    pub roots: Vec<String>,
+    pub(crate) roots: Vec<String>,
     /// Only the roots changed since REF, each with why [default: the merge base with the
     /// default branch]
     #[arg(long, value_name = "REF", num_args = 0..=1, require_equals = true, default_missing_value = "")]
-    pub changed: Option<String>,
+    pub(crate) changed: Option<String>,
     /// Machine-readable output
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     /// Do not ask GitLab who holds each state's lock
     #[arg(long)]
-    pub offline: bool,
+    pub(crate) offline: bool,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum CiCommand {
+pub(crate) enum CiCommand {
     /// A plan job and a manual apply job per root, as a child pipeline (docs/ci.md)
     #[command(
         after_help = "Examples:\n  tfw ci pipeline -o tfw-roots.yml     the roots this merge request or push changes\n  tfw ci pipeline --all\n  tfw ci pipeline --changed=main --roots 'envs/*'\n\nWithout --all or --changed: since CI_MERGE_REQUEST_DIFF_BASE_SHA in a merge request\npipeline, else since CI_COMMIT_BEFORE_SHA, else every root."
@@ -197,27 +197,27 @@ pub enum CiCommand {
 }
 
 #[derive(Debug, Args)]
-pub struct CiPipelineArgs {
+pub(crate) struct CiPipelineArgs {
     /// Every root, whatever changed
     #[arg(long, conflicts_with = "changed")]
-    pub all: bool,
+    pub(crate) all: bool,
     /// The roots changed since REF [default: the merge base with the default branch]
     #[arg(long, value_name = "REF", num_args = 0..=1, require_equals = true, default_missing_value = "")]
-    pub changed: Option<String>,
+    pub(crate) changed: Option<String>,
     /// Only the roots whose path matches GLOB (repeatable)
     #[arg(long = "roots", value_name = "GLOB")]
-    pub roots: Vec<String>,
+    pub(crate) roots: Vec<String>,
     /// Write the pipeline to FILE instead of stdout
     #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]
-pub struct PromptArgs {
+pub(crate) struct PromptArgs {
     /// What to print: `{state}`, and `{protected}` (the marker on a protected state, else nothing)
     #[arg(long, default_value = super::prompt::DEFAULT_FORMAT, value_parser = super::prompt::parse_format)]
-    pub format: String,
+    pub(crate) format: String,
     /// What `{protected}` prints on a protected state
     #[arg(long, default_value = super::prompt::DEFAULT_MARKER)]
-    pub marker: String,
+    pub(crate) marker: String,
 }

@@ -44,7 +44,7 @@ impl From<LoadError> for Problem {
 
 #[derive(Debug, Clone)]
 pub struct DotEnv {
-    pub path: PathBuf,
+    pub(crate) path: PathBuf,
     text: String,
     /// Key -> (value, line of its last definition), after dotenvy's substitution.
     values: BTreeMap<String, (String, usize)>,
@@ -158,7 +158,7 @@ impl DotEnv {
 
     /// The working directory's file when only shared ones exist: empty, and `tfw use`
     /// creates it.
-    pub fn absent(path: &Path) -> Self {
+    pub(crate) fn absent(path: &Path) -> Self {
         Self {
             path: path.to_path_buf(),
             text: String::new(),
@@ -169,13 +169,13 @@ impl DotEnv {
     }
 
     /// Adds a shared file below this one (and the ones already added).
-    pub fn inherit(&mut self, mut shared: DotEnv) {
+    pub(crate) fn inherit(&mut self, mut shared: DotEnv) {
         self.warnings.append(&mut shared.warnings);
         self.shared.push(shared);
     }
 
     /// Keeps `other`'s shared files under this one (a re-read of the same file).
-    pub fn with_shared_of(mut self, other: &DotEnv) -> Self {
+    pub(crate) fn with_shared_of(mut self, other: &DotEnv) -> Self {
         self.shared = other.shared.clone();
         self
     }
@@ -197,7 +197,7 @@ impl DotEnv {
     }
 
     /// The file `key` comes from (this one when it is nowhere).
-    pub fn file(&self, key: &str) -> &Path {
+    pub(crate) fn file(&self, key: &str) -> &Path {
         self.entry(key).map_or(&self.path, |(_, _, file)| file)
     }
 
@@ -217,28 +217,24 @@ impl DotEnv {
     }
 
     /// This file's own keys, without the shared ones (what rewriting it keeps).
-    pub fn own(&self) -> impl Iterator<Item = (&str, &str, usize)> {
+    pub(crate) fn own(&self) -> impl Iterator<Item = (&str, &str, usize)> {
         self.values
             .iter()
             .map(|(key, (value, line))| (key.as_str(), value.as_str(), *line))
     }
 
     /// Every file read that exists: this one (unless absent), then the shared ones.
-    pub fn files(&self) -> impl Iterator<Item = &Path> {
+    pub(crate) fn files(&self) -> impl Iterator<Item = &Path> {
         std::iter::once(self)
             .chain(&self.shared)
             .filter(|file| file.path.exists())
             .map(|file| file.path.as_path())
     }
 
-    pub fn text(&self) -> &str {
-        &self.text
-    }
-
     /// Returns the file's text with `key` set to `value`: the last definition's value is
     /// replaced in place (keeping `export`, quote style and a trailing comment); a missing key
     /// is appended. Every other byte is kept.
-    pub fn with_value(&self, key: &str, value: &str) -> String {
+    pub(crate) fn with_value(&self, key: &str, value: &str) -> String {
         set_value(&self.text, key, value)
     }
 }

@@ -8,7 +8,7 @@ use crate::problem::Problem;
 
 impl Shard {
     /// Whether the project with this id is in the shard (`id % TOTAL == INDEX - 1`).
-    pub fn takes(&self, id: u64) -> bool {
+    pub(crate) fn takes(&self, id: u64) -> bool {
         id % self.total == self.index - 1
     }
 }

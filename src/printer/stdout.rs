@@ -8,7 +8,7 @@ use super::Printer;
 
 /// Why data could not reach stdout.
 #[derive(Debug, thiserror::Error)]
-pub enum StdoutError {
+pub(crate) enum StdoutError {
     /// The reader went away (`| head -1`): tfw stops quietly, exit 0.
     #[error("standard output was closed")]
     Closed,
@@ -28,19 +28,19 @@ impl From<std::io::Error> for StdoutError {
 
 impl Printer {
     /// Data for stdout, secrets masked, written as given (no newline added).
-    pub fn out(&self, text: &str) -> Result<(), StdoutError> {
+    pub(crate) fn out(&self, text: &str) -> Result<(), StdoutError> {
         self.out_exact(self.mask(text).as_bytes())
     }
 
     /// One line of data for stdout, secrets masked.
-    pub fn outln(&self, text: &str) -> Result<(), StdoutError> {
+    pub(crate) fn outln(&self, text: &str) -> Result<(), StdoutError> {
         let mut line = self.mask(text).into_owned();
         line.push('\n');
         self.out_exact(line.as_bytes())
     }
 
     /// Lines of data for stdout (a table), secrets masked.
-    pub fn lines<S: AsRef<str>>(
+    pub(crate) fn lines<S: AsRef<str>>(
         &self,
         lines: impl IntoIterator<Item = S>,
     ) -> Result<(), StdoutError> {
@@ -50,19 +50,19 @@ impl Printer {
     }
 
     /// Pretty JSON for stdout, ending with a newline, secrets masked.
-    pub fn json(&self, value: &impl serde::Serialize) -> anyhow::Result<()> {
+    pub(crate) fn json(&self, value: &impl serde::Serialize) -> anyhow::Result<()> {
         self.outln(&serde_json::to_string_pretty(value)?)?;
         Ok(())
     }
 
     /// Bytes for stdout (an SVG, a man page), secrets masked.
-    pub fn out_bytes(&self, bytes: &[u8]) -> Result<(), StdoutError> {
+    pub(crate) fn out_bytes(&self, bytes: &[u8]) -> Result<(), StdoutError> {
         self.out_exact(&self.mask_bytes(bytes))
     }
 
     /// Bytes for stdout exactly as given, unmasked: only for a download the user asked for
     /// byte for byte (`tfw state pull`), where a masked value would corrupt the file.
-    pub fn out_exact(&self, bytes: &[u8]) -> Result<(), StdoutError> {
+    pub(crate) fn out_exact(&self, bytes: &[u8]) -> Result<(), StdoutError> {
         let mut out = std::io::stdout().lock();
         out.write_all(bytes)?;
         out.flush()?;

@@ -10,7 +10,7 @@ impl Settings {
     /// Is `.env` tracked by git (the token in the repository)? Checked by every command that
     /// uses the token; outside a work tree git fails and that is fine.
     /// The shared `.env` files of parent folders count as much as the working directory's.
-    pub fn git_tracked_problem(&self) -> Option<Problem> {
+    pub(crate) fn git_tracked_problem(&self) -> Option<Problem> {
         let dotenv = self.dotenv.as_ref()?;
         let file = dotenv.files().find(|file| self.env_file_tracked(file))?;
         let name = file.file_name()?.to_string_lossy().into_owned();
@@ -26,7 +26,7 @@ impl Settings {
     }
 
     /// Is `.env` left out of `.gitignore`? A warning, checked by `doctor` and `init`.
-    pub fn git_ignored_problem(&self) -> Option<Problem> {
+    pub(crate) fn git_ignored_problem(&self) -> Option<Problem> {
         self.dotenv.as_ref()?;
         if matches!(self.git_index(&self.env_file), Some(GitIndex::NoRepository)) {
             return None;

@@ -10,7 +10,7 @@ use crate::problem::Problem;
 impl Settings {
     /// A key's value: process environment first, then `.env`. Empty counts as unset, as
     /// terraform treats its `TF_HTTP_*` variables.
-    pub fn lookup(&self, key: &str) -> Option<Value> {
+    pub(crate) fn lookup(&self, key: &str) -> Option<Value> {
         if let Some(value) = self.env.get(key).filter(|v| !v.is_empty()) {
             return Some(Value {
                 value: value.clone(),
@@ -74,7 +74,7 @@ impl Settings {
         })
     }
 
-    pub fn username(&self) -> Option<String> {
+    pub(crate) fn username(&self) -> Option<String> {
         self.lookup("TF_HTTP_USERNAME").map(|v| v.value)
     }
 

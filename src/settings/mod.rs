@@ -24,20 +24,21 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 
-use crate::backend::Backend;
+pub use crate::backend::Backend;
 use crate::cli::Cli;
 use crate::dotenv::{DotEnv, LoadError};
 use crate::problem::Problem;
 use crate::project::Project;
 
-pub use crate::origin::{Origin, Value};
+pub(crate) use crate::origin::Origin;
+pub use crate::origin::Value;
 pub(crate) use names::{TOKEN_HINT, TOKEN_MESSAGE, token_like};
-pub use net::TFW_KEYS;
-pub use placeholders::is_placeholder;
-pub use secrets::{embedded_tokens, is_secret_key};
+pub(crate) use net::TFW_KEYS;
+pub(crate) use placeholders::is_placeholder;
+pub(crate) use secrets::{embedded_tokens, is_secret_key};
 
 /// The http backend variables terraform knows; anything else `TF_HTTP_*` is a typo.
-pub const KNOWN_TF_HTTP: &[&str] = &[
+pub(crate) const KNOWN_TF_HTTP: &[&str] = &[
     "TF_HTTP_ADDRESS",
     "TF_HTTP_UPDATE_METHOD",
     "TF_HTTP_LOCK_ADDRESS",
@@ -70,18 +71,18 @@ pub(super) const WATCHED: &[&str] = &[
 
 #[derive(Debug)]
 pub struct Settings {
-    pub dir: PathBuf,
-    pub env_file: PathBuf,
+    pub(crate) dir: PathBuf,
+    pub(crate) env_file: PathBuf,
     /// `None` when the file is missing or unreadable; the reason is in `dotenv_problem`.
     pub dotenv: Option<DotEnv>,
     pub dotenv_problem: Option<LoadError>,
-    pub project: Project,
+    pub(crate) project: Project,
     /// An invalid `tfw.toml` (defaults are used meanwhile, so `doctor` can report everything).
-    pub project_problem: Option<Problem>,
-    pub env: HashMap<String, String>,
-    pub state_flag: Option<String>,
+    pub(crate) project_problem: Option<Problem>,
+    pub(crate) env: HashMap<String, String>,
+    pub(crate) state_flag: Option<String>,
     /// Running in CI (`CI` set) or told not to interact.
-    pub ci: bool,
+    pub(crate) ci: bool,
 }
 
 impl Settings {
@@ -211,7 +212,7 @@ fn load_dotenv(
 /// A value as messages show it: one line (control characters escaped) and at most 120
 /// characters, so a multi-line or megabyte-long value cannot flood the terminal (found by
 /// tests/dotenv_fuzz.rs).
-pub fn short(value: &str) -> String {
+pub(crate) fn short(value: &str) -> String {
     let escaped: String = value
         .chars()
         .flat_map(|c| {

@@ -9,12 +9,12 @@ use crate::backend::gitlab::net::{DEFAULT_TIMEOUT, Net};
 use crate::problem::Problem;
 
 /// Every `TFW_*` key tfw reads through the settings, for `tfw env` and the unknown-key checks.
-pub const TFW_KEYS: &[&str] = &["TFW_BINARY", "TFW_HTTP_TIMEOUT", "TFW_TEMPLATE"];
+pub(crate) const TFW_KEYS: &[&str] = &["TFW_BINARY", "TFW_HTTP_TIMEOUT", "TFW_TEMPLATE"];
 
 impl Settings {
     /// How tfw reaches GitLab at `api_url`; a timeout that is not a whole number of seconds
     /// is a warning (the default stands in).
-    pub fn net(&self, api_url: &str) -> (Net, Option<Problem>) {
+    pub(crate) fn net(&self, api_url: &str) -> (Net, Option<Problem>) {
         let mut net = Net::default();
         let mut problem = None;
         if let Some(value) = self.lookup("TFW_HTTP_TIMEOUT") {

@@ -18,7 +18,7 @@ const SEED_VALUES: &[&str] = &[
 ];
 
 /// Values left over from `env.example`.
-pub fn is_placeholder(value: &str) -> bool {
+pub(crate) fn is_placeholder(value: &str) -> bool {
     let lower = value.to_ascii_lowercase();
     if let Some(open) = lower.find('<')
         && lower[open..].contains('>')

@@ -28,7 +28,7 @@ const SECRET_SEGMENTS: &[&str] = &["PASS", "PWD"];
 /// path tfw prints into `****/...` (the README's `doctor --offline` showed it).
 const SHELL_DIRECTORIES: &[&str] = &["PWD", "OLDPWD"];
 
-pub fn is_secret_key(key: &str) -> bool {
+pub(crate) fn is_secret_key(key: &str) -> bool {
     let upper = key.to_ascii_uppercase();
     if SHELL_DIRECTORIES.contains(&upper.as_str()) {
         return false;
@@ -138,7 +138,7 @@ fn token_char(c: char) -> bool {
 /// Tokens inside a value, wherever they sit (alone, in a URL's userinfo...): GitLab's
 /// prefixed tokens, GitHub/Slack/Google/Stripe keys, AWS access key ids, and the body of a
 /// PEM private key.
-pub fn embedded_tokens(value: &str) -> Vec<String> {
+pub(crate) fn embedded_tokens(value: &str) -> Vec<String> {
     let mut found = Vec::new();
     let prefixed = TOKEN_PREFIXES
         .iter()

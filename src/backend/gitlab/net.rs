@@ -13,7 +13,7 @@ pub(crate) const DEFAULT_TIMEOUT: u64 = 30;
 
 /// The way to GitLab, resolved once with the settings.
 #[derive(Debug, Clone)]
-pub struct Net {
+pub(crate) struct Net {
     pub timeout: Duration,
     /// Where the timeout came from, for messages (`default`, `.env:4`, `environment`).
     pub timeout_from: String,
@@ -21,7 +21,7 @@ pub struct Net {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Proxy {
+pub(crate) struct Proxy {
     /// As given (credentials included): what the connection uses.
     pub url: String,
     /// The variable it came from (`HTTPS_PROXY`).
@@ -50,7 +50,7 @@ impl Net {
 
 impl Proxy {
     /// The proxy as shown: scheme, host and port, never its credentials.
-    pub fn shown(&self) -> String {
+    pub(crate) fn shown(&self) -> String {
         match url::Url::parse(&self.url) {
             Ok(url) => match (url.host_str(), url.port_or_known_default()) {
                 (Some(host), Some(port)) => format!("{}://{host}:{port}", url.scheme()),
@@ -77,7 +77,7 @@ impl Net {
     /// The proxy for `url` from these variables (`lookup` gives a key's value), as Go's
     /// `http.ProxyFromEnvironment` picks it: `HTTPS_PROXY` for https, `HTTP_PROXY` for http,
     /// upper case first, none for loopback or a host `NO_PROXY` covers.
-    pub fn proxy_for(url: &str, lookup: impl Fn(&str) -> Option<String>) -> Option<Proxy> {
+    pub(crate) fn proxy_for(url: &str, lookup: impl Fn(&str) -> Option<String>) -> Option<Proxy> {
         let parsed = url::Url::parse(url).ok()?;
         let host = parsed
             .host_str()?
@@ -113,7 +113,7 @@ impl Net {
     }
 
     /// "directly" or "through the proxy http://p:3128 (HTTPS_PROXY)".
-    pub fn route(&self) -> String {
+    pub(crate) fn route(&self) -> String {
         match &self.proxy {
             Some(proxy) => format!("through the proxy {} ({})", proxy.shown(), proxy.key),
             None => "directly (no proxy applies)".into(),
