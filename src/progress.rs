@@ -75,7 +75,16 @@ fn line(message: &str, state: &indicatif::ProgressState, out: &mut dyn std::fmt:
     let _ = write!(out, "{frame} {message} ({}s)", elapsed.as_secs());
 }
 
-/// Stops and clears every spinner (an interrupt is ending tfw).
+/// A bar its caller draws (`template::fleet::bar`: `sync --repos`, `fleet`), known here so
+/// that an interrupt stops and clears it like a spinner: a worker finishing after the line
+/// was cleared would otherwise draw it again before tfw exits. Finished bars are dropped.
+pub(crate) fn track(bar: &indicatif::ProgressBar) {
+    let mut bars = BARS.lock().unwrap_or_else(|e| e.into_inner());
+    bars.retain(|b| !b.is_finished());
+    bars.push(bar.clone());
+}
+
+/// Stops and clears every spinner and tracked bar (an interrupt is ending tfw).
 pub(crate) fn stop_all() {
     ENABLED.store(false, Ordering::SeqCst);
     for bar in BARS.lock().unwrap_or_else(|e| e.into_inner()).drain(..) {

@@ -221,3 +221,51 @@ fn ci_fleet_says_nothing_about_tf_http_password_replacing_the_job_token() {
         "using `TF_HTTP_PASSWORD` (from environment) as the GitLab token, not `CI_JOB_TOKEN`",
     );
 }
+
+/// Ctrl-C before any terraform or bar: while `fleet status` still waits for the group's
+/// listing (the route stalled), its spinner is cleared and the cursor shown before tfw exits.
+#[test]
+fn ctrl_c_while_asking_for_the_groups_projects_clears_the_spinner() {
+    let fleet = behind_fleet();
+    fleet
+        .gl()
+        .fault(Fault::hang(Route::GroupProjects, Duration::from_secs(60)));
+    let mut tty = Tty::spawn(
+        term(fleet.status_cmd(&[]))
+            .env("NO_COLOR", "1")
+            .env("TFW_HTTP_TIMEOUT", "90")
+            .command,
+    );
+    tty.expect("asking GitLab for the projects of `fleet`");
+    tty.expect("(1s)");
+    tty.send("\u{3}");
+    let (seen, code) = tty.finish();
+    assert_eq!(code, 130, "{seen}");
+    let shown = screen(&seen).join("\n");
+    assert!(
+        !shown.contains("asking GitLab"),
+        "the spinner was left on the terminal\n{shown}\n--- raw\n{seen:?}"
+    );
+    crate::support::tty::cursor_restored(&seen);
+}
+
+/// Ctrl-C while `fleet status` draws its bar (the last project, by path, stalled): tfw's own
+/// handler ends it, with the bar cleared and the cursor shown.
+#[test]
+fn ctrl_c_during_fleet_status_leaves_no_bar() {
+    let fleet = behind_fleet();
+    fleet
+        .gl()
+        .fault(Fault::hang(Route::Any, Duration::from_secs(60)).project("fleet/sub/b"));
+    let mut tty = Tty::spawn(
+        term(fleet.status_cmd(&["-j", "1"]))
+            .env("NO_COLOR", "1")
+            .env("TFW_HTTP_TIMEOUT", "90")
+            .command,
+    );
+    tty.expect("3/4");
+    tty.send("\u{3}");
+    let (seen, code) = tty.finish();
+    assert_eq!(code, 130, "{seen}");
+    left_clean(&seen);
+}

@@ -78,12 +78,13 @@ where
 }
 
 /// The bar `each` advances, for `len` items: made by the caller, which may print above it
-/// (`ProgressBar::suspend`) while it is drawn.
+/// (`ProgressBar::suspend`) while it is drawn; cleared by `screen::restore` on a signal.
 pub(crate) fn bar(len: usize) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(len as u64);
     if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}") {
         bar.set_style(style);
     }
+    crate::progress::track(&bar);
     bar
 }
 
