@@ -104,8 +104,11 @@ impl Settings {
 
     fn git(&self, file: &Path, args: &[&str]) -> Option<i32> {
         let parent = file.parent()?;
+        // The environment the settings were read from (the process's, in tfw), so what git
+        // is told is what the settings say.
         std::process::Command::new("git")
             .args(args)
+            .envs(&self.env)
             .current_dir(parent)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())
@@ -122,4 +125,86 @@ const GIT_CACHE: &str = "git-tracked";
 enum GitIndex {
     NoRepository,
     At(PathBuf),
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::path::Path;
+    use std::process::Command;
+
+    use super::super::Settings;
+    use super::GitIndex;
+
+    fn settings(dir: &Path, env: &[(&str, &str)]) -> Settings {
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect::<HashMap<_, _>>();
+        Settings::load_in(dir.to_path_buf(), None, None, env, false)
+    }
+
+    fn git(dir: &Path, args: &[&str]) {
+        let status = Command::new("git")
+            .args(args)
+            .current_dir(dir)
+            .env("GIT_CONFIG_GLOBAL", "/dev/null")
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("git runs");
+        assert!(status.success(), "git {args:?}");
+    }
+
+    #[test]
+    fn the_index_is_found_as_git_finds_it() {
+        let temp = tempfile::tempdir().unwrap();
+        let repo = std::fs::canonicalize(temp.path()).unwrap();
+        std::fs::create_dir_all(repo.join("main/.git")).unwrap();
+        std::fs::create_dir_all(repo.join("main/envs/prod")).unwrap();
+        let env_file = repo.join("main/envs/prod/.env");
+        let found = settings(&repo, &[]).git_index(&env_file);
+        assert!(matches!(found, Some(GitIndex::At(i)) if i == repo.join("main/.git/index")));
+        // A worktree's `.git` is a file naming its git directory.
+        std::fs::create_dir_all(repo.join("wt")).unwrap();
+        std::fs::write(repo.join("wt/.git"), "gitdir: /somewhere/worktrees/wt\n").unwrap();
+        let found = settings(&repo, &[]).git_index(&repo.join("wt/.env"));
+        assert!(
+            matches!(found, Some(GitIndex::At(i)) if i == Path::new("/somewhere/worktrees/wt/index"))
+        );
+        // Variables that move git's files: only git can say, so tfw asks it.
+        let found = settings(&repo, &[("GIT_DIR", "/elsewhere")]).git_index(&env_file);
+        assert!(found.is_none());
+    }
+
+    #[test]
+    fn a_tracked_dotenv_is_an_error_and_an_untracked_one_is_not() {
+        let temp = tempfile::tempdir().unwrap();
+        let repo = temp.path();
+        git(repo, &["init", "-q"]);
+        std::fs::write(repo.join(".env"), "TF_HTTP_USERNAME=alice\n").unwrap();
+        // The temporary folder is new, so no cached answer for its index can decide; the
+        // caller's git configuration (a global excludes file naming `.env`) cannot either.
+        let env = [
+            ("GIT_CONFIG_GLOBAL", "/dev/null"),
+            ("GIT_CONFIG_NOSYSTEM", "1"),
+        ];
+        assert!(settings(repo, &env).git_tracked_problem().is_none());
+        let ignored = settings(repo, &env)
+            .git_ignored_problem()
+            .expect("not ignored");
+        assert!(
+            ignored.to_string().contains(".env is not ignored"),
+            "{ignored}"
+        );
+        std::fs::write(repo.join(".gitignore"), ".env\n").unwrap();
+        assert!(settings(repo, &env).git_ignored_problem().is_none());
+        git(repo, &["add", "-f", ".env"]);
+        let tracked = settings(repo, &env).git_tracked_problem().expect("tracked");
+        assert!(
+            tracked.is_error() && tracked.to_string().contains("tracked by git"),
+            "{tracked}"
+        );
+    }
 }

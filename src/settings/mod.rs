@@ -252,3 +252,77 @@ pub(crate) fn for_tests(dotenv: &str, env: &[(&str, &str)], state_flag: Option<&
         ci: false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{for_tests, short};
+
+    const DOTENV: &str = "GITLAB_URL=https://g.example.com\nGITLAB_PROJECT=group/infra\n\
+        TF_HTTP_USERNAME=alice\nTF_HTTP_PASSWORD=glpat-unit-0123456789abcdef\n\
+        TF_HTTP_ADDRESS=https://g.example.com/api/v4/projects/42/terraform/state/other\nTF_VAR_region=eu\n";
+
+    #[test]
+    fn the_child_gets_dotenv_keys_the_shell_does_not_set() {
+        let settings = for_tests(DOTENV, &[("TF_VAR_region", "us")], None);
+        let env = settings.child_env(None);
+        assert_eq!(
+            env.get("GITLAB_PROJECT").map(String::as_str),
+            Some("group/infra")
+        );
+        // The shell's value is already in the child's environment: the overlay leaves it.
+        assert!(!env.contains_key("TF_VAR_region"), "{env:?}");
+        // No backend: nothing of the backend's own, no automation flags outside CI.
+        assert!(!env.contains_key("TF_HTTP_RETRY_WAIT_MIN"));
+        assert!(!env.contains_key("TF_IN_AUTOMATION"));
+    }
+
+    #[test]
+    fn the_backend_variables_win_over_dotenv() {
+        let settings = for_tests(DOTENV, &[], Some("prod"));
+        let (backend, problems) = settings.backend();
+        let backend = backend.unwrap_or_else(|| panic!("no backend: {problems:?}"));
+        let env = settings.child_env(Some(&backend));
+        let address = &env["TF_HTTP_ADDRESS"];
+        assert!(
+            address.starts_with("https://g.example.com/api/v4/projects/")
+                && address.ends_with("/prod"),
+            "--state picks the state whatever .env's address names: {address}"
+        );
+        assert_eq!(env["TF_HTTP_LOCK_ADDRESS"], format!("{address}/lock"));
+        assert_eq!(env["TF_HTTP_LOCK_METHOD"], "POST");
+        assert_eq!(env["TF_HTTP_UNLOCK_METHOD"], "DELETE");
+        assert_eq!(env["TF_HTTP_RETRY_WAIT_MIN"], "5");
+    }
+
+    #[test]
+    fn a_retry_wait_the_user_chose_is_kept() {
+        let dotenv = format!("{DOTENV}TF_HTTP_RETRY_WAIT_MIN=1\n");
+        let settings = for_tests(&dotenv, &[], None);
+        let backend = settings.backend().0.expect("a backend");
+        assert_eq!(
+            settings.child_env(Some(&backend))["TF_HTTP_RETRY_WAIT_MIN"],
+            "1"
+        );
+    }
+
+    #[test]
+    fn in_ci_terraform_is_told_it_is_automated_and_never_asks() {
+        let mut settings = for_tests(DOTENV, &[], None);
+        settings.ci = true;
+        let env = settings.child_env(None);
+        assert_eq!(env["TF_IN_AUTOMATION"], "1");
+        assert_eq!(env["TF_INPUT"], "0");
+    }
+
+    #[test]
+    fn short_keeps_one_line_of_at_most_120_characters() {
+        assert_eq!(short("plain"), "plain");
+        assert_eq!(short("a\nb\tc"), "a\\nb\\tc");
+        let long = "x".repeat(500);
+        let shown = short(&long);
+        assert_eq!(shown.chars().count(), 121, "120 characters and an ellipsis");
+        assert!(shown.ends_with('…'));
+        // Multi-byte characters are cut on a character boundary.
+        assert_eq!(short(&"é".repeat(130)).chars().count(), 121);
+    }
+}

@@ -40,3 +40,46 @@ impl Settings {
         (net, problem)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::super::for_tests;
+    use crate::backend::gitlab::net::DEFAULT_TIMEOUT;
+
+    const API: &str = "https://g.example.com/api/v4";
+
+    #[test]
+    fn a_timeout_in_dotenv_is_used_and_its_origin_named() {
+        let (net, problem) = for_tests("TFW_HTTP_TIMEOUT=7\n", &[], None).net(API);
+        assert!(problem.is_none());
+        assert_eq!(net.timeout, Duration::from_secs(7));
+        assert!(net.timeout_from.contains(".env:1"), "{}", net.timeout_from);
+    }
+
+    #[test]
+    fn the_shell_wins_over_dotenv() {
+        let settings = for_tests("TFW_HTTP_TIMEOUT=7\n", &[("TFW_HTTP_TIMEOUT", "9")], None);
+        assert_eq!(settings.net(API).0.timeout, Duration::from_secs(9));
+    }
+
+    #[test]
+    fn a_timeout_that_is_not_whole_seconds_is_a_warning_at_its_line_and_the_default_stands() {
+        for bad in ["0", "1.5", "ten", "-3"] {
+            let dotenv = format!("TF_HTTP_USERNAME=alice\nTFW_HTTP_TIMEOUT={bad}\n");
+            let (net, problem) = for_tests(&dotenv, &[], None).net(API);
+            let problem = problem.unwrap_or_else(|| panic!("`{bad}` was taken"));
+            assert!(!problem.is_error(), "a warning, not an error: {problem}");
+            assert_eq!(problem.location.and_then(|l| l.line), Some(2), "`{bad}`");
+            assert_eq!(net.timeout, Duration::from_secs(DEFAULT_TIMEOUT), "`{bad}`");
+        }
+    }
+
+    #[test]
+    fn no_timeout_is_the_default_without_a_warning() {
+        let (net, problem) = for_tests("", &[], None).net(API);
+        assert!(problem.is_none());
+        assert_eq!(net.timeout, Duration::from_secs(DEFAULT_TIMEOUT));
+    }
+}
