@@ -6,8 +6,8 @@
 //! lock`, injected: it needs two database transactions colliding). tfw names each cause.
 use serde_json::{Value, json};
 
-use crate::gitlab_server::{alice, lock_body, send};
 use crate::support::Sandbox;
+use crate::support::client::{alice, lock_body, send};
 use crate::support::gitlab::{BOB, Fault, GitLab, Meanwhile, Route};
 
 const PROJECT: &str = "42";

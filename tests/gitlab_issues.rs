@@ -6,7 +6,7 @@
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
-use crate::gitlab_server::send;
+use crate::support::client::send;
 use crate::support::gitlab::{ALICE, ALICE_TOKEN, CI_JOB_TOKEN, DAVE_TOKEN, GitLab, Role};
 
 fn token(value: &str) -> Vec<(&'static str, String)> {
@@ -25,7 +25,7 @@ fn issues_url(gitlab: &GitLab) -> String {
     format!("{}/projects/group%2Finfra/issues", gitlab.api_url())
 }
 
-fn titles(answer: &crate::gitlab_server::Answer) -> Vec<String> {
+fn titles(answer: &crate::support::client::Answer) -> Vec<String> {
     answer
         .json()
         .as_array()

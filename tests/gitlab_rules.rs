@@ -5,7 +5,7 @@
 use pretty_assertions::assert_eq;
 use serde_json::{Value, json};
 
-use crate::gitlab_server::{Answer, alice, as_user, graphql, lock_body, send, state_doc};
+use crate::support::client::{Answer, alice, as_user, graphql, lock_body, send, state_doc};
 use crate::support::gitlab::{
     ALICE, ALICE_TOKEN, BOB, BOB_TOKEN, CI_BOT, CI_JOB_TOKEN, CI_JOB_USERNAME, DAVE, DAVE_TOKEN,
     GitLab, PROJECT_PATH, Role,

@@ -105,7 +105,7 @@ fn a_read_api_token_is_refused_writes_with_every_scope_the_route_takes() {
     let gl = GitLab::start();
     gl.add_token(ALICE, "glpat-alice-read-000000", &["read_api"]);
     let lock = format!("{}/lock", gl.state_url(PROJECT, "dev"));
-    let info = crate::gitlab_server::lock_info("x", ALICE).to_string();
+    let info = crate::support::client::lock_info("x", ALICE).to_string();
     let (status, www, body) = ask(
         "POST",
         &lock,

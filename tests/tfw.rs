@@ -32,6 +32,8 @@ mod gitlab_messages;
 mod gitlab_repo_server;
 mod gitlab_rules;
 mod gitlab_server;
+mod gitlab_server_faults;
+mod gitlab_server_routes;
 mod gitlab_tokens;
 mod guards;
 mod hot_path;

@@ -3,6 +3,7 @@
 //! builder that runs the real `tfw` binary in it, never waiting forever.
 #![allow(dead_code)]
 
+pub mod client;
 pub mod gitlab;
 pub mod slow_apply;
 pub mod tty;
