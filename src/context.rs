@@ -40,6 +40,16 @@ impl Context {
 
     /// `tfw WORDS` as the person should type it to act on this command's state: with
     /// `--state NAME` when that flag chose it (a bare `tfw plan` would plan another state).
+    /// The template resolver, with `TFW_TEMPLATE` as every setting is read (the environment,
+    /// then `.env`) and shown by `tfw env`: `tfw sync`, `sync --repos` and `tfw fleet`.
+    pub(crate) fn resolver(&self) -> crate::template::source::Resolver {
+        let over = self
+            .settings
+            .lookup(crate::template::spec::OVERRIDE_VAR)
+            .map(|v| v.value);
+        crate::template::source::Resolver::with_override(over)
+    }
+
     pub(crate) fn tfw(&self, words: &str) -> String {
         match &self.settings.state_flag {
             Some(state) => format!("tfw --state {} {words}", shell_word(state)),

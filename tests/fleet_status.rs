@@ -364,3 +364,26 @@ fn template_names_the_template_to_follow_and_the_ref_to_compare_with() {
     // Without `--template`, each lock's own source and ref.
     fleet.status(&[]).code(0);
 }
+
+/// `TFW_TEMPLATE` is read like every setting, `.env` included: a machine where the locks'
+/// template is elsewhere (a CI job's checkout) says so in `.env`, and `tfw env` shows it.
+#[test]
+fn tfw_template_in_dotenv_says_where_the_fleet_reads_the_template() {
+    let fleet = Fleet::new();
+    let checkout = fleet.checkout("infra");
+    fleet.pushed("fleet/infra", &checkout);
+    let moved = fleet.sandbox.path("moved.git");
+    std::fs::rename(fleet.sandbox.path("template.git"), &moved).unwrap();
+    fleet.status(&[]).code(1);
+    let env = fleet.sandbox.path(".env");
+    let text = std::fs::read_to_string(&env).unwrap();
+    let line = format!("TFW_TEMPLATE=file://{}\n", moved.display());
+    write(&env, &format!("{text}{line}"));
+    fleet.status(&[]).code(0).stdout_has("up-to-date");
+    fleet
+        .sandbox
+        .tfw(&["env"])
+        .run()
+        .success()
+        .stdout_has("TFW_TEMPLATE");
+}

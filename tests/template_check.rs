@@ -246,6 +246,15 @@ fn a_directory_template_lock_resolves_in_ci_through_its_remote_or_the_override()
         &format!("TFW_TEMPLATE={}\n", sandbox.path("moved-away").display()),
     );
     tfw_in(&sandbox, &repo, &["sync", "--check"]).code(0);
+    // `--repos` reads the working directory's settings, as `tfw fleet` does.
+    std::fs::remove_file(repo.join(".env")).unwrap();
+    let many = || sandbox.tfw(&["sync", "--check", "--repos", "infra"]).run();
+    many().code(1).stderr_has("TFW_TEMPLATE");
+    sandbox.write(
+        ".env",
+        format!("TFW_TEMPLATE={}\n", sandbox.path("moved-away").display()),
+    );
+    many().code(0);
 }
 
 #[test]

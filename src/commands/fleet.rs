@@ -76,7 +76,15 @@ fn run_status(ctx: &Context, args: &FleetStatusArgs) -> Result<ExitCode> {
     drop(spinner);
     let listed = listed.map_err(|failure| group_problem(&args.group, &failure))?;
     let progress = ctx.printer.interactive() && !ctx.printer.quiet();
-    let statuses = status::run(&api, &listed, template.as_ref(), args.jobs, progress);
+    let resolver = ctx.resolver();
+    let statuses = status::run(
+        &api,
+        &listed,
+        template.as_ref(),
+        &resolver,
+        args.jobs,
+        progress,
+    );
     let code = worst(statuses.iter().map(|s| s.exit_code));
     if args.json {
         let counts: serde_json::Map<String, serde_json::Value> = Standing::ALL

@@ -22,7 +22,7 @@ use crate::fleet::sync::{self as fleet_sync, Outcome, Planned, Row};
 use crate::fleet::writes::WRITE_SCOPE;
 use crate::printer::Printer;
 use crate::template::report::worst;
-use crate::template::source::{Resolver, Spec};
+use crate::template::source::Spec;
 
 /// Ctrl-C and its kin: the first one stops starting projects; tfw exits 128+n once the
 /// projects under way are finished.
@@ -131,7 +131,7 @@ pub(super) fn run(ctx: &Context, args: &FleetSyncArgs) -> Result<ExitCode> {
     let stop = Stop::install(&ctx.printer)?;
     let printer = &ctx.printer;
     let progress = printer.interactive() && !printer.quiet();
-    let resolver = Resolver::new();
+    let resolver = ctx.resolver();
     let crashed = |p: &ProjectRef| {
         Planned::Done(Row::failed(
             &p.path_with_namespace,

@@ -69,7 +69,6 @@ pub(crate) fn dispatch(
             prompt::run(&cli, args);
             return Ok(ExitCode::Success);
         }
-        Command::Sync(args) if !args.repos.is_empty() => return sync::run_fleet(args, printer),
         _ => {}
     }
     let ci = terminal.ci || cli.non_interactive;

@@ -10,8 +10,7 @@ use crate::exit::ExitCode;
 use crate::printer::Printer;
 use crate::template::fleet;
 use crate::template::report::{RepoReport, State, worst};
-use crate::template::source::{Resolver, Spec};
-use crate::template::spec::OVERRIDE_VAR;
+use crate::template::source::Spec;
 use crate::template::sync::{Options, check_repo, sync_repo};
 
 fn template_override(args: &SyncArgs) -> Result<Option<Spec>> {
@@ -24,9 +23,11 @@ fn template_override(args: &SyncArgs) -> Result<Option<Spec>> {
 }
 
 pub(super) fn run(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
+    if !args.repos.is_empty() {
+        return run_fleet(ctx, args);
+    }
     let over = template_override(args)?;
-    // `TFW_TEMPLATE` as every other setting is read: the environment, then `.env`.
-    let resolver = Resolver::with_override(ctx.settings.lookup(OVERRIDE_VAR).map(|v| v.value));
+    let resolver = ctx.resolver();
     let dir = ctx.dir();
     let shown = dir.display().to_string();
     let spinner = ctx.printer.spinner("reading the template");
@@ -101,10 +102,13 @@ fn present(p: &Printer, report: &RepoReport, args: &SyncArgs) {
     }
 }
 
-pub(super) fn run_fleet(args: &SyncArgs, printer: &Printer) -> Result<ExitCode> {
+/// `--repos`: every repository with the settings of the working directory (its `.env` may
+/// say where the template is, `TFW_TEMPLATE`), not each repository's own.
+fn run_fleet(ctx: &Context, args: &SyncArgs) -> Result<ExitCode> {
+    let printer = &ctx.printer;
     let repos = fleet::expand(&args.repos)?;
     let over = template_override(args)?;
-    let resolver = Resolver::new();
+    let resolver = ctx.resolver();
     let options = Options {
         dry_run: args.dry_run,
         allow_dirty: args.allow_dirty,

@@ -171,16 +171,16 @@ pub(crate) fn run(
     api: &Api,
     projects: &[ProjectRef],
     template: Option<&Spec>,
+    resolver: &Resolver,
     jobs: usize,
     progress: bool,
 ) -> Vec<ProjectStatus> {
-    let resolver = Resolver::new();
     crate::template::fleet::each(
         projects,
         jobs,
         progress.then(|| crate::template::fleet::bar(projects.len())),
         |p| p.path_with_namespace.clone(),
-        |p| one(api, p, template, &resolver),
+        |p| one(api, p, template, resolver),
         |p| ProjectStatus::new(p).failed(Problem::error("tfw crashed on this project")),
     )
 }

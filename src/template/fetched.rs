@@ -11,7 +11,6 @@ use super::files::{Fetched, Files};
 use super::lock::{Locked, TemplateLock};
 use super::ops::Op;
 use super::source::{Location, Resolver, Spec};
-use super::spec::OVERRIDE_VAR;
 use super::sync::{Planned, prepare, refuse_downgrade};
 use crate::layout::TEMPLATE_LOCK;
 use crate::problem::Problem;
@@ -80,16 +79,14 @@ pub(crate) fn follows(locked: &Locked, identity: &str) -> bool {
 /// then record. The lock keeps its own source; `--template` (`over`) names the version (its
 /// ref is recorded) and, when it can be told (a URL, or a checkout's published URL), only a
 /// lock of the same template follows it. `TFW_TEMPLATE` says where the template is read from
-/// here, as for `tfw sync` (the template repository's CI job reads its own checkout).
+/// here, as for `tfw sync` (the template repository's CI job reads its own checkout): the
+/// resolver carries it, as the settings read it.
 pub(crate) fn resolve(
     lock: &TemplateLock,
     over: Option<&Spec>,
     resolver: &Resolver,
 ) -> Result<(Locked, Arc<Template>), Problem> {
-    let env = std::env::var(OVERRIDE_VAR)
-        .ok()
-        .filter(|v| !v.trim().is_empty());
-    let read_from = match (&env, over) {
+    let read_from = match (resolver.override_text(), over) {
         (Some(text), _) => Spec::parse(text, &std::env::current_dir().unwrap_or_default())?,
         (None, Some(spec)) => spec.clone(),
         // Relative sources mean nothing here: `from_lock` falls back to the recorded URL.

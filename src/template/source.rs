@@ -45,9 +45,11 @@ impl Default for Resolver {
 }
 
 impl Resolver {
-    /// With `TFW_TEMPLATE` from the process environment (callers without settings).
+    /// Without `TFW_TEMPLATE`: for a template named explicitly (`tfw new`, `tfw adopt`). The
+    /// commands that follow a lock take the settings' value (`Context::resolver`); the
+    /// process environment alone would miss `.env`.
     pub(crate) fn new() -> Self {
-        Self::with_override(std::env::var(super::spec::OVERRIDE_VAR).ok())
+        Self::with_override(None)
     }
 
     /// With `TFW_TEMPLATE` as the settings resolved it (environment, then `.env`).
