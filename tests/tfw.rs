@@ -35,6 +35,7 @@ mod gitlab_server;
 mod gitlab_server_faults;
 mod gitlab_server_routes;
 mod gitlab_tokens;
+mod guard_bypass;
 mod guards;
 mod hot_path;
 mod interrupts;

@@ -84,6 +84,9 @@ pub(crate) fn run(
     args.extend(extra.into_iter().map(OsString::from));
     let outcome = ctx.terraform(engine, backend, args, Output::Tee)?;
     if outcome.success() {
+        if let Some(backend) = backend {
+            refuse_foreign_backend(ctx, backend)?;
+        }
         let marker = InitMarker {
             address: backend.map(Backend::address),
             program: engine.program.clone(),
@@ -127,6 +130,51 @@ fn persisted_backend_values(ctx: &Context) -> Vec<String> {
         })
         .map(|(k, _)| k.clone())
         .collect()
+}
+
+/// After an init, terraform's own record of the backend it configured
+/// (`.terraform/terraform.tfstate`): an address, lock or unlock address that is not the
+/// state tfw judged (a `backend "http"` block with `address = ...`, a `-backend-config`
+/// from `TF_CLI_ARGS_init`) would send every write, or the lock, to another state than the
+/// one the guards were checked for. Refused before any command uses it.
+fn refuse_foreign_backend(ctx: &Context, backend: &Backend) -> Result<()> {
+    let path = ctx.dir().join(".terraform").join("terraform.tfstate");
+    let Ok(bytes) = std::fs::read(&path) else {
+        return Ok(());
+    };
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(&bytes) else {
+        return Ok(());
+    };
+    let config = &value["backend"]["config"];
+    let wanted = [
+        ("address", backend.address()),
+        ("lock_address", backend.lock_address()),
+        ("unlock_address", backend.lock_address()),
+    ];
+    for (key, ours) in wanted {
+        let Some(theirs) = config[key].as_str() else {
+            continue;
+        };
+        if theirs != ours {
+            // Their value is never shown whole: a hand-written URL may carry a password.
+            let named =
+                crate::backend::parse_address(theirs.strip_suffix("/lock").unwrap_or(theirs))
+                    .filter(|parsed| parsed.base == backend.base)
+                    .map_or("an address tfw did not set".to_string(), |parsed| {
+                        format!(
+                            "state `{}`",
+                            crate::backend::decode_segment(&parsed.last_segment)
+                        )
+                    });
+            return Err(crate::problem::Problem::error(format!(
+                "terraform was configured with a backend `{key}` for {named}, not for state `{}`: refused, nothing was run on it",
+                backend.state_name()
+            ))
+            .hint("remove `address`, `lock_address` and `unlock_address` from the `backend \"http\"` block (and any `-backend-config` in `TF_CLI_ARGS_init`): tfw fills them in for the state it checks; `--state NAME` or `tfw use NAME` works on another state")
+            .into());
+        }
+    }
+    Ok(())
 }
 
 /// `init -reconfigure` rewrites the file from the configuration; this makes sure no

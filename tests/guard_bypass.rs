@@ -1,0 +1,61 @@
+//! The guards tried the other way round: every path a hurried or hostile user could take to
+//! a protected state, a lock or a file, judged by what terraform then does to the state on
+//! the GitLab test server. Scenarios that need real resources run with Terraform 1.11 (the
+//! `gate` module's helpers), skipped, saying so, when it is absent.
+
+use crate::gate::{instances, prod_with, resources_tf, unchanged};
+
+/// A root whose `backend "http"` block, or an init argument from `.env`, names prod: terraform
+/// would write prod (or take a dummy lock) while tfw judged `team`.
+#[test]
+fn a_backend_configured_for_another_state_is_refused() {
+    let Some(sandbox) = prod_with("a_backend_configured_for_another_state_is_refused", 2) else {
+        return;
+    };
+    let before = sandbox.gitlab.versions("42", "prod");
+    let prod = sandbox.gitlab.state_url("42", "prod");
+    let one = resources_tf(1, false);
+    for block in [
+        format!("backend \"http\" {{\n    address = \"{prod}\"\n  }}"),
+        format!(
+            "backend \"http\" {{\n    lock_address   = \"{prod}/lock\"\n    unlock_address = \"{prod}/lock\"\n  }}"
+        ),
+    ] {
+        sandbox.write("main.tf", one.replace("backend \"http\" {}", &block));
+        for args in [
+            &["--state", "team", "apply", "--auto-approve"][..],
+            &["--state", "team", "exec", "--", "apply", "-auto-approve"][..],
+            &["--state", "team", "plan"][..],
+        ] {
+            sandbox
+                .tfw(args)
+                .run()
+                .code(1)
+                .stderr_has("terraform was configured with a backend `")
+                .stderr_has("for state `prod`, not for state `team`: refused")
+                .stderr_has("tfw fills them in");
+            unchanged(&sandbox, &before);
+        }
+    }
+    // The same through terraform's own variable for init, in `.env`.
+    sandbox.write("main.tf", one);
+    let env = sandbox.read(".env");
+    sandbox.write(
+        ".env",
+        format!("{env}TF_CLI_ARGS_init=\"-backend-config=address={prod}\"\n"),
+    );
+    sandbox
+        .tfw(&["--state", "team", "apply", "--auto-approve"])
+        .run()
+        .code(1)
+        .stderr_has("for state `prod`, not for state `team`: refused");
+    unchanged(&sandbox, &before);
+    assert_eq!(instances(&sandbox, "prod").len(), 2);
+    sandbox.write(".env", env);
+    sandbox
+        .tfw(&["--state", "team", "apply", "--auto-approve"])
+        .run()
+        .success();
+    unchanged(&sandbox, &before);
+    assert_eq!(instances(&sandbox, "team").len(), 1);
+}
