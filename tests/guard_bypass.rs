@@ -59,3 +59,85 @@ fn a_backend_configured_for_another_state_is_refused() {
     unchanged(&sandbox, &before);
     assert_eq!(instances(&sandbox, "team").len(), 1);
 }
+
+/// terraform's working data moved (`TF_DATA_DIR`) to a folder initialised for prod, or
+/// terraform sent to another folder by `exec -- -chdir=`: both would write a state tfw never
+/// judged.
+#[test]
+fn terraform_kept_in_this_root_and_its_dot_terraform() {
+    let Some(sandbox) = prod_with("terraform_kept_in_this_root_and_its_dot_terraform", 2) else {
+        return;
+    };
+    let before = sandbox.gitlab.versions("42", "prod");
+    // This root ready for `team`, and a data folder as `init -backend-config=address=...prod`
+    // leaves it: terraform would take prod's address from there.
+    sandbox.tfw(&["--state", "team", "init"]).run().success();
+    let prod = sandbox.gitlab.state_url("42", "prod");
+    let record = sandbox.read(".terraform/terraform.tfstate");
+    let mut record: serde_json::Value = serde_json::from_str(&record).unwrap();
+    record["backend"]["config"]["address"] = prod.clone().into();
+    let data = sandbox.path("elsewhere");
+    std::fs::create_dir_all(&data).unwrap();
+    crate::support::copy_dir(&sandbox.path(".terraform"), &data);
+    sandbox.write("elsewhere/terraform.tfstate", record.to_string());
+    sandbox.write("main.tf", resources_tf(1, false));
+    for args in [
+        &["--state", "team", "apply", "--auto-approve"][..],
+        &["--state", "team", "exec", "--", "apply", "-auto-approve"][..],
+        &["--state", "team", "validate"][..],
+    ] {
+        sandbox
+            .tfw(args)
+            .env("TF_DATA_DIR", &data)
+            .run()
+            .code(1)
+            .stderr_has(
+                "`TF_DATA_DIR` (environment) moves terraform's working data out of `.terraform/`",
+            )
+            .stderr_has("unset `TF_DATA_DIR`");
+        unchanged(&sandbox, &before);
+    }
+    let env = sandbox.read(".env");
+    sandbox.write(".env", format!("{env}TF_DATA_DIR=elsewhere\n"));
+    sandbox
+        .tfw(&["--state", "team", "apply", "--auto-approve"])
+        .run()
+        .code(1)
+        .stderr_has("/.env:10) moves terraform");
+    unchanged(&sandbox, &before);
+    // Its own `.terraform/`, however written, is no move.
+    sandbox.write(".env", format!("{env}TF_DATA_DIR=./.terraform\n"));
+    sandbox.tfw(&["--state", "team", "init"]).run().success();
+
+    // `-chdir=` anywhere in `exec`'s arguments: another folder's configuration and init.
+    sandbox.write(".env", env);
+    for args in [
+        &[
+            "--state",
+            "team",
+            "exec",
+            "--",
+            "-chdir=elsewhere",
+            "apply",
+            "-auto-approve",
+        ][..],
+        &[
+            "--state",
+            "team",
+            "exec",
+            "--",
+            "--chdir=elsewhere",
+            "state",
+            "list",
+        ][..],
+    ] {
+        sandbox
+            .tfw(args)
+            .run()
+            .code(1)
+            .stderr_has("would run terraform in another folder than the one tfw checked")
+            .stderr_has("tfw -C DIR exec");
+    }
+    unchanged(&sandbox, &before);
+    assert_eq!(instances(&sandbox, "prod").len(), 2);
+}

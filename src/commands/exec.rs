@@ -19,6 +19,7 @@ use crate::session::{Root, Session, rules};
 
 pub(super) fn run(ctx: &Context, args: &ExecArgs) -> Result<ExitCode> {
     let backend = ctx.backend()?;
+    rules::refuse_chdir(&args.args)?;
     let writes = rules::writes_state(&args.args);
     let shown = format!("`tfw exec -- {}`", args.args.join(" "));
     if writes {

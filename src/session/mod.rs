@@ -62,6 +62,7 @@ impl<'a> Session<'a> {
         if root == Root::Gitlab {
             rules::require_http_backend(ctx.dir())?;
         }
+        rules::refuse_moved_data_dir(&ctx.settings)?;
         let engine = ctx.engine()?;
         runlock::acquire(ctx, Some(backend.state_name()))?;
         Ok(Self {
@@ -203,6 +204,7 @@ pub(crate) struct Local<'a> {
 impl<'a> Local<'a> {
     /// engine → backend if valid → run lock.
     pub(crate) fn open(ctx: &'a Context) -> Result<Self> {
+        rules::refuse_moved_data_dir(&ctx.settings)?;
         let engine = ctx.engine()?;
         let (backend, _) = ctx.settings.backend();
         runlock::acquire(ctx, backend.as_ref().map(Backend::state_name))?;

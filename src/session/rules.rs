@@ -131,6 +131,50 @@ fn unlocked_write(state: &str, what: &str, source: Option<&str>) -> Problem {
     .hint("only plans may skip the state lock; without it another run could write `{state}` at the same time. Drop `-lock=false` (a stale lock is released with `tfw state unlock`)".replace("{state}", state))
 }
 
+/// Refuses a `TF_DATA_DIR` (shell or `.env`) other than the root's `.terraform/`: terraform
+/// keeps there the backend init configured, address included, and tfw checks what
+/// `.terraform/` was initialised for. Another folder (another root's, with a
+/// `-backend-config` address) would send the writes to a state nobody checked.
+pub(crate) fn refuse_moved_data_dir(settings: &Settings) -> Result<(), Problem> {
+    let Some(value) = settings.lookup("TF_DATA_DIR") else {
+        return Ok(());
+    };
+    let here = settings.dir.join(".terraform");
+    let given = Path::new(&value.value);
+    let resolved = if given.is_absolute() {
+        given.to_path_buf()
+    } else {
+        settings.dir.join(given)
+    };
+    let same = resolved.components().eq(here.components())
+        || std::fs::canonicalize(&resolved)
+            .is_ok_and(|r| std::fs::canonicalize(&here).is_ok_and(|h| r == h));
+    if same {
+        return Ok(());
+    }
+    let origin = value.origin.describe(&settings.env_file);
+    Err(Problem::error(format!(
+        "`TF_DATA_DIR` ({origin}) moves terraform's working data out of `.terraform/`, where tfw checks which state this directory was initialised for: refused, nothing was run"
+    ))
+    .hint("unset `TF_DATA_DIR` (tfw keeps every root's data in its own `.terraform/`); to work in another root use `tfw -C DIR`"))
+}
+
+/// Refuses terraform's `-chdir=` in `exec` arguments: terraform would run another folder's
+/// configuration and `.terraform/` (its own backend block, its own init) while tfw judged and
+/// backed up this root's state. `tfw -C DIR exec` is the way, with every check there.
+pub(crate) fn refuse_chdir(args: &[String]) -> Result<(), Problem> {
+    let Some(arg) = args
+        .iter()
+        .find(|a| a.trim_start_matches('-').starts_with("chdir") && a.starts_with('-'))
+    else {
+        return Ok(());
+    };
+    Err(Problem::error(format!(
+        "`{arg}` would run terraform in another folder than the one tfw checked: refused, nothing was run"
+    ))
+    .hint("use `tfw -C DIR exec -- ...` instead: tfw then reads that folder's `.env` and `tfw.toml` and checks its backend"))
+}
+
 /// `Ok` when a `*.tf` or `*.tf.json` file of the root module declares `backend "http"`;
 /// otherwise the refusal naming the file to add it to. Comments are skipped, so a
 /// commented-out block does not count.

@@ -497,3 +497,17 @@ pub fn unzipped(path: &Path) -> Vec<u8> {
     assert!(output.status.success(), "{} is not a zip", path.display());
     output.stdout
 }
+
+/// Copies a folder's files and folders (not symlinks) into `to`, which exists.
+pub fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            std::fs::create_dir_all(&target).unwrap();
+            copy_dir(&entry.path(), &target);
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
