@@ -141,3 +141,46 @@ fn terraform_kept_in_this_root_and_its_dot_terraform() {
     unchanged(&sandbox, &before);
     assert_eq!(instances(&sandbox, "prod").len(), 2);
 }
+
+/// terraform's `force-unlock` through `exec` would release someone's lock under their running
+/// apply without a question; `tfw state unlock` is the guarded way.
+#[test]
+fn exec_force_unlock_points_to_state_unlock() {
+    let sandbox = crate::support::Sandbox::new();
+    sandbox.gitlab.set_lock(
+        "42",
+        "team",
+        serde_json::json!({"ID": "f00d", "Operation": "OperationTypeApply", "Who": "bob@ci"}),
+    );
+    for args in [
+        &[
+            "--state",
+            "team",
+            "exec",
+            "--",
+            "force-unlock",
+            "-force",
+            "f00d",
+        ][..],
+        &[
+            "--state",
+            "team",
+            "exec",
+            "--allow-protected",
+            "--",
+            "force-unlock",
+            "f00d",
+        ][..],
+    ] {
+        sandbox
+            .tfw(args)
+            .run()
+            .code(1)
+            .stderr_has("would release the lock of `team` without asking who holds it: refused")
+            .stderr_has("run `tfw state unlock team`");
+    }
+    assert!(
+        sandbox.gitlab.lock("42", "team").is_some(),
+        "the lock was released"
+    );
+}

@@ -188,3 +188,33 @@ fn a_plan_whose_lock_the_rule_refuses_never_asks_for_the_lock() {
         Some("POST /api/v4/projects/42/terraform/state/prod/lock 403")
     );
 }
+
+/// `tfw exec` writes (apply, import, state rm/push, taint) reach the same lock and write as
+/// `tfw apply`: the rule refuses them before terraform starts, whatever `--allow-protected`.
+#[test]
+fn exec_writes_the_rule_refuses_never_take_the_lock() {
+    let sandbox = seeded();
+    for (state, args) in [
+        ("prod", &["apply", "-auto-approve"][..]),
+        ("prod", &["import", "terraform_data.r", "x"][..]),
+        ("prod", &["state", "rm", "terraform_data.r"][..]),
+        ("prod", &["state", "push", "other.tfstate"][..]),
+        ("staging", &["taint", "terraform_data.r"][..]),
+    ] {
+        let mut line = vec!["--state", state, "exec", "--allow-protected", "--"];
+        line.extend_from_slice(args);
+        let out = sandbox.tfw(&line).run();
+        out.code(1)
+            .stderr_has(&format!("error: GitLab's protection rule on `{state}`"))
+            .stderr_has(&format!(
+                "`tfw exec -- {}` refused before taking the lock, nothing was changed",
+                args.join(" ")
+            ));
+        nothing_locked(&sandbox);
+    }
+    // Reads are not writes: the rule does not stop them.
+    sandbox
+        .tfw(&["--state", "prod", "exec", "--", "state", "list"])
+        .run()
+        .success();
+}

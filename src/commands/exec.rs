@@ -34,7 +34,12 @@ pub(super) fn run(ctx: &Context, args: &ExecArgs) -> Result<ExitCode> {
             .into());
         }
         let command = rules::command_words(&args.args);
+        if command.first() == Some(&"force-unlock") {
+            return Err(force_unlock_refused(state, &shown).into());
+        }
         rules::refuse_unlocked_write(&ctx.settings, &backend, &command, &args.args, &shown)?;
+        // GitLab's own rule for the state, before terraform takes the lock.
+        crate::states::protection::guard_write(ctx, &backend, &shown)?;
     }
     let session = Session::with_backend(ctx, backend, Root::Any)?;
     let first = args.args.first().map(String::as_str);
@@ -58,6 +63,17 @@ pub(super) fn run(ctx: &Context, args: &ExecArgs) -> Result<ExitCode> {
         Output::Tee
     };
     Ok(session.terraform(tf, output)?.exit_code())
+}
+
+/// terraform's `force-unlock` releases whatever lock it is given, under a running apply too;
+/// `tfw state unlock` asks GitLab who holds it first, and refuses while an apply of yours runs.
+fn force_unlock_refused(state: &str, shown: &str) -> Problem {
+    Problem::error(format!(
+        "{shown} would release the lock of `{state}` without asking who holds it: refused, nothing was changed"
+    ))
+    .hint(format!(
+        "run `tfw state unlock {state}`: it names the holder and refuses while a run of yours holds it (`--force` for someone else's lock)"
+    ))
 }
 
 /// A protected state's name is typed on a terminal; without one, `--allow-protected` stands
