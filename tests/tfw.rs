@@ -54,6 +54,7 @@ mod state_diff;
 mod state_source;
 mod state_target;
 mod states;
+mod states_admin;
 mod template_adopt;
 mod template_check;
 mod template_safety;
