@@ -10,7 +10,7 @@ use anyhow::Result;
 use crate::backend::Backend;
 use crate::engine::Engine;
 use crate::printer::{NoPrompt, Printer};
-use crate::problem::{Problem, Problems};
+use crate::problem::{Kind, Problem, Problems};
 use crate::runner::{Outcome, Output, Run};
 use crate::settings::Settings;
 
@@ -26,13 +26,13 @@ impl Context {
 
     /// The validated backend. Warnings are printed; any error stops here with all of them.
     pub(crate) fn backend(&self) -> Result<Backend> {
-        self.backend_unless(|_| false)
+        self.backend_without(&[])
     }
 
-    /// `backend`, without the warnings a command knows not to apply to it.
-    pub(crate) fn backend_unless(&self, moot: impl Fn(&Problem) -> bool) -> Result<Backend> {
+    /// `backend`, without the problems of the kinds a command knows not to apply to it.
+    pub(crate) fn backend_without(&self, moot: &[Kind]) -> Result<Backend> {
         let (backend, mut problems) = self.settings.backend();
-        problems.retain(|p| !moot(p));
+        problems.retain(|p| !moot.contains(&p.kind));
         problems.extend(self.settings.git_tracked_problem());
         self.report(problems)?;
         backend.ok_or_else(|| Problems(Vec::new()).into())

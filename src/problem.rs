@@ -29,12 +29,28 @@ impl fmt::Display for Location {
     }
 }
 
+/// What code may tell a problem by: its wording is for people and free to change. `Plain`
+/// for every problem nothing decides on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum Kind {
+    #[default]
+    Plain,
+    /// A CI job uses `TF_HTTP_PASSWORD` instead of its job token (`tfw fleet` drops it: the
+    /// job token cannot do what fleet does).
+    PasswordOverJobToken,
+    /// A template lock follows another template than `--template` (the fleet skips the
+    /// project).
+    FollowsAnotherTemplate,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Problem {
     pub(crate) severity: Severity,
     pub message: String,
     pub location: Option<Location>,
     pub hint: Option<String>,
+    #[serde(skip)]
+    pub(crate) kind: Kind,
 }
 
 impl Problem {
@@ -44,6 +60,7 @@ impl Problem {
             message: message.into(),
             location: None,
             hint: None,
+            kind: Kind::Plain,
         }
     }
 
@@ -65,6 +82,15 @@ impl Problem {
     pub(crate) fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());
         self
+    }
+
+    pub(crate) fn kind(mut self, kind: Kind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    pub(crate) fn is(&self, kind: Kind) -> bool {
+        self.kind == kind
     }
 
     pub fn is_error(&self) -> bool {

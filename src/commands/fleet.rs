@@ -13,7 +13,7 @@ use crate::exit::ExitCode;
 use crate::fleet::api::{Api, Failure};
 use crate::fleet::status::{ProjectStatus, Standing};
 use crate::fleet::{READ_SCOPE, projects, status};
-use crate::problem::Problem;
+use crate::problem::{Kind, Problem};
 use crate::states::listing::columns;
 use crate::template::report::worst;
 use crate::template::source::Spec;
@@ -30,7 +30,7 @@ pub(super) fn run(ctx: &Context, command: &FleetCommand) -> Result<ExitCode> {
 /// refused before anything is asked. For the same reason the settings' warning that
 /// `TF_HTTP_PASSWORD` replaces the job token is dropped here: for fleet that is the only way.
 pub(crate) fn api(ctx: &Context, scope: &str) -> Result<Api> {
-    let backend = ctx.backend_unless(crate::settings::overrides_job_token)?;
+    let backend = ctx.backend_without(&[Kind::PasswordOverJobToken])?;
     if backend.username.value == "gitlab-ci-token" {
         return Err(Problem::error(
             "`tfw fleet` cannot use CI's job token: GitLab does not open other projects' files and merge requests to it",

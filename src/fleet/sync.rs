@@ -19,7 +19,7 @@ use super::{READ_SCOPE, remote};
 use crate::exit::ExitCode;
 use crate::fsutil::sha256_hex;
 use crate::layout::TEMPLATE_LOCK;
-use crate::problem::Problem;
+use crate::problem::{Kind, Problem};
 use crate::template::fetched::{self, Change};
 use crate::template::lock::TemplateLock;
 use crate::template::report::FileReport;
@@ -175,7 +175,7 @@ fn plan_inner(
     let lock = TemplateLock::parse(&bytes).map_err(|err| err.problem().clone())?;
     let (wanted, template) = match fetched::resolve(&lock, over, resolver) {
         Ok(resolved) => resolved,
-        Err(problem) if problem.message.starts_with(fetched::FOLLOWS_ANOTHER) => {
+        Err(problem) if problem.is(Kind::FollowsAnotherTemplate) => {
             return skipped(&problem.message);
         }
         Err(problem) => return Err(problem),

@@ -5,7 +5,7 @@ use super::names::check_state_name;
 use super::{Origin, Settings, Value, short};
 use crate::backend::{self, Backend, Source};
 use crate::dotenv::LoadError;
-use crate::problem::Problem;
+use crate::problem::{Kind, Problem};
 
 impl Settings {
     /// Resolves and validates the backend. Returns every problem found (warnings included);
@@ -274,12 +274,13 @@ impl Settings {
                         });
                     problems.push(
                         Problem::warning(format!(
-                            "using `TF_HTTP_PASSWORD` (from {}) {OVER_JOB_TOKEN}",
+                            "using `TF_HTTP_PASSWORD` (from {}) as the GitLab token, not `CI_JOB_TOKEN`",
                             password.origin.describe(&self.env_file)
                         ))
                         .hint(
                             "unset `TF_HTTP_PASSWORD` in the CI/CD variables to use the job token",
-                        ),
+                        )
+                        .kind(Kind::PasswordOverJobToken),
                     );
                     (Some(username), Some(password))
                 }
@@ -311,19 +312,10 @@ impl Settings {
     }
 }
 
-/// The end of the warning that a CI job uses `TF_HTTP_PASSWORD` instead of its job token.
-const OVER_JOB_TOKEN: &str = "as the GitLab token, not `CI_JOB_TOKEN`";
-
-/// Whether `problem` is that warning: `tfw fleet` drops it, since the job token cannot do
-/// what fleet does (GitLab opens no other project's files or merge requests to it).
-pub(crate) fn overrides_job_token(problem: &Problem) -> bool {
-    problem.severity == crate::problem::Severity::Warning
-        && problem.message.ends_with(OVER_JOB_TOKEN)
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::for_tests;
+    use crate::problem::Kind;
 
     const TOKEN: &str = "glpat-unit-0123456789abcdef";
 
@@ -340,6 +332,26 @@ mod tests {
         format!(
             "GITLAB_URL=https://g.example.com\nGITLAB_PROJECT=group/infra\nTF_HTTP_USERNAME=alice\nTF_HTTP_PASSWORD={TOKEN}\n{extra}"
         )
+    }
+
+    #[test]
+    fn a_password_over_the_job_token_is_a_warning_of_its_own_kind() {
+        let ci = [
+            ("CI_API_V4_URL", "https://g.example.com/api/v4"),
+            ("CI_PROJECT_ID", "7"),
+            ("CI_JOB_TOKEN", "job-token-value"),
+        ];
+        let mut settings = for_tests(
+            &format!("TF_HTTP_PASSWORD={TOKEN}\nTF_STATE_NAME=ci\n"),
+            &ci,
+            None,
+        );
+        settings.ci = true;
+        let (backend, problems) = settings.backend();
+        assert!(backend.is_some(), "{problems:?}");
+        let kinds: Vec<Kind> = problems.iter().map(|p| p.kind).collect();
+        assert_eq!(kinds, [Kind::PasswordOverJobToken], "{problems:?}");
+        assert!(!problems[0].is_error());
     }
 
     #[test]

@@ -9,7 +9,6 @@
 //! `.env` is tracked or ignored).
 
 mod backend;
-pub(crate) use backend::overrides_job_token;
 mod checks;
 mod git;
 mod lookup;

@@ -4,7 +4,6 @@
 //! Nothing else is needed: the next command sees another address and re-initialises itself
 //! with `-reconfigure` (see `session::init`), so no state is ever offered for copying.
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 
 use anyhow::Result;
@@ -120,7 +119,9 @@ pub(crate) fn edited(dotenv: &DotEnv, name: &str) -> Result<String, Problem> {
 }
 
 /// Refuses an edit that would leave `.env` with an error it did not have (a name GitLab
-/// cannot take, an address naming another state...). Nothing is written then.
+/// cannot take, an address naming another state...). Nothing is written then. The errors of
+/// the two validations are compared whole (severity, place, message, hint, kind), never by
+/// a part of their wording.
 fn check(settings: &Settings, text: &str, name: &str) -> Result<()> {
     let errors = |s: &Settings| -> Vec<Problem> {
         s.backend()
@@ -129,7 +130,7 @@ fn check(settings: &Settings, text: &str, name: &str) -> Result<()> {
             .filter(Problem::is_error)
             .collect()
     };
-    let before: HashSet<String> = errors(settings).into_iter().map(|p| p.message).collect();
+    let before = errors(settings);
     let after = Settings {
         dir: settings.dir.clone(),
         env_file: settings.env_file.clone(),
@@ -148,7 +149,7 @@ fn check(settings: &Settings, text: &str, name: &str) -> Result<()> {
     };
     let new: Vec<Problem> = errors(&after)
         .into_iter()
-        .filter(|p| !before.contains(&p.message))
+        .filter(|p| !before.contains(p))
         .collect();
     if new.is_empty() {
         return Ok(());
@@ -169,6 +170,36 @@ mod tests {
 
     fn parse(text: &str) -> DotEnv {
         DotEnv::parse(Path::new(".env"), text.to_string()).unwrap()
+    }
+
+    fn settings(text: &str) -> Settings {
+        crate::settings::for_tests(text, &[], None)
+    }
+
+    const VALID: &str = "GITLAB_URL=https://g.example.com\nGITLAB_PROJECT=group/infra\nTF_HTTP_USERNAME=alice\nTF_HTTP_PASSWORD=glpat-unit-0123456789abcdef\nTF_STATE_NAME=dev\n";
+
+    #[test]
+    fn an_edit_that_adds_an_error_is_refused() {
+        let before = settings(VALID);
+        let text = edited(before.dotenv.as_ref().unwrap(), " prod").unwrap();
+        let err = check(&before, &text, " prod").unwrap_err();
+        let problems = err.downcast::<Problems>().unwrap().0;
+        assert!(problems[0].message.starts_with("not switching to ` prod`"));
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        let text = edited(before.dotenv.as_ref().unwrap(), "prod").unwrap();
+        check(&before, &text, "prod").unwrap();
+    }
+
+    #[test]
+    fn an_error_the_file_already_had_does_not_stop_an_edit() {
+        let broken = VALID.replace(
+            "TF_HTTP_USERNAME=alice\n",
+            "TF_HTTP_LOCK_METHOD=LOCK\nTF_HTTP_USERNAME=alice\n",
+        );
+        let before = settings(&broken);
+        assert!(before.backend().1.iter().any(Problem::is_error));
+        let text = edited(before.dotenv.as_ref().unwrap(), "prod").unwrap();
+        check(&before, &text, "prod").unwrap();
     }
 
     #[test]

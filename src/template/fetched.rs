@@ -13,7 +13,7 @@ use super::ops::Op;
 use super::source::{Location, Resolver, Spec};
 use super::sync::{Planned, prepare, refuse_downgrade};
 use crate::layout::TEMPLATE_LOCK;
-use crate::problem::Problem;
+use crate::problem::{Kind, Problem};
 
 /// What one commit does to one file (the commits API's `actions`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -98,9 +98,10 @@ pub(crate) fn resolve(
         && !follows(&lock.template, &identity)
     {
         return Err(Problem::error(format!(
-            "{FOLLOWS_ANOTHER} (`{}`), not `{identity}`",
+            "follows another template (`{}`), not `{identity}`",
             lock.template.source
-        )));
+        ))
+        .kind(Kind::FollowsAnotherTemplate));
     }
     refuse_downgrade(lock, &read_from, &template)?;
     let reference = over
@@ -114,10 +115,6 @@ pub(crate) fn resolve(
     };
     Ok((wanted, template))
 }
-
-/// How `resolve` says that a lock follows another template than `--template` (not an error
-/// of the repository: the fleet skips it).
-pub(crate) const FOLLOWS_ANOTHER: &str = "follows another template";
 
 /// Plans the fetched repository `shown` (`group/app@main`) against the template.
 pub(crate) fn plan(
