@@ -182,7 +182,7 @@ pub(crate) fn describe_jobs(jobs: &[RunningJob]) -> String {
 fn short_reason(err: &ApiError) -> String {
     match err {
         ApiError::Status { code, .. } => format!("GitLab answered {code}"),
-        ApiError::Transport(message) => message.clone(),
+        ApiError::Transport(transport) => transport.to_string(),
         ApiError::Unreached(unreached) => unreached.describe().0,
         ApiError::JobToken { what } => format!("a job token cannot {what}"),
     }

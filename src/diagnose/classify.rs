@@ -2,6 +2,8 @@
 //! unlock) and why, as far as terraform's words tell. They are matched here, in one place:
 //! terraform's messages are the only source, and nothing else in tfw reads them for this.
 
+use crate::backend::gitlab::Trouble;
+
 /// Which of terraform's calls to GitLab failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Phase {
@@ -20,10 +22,45 @@ pub(super) enum Cause {
     Locked,
     Status(u16),
     /// No HTTP answer: refused, unknown host, timed out, connection closed early.
-    Network(String),
+    Network(Network),
     /// terraform's client retried and gave up; the attempts got server errors.
     GaveUp(u32),
     Unknown,
+}
+
+/// What went wrong below HTTP, as terraform's words tell it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Network {
+    Refused,
+    UnknownHost,
+    Untrusted,
+    Timeout,
+    Reset,
+    /// The connection closed while the answer was arriving.
+    ClosedMidAnswer,
+    /// The connection closed before any answer.
+    ClosedEarly,
+}
+
+impl Network {
+    /// How tfw says it, and how it is explained.
+    pub(super) fn described(self) -> (Trouble, &'static str) {
+        match self {
+            Network::Refused => (Trouble::Other, "connection refused"),
+            Network::UnknownHost => (Trouble::Other, "unknown host name"),
+            Network::Untrusted => (Trouble::Other, "the TLS certificate is not trusted"),
+            Network::Timeout => (Trouble::Timeout, "no answer in time"),
+            Network::Reset => (Trouble::Other, "the connection was reset"),
+            Network::ClosedMidAnswer => (
+                Trouble::Broken,
+                "the connection closed before the whole answer arrived",
+            ),
+            Network::ClosedEarly => (
+                Trouble::Broken,
+                "the connection closed before an answer arrived",
+            ),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,7 +79,7 @@ pub(super) fn classify(stderr: &str) -> Vec<Failure> {
             let phase = phase_of(&block)?;
             let cause = match (phase, cause_of(&block)) {
                 (_, Cause::GaveUp(n)) => match &network {
-                    Some(detail) => Cause::Network(detail.clone()),
+                    Some(network) => Cause::Network(*network),
                     None => Cause::GaveUp(n),
                 },
                 (_, cause) => cause,
@@ -133,31 +170,28 @@ fn cause_of(block: &str) -> Cause {
         return Cause::GaveUp(attempts);
     }
     match network_detail(block) {
-        Some(detail) => Cause::Network(detail),
+        Some(network) => Cause::Network(network),
         None => Cause::Unknown,
     }
 }
 
 /// What went wrong below HTTP, from terraform's message or its client's `[ERR]` log lines.
-fn network_detail(text: &str) -> Option<String> {
+fn network_detail(text: &str) -> Option<Network> {
     let lower = text.to_ascii_lowercase();
     let found = [
-        ("connection refused", "connection refused"),
-        ("no such host", "unknown host name"),
-        ("x509", "the TLS certificate is not trusted"),
-        ("certificate", "the TLS certificate is not trusted"),
-        ("timeout", "no answer in time"),
-        ("deadline exceeded", "no answer in time"),
-        ("connection reset", "the connection was reset"),
-        (
-            "unexpected eof",
-            "the connection closed before the whole answer arrived",
-        ),
-        (": eof", "the connection closed before an answer arrived"),
+        ("connection refused", Network::Refused),
+        ("no such host", Network::UnknownHost),
+        ("x509", Network::Untrusted),
+        ("certificate", Network::Untrusted),
+        ("timeout", Network::Timeout),
+        ("deadline exceeded", Network::Timeout),
+        ("connection reset", Network::Reset),
+        ("unexpected eof", Network::ClosedMidAnswer),
+        (": eof", Network::ClosedEarly),
     ]
     .iter()
     .find(|(needle, _)| lower.contains(needle))?;
-    Some(found.1.to_string())
+    Some(found.1)
 }
 
 fn number_after(text: &str, prefix: &str) -> Option<u32> {
@@ -200,10 +234,7 @@ mod tests {
         );
         assert_eq!(
             one(&hung),
-            (
-                Phase::Lock,
-                Cause::Network("the connection closed before an answer arrived".into())
-            )
+            (Phase::Lock, Cause::Network(Network::ClosedEarly))
         );
     }
 
@@ -215,15 +246,12 @@ mod tests {
         );
         assert_eq!(
             one("\nError: Error loading state: Failed to read remote state: unexpected EOF\n"),
-            (
-                Phase::Read,
-                Cause::Network("the connection closed before the whole answer arrived".into())
-            )
+            (Phase::Read, Cause::Network(Network::ClosedMidAnswer))
         );
         let refused = "2026/11/22 03:19:20 [ERR] GET http://h/state/dev request failed: Get \"http://h\": dial tcp 127.0.0.1:1: connect: connection refused\nError refreshing state: Failed to get state: GET http://h/state/dev giving up after 3 attempts\n";
         assert_eq!(
             one(refused),
-            (Phase::Read, Cause::Network("connection refused".into()))
+            (Phase::Read, Cause::Network(Network::Refused))
         );
         let write = "\nError: Failed to save state\n\nError saving state: HTTP error: 422\n\nError: Failed to persist state to backend\n\nThe error shown above has prevented Terraform from writing the updated state\n";
         assert_eq!(one(write), (Phase::Write, Cause::Status(422)));

@@ -10,7 +10,7 @@
 mod classify;
 
 use crate::backend::Backend;
-use crate::backend::gitlab::{ApiError, Client};
+use crate::backend::gitlab::{ApiError, Client, Transport};
 use crate::context::Context;
 use crate::problem::Problem;
 use crate::runner::Outcome;
@@ -208,7 +208,10 @@ fn cause_problem(cause: &Cause, what: &str, backend: &Backend) -> Option<Problem
             code: *code,
             body: String::new(),
         },
-        Cause::Network(detail) => ApiError::Transport(detail.clone()),
+        Cause::Network(network) => {
+            let (trouble, detail) = network.described();
+            ApiError::Transport(Transport::new(trouble, detail))
+        }
         Cause::GaveUp(attempts) => {
             return Some(
                 Problem::error(format!(

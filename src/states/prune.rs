@@ -54,7 +54,7 @@ pub(crate) fn run(remote: &Remote, options: &Options) -> Result<ExitCode> {
         Err(err) => {
             let reason = match err {
                 ApiError::Status { code, .. } => format!("GitLab answered {code}"),
-                ApiError::Transport(message) => message,
+                ApiError::Transport(transport) => transport.to_string(),
                 ApiError::Unreached(unreached) => unreached.describe().0,
                 ApiError::JobToken { what } => {
                     format!("GitLab does not accept CI's job token to {what}")

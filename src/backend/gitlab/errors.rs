@@ -4,7 +4,7 @@
 //! where its answer does not say (a plain 403: the role or an archived project), tfw asks
 //! GitLab about the project, and when even that fails says what it knows and how to find out.
 
-use super::{ApiError, Client};
+use super::{ApiError, Client, Transport, Trouble};
 use crate::backend::Backend;
 use crate::problem::Problem;
 
@@ -119,42 +119,7 @@ impl ApiError {
                 Problem::error(format!("{what}: {message}")).hint(hint)
             }
             // What terraform met (read from its output) or an answer tfw could not read.
-            ApiError::Transport(message) if is_timeout(message) => Problem::error(format!(
-                "{what}: GitLab at {} did not answer in time ({message}), tried {}",
-                backend.api_url,
-                backend.net.route()
-            ))
-            .hint(format!(
-                "GitLab may be slow or down: try again in a moment; TFW_HTTP_TIMEOUT (seconds, now {}, {}) sets how long tfw waits",
-                backend.net.timeout.as_secs(),
-                backend.net.timeout_from
-            )),
-            ApiError::Transport(message) if is_broken(message) => Problem::error(format!(
-                "{what}: the connection to GitLab at {} broke before the whole answer arrived ({message})",
-                backend.api_url
-            ))
-            .hint("try again; a proxy or an unstable network (VPN?) may be cutting connections"),
-            // An answer came, but not one tfw can use: not a network problem.
-            ApiError::Transport(message) if message.starts_with("GraphQL error") => {
-                Problem::error(format!(
-                    "{what}: GitLab's GraphQL API answered with an error: {}",
-                    message.trim_start_matches("GraphQL error: ")
-                ))
-                .hint("GitLab's message says what failed; if it persists, `tfw -v` shows the query tfw sent (worth reporting)")
-            }
-            ApiError::Transport(message) if message.starts_with("unexpected ") => {
-                Problem::error(format!(
-                    "{what}: the answer from {} is not one GitLab's API gives ({message})",
-                    backend.gitlab_root()
-                ))
-                .hint("check that the URL is GitLab's own address, not a proxy or a sign-in page in between; `tfw -v` shows the calls")
-            }
-            ApiError::Transport(message) => Problem::error(format!(
-                "{what}: cannot reach GitLab at {}: {message}, tried {}",
-                backend.api_url,
-                backend.net.route()
-            ))
-            .hint("check the URL in .env and your network (VPN?); behind a proxy, set HTTPS_PROXY (and NO_PROXY) as for terraform"),
+            ApiError::Transport(transport) => transport_problem(what, transport, backend),
         }
     }
 }
@@ -186,16 +151,42 @@ fn first_line(text: &str) -> String {
     }
 }
 
-fn is_timeout(message: &str) -> bool {
-    let lower = message.to_ascii_lowercase();
-    lower.contains("timed out") || lower.contains("no answer in time") || lower.contains("timeout")
-}
-
-fn is_broken(message: &str) -> bool {
-    let lower = message.to_ascii_lowercase();
-    lower.contains("closed before")
-        || lower.contains("reading the answer failed")
-        || lower.contains("eof")
+/// What terraform met (read from its output) or an answer tfw could not read, by its kind.
+fn transport_problem(what: &str, transport: &Transport, backend: &Backend) -> Problem {
+    let detail = &transport.detail;
+    match transport.trouble {
+        Trouble::Timeout => Problem::error(format!(
+            "{what}: GitLab at {} did not answer in time ({detail}), tried {}",
+            backend.api_url,
+            backend.net.route()
+        ))
+        .hint(format!(
+            "GitLab may be slow or down: try again in a moment; TFW_HTTP_TIMEOUT (seconds, now {}, {}) sets how long tfw waits",
+            backend.net.timeout.as_secs(),
+            backend.net.timeout_from
+        )),
+        Trouble::Broken => Problem::error(format!(
+            "{what}: the connection to GitLab at {} broke before the whole answer arrived ({detail})",
+            backend.api_url
+        ))
+        .hint("try again; a proxy or an unstable network (VPN?) may be cutting connections"),
+        // An answer came, but not one tfw can use: not a network problem.
+        Trouble::GraphQl => Problem::error(format!(
+            "{what}: GitLab's GraphQL API answered with an error: {detail}"
+        ))
+        .hint("GitLab's message says what failed; if it persists, `tfw -v` shows the query tfw sent (worth reporting)"),
+        Trouble::Unexpected => Problem::error(format!(
+            "{what}: the answer from {} is not one GitLab's API gives ({detail})",
+            backend.gitlab_root()
+        ))
+        .hint("check that the URL is GitLab's own address, not a proxy or a sign-in page in between; `tfw -v` shows the calls"),
+        Trouble::Other => Problem::error(format!(
+            "{what}: cannot reach GitLab at {}: {detail}, tried {}",
+            backend.api_url,
+            backend.net.route()
+        ))
+        .hint("check the URL in .env and your network (VPN?); behind a proxy, set HTTPS_PROXY (and NO_PROXY) as for terraform"),
+    }
 }
 
 /// GitLab's answer for any call about a state whose deletion is scheduled.

@@ -5,7 +5,7 @@
 
 use serde::Deserialize;
 
-use super::{ApiError, ApiResult, Client};
+use super::{ApiError, ApiResult, Client, Transport};
 
 #[derive(Debug, Clone, Deserialize, serde::Serialize, PartialEq)]
 pub(crate) struct StateInfo {
@@ -56,7 +56,7 @@ const STATE_FIELDS_WITHOUT_DELETED_AT: &str = "name lockedAt lockedByUser { user
 
 /// GraphQL's validation error for a field the schema does not have.
 fn lacks_deleted_at(err: &ApiError) -> bool {
-    matches!(err, ApiError::Transport(m) if m.contains("'deletedAt' doesn't exist"))
+    matches!(err, ApiError::Transport(t) if t.detail.contains("'deletedAt' doesn't exist"))
 }
 
 /// Pages tfw follows at most (100 states each): far beyond any real project, and a server
@@ -77,9 +77,9 @@ impl Client {
         let body = serde_json::json!({ "query": query, "variables": variables });
         let (_, bytes) = self.call("POST", &self.graphql_url, Some(body.to_string().as_bytes()))?;
         let value: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|err| ApiError::Transport(format!("unexpected GraphQL answer: {err}")))?;
+            .map_err(|err| ApiError::Transport(Transport::unreadable("GraphQL", &err)))?;
         if let Some(errors) = value.get("errors") {
-            return Err(ApiError::Transport(format!("GraphQL error: {errors}")));
+            return Err(ApiError::Transport(Transport::graphql(errors.to_string())));
         }
         let project = &value["data"]["project"];
         if project.is_null() {
@@ -135,7 +135,7 @@ impl Client {
             )?;
             let connection = &project["terraformStates"];
             let page: Vec<StateInfo> = serde_json::from_value(connection["nodes"].clone())
-                .map_err(|err| ApiError::Transport(format!("unexpected GraphQL answer: {err}")))?;
+                .map_err(|err| ApiError::Transport(Transport::unreadable("GraphQL", &err)))?;
             states.extend(page);
             let info = &connection["pageInfo"];
             match info["endCursor"].as_str() {
@@ -165,6 +165,6 @@ impl Client {
         }
         serde_json::from_value(state.clone())
             .map(Some)
-            .map_err(|err| ApiError::Transport(format!("unexpected GraphQL answer: {err}")))
+            .map_err(|err| ApiError::Transport(Transport::unreadable("GraphQL", &err)))
     }
 }

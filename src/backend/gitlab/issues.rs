@@ -7,7 +7,7 @@
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{ApiError, ApiResult, Client, encode_segment};
+use super::{ApiError, ApiResult, Client, Transport, encode_segment};
 
 /// The fields of GitLab's `Entities::Issue` tfw reads.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -26,7 +26,7 @@ pub(crate) struct Issue {
 
 fn parse(bytes: &[u8]) -> ApiResult<Issue> {
     serde_json::from_slice(bytes)
-        .map_err(|err| ApiError::Transport(format!("unexpected issue answer: {err}")))
+        .map_err(|err| ApiError::Transport(Transport::unreadable("issue", &err)))
 }
 
 impl Client {

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::{ApiError, ApiResult, Client, UserRef};
+use super::{ApiError, ApiResult, Client, Transport, UserRef};
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 pub(crate) struct Pipeline {
@@ -104,15 +104,12 @@ impl Client {
         let body = json!({ "query": query, "variables": variables });
         let (_, bytes) = self.call("POST", &self.graphql_url, Some(body.to_string().as_bytes()))?;
         let value: Value = serde_json::from_slice(&bytes)
-            .map_err(|err| ApiError::Transport(format!("unexpected GraphQL answer: {err}")))?;
+            .map_err(|err| ApiError::Transport(Transport::unreadable("GraphQL", &err)))?;
         let errors = value["errors"].as_array().cloned().unwrap_or_default();
         let data = value.get("data").cloned().unwrap_or(Value::Null);
         if data.is_null() || errors.iter().any(|e| e.get("path").is_none()) {
             if let Some(first) = errors.first() {
-                return Err(ApiError::Transport(format!(
-                    "GraphQL error: {}",
-                    message(first)
-                )));
+                return Err(ApiError::Transport(Transport::graphql(message(first))));
             }
         }
         Ok((data, errors))

@@ -11,6 +11,7 @@ pub(crate) mod net;
 mod protection;
 mod rest;
 mod tokens;
+mod trouble;
 
 use std::io::Read;
 use std::time::Duration;
@@ -26,6 +27,7 @@ pub(crate) use locks::{Job, LockedState, Locks, Pipeline};
 pub(crate) use protection::ProtectionRule;
 pub(crate) use rest::{Member, RunningJob};
 pub(crate) use tokens::Refusal;
+pub(crate) use trouble::{Transport, Trouble};
 
 pub(crate) struct Client {
     agent: ureq::Agent,
@@ -53,7 +55,8 @@ pub(crate) enum ApiError {
         code: u16,
         body: String,
     },
-    Transport(String),
+    /// An answer tfw could not use (or none, as terraform told it).
+    Transport(Transport),
     /// No HTTP answer at all: what was tried, and why it failed.
     Unreached(Box<net::Unreached>),
     /// A CI job token on a route GitLab does not open to job tokens (GraphQL, `GET /user`,
@@ -157,8 +160,9 @@ impl Client {
 
     fn answer(&self, method: &str, url: &str, body: Option<&[u8]>) -> ApiResult<Answer> {
         if let Some(bad) = &self.bad_proxy {
-            return Err(ApiError::Transport(format!(
-                "the proxy {bad} cannot be used; fix it, or add the host to NO_PROXY"
+            return Err(ApiError::Transport(Transport::new(
+                Trouble::Other,
+                format!("the proxy {bad} cannot be used; fix it, or add the host to NO_PROXY"),
             )));
         }
         // A wait over a second says what it waits for (unless a spinner already does).
@@ -187,9 +191,7 @@ impl Client {
                         .into_reader()
                         .take(512 * 1024 * 1024)
                         .read_to_end(&mut bytes)
-                        .map_err(|err| {
-                            ApiError::Transport(format!("reading the answer failed: {err}"))
-                        })?;
+                        .map_err(|err| ApiError::Transport(Transport::read_failed(&err)))?;
                     return Ok(Answer {
                         status,
                         next_page,

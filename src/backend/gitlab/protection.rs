@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{ApiError, ApiResult, Client, encode_segment};
+use super::{ApiError, ApiResult, Client, Transport, encode_segment};
 
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 pub(crate) struct ProtectionRule {
@@ -26,7 +26,7 @@ impl Client {
         );
         match self.call("GET", &url, None) {
             Ok((_, bytes)) => serde_json::from_slice(&bytes).map(Some).map_err(|err| {
-                ApiError::Transport(format!("unexpected protection rules answer: {err}"))
+                ApiError::Transport(Transport::unreadable("protection rules", &err))
             }),
             Err(ApiError::Status { code: 404, .. }) => Ok(None),
             Err(err) => Err(err),

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::{ApiError, ApiResult, Client};
+use super::{ApiError, ApiResult, Client, Transport, Trouble};
 use crate::backend::encode_segment;
 
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -64,7 +64,7 @@ const MAX_PAGES: usize = 100;
 
 fn parse<T: serde::de::DeserializeOwned>(bytes: &[u8], what: &str) -> ApiResult<T> {
     serde_json::from_slice(bytes)
-        .map_err(|err| ApiError::Transport(format!("unexpected {what} answer: {err}")))
+        .map_err(|err| ApiError::Transport(Transport::unreadable(what, &err)))
 }
 
 impl Client {
@@ -109,7 +109,12 @@ impl Client {
         value["username"]
             .as_str()
             .map(str::to_string)
-            .ok_or_else(|| ApiError::Transport("the user answer has no username".into()))
+            .ok_or_else(|| {
+                ApiError::Transport(Transport::new(
+                    Trouble::Other,
+                    "the user answer has no username",
+                ))
+            })
     }
 
     /// The token's scopes (`GET /personal_access_tokens/self`, GitLab 15.5+).
@@ -133,7 +138,10 @@ impl Client {
         let (_, bytes) = self.call("GET", &self.project_url(), None)?;
         let value: serde_json::Value = parse(&bytes, "project")?;
         let path = value["path_with_namespace"].as_str().ok_or_else(|| {
-            ApiError::Transport("the project answer has no path_with_namespace".into())
+            ApiError::Transport(Transport::new(
+                Trouble::Other,
+                "the project answer has no path_with_namespace",
+            ))
         })?;
         let permissions = &value["permissions"];
         let access_level = ["project_access", "group_access"]

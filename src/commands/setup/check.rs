@@ -111,7 +111,7 @@ fn describe(err: &ApiError) -> String {
                 body.lines().next().unwrap_or("")
             )
         }
-        ApiError::Transport(message) => message.clone(),
+        ApiError::Transport(transport) => transport.to_string(),
         ApiError::Unreached(unreached) => unreached.describe().0,
         ApiError::JobToken { what } => format!("GitLab does not accept CI's job token to {what}"),
     }
@@ -175,9 +175,9 @@ fn failure(err: &ApiError, answers: &Answers) -> Failure {
             ))
             .hint("check that the URL is your GitLab's address (not a project page), or try again in a moment"),
         ),
-        ApiError::Transport(message) => (
+        ApiError::Transport(transport) => (
             Field::Url,
-            Problem::error(format!("cannot reach GitLab at {url}: {message}"))
+            Problem::error(format!("cannot reach GitLab at {url}: {transport}"))
                 .hint("check the URL and your network (VPN?)"),
         ),
         ApiError::Unreached(unreached) => {
