@@ -5,8 +5,8 @@
 
 use anyhow::Result;
 
-use crate::context::{Context, needs_flag};
 use crate::exit::ExitCode;
+use crate::printer::{NoPrompt, Printer};
 use crate::problem::{Exit, Problem};
 
 /// What is being confirmed: `command` as the user typed it (`tfw state unlock`), `action`
@@ -19,7 +19,12 @@ pub(crate) struct Ask<'a> {
 impl Ask<'_> {
     /// The state name `expected` must be typed; `given` is the `--confirm` value, checked
     /// instead of asking when present.
-    pub(crate) fn typed(&self, ctx: &Context, expected: &str, given: Option<&str>) -> Result<()> {
+    pub(crate) fn typed(
+        &self,
+        printer: &Printer,
+        expected: &str,
+        given: Option<&str>,
+    ) -> Result<()> {
         if let Some(given) = given {
             if given == expected {
                 return Ok(());
@@ -30,9 +35,9 @@ impl Ask<'_> {
             .hint(format!("pass `--confirm {expected}`"))
             .into());
         }
-        if !ctx.printer.interactive() {
+        if !printer.interactive() {
             return Err(needs_flag(
-                &ctx.printer,
+                printer,
                 &format!("`{}`", self.command),
                 &format!("--confirm {expected}"),
             ));
@@ -44,16 +49,12 @@ impl Ask<'_> {
     }
 
     /// `yes` must be typed, unless `flag` (e.g. `--yes`) was given (`given`).
-    pub(crate) fn yes(&self, ctx: &Context, given: bool, flag: &str) -> Result<()> {
+    pub(crate) fn yes(&self, printer: &Printer, given: bool, flag: &str) -> Result<()> {
         if given {
             return Ok(());
         }
-        if !ctx.printer.interactive() {
-            return Err(needs_flag(
-                &ctx.printer,
-                &format!("`{}`", self.command),
-                flag,
-            ));
+        if !printer.interactive() {
+            return Err(needs_flag(printer, &format!("`{}`", self.command), flag));
         }
         self.ask(&format!("Type `yes` to {}", self.action), "yes")
     }
@@ -78,4 +79,18 @@ impl Ask<'_> {
             .into())
         }
     }
+}
+
+/// A needed confirmation nobody may be asked for: an error naming the flag, and saying why
+/// nobody was asked in the terms of what the person sees (a terminal with
+/// `--non-interactive` is not "no terminal").
+pub(crate) fn needs_flag(printer: &Printer, what: &str, flag: &str) -> anyhow::Error {
+    let why = match printer.no_prompt() {
+        NoPrompt::NonInteractiveFlag => "and `--non-interactive` forbids asking",
+        NoPrompt::Ci => "and CI is set (`CI`), so tfw asks nothing",
+        NoPrompt::NoTerminal | NoPrompt::Asks => "and there is no terminal to ask",
+    };
+    Problem::error(format!("{what} needs a confirmation, {why}"))
+        .hint(format!("pass `{flag}` to confirm on the command line"))
+        .into()
 }

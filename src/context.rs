@@ -9,7 +9,7 @@ use anyhow::Result;
 
 use crate::backend::Backend;
 use crate::engine::Engine;
-use crate::printer::{NoPrompt, Printer};
+use crate::printer::Printer;
 use crate::problem::{Kind, Problem, Problems};
 use crate::runner::{Outcome, Output, Run};
 use crate::settings::Settings;
@@ -51,10 +51,7 @@ impl Context {
     }
 
     pub(crate) fn tfw(&self, words: &str) -> String {
-        match &self.settings.state_flag {
-            Some(state) => format!("tfw --state {} {words}", shell_word(state)),
-            None => format!("tfw {words}"),
-        }
+        self.settings.tfw(words)
     }
 
     /// Prints warnings; returns the errors as one failure.
@@ -117,28 +114,4 @@ impl Context {
         }
         .execute(&self.printer)
     }
-}
-
-/// A word as a shell reads it back: quoted only when it must be.
-fn shell_word(word: &str) -> String {
-    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:@%+".contains(c);
-    if !word.is_empty() && word.chars().all(plain) {
-        word.to_string()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
-}
-
-/// A needed confirmation nobody may be asked for: an error naming the flag, and saying why
-/// nobody was asked in the terms of what the person sees (a terminal with
-/// `--non-interactive` is not "no terminal").
-pub(crate) fn needs_flag(printer: &Printer, what: &str, flag: &str) -> anyhow::Error {
-    let why = match printer.no_prompt() {
-        NoPrompt::NonInteractiveFlag => "and `--non-interactive` forbids asking",
-        NoPrompt::Ci => "and CI is set (`CI`), so tfw asks nothing",
-        NoPrompt::NoTerminal | NoPrompt::Asks => "and there is no terminal to ask",
-    };
-    Problem::error(format!("{what} needs a confirmation, {why}"))
-        .hint(format!("pass `{flag}` to confirm on the command line"))
-        .into()
 }

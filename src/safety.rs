@@ -2,10 +2,12 @@
 //! how to release it), or the token may not lock. The confirmations before a change are the
 //! session's gate (`session::gate`).
 
+use std::collections::HashMap;
+
 use crate::backend::Backend;
 use crate::backend::gitlab::Client;
 use crate::backend::identity::{Identity, Owner, describe_jobs, describe_this_job};
-use crate::context::Context;
+use crate::printer::Printer;
 use crate::problem::Problem;
 
 /// Did terraform fail to take the lock because the token may not lock (Developer role)?
@@ -81,11 +83,16 @@ pub(crate) fn ask_gitlab(client: &Client, state: &str) -> Option<LockNow> {
 
 /// Explains a lock conflict: who holds the lock on `backend`'s state, since when, and how
 /// to release it, all from GitLab (terraform's own "Lock Info" may be the loser's).
-pub(crate) fn explain_lock(ctx: &Context, backend: &Backend, stderr: &str) -> Problem {
+pub(crate) fn explain_lock(
+    printer: &Printer,
+    env: &HashMap<String, String>,
+    backend: &Backend,
+    stderr: &str,
+) -> Problem {
     let state = backend.state_name();
     let mut id = holder_id(stderr);
     let client = Client::new(backend);
-    let spinner = ctx.printer.spinner("asking GitLab who holds the lock");
+    let spinner = printer.spinner("asking GitLab who holds the lock");
     let now = ask_gitlab(&client, state);
     drop(spinner);
     if names_no_holder(stderr) {
@@ -136,7 +143,7 @@ pub(crate) fn explain_lock(ctx: &Context, backend: &Backend, stderr: &str) -> Pr
             "GitLab did not say who holds it; `tfw state show {state}` asks again, and if the lock is stale `tfw state unlock {state} --force` releases it"
         ));
     };
-    let identity = Identity::of(&client, &ctx.settings.env);
+    let identity = Identity::of(&client, env);
     let hint = match Owner::of(&client, &identity, &holder) {
         Owner::You => format!(
             "that is your own lock, probably from an interrupted run; if nothing is running, release it with `tfw state unlock {state}`"

@@ -8,19 +8,24 @@
 use crate::backend::Backend;
 use crate::backend::gitlab::Client;
 use crate::backend::identity::{Identity, Owner};
-use crate::context::Context;
+use crate::printer::Printer;
 use crate::problem::Problem;
 use crate::runner::Outcome;
+use crate::settings::Settings;
 
 /// After a run that was interrupted: prints what GitLab shows now. `action` names the
 /// command (`apply`, `destroy`, `plan`).
-pub(crate) fn report(ctx: &Context, backend: &Backend, outcome: &Outcome, action: &str) {
+pub(crate) fn report(
+    printer: &Printer,
+    settings: &Settings,
+    backend: &Backend,
+    outcome: &Outcome,
+    action: &str,
+) {
     if !outcome.interrupted {
         return;
     }
-    let spinner = ctx
-        .printer
-        .spinner("asking GitLab whether the lock was released");
+    let spinner = printer.spinner("asking GitLab whether the lock was released");
     let client = Client::new(backend);
     // GraphQL, or for CI's job token a lock attempt (terraform has exited: nothing of this
     // run can take the lock meanwhile).
@@ -38,14 +43,14 @@ pub(crate) fn report(ctx: &Context, backend: &Backend, outcome: &Outcome, action
     // Whose the lock is, by the token's identity: this run's, most likely, when it is yours.
     let plainly_yours = match &lock {
         StateLock::Held { by: Some(by), .. } => {
-            let identity = Identity::of(&client, &ctx.settings.env);
+            let identity = Identity::of(&client, &settings.env);
             Owner::of(&client, &identity, by).is_plainly_yours()
         }
         _ => false,
     };
     drop(spinner);
-    for problem in problems(ctx, action, backend, &lock, plainly_yours) {
-        ctx.printer.problem(&problem);
+    for problem in problems(settings, action, backend, &lock, plainly_yours) {
+        printer.problem(&problem);
     }
 }
 
@@ -61,7 +66,7 @@ enum StateLock {
 }
 
 fn problems(
-    ctx: &Context,
+    settings: &Settings,
     action: &str,
     backend: &Backend,
     lock: &StateLock,
@@ -75,7 +80,7 @@ fn problems(
         ))
         .hint(format!(
             "`{}` shows what was changed before the stop (`tfw state show {state}` shows the latest version)",
-            ctx.tfw("plan")
+            settings.tfw("plan")
         )),
         StateLock::Held { by, since } => {
             let since = since
@@ -86,7 +91,7 @@ fn problems(
             let hint = if plainly_yours {
                 format!(
                     "once no terraform runs on it any more, release it with `tfw state unlock {state}`; then `{}` shows where things stand",
-                    ctx.tfw("plan")
+                    settings.tfw("plan")
                 )
             } else {
                 // Someone else's, a pipeline's, or (in CI) the pipeline user's: tfw cannot
@@ -107,7 +112,7 @@ fn problems(
             "`tfw state show {state}` shows the lock; release one left behind with `tfw state unlock {state}`"
         )),
     }];
-    let errored = ctx.dir().join("errored.tfstate");
+    let errored = settings.dir.join("errored.tfstate");
     if errored.is_file() {
         crate::fsutil::narrow(&errored, 0o600);
         out.push(

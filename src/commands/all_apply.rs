@@ -9,8 +9,8 @@ use std::ffi::OsString;
 use anyhow::Result;
 
 use crate::cli::{ApplyArgs, Cli};
-use crate::confirm::Ask;
-use crate::context::{Context, needs_flag};
+use crate::confirm::{Ask, needs_flag};
+use crate::context::Context;
 use crate::exit::ExitCode;
 use crate::problem::{Exit, Problem, Problems};
 use crate::roots::review::{Review, review};
@@ -227,7 +227,7 @@ fn confirm(
             command,
             action: &format!("apply {} root(s): {}", names.len(), names.join(", ")),
         }
-        .yes(ctx, false, "--auto-approve")?;
+        .yes(&ctx.printer, false, "--auto-approve")?;
     }
     for &i in chosen {
         if let Review::Apply {
@@ -240,7 +240,7 @@ fn confirm(
                 command,
                 action: &format!("apply {}", resolved[i].root.path),
             }
-            .typed(ctx, &state, None)?;
+            .typed(&ctx.printer, &state, None)?;
         }
     }
     Ok(())

@@ -7,7 +7,8 @@
 use anyhow::Result;
 
 use crate::cli::ApplyArgs;
-use crate::context::{Context, needs_flag};
+use crate::confirm::needs_flag;
+use crate::context::Context;
 use crate::exit::ExitCode;
 use crate::plans;
 use crate::problem::Problem;

@@ -5,7 +5,8 @@
 use anyhow::Result;
 
 use crate::cli::DestroyArgs;
-use crate::context::{Context, needs_flag};
+use crate::confirm::needs_flag;
+use crate::context::Context;
 use crate::exit::ExitCode;
 use crate::problem::Problem;
 use crate::session::{Approval, Root, Session, rules};

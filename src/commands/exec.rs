@@ -91,7 +91,7 @@ fn confirm_protected(session: &Session, shown: &str) -> Result<()> {
             command: "tfw exec",
             action: &format!("run it on `{state}`"),
         }
-        .typed(ctx, state, None);
+        .typed(&ctx.printer, state, None);
     }
     ctx.printer.warning(&format!(
         "protected state `{state}`: {shown} approved by `--allow-protected`, without a terminal to type its name"

@@ -21,6 +21,12 @@ pub(super) fn run(ctx: &Context, args: &PassThrough) -> Result<ExitCode> {
         session.backend.address()
     ));
     let outcome = session.init(args.args.clone())?;
-    crate::diagnose::report(ctx, &session.backend, &outcome, "init");
+    crate::diagnose::report(
+        &ctx.printer,
+        &ctx.settings,
+        &session.backend,
+        &outcome,
+        "init",
+    );
     Ok(outcome.exit_code())
 }

@@ -9,47 +9,62 @@
 
 mod classify;
 
+use std::path::Path;
+
 use crate::backend::Backend;
 use crate::backend::gitlab::{ApiError, Client, Transport};
-use crate::context::Context;
+use crate::printer::Printer;
 use crate::problem::Problem;
 use crate::runner::Outcome;
+use crate::settings::Settings;
 
 use classify::{Cause, Failure, Phase, classify};
 
 /// After terraform failed: prints what went wrong with the backend, after terraform's own
 /// message, or that terraform itself died. `action` names the command (`apply`, `plan`) for
 /// the hints.
-pub(crate) fn report(ctx: &Context, backend: &Backend, outcome: &Outcome, action: &str) {
+pub(crate) fn report(
+    printer: &Printer,
+    settings: &Settings,
+    backend: &Backend,
+    outcome: &Outcome,
+    action: &str,
+) {
     if outcome.success() || outcome.interrupted {
         return;
     }
     let failures = classify(&outcome.stderr);
     for failure in &failures {
         if failure.phase == Phase::Write {
-            protect_errored_state(ctx);
+            protect_errored_state(&settings.dir);
         }
-        if let Some(problem) = explain(ctx, backend, failure, &outcome.stderr, action) {
-            ctx.printer.problem(&problem);
+        if let Some(problem) = explain(printer, settings, backend, failure, &outcome.stderr, action)
+        {
+            printer.problem(&problem);
         }
     }
     if failures.is_empty()
-        && let Some(problem) = crashed(ctx, backend, outcome, action)
+        && let Some(problem) = crashed(settings, backend, outcome, action)
     {
-        ctx.printer.problem(&problem);
+        printer.problem(&problem);
     }
 }
 
 /// terraform died (a signal, a Go panic) or stopped without saying why: it may have left its
 /// lock behind and a half-done change, and nobody told the user.
-fn crashed(ctx: &Context, backend: &Backend, outcome: &Outcome, action: &str) -> Option<Problem> {
+fn crashed(
+    settings: &Settings,
+    backend: &Backend,
+    outcome: &Outcome,
+    action: &str,
+) -> Option<Problem> {
     let text = crate::runner::strip_ansi(&outcome.stderr);
     let how = if let Some(signal) = outcome.killed_by {
         format!("was killed by signal {signal} ({})", signal_name(signal))
     } else if text.contains("TERRAFORM CRASH") || text.contains("panic: ") {
         // Terraform writes `crash.log` only as two processes; tfw runs it as one
         // (`TF_FORK=0`), so the panic is in the output above. Named only when it is there.
-        match ctx.dir().join("crash.log").is_file() {
+        match settings.dir.join("crash.log").is_file() {
             true => format!("crashed (exit {}; see `crash.log`)", outcome.code),
             false => format!(
                 "crashed (exit {}; its panic message is above)",
@@ -69,15 +84,15 @@ fn crashed(ctx: &Context, backend: &Backend, outcome: &Outcome, action: &str) ->
     if let Some(held) = lock_status(backend) {
         message.push_str(&format!("; {held}"));
     }
-    let backups = crate::backups::dir_for(ctx.dir(), state);
+    let backups = crate::backups::dir_for(&settings.dir, state);
     let shown = backups
-        .strip_prefix(ctx.dir())
+        .strip_prefix(&settings.dir)
         .unwrap_or(&backups)
         .display()
         .to_string();
     Some(Problem::error(message).hint(format!(
         "`tfw state show {state}` shows the lock and the serial; release a lock left behind with `tfw state unlock {state}`, then `{}` shows where things stand (the state before any apply is kept in `{shown}`)",
-        ctx.tfw("plan")
+        settings.tfw("plan")
     )))
 }
 
@@ -106,9 +121,9 @@ fn signal_name(signal: i32) -> &'static str {
 
 /// `errored.tfstate` is a whole state (secrets included), written by terraform with its
 /// usual mode 0644: readable by the owner only, like tfw's own backups.
-fn protect_errored_state(ctx: &Context) {
+fn protect_errored_state(dir: &Path) {
     use std::os::unix::fs::PermissionsExt;
-    let path = ctx.dir().join("errored.tfstate");
+    let path = dir.join("errored.tfstate");
     if let Ok(meta) = std::fs::metadata(&path)
         && meta.permissions().mode() & 0o077 != 0
     {
@@ -117,7 +132,8 @@ fn protect_errored_state(ctx: &Context) {
 }
 
 fn explain(
-    ctx: &Context,
+    printer: &Printer,
+    settings: &Settings,
     backend: &Backend,
     failure: &Failure,
     stderr: &str,
@@ -126,7 +142,7 @@ fn explain(
     let state = backend.state_name();
     let nothing_changed = "; nothing was changed";
     Some(match (failure.phase, &failure.cause) {
-        (Phase::Lock, Cause::Locked) => crate::safety::explain_lock(ctx, backend, stderr),
+        (Phase::Lock, Cause::Locked) => crate::safety::explain_lock(printer, &settings.env, backend, stderr),
         (Phase::Lock, Cause::Status(403)) => {
             // terraform does not show GitLab's answer, which tells a token's scope and a
             // protection rule apart: tfw asks the same question to read it.
@@ -151,8 +167,8 @@ fn explain(
         ))
         .hint(format!(
             "run `{}` again and review what it shows now (or `{}`, which plans, shows and asks)",
-            ctx.tfw("plan"),
-            ctx.tfw("apply")
+            settings.tfw("plan"),
+            settings.tfw("apply")
         )),
         (Phase::Lock | Phase::Read, cause) => {
             let what = match failure.phase {

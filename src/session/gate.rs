@@ -9,8 +9,7 @@ use std::path::Path;
 
 use anyhow::Result;
 
-use crate::confirm::Ask;
-use crate::context::needs_flag;
+use crate::confirm::{Ask, needs_flag};
 use crate::plans::{self, PlanChanges};
 use crate::problem::Problem;
 use crate::session::Session;
@@ -104,7 +103,7 @@ pub(crate) fn read(session: &Session, plan: &Path) -> Result<PlanChanges> {
         // withdrawn, as the apply terraform refused would have consumed it.
         Err(Some(outcome)) => {
             if !outcome.interrupted {
-                crate::diagnose::report(session.ctx, &session.backend, &outcome, "apply");
+                crate::diagnose::report(&session.ctx.printer, &session.ctx.settings, &session.backend, &outcome, "apply");
             }
             plans::files_for(session.ctx.dir(), state).remove();
             Err(crate::problem::Exit(outcome.exit_code()).into())
@@ -182,7 +181,7 @@ fn judge(
                 command: &command,
                 action,
             }
-            .typed(ctx, state, None)
+            .typed(&ctx.printer, state, None)
             .map(|()| changes);
         }
         if !approval.auto_approve {
@@ -190,7 +189,7 @@ fn judge(
                 command: &command,
                 action: &format!("{action} `{state}`"),
             }
-            .yes(ctx, false, approval.flag)?;
+            .yes(&ctx.printer, false, approval.flag)?;
         }
         return Ok(changes);
     }

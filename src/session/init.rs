@@ -47,7 +47,7 @@ pub(crate) fn ensure(ctx: &Context, engine: &Engine, backend: Option<&Backend>) 
     let outcome = run(ctx, engine, backend, Vec::new())?;
     if !outcome.success() {
         if let Some(backend) = backend {
-            crate::diagnose::report(ctx, backend, &outcome, "init");
+            crate::diagnose::report(&ctx.printer, &ctx.settings, backend, &outcome, "init");
         }
         return Err(crate::problem::Exit(outcome.exit_code()).into());
     }

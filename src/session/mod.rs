@@ -153,9 +153,21 @@ impl<'a> Session<'a> {
     /// Explains a failed or interrupted run in GitLab's terms.
     pub(crate) fn after(&self, outcome: &Outcome, action: &str) {
         if !outcome.success() && !outcome.interrupted {
-            crate::diagnose::report(self.ctx, &self.backend, outcome, action);
+            crate::diagnose::report(
+                &self.ctx.printer,
+                &self.ctx.settings,
+                &self.backend,
+                outcome,
+                action,
+            );
         }
-        crate::stopped::report(self.ctx, &self.backend, outcome, action);
+        crate::stopped::report(
+            &self.ctx.printer,
+            &self.ctx.settings,
+            &self.backend,
+            outcome,
+            action,
+        );
     }
 
     /// Saves the current remote state locally before it changes. No backup, no change.

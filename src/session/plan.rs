@@ -72,9 +72,9 @@ pub(crate) fn make(
     let ok = outcome.code == 0 || (detailed && outcome.code == 2);
     if !ok || outcome.interrupted {
         if !outcome.interrupted {
-            crate::diagnose::report(ctx, backend, &outcome, "plan");
+            crate::diagnose::report(&ctx.printer, &ctx.settings, backend, &outcome, "plan");
         }
-        crate::stopped::report(ctx, backend, &outcome, "plan");
+        crate::stopped::report(&ctx.printer, &ctx.settings, backend, &outcome, "plan");
         files.remove();
         return Ok(Made {
             outcome,

@@ -110,6 +110,15 @@ impl Settings {
         ))
     }
 
+    /// `tfw WORDS` as the person should type it to act on this command's state: with
+    /// `--state NAME` when that flag chose it (a bare `tfw plan` would plan another state).
+    pub(crate) fn tfw(&self, words: &str) -> String {
+        match &self.state_flag {
+            Some(state) => format!("tfw --state {} {words}", shell_word(state)),
+            None => format!("tfw {words}"),
+        }
+    }
+
     /// The settings of one folder (a root of `tfw --all`, or the working directory).
     pub(crate) fn load_in(
         dir: PathBuf,
@@ -232,6 +241,16 @@ pub(crate) fn short(value: &str) -> String {
 }
 
 /// Settings from a `.env` text and a process environment, for the unit tests of each rule.
+/// A word as a shell reads it back: quoted only when it must be.
+fn shell_word(word: &str) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:@%+".contains(c);
+    if !word.is_empty() && word.chars().all(plain) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
 #[cfg(test)]
 pub(crate) fn for_tests(dotenv: &str, env: &[(&str, &str)], state_flag: Option<&str>) -> Settings {
     let dir = PathBuf::from("/nonexistent/tfw-unit");

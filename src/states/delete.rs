@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use crate::backend::gitlab::ApiError;
-use crate::confirm::Ask;
-use crate::context::{Context, needs_flag};
+use crate::confirm::{Ask, needs_flag};
+use crate::context::Context;
 use crate::exit::ExitCode;
 use crate::problem::Problem;
 use crate::states::document::Summary;
@@ -71,7 +71,7 @@ pub(crate) fn run(remote: &Remote, options: &Options) -> Result<ExitCode> {
     // only without one, and the log says so.
     if protected && printer.interactive() {
         printer.warning(&format!("`{name}` is a protected, shared state"));
-        ask.typed(ctx, name, None)?;
+        ask.typed(&ctx.printer, name, None)?;
     } else if protected {
         if !options.yes {
             return Err(needs_flag(&ctx.printer, "`tfw state delete`", "--yes"));
@@ -81,7 +81,7 @@ pub(crate) fn run(remote: &Remote, options: &Options) -> Result<ExitCode> {
             printer.unasked()
         ));
     } else {
-        ask.yes(ctx, options.yes, "--yes")?;
+        ask.yes(&ctx.printer, options.yes, "--yes")?;
     }
     let (backup, outcome) = delete(remote, name, bytes.as_deref())?;
     report(remote, name, backup, outcome)

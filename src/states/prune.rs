@@ -101,7 +101,7 @@ pub(crate) fn run(remote: &Remote, options: &Options) -> Result<ExitCode> {
         command: "tfw state prune --delete",
         action: &format!("delete these {} state(s)", candidates.len()),
     }
-    .yes(ctx, options.yes, "--yes")?;
+    .yes(&ctx.printer, options.yes, "--yes")?;
     let mut failed = 0;
     for candidate in &candidates {
         let name = candidate.name.as_str();

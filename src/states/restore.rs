@@ -47,7 +47,7 @@ pub(crate) fn run(remote: &Remote, file: &Path, confirm: Option<&str>) -> Result
         command: "tfw state restore",
         action: &format!("restore `{name}` from this backup"),
     }
-    .typed(ctx, &name, confirm)?;
+    .typed(&ctx.printer, &name, confirm)?;
 
     let lock_id = match remote.call(&name, &format!("lock `{name}`"), |c| {
         c.lock(&name, "OperationTypeRestore")

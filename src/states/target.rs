@@ -177,7 +177,7 @@ fn ask_create(ctx: &Context, state: &str) -> Result<()> {
         command: "tfw apply",
         action: &format!("create the new state `{state}`"),
     }
-    .yes(ctx, false, "--new-state")
+    .yes(&ctx.printer, false, "--new-state")
 }
 
 #[cfg(test)]

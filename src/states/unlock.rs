@@ -143,7 +143,7 @@ pub(crate) fn run(remote: &Remote, options: &Options) -> Result<ExitCode> {
                 command: "tfw state unlock",
                 action: &format!("release your lock on `{name}`"),
             }
-            .yes(remote.ctx, false, "--force")?;
+            .yes(&remote.ctx.printer, false, "--force")?;
         }
     } else {
         if !options.force {
@@ -161,7 +161,7 @@ pub(crate) fn run(remote: &Remote, options: &Options) -> Result<ExitCode> {
             command: "tfw state unlock --force",
             action: &format!("release {holder}'s lock on `{name}`"),
         }
-        .typed(remote.ctx, &name, options.confirm)?;
+        .typed(&remote.ctx.printer, &name, options.confirm)?;
     }
     let released = remote.client.unlock(&name, id.as_deref());
     match released {
