@@ -65,3 +65,17 @@ fn completions_and_man_into_a_closed_pipe_exit_quietly() {
     quiet_exit(&["completions", "bash"], &sandbox);
     quiet_exit(&["man"], &sandbox);
 }
+
+#[test]
+fn fleet_status_and_sync_into_a_closed_pipe_exit_quietly() {
+    let fleet = crate::fleet_sync::behind_fleet();
+    let quiet = |args: &[&str]| {
+        closed_stdout(fleet.sandbox.tfw(args))
+            .lacks("panicked")
+            .lacks("error:")
+            .code(0);
+    };
+    quiet(&["fleet", "status", "--group", "fleet"]);
+    quiet(&["fleet", "status", "--group", "fleet", "--json"]);
+    quiet(&["fleet", "sync", "--group", "fleet", "--dry-run"]);
+}

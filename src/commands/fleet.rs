@@ -3,8 +3,6 @@
 //! or not enrolled, 2 an update available, 3 drift or conflict markers, 1 a project that
 //! could not be read. The group itself not being readable is the command's error.
 
-use std::io::Write;
-
 use anyhow::Result;
 
 use crate::cli::{FleetCommand, FleetStatusArgs};
@@ -97,13 +95,10 @@ fn run_status(ctx: &Context, args: &FleetStatusArgs) -> Result<ExitCode> {
             "counts": counts,
             "projects": statuses,
         });
-        let text = serde_json::to_string_pretty(&out)? + "\n";
-        let _ = std::io::stdout()
-            .lock()
-            .write_all(ctx.printer.mask(&text).as_bytes());
+        ctx.printer.json(&out)?;
         return Ok(code);
     }
-    print_table(ctx, &statuses);
+    print_table(ctx, &statuses)?;
     for status in &statuses {
         if let Some(problem) = &status.error {
             ctx.printer
@@ -151,9 +146,9 @@ fn summary(group: &str, statuses: &[ProjectStatus]) -> String {
     }
 }
 
-fn print_table(ctx: &Context, statuses: &[ProjectStatus]) {
+fn print_table(ctx: &Context, statuses: &[ProjectStatus]) -> Result<()> {
     if statuses.is_empty() {
-        return;
+        return Ok(());
     }
     let header = ["PROJECT", "STATE", "VERSION", "MERGE REQUEST", "DETAIL"].map(String::from);
     let rows = statuses.iter().map(|s| {
@@ -180,10 +175,8 @@ fn print_table(ctx: &Context, statuses: &[ProjectStatus]) {
             s.detail(),
         ]
     });
-    let mut out = std::io::stdout().lock();
-    for line in columns(std::iter::once(header.to_vec()).chain(rows).collect(), &[]) {
-        if writeln!(out, "{}", ctx.printer.mask(line.trim_end())).is_err() {
-            break;
-        }
-    }
+    let lines = columns(std::iter::once(header.to_vec()).chain(rows).collect(), &[]);
+    ctx.printer
+        .lines(lines.iter().map(|line| line.trim_end()))?;
+    Ok(())
 }

@@ -5,7 +5,6 @@
 //! new project; one whose commit is made gets its merge request first. Then the table and
 //! the worst exit code: 1 a project failed, 3 a merge request is a draft with conflicts.
 
-use std::io::Write;
 use std::sync::atomic::{AtomicBool, AtomicI32, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -255,9 +254,7 @@ fn report(ctx: &Context, args: &FleetSyncArgs, rows: &[Row]) -> Result<()> {
         out.push_str(line.trim_end());
         out.push('\n');
     }
-    let _ = std::io::stdout()
-        .lock()
-        .write_all(printer.mask(&out).as_bytes());
+    printer.out(&out)?;
     for row in rows.iter().filter(|r| r.outcome == Outcome::Error) {
         printer.error(&format!("{}: {}", row.project, row.detail));
         if let Some(hint) = &row.hint {
