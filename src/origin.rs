@@ -19,6 +19,13 @@ pub(crate) enum Origin {
     Derived {
         from: String,
     },
+    /// The state named by `TF_HTTP_ADDRESS` (its last segment): a name someone wrote, unlike
+    /// the other derived ones. `from` says where the address came from (`TF_HTTP_ADDRESS at
+    /// .env:3`); shown as `derived`, like any derived value.
+    #[serde(rename = "derived")]
+    InAddress {
+        from: String,
+    },
     Default,
 }
 
@@ -32,7 +39,7 @@ impl Origin {
             }
             Origin::DotEnv { line, file } => format!("{}:{line}", file.display()),
             Origin::TfwToml => crate::project::FILE_NAME.into(),
-            Origin::Derived { from } => format!("derived from {from}"),
+            Origin::Derived { from } | Origin::InAddress { from } => format!("derived from {from}"),
             Origin::Default => "default".into(),
         }
     }

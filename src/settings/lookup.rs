@@ -57,7 +57,7 @@ impl Settings {
         }
         let value = Value {
             value: name,
-            origin: Origin::Derived {
+            origin: Origin::InAddress {
                 from: format!(
                     "TF_HTTP_ADDRESS at {}",
                     address.origin.describe(&self.env_file)
@@ -186,6 +186,18 @@ mod tests {
         assert_eq!(
             from,
             "derived from TF_HTTP_ADDRESS at /nonexistent/tfw-unit/.env:2"
+        );
+        // Told apart from the other derived names by its kind, not by that description.
+        let settings = for_tests(&dotenv, &[], None);
+        let origin = settings.state().expect("a state").origin;
+        assert!(
+            matches!(origin, crate::origin::Origin::InAddress { .. }),
+            "{origin:?}"
+        );
+        assert_eq!(
+            serde_json::to_value(&origin).unwrap()["kind"],
+            "derived",
+            "`tfw env --json` shows it as before"
         );
         // Encoded names are decoded.
         let dotenv = format!("TF_HTTP_USERNAME=alice\nTF_HTTP_ADDRESS={ADDRESS}/team%2Fdev\n");

@@ -39,7 +39,7 @@ impl Settings {
             return;
         }
         let from = match &named.origin {
-            Origin::Derived { from } => from.clone(),
+            Origin::Derived { from } | Origin::InAddress { from } => from.clone(),
             origin => origin.describe(&self.env_file),
         };
         let problem = Problem::error(format!(

@@ -58,7 +58,7 @@ pub(super) fn check_state_name(settings: &Settings, state: &Value, problems: &mu
     let (subject, key) = match &state.origin {
         Origin::Flag => ("`--state`".to_string(), None),
         Origin::DotEnv { .. } | Origin::Env => ("`TF_STATE_NAME`".to_string(), None),
-        Origin::Derived { from } if from.starts_with("TF_HTTP_ADDRESS") => (
+        Origin::InAddress { .. } => (
             "the state named by `TF_HTTP_ADDRESS`".to_string(),
             Some("TF_HTTP_ADDRESS"),
         ),

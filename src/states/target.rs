@@ -70,9 +70,8 @@ pub(crate) fn existence(ctx: &Context, backend: &Backend) -> Existence {
     }
     // Only a name someone wrote can be a typo; a personal or CI default is new by design.
     let named = match &backend.state.origin {
-        Origin::Flag | Origin::Env | Origin::DotEnv { .. } => true,
-        Origin::Derived { from } => from.starts_with("TF_HTTP_ADDRESS"),
-        Origin::TfwToml | Origin::Default => false,
+        Origin::Flag | Origin::Env | Origin::DotEnv { .. } | Origin::InAddress { .. } => true,
+        Origin::Derived { .. } | Origin::TfwToml | Origin::Default => false,
     };
     let close = named
         .then(|| closest(name, states.iter().map(|s| s.name.as_str())))
