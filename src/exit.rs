@@ -37,18 +37,6 @@ impl ExitCode {
         }
     }
 
-    /// A code a command still computes as a number (`tfw drift`, whose report rows carry
-    /// theirs): the documented meaning of 0 to 3, anything else passed through.
-    pub(crate) fn documented(code: i32) -> Self {
-        match code {
-            0 => Self::Success,
-            1 => Self::Failure,
-            2 => Self::Found,
-            3 => Self::Unresolved,
-            other => Self::Passed(other),
-        }
-    }
-
     /// 1 on failure, 0 otherwise: for a report that lists problems (`env`, `doctor`).
     pub(crate) fn failed_if(failed: bool) -> Self {
         if failed { Self::Failure } else { Self::Success }

@@ -11,17 +11,19 @@ use std::ffi::OsString;
 use anyhow::Result;
 use serde_json::Value;
 
+use super::drift_all::Row;
 use crate::backend::Backend;
 use crate::backend::gitlab::Client;
 use crate::cli::{Cli, DriftArgs};
 use crate::context::Context;
+use crate::exit::ExitCode;
 use crate::problem::{Problem, Problems};
 use crate::runner::Output;
 use crate::session::{Root, Session};
-use crate::states::drift::{IssueOutcome, Report};
+use crate::states::drift::{IssueAction, IssueOutcome, Report, Status};
 use crate::states::drift_issue;
 
-pub(super) fn run(ctx: &Context, cli: &Cli, args: &DriftArgs) -> Result<i32> {
+pub(super) fn run(ctx: &Context, cli: &Cli, args: &DriftArgs) -> Result<ExitCode> {
     if args.all || cli.many.all || !cli.many.roots.is_empty() || cli.many.changed.is_some() {
         return super::drift_all::run(ctx, cli, args);
     }
@@ -43,9 +45,9 @@ pub(super) fn run(ctx: &Context, cli: &Cli, args: &DriftArgs) -> Result<i32> {
         return Err(problem.into());
     }
     Ok(match report.status {
-        "in_sync" => 0,
-        "drifted" => 2,
-        _ => 1,
+        Status::InSync => ExitCode::Success,
+        Status::Drifted => ExitCode::Found,
+        Status::Failed => ExitCode::Failure,
     })
 }
 
@@ -53,7 +55,7 @@ pub(super) fn run(ctx: &Context, cli: &Cli, args: &DriftArgs) -> Result<i32> {
 enum Checked {
     Report(Report),
     /// Stopped by a signal: tfw's exit code.
-    Interrupted(i32),
+    Interrupted(ExitCode),
 }
 
 /// The refresh-only plan of one state, read back.
@@ -91,7 +93,7 @@ fn check(ctx: &Context, backend: Backend, json: bool) -> Result<Checked> {
     let outcome = session.terraform(terraform_args, output)?;
     if outcome.interrupted {
         let _ = std::fs::remove_file(&plan);
-        return Ok(Checked::Interrupted(outcome.exit_code().code()));
+        return Ok(Checked::Interrupted(outcome.exit_code()));
     }
     let report = match outcome.code {
         0 | 2 => match session.show_json(&plan) {
@@ -122,7 +124,7 @@ fn keep_issue(ctx: &Context, backend: &Backend, report: &mut Report) -> Option<P
         }
         Err(problem) => {
             report.issue = Some(IssueOutcome {
-                action: "failed",
+                action: IssueAction::Failed,
                 iid: None,
                 web_url: None,
                 error: Some(problem.message.clone()),
@@ -158,7 +160,7 @@ pub(super) fn reason(err: &anyhow::Error) -> String {
 
 /// `--listed`: every state of this root's `drift` list (or its own state), one after the
 /// other, each a row; a state that cannot be checked is a row that says why, not the end.
-fn listed(ctx: &Context, args: &DriftArgs) -> Result<i32> {
+fn listed(ctx: &Context, args: &DriftArgs) -> Result<ExitCode> {
     let base = ctx.backend();
     let names: Vec<String> = match &ctx.settings.project.file.drift {
         Some(names) => names.clone(),
@@ -194,14 +196,13 @@ fn listed(ctx: &Context, args: &DriftArgs) -> Result<i32> {
         if !args.json {
             print(ctx, &report, false)?;
         }
-        let mut row = serde_json::to_value(&report)?;
-        row["root"] = Value::String(super::drift_all::root_of(ctx));
-        rows.push(row);
+        rows.push(Row::of(&report, &super::drift_all::root_of(ctx))?);
     }
     match &args.report_file {
         Some(path) => {
             let path = ctx.dir().join(path);
-            crate::fsutil::write_atomic(&path, &serde_json::to_vec_pretty(&rows)?, 0o600)?;
+            let shown: Vec<&Value> = rows.iter().map(|row| &row.json).collect();
+            crate::fsutil::write_atomic(&path, &serde_json::to_vec_pretty(&shown)?, 0o600)?;
             Ok(super::drift_all::exit_code(&rows))
         }
         None => super::drift_all::finish(&ctx.printer, rows, args.json),

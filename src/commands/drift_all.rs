@@ -11,15 +11,18 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
+use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::cli::{Cli, DriftArgs};
 use crate::context::Context;
+use crate::exit::ExitCode;
 use crate::printer::Printer;
 use crate::problem::Problem;
 use crate::roots::run::{self, Ended, Job, Options};
+use crate::states::drift::{IssueAction, Report, Status};
 
-pub(super) fn run(ctx: &Context, cli: &Cli, args: &DriftArgs) -> Result<i32> {
+pub(super) fn run(ctx: &Context, cli: &Cli, args: &DriftArgs) -> Result<ExitCode> {
     if cli.state.is_some() {
         return Err(Problem::error(
             "`--state` with `--all` would check one state in every root: refused",
@@ -69,11 +72,12 @@ pub(super) fn run(ctx: &Context, cli: &Cli, args: &DriftArgs) -> Result<i32> {
     for (one, end) in resolved.iter().zip(&ended) {
         let read = std::fs::read(report_file(&one.root.dir))
             .ok()
-            .and_then(|bytes| serde_json::from_slice::<Vec<Value>>(&bytes).ok());
+            .and_then(|bytes| serde_json::from_slice::<Vec<Value>>(&bytes).ok())
+            .and_then(|found| found.into_iter().map(Row::read).collect::<Option<Vec<_>>>());
         match (read, end) {
             (Some(found), Ended::Exited(_)) => {
                 for mut row in found {
-                    row["root"] = Value::String(one.root.path.clone());
+                    row.json["root"] = Value::String(one.root.path.clone());
                     rows.push(row);
                 }
             }
@@ -86,21 +90,75 @@ pub(super) fn run(ctx: &Context, cli: &Cli, args: &DriftArgs) -> Result<i32> {
                     ),
                 };
                 let state = one.state.as_ref().map(|s| s.value.clone());
-                rows.push(failed_row(&one.root.path, state.as_deref(), &reason));
+                rows.push(Row::failed(&one.root.path, state.as_deref(), &reason));
             }
         }
     }
     let code = finish(&printer, rows, args.json)?;
-    Ok(signal.map_or(code, |signal| 128 + signal))
+    Ok(signal.map_or(code, |signal| ExitCode::Passed(128 + signal)))
 }
 
 fn report_file(root: &Path) -> PathBuf {
     root.join(".tfw").join("drift").join("report.json")
 }
 
-fn failed_row(root: &str, state: Option<&str>, reason: &str) -> Value {
-    json!({ "root": root, "state": state, "status": "failed", "reason": reason,
-            "resources": [], "outputs": [], "issue": null })
+/// One state's row of the report: what is shown (the report's JSON, with its root) and, as
+/// values, what decides the exit code.
+pub(super) struct Row {
+    pub(super) json: Value,
+    status: Status,
+    issue: Option<IssueAction>,
+}
+
+/// What a row read back from a root's report file decides by.
+#[derive(Deserialize)]
+struct Decides {
+    status: Status,
+    issue: Option<IssueDecides>,
+}
+
+#[derive(Deserialize)]
+struct IssueDecides {
+    action: IssueAction,
+}
+
+impl Row {
+    pub(super) fn of(report: &Report, root: &str) -> Result<Row> {
+        let mut json = serde_json::to_value(report)?;
+        json["root"] = Value::String(root.to_string());
+        Ok(Row {
+            json,
+            status: report.status,
+            issue: report.issue.as_ref().map(|issue| issue.action),
+        })
+    }
+
+    /// A row a child wrote (`Row::of` there); `None` when it is not one.
+    fn read(json: Value) -> Option<Row> {
+        let decides = Decides::deserialize(&json).ok()?;
+        Some(Row {
+            status: decides.status,
+            issue: decides.issue.map(|issue| issue.action),
+            json,
+        })
+    }
+
+    fn failed(root: &str, state: Option<&str>, reason: &str) -> Row {
+        Row {
+            json: json!({ "root": root, "state": state, "status": Status::Failed, "reason": reason,
+                    "resources": [], "outputs": [], "issue": null }),
+            status: Status::Failed,
+            issue: None,
+        }
+    }
+
+    /// Something could not be checked, or its issue kept.
+    fn incomplete(&self) -> bool {
+        match self.status {
+            Status::Failed => true,
+            Status::InSync | Status::Drifted => self.issue == Some(IssueAction::Failed),
+        }
+    }
 }
 
 /// This directory's path from the repository's roots base (`.` for the base itself).
@@ -111,42 +169,34 @@ pub(super) fn root_of(ctx: &Context) -> String {
     crate::repo::slash_path(relative)
 }
 
-fn issue_failed(row: &Value) -> bool {
-    row["issue"]["action"] == "failed"
-}
-
-pub(super) fn exit_code(rows: &[Value]) -> i32 {
-    if rows.iter().any(|r| r["status"] == "drifted") {
-        2
-    } else if rows
-        .iter()
-        .any(|r| r["status"] == "failed" || issue_failed(r))
-    {
-        3
+pub(super) fn exit_code(rows: &[Row]) -> ExitCode {
+    if rows.iter().any(|r| r.status == Status::Drifted) {
+        ExitCode::Found
+    } else if rows.iter().any(Row::incomplete) {
+        ExitCode::Unresolved
     } else {
-        0
+        ExitCode::Success
     }
 }
 
 /// The rows as one report (a table, or `--json`) and the exit code.
-pub(super) fn finish(printer: &Printer, rows: Vec<Value>, json: bool) -> Result<i32> {
+pub(super) fn finish(printer: &Printer, rows: Vec<Row>, json: bool) -> Result<ExitCode> {
     let code = exit_code(&rows);
-    let count = |status: &str| rows.iter().filter(|r| r["status"] == status).count();
+    let count = |status: Status| rows.iter().filter(|r| r.status == status).count();
     if json {
-        let complete = !rows
-            .iter()
-            .any(|r| r["status"] == "failed" || issue_failed(r));
+        let complete = !rows.iter().any(Row::incomplete);
+        let states: Vec<&Value> = rows.iter().map(|row| &row.json).collect();
         printer.json(&json!({
-            "in_sync": count("in_sync"),
-            "drifted": count("drifted"),
-            "failed": count("failed"),
+            "in_sync": count(Status::InSync),
+            "drifted": count(Status::Drifted),
+            "failed": count(Status::Failed),
             "complete": complete,
-            "states": rows,
+            "states": states,
         }))?;
     } else {
         print_table(printer, &rows)?;
     }
-    if code == 3 {
+    if code == ExitCode::Unresolved {
         printer.warning(
             "the answer is incomplete: some state could not be checked, or its issue kept (rows above say why)",
         );
@@ -154,28 +204,34 @@ pub(super) fn finish(printer: &Printer, rows: Vec<Value>, json: bool) -> Result<
     Ok(code)
 }
 
-fn print_table(printer: &Printer, rows: &[Value]) -> Result<()> {
+fn print_table(printer: &Printer, rows: &[Row]) -> Result<()> {
     let text = |v: &Value| v.as_str().unwrap_or("?").to_string();
     let cells: Vec<[String; 4]> = rows
         .iter()
-        .map(|row| {
-            let result = match row["status"].as_str() {
-                Some("in_sync") => "in sync".to_string(),
-                Some("drifted") => format!(
-                    "DRIFTED ({} resource(s), {} output(s))",
-                    row["resources"].as_array().map_or(0, Vec::len),
-                    row["outputs"].as_array().map_or(0, Vec::len)
-                ),
-                _ => format!("failed: {}", text(&row["reason"])),
-            };
-            let issue = &row["issue"];
-            let issue = match (issue["action"].as_str(), issue["iid"].as_u64()) {
-                (Some("failed"), _) => format!("failed: {}", text(&issue["error"])),
-                (Some(action), Some(iid)) => format!("#{iid} {action}"),
-                _ => "-".to_string(),
-            };
-            [text(&row["root"]), text(&row["state"]), result, issue]
-        })
+        .map(
+            |Row {
+                 json: row,
+                 status,
+                 issue: action,
+             }| {
+                let result = match status {
+                    Status::InSync => "in sync".to_string(),
+                    Status::Drifted => format!(
+                        "DRIFTED ({} resource(s), {} output(s))",
+                        row["resources"].as_array().map_or(0, Vec::len),
+                        row["outputs"].as_array().map_or(0, Vec::len)
+                    ),
+                    Status::Failed => format!("failed: {}", text(&row["reason"])),
+                };
+                let issue = &row["issue"];
+                let issue = match (action, issue["iid"].as_u64()) {
+                    (Some(IssueAction::Failed), _) => format!("failed: {}", text(&issue["error"])),
+                    (Some(action), Some(iid)) => format!("#{iid} {}", action.as_str()),
+                    _ => "-".to_string(),
+                };
+                [text(&row["root"]), text(&row["state"]), result, issue]
+            },
+        )
         .collect();
     let titles = ["ROOT", "STATE", "RESULT", "ISSUE"];
     let widths: Vec<usize> = (0..3)
@@ -211,18 +267,24 @@ mod tests {
 
     #[test]
     fn a_drift_outranks_a_partial_answer_as_in_tfw_locks() {
-        let row = |status: &str, issue: Value| json!({ "status": status, "issue": issue });
+        let row = |status: &str, issue: Value| {
+            Row::read(json!({ "status": status, "issue": issue })).expect("a row")
+        };
         let failed_issue = json!({ "action": "failed", "error": "403" });
-        assert_eq!(exit_code(&[]), 0);
-        assert_eq!(exit_code(&[row("in_sync", Value::Null)]), 0);
-        assert_eq!(exit_code(&[row("in_sync", failed_issue.clone())]), 3);
+        assert_eq!(exit_code(&[]), ExitCode::Success);
+        assert_eq!(exit_code(&[row("in_sync", Value::Null)]), ExitCode::Success);
+        assert_eq!(
+            exit_code(&[row("in_sync", failed_issue.clone())]),
+            ExitCode::Unresolved
+        );
         assert_eq!(
             exit_code(&[row("in_sync", Value::Null), row("failed", Value::Null)]),
-            3
+            ExitCode::Unresolved
         );
         assert_eq!(
             exit_code(&[row("failed", Value::Null), row("drifted", failed_issue)]),
-            2
+            ExitCode::Found
         );
+        assert!(Row::read(json!({ "status": "sideways", "issue": null })).is_none());
     }
 }

@@ -92,7 +92,7 @@ pub(crate) fn dispatch(
     }
     // Drift runs its own roots (`drift_all`): it reads back each root's report.
     if let Command::Drift(args) = &cli.command {
-        return drift::run(&ctx, &cli, args).map(ExitCode::documented);
+        return drift::run(&ctx, &cli, args);
     }
     match cli.command {
         Command::Init(args) => init::run(&ctx, &args),

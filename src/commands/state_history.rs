@@ -37,7 +37,7 @@ pub(super) fn run(
     let oldest = history.versions.last().map(|e| e.serial);
     let rows = history.versions.iter().map(|entry| {
         let changes = match (&entry.changes, &entry.reason) {
-            (_, Some(reason)) => format!("{}: {reason}", entry.status),
+            (_, Some(reason)) => format!("{}: {reason}", entry.status.as_str()),
             (Some(changes), None) => {
                 let mut text = changes.describe();
                 if let Some(against) = entry.against.filter(|a| a + 1 != entry.serial) {

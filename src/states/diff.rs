@@ -36,10 +36,19 @@ pub(crate) struct Changed {
 pub(crate) struct Change {
     #[serde(rename = "path")]
     pub name: String,
-    pub change: &'static str,
+    pub change: How,
     pub sensitive: bool,
     pub from: Value,
     pub to: Value,
+}
+
+/// How an attribute or output changed (its JSON name in lower case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum How {
+    Added,
+    Removed,
+    Changed,
 }
 
 pub(crate) fn compare(from: &Snapshot, to: &Snapshot) -> Diff {
@@ -90,9 +99,9 @@ pub(crate) fn changes(
             let (a, b) = (before.get(name), after.get(name));
             let change = match (a, b) {
                 (Some(a), Some(b)) if a == b => return None,
-                (Some(_), Some(_)) => "changed",
-                (None, _) => "added",
-                (_, None) => "removed",
+                (Some(_), Some(_)) => How::Changed,
+                (None, _) => How::Added,
+                (_, None) => How::Removed,
             };
             // Hidden on either side is hidden on both: the other side would give it away.
             let sensitive = a.is_some_and(|l| l.hidden) || b.is_some_and(|l| l.hidden);
@@ -150,11 +159,11 @@ impl Change {
     pub(crate) fn line(&self) -> String {
         let value = |v: &Value| shorten(&v.to_string(), 120);
         match (self.change, self.sensitive) {
-            ("added", true) => format!("+ {} = (sensitive)", self.name),
-            ("added", false) => format!("+ {} = {}", self.name, value(&self.to)),
-            ("removed", _) => format!("- {}", self.name),
-            (_, true) => format!("~ {}: (sensitive) changed", self.name),
-            _ => format!(
+            (How::Added, true) => format!("+ {} = (sensitive)", self.name),
+            (How::Added, false) => format!("+ {} = {}", self.name, value(&self.to)),
+            (How::Removed, _) => format!("- {}", self.name),
+            (How::Changed, true) => format!("~ {}: (sensitive) changed", self.name),
+            (How::Changed, false) => format!(
                 "~ {}: {} -> {}",
                 self.name,
                 value(&self.from),

@@ -3,17 +3,55 @@
 //! `show -json` of the plan (`resource_drift`, `output_changes`), with sensitive values
 //! compared but never shown, as in `tfw state diff`.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::states::diff::{Change, changes};
 use crate::states::snapshot::plan_leaves;
 
+/// How a state's check ended (`in_sync`, `drifted`, `failed` in JSON).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum Status {
+    InSync,
+    Drifted,
+    Failed,
+}
+
+/// What `--issues` did with a state's drift issue (its JSON name in snake case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum IssueAction {
+    Opened,
+    Reopened,
+    Updated,
+    Unchanged,
+    Closed,
+    /// In sync and no open issue, or the check failed: the issue is left as it is.
+    None,
+    /// `error` says why.
+    Failed,
+}
+
+impl IssueAction {
+    /// As the report's JSON and table name it.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Opened => "opened",
+            Self::Reopened => "reopened",
+            Self::Updated => "updated",
+            Self::Unchanged => "unchanged",
+            Self::Closed => "closed",
+            Self::None => "none",
+            Self::Failed => "failed",
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub(crate) struct Report {
     pub state: String,
-    /// `in_sync`, `drifted` or `failed`.
-    pub status: &'static str,
+    pub status: Status,
     /// Why it failed (`failed` only).
     pub reason: Option<String>,
     pub resources: Vec<Drifted>,
@@ -25,9 +63,7 @@ pub(crate) struct Report {
 /// What happened to a state's drift issue.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub(crate) struct IssueOutcome {
-    /// `opened`, `reopened`, `updated`, `unchanged`, `closed`, `none` (in sync and no open
-    /// issue, or the check failed: the issue is left as it is) or `failed` (`error` says why).
-    pub action: &'static str,
+    pub action: IssueAction,
     pub iid: Option<u64>,
     pub web_url: Option<String>,
     pub error: Option<String>,
@@ -45,7 +81,7 @@ impl Report {
     pub(crate) fn failed(state: &str, reason: String) -> Report {
         Report {
             state: state.to_string(),
-            status: "failed",
+            status: Status::Failed,
             reason: Some(reason),
             resources: Vec::new(),
             outputs: Vec::new(),
@@ -98,9 +134,9 @@ impl Report {
             })
             .collect();
         let status = if drifted || !resources.is_empty() {
-            "drifted"
+            Status::Drifted
         } else {
-            "in_sync"
+            Status::InSync
         };
         Report {
             state: state.to_string(),
@@ -115,15 +151,15 @@ impl Report {
     /// The report for people, one line per resource and attribute.
     pub(crate) fn lines(&self) -> Vec<String> {
         let mut lines = match self.status {
-            "in_sync" => vec![format!("`{}`: in sync", self.state)],
-            "failed" => vec![format!(
+            Status::InSync => vec![format!("`{}`: in sync", self.state)],
+            Status::Failed => vec![format!(
                 "`{}`: failed: {}",
                 self.state,
                 self.reason
                     .as_deref()
                     .unwrap_or("see terraform's output above")
             )],
-            _ => vec![format!(
+            Status::Drifted => vec![format!(
                 "`{}`: DRIFTED ({} resource(s), {} output(s))",
                 self.state,
                 self.resources.len(),
@@ -169,7 +205,7 @@ mod tests {
                 "same": { "actions": ["no-op"], "before": 1, "after": 1 } }
         });
         let report = Report::from_plan("prod", &plan, true);
-        assert_eq!(report.status, "drifted");
+        assert_eq!(report.status, Status::Drifted);
         let text = report.lines().join("\n");
         assert!(text.contains("~ aws_instance.web (update)\n    ~ password: (sensitive) changed\n    ~ type: \"t3.micro\" -> \"t3.large\""), "{text}");
         assert!(text.contains("outputs\n  ~ url: \"a\" -> \"b\""), "{text}");

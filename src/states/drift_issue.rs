@@ -10,7 +10,7 @@ use crate::backend::Backend;
 use crate::backend::gitlab::{ApiError, Client, Issue};
 use crate::context::Context;
 use crate::problem::Problem;
-use crate::states::drift::{IssueOutcome, Report};
+use crate::states::drift::{IssueAction, IssueOutcome, Report, Status};
 
 pub(crate) const LABEL: &str = "tfw-drift";
 
@@ -77,16 +77,16 @@ pub(crate) fn keep(
         err => err.problem(&what, backend),
     }
     };
-    let outcome = |action: &'static str, issue: Option<&Issue>| IssueOutcome {
+    let outcome = |action: IssueAction, issue: Option<&Issue>| IssueOutcome {
         action,
         iid: issue.map(|i| i.iid),
         web_url: issue.and_then(|i| i.web_url.clone()),
         error: None,
     };
     let drifted = match report.status {
-        "drifted" => true,
-        "in_sync" => false,
-        _ => return Ok(outcome("none", None)),
+        Status::Drifted => true,
+        Status::InSync => false,
+        Status::Failed => return Ok(outcome(IssueAction::None, None)),
     };
     let client = Client::new(backend);
     let marker = marker(state);
@@ -109,30 +109,30 @@ pub(crate) fn keep(
                 let closed = client
                     .update_issue(issue.iid, None, Some("close"))
                     .map_err(fail)?;
-                Ok(outcome("closed", Some(&closed)))
+                Ok(outcome(IssueAction::Closed, Some(&closed)))
             }
-            None => Ok(outcome("none", None)),
+            None => Ok(outcome(IssueAction::None, None)),
         };
     }
     let text = description(ctx, backend, report);
     let (action, issue) = match (open, closed) {
         (Some(issue), _) if issue.description.as_deref() == Some(text.as_str()) => {
-            ("unchanged", issue.clone())
+            (IssueAction::Unchanged, issue.clone())
         }
         (Some(issue), _) => (
-            "updated",
+            IssueAction::Updated,
             client
                 .update_issue(issue.iid, Some(&text), None)
                 .map_err(fail)?,
         ),
         (None, Some(issue)) => (
-            "reopened",
+            IssueAction::Reopened,
             client
                 .update_issue(issue.iid, Some(&text), Some("reopen"))
                 .map_err(fail)?,
         ),
         (None, None) => (
-            "opened",
+            IssueAction::Opened,
             client
                 .create_issue(&title(state), &text, &[LABEL])
                 .map_err(fail)?,
@@ -149,12 +149,14 @@ pub(crate) fn describe(state: &str, outcome: &IssueOutcome) -> Option<String> {
         _ => "issue".into(),
     };
     let text = match outcome.action {
-        "opened" => format!("opened drift {issue} for `{state}`"),
-        "reopened" => format!("reopened drift {issue} for `{state}`: it has drifted again"),
-        "updated" => format!("updated drift {issue} for `{state}`: the drift changed"),
-        "unchanged" => format!("drift {issue} for `{state}` already says this"),
-        "closed" => format!("closed drift {issue}: `{state}` is back in sync"),
-        _ => return None,
+        IssueAction::Opened => format!("opened drift {issue} for `{state}`"),
+        IssueAction::Reopened => {
+            format!("reopened drift {issue} for `{state}`: it has drifted again")
+        }
+        IssueAction::Updated => format!("updated drift {issue} for `{state}`: the drift changed"),
+        IssueAction::Unchanged => format!("drift {issue} for `{state}` already says this"),
+        IssueAction::Closed => format!("closed drift {issue}: `{state}` is back in sync"),
+        IssueAction::None | IssueAction::Failed => return None,
     };
     Some(text)
 }

@@ -26,12 +26,34 @@ pub(crate) struct History {
     pub partial: bool,
 }
 
+/// What reading one version gave (its JSON name in lower case).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Read {
+    Ok,
+    /// GitLab has no such version.
+    Missing,
+    /// Not a state tfw can read.
+    Unreadable,
+    /// The call failed.
+    Failed,
+}
+
+impl Read {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::Missing => "missing",
+            Self::Unreadable => "unreadable",
+            Self::Failed => "failed",
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub(crate) struct Entry {
     pub serial: u64,
-    /// `ok`, `missing` (GitLab has no such version), `unreadable` (not a state tfw can
-    /// read) or `failed` (the call failed).
-    pub status: &'static str,
+    pub status: Read,
     pub reason: Option<String>,
     pub lineage: Option<String>,
     pub resources: Option<usize>,
@@ -53,7 +75,7 @@ pub(crate) struct Changes {
 }
 
 impl Entry {
-    fn new(serial: u64, status: &'static str, reason: Option<String>) -> Entry {
+    fn new(serial: u64, status: Read, reason: Option<String>) -> Entry {
         Entry {
             serial,
             status,
@@ -74,9 +96,9 @@ impl Entry {
                 resources: Some(snapshot.resource_count()),
                 outputs: Some(snapshot.outputs.len()),
                 snapshot: Some(snapshot),
-                ..Entry::new(serial, "ok", None)
+                ..Entry::new(serial, Read::Ok, None)
             },
-            Err(reason) => Entry::new(serial, "unreadable", Some(reason)),
+            Err(reason) => Entry::new(serial, Read::Unreadable, Some(reason)),
         }
     }
 }
@@ -110,7 +132,7 @@ pub(crate) fn fetch(remote: &Remote, name: &str, limit: usize) -> Result<History
     let mut entries = vec![Entry::read(top, &latest)];
     let mut lowest = top;
     for serial in (top.saturating_sub(budget - 1)..top).rev() {
-        if entries.iter().filter(|e| e.status != "missing").count() >= wanted {
+        if entries.iter().filter(|e| e.status != Read::Missing).count() >= wanted {
             break;
         }
         lowest = serial;
@@ -118,7 +140,7 @@ pub(crate) fn fetch(remote: &Remote, name: &str, limit: usize) -> Result<History
             Ok(Some(bytes)) => Entry::read(serial, &bytes),
             Ok(None) => Entry::new(
                 serial,
-                "missing",
+                Read::Missing,
                 Some(format!("GitLab has no version {serial}")),
             ),
             // Token, role or network: every other call would fail alike.
@@ -137,7 +159,7 @@ pub(crate) fn fetch(remote: &Remote, name: &str, limit: usize) -> Result<History
             }
             Err(err) => Entry::new(
                 serial,
-                "failed",
+                Read::Failed,
                 Some(err.problem("the call failed", &remote.backend).message),
             ),
         };
@@ -145,20 +167,20 @@ pub(crate) fn fetch(remote: &Remote, name: &str, limit: usize) -> Result<History
     }
     drop(spinner);
     // Missing serials below the oldest version found are not a gap, just the end.
-    while entries.last().is_some_and(|e| e.status == "missing") {
+    while entries.last().is_some_and(|e| e.status == Read::Missing) {
         entries.pop();
     }
     link(&mut entries);
     // The extra version only served to say what the oldest shown one changed.
     let found: Vec<usize> = (0..entries.len())
-        .filter(|&i| entries[i].status != "missing")
+        .filter(|&i| entries[i].status != Read::Missing)
         .collect();
     if found.len() > limit {
         entries.truncate(found[limit]);
     }
     history.lowest_probed = Some(lowest);
     history.complete = lowest == 0;
-    history.partial = entries.iter().any(|e| e.status != "ok");
+    history.partial = entries.iter().any(|e| e.status != Read::Ok);
     history.versions = entries;
     Ok(history)
 }
