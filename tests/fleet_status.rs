@@ -212,6 +212,10 @@ fn status_reads_a_whole_group_and_says_who_is_behind_edited_or_not_enrolled() {
     assert_eq!(behind["merge_request"]["iid"], 1);
     assert_eq!(behind["merge_request"]["draft"], true);
     assert_eq!(behind["merge_request"]["source_branch"], "tfw/template-2");
+    assert_eq!(
+        behind["merge_request"]["web_url"],
+        format!("{}/fleet/behind/-/merge_requests/1", fleet.gl().url())
+    );
     let edited = row(&report, "fleet/sub/edited");
     assert_eq!(
         (edited["state"].clone(), edited["exit_code"].clone()),

@@ -55,6 +55,10 @@ fn sync_opens_one_merge_request_per_project_behind_and_a_rerun_opens_none() {
     out.code(0)
         .stderr_has("4 project(s) in `fleet`: 1 up-to-date, 2 opened, 1 skipped");
     assert!(line(&out, "fleet/a").contains("opened"), "{}", out.stdout);
+    // The merge request's address as GitLab gives it: absolute, to be opened as it is.
+    let iid = gl.merge_requests("fleet/a")[0].iid;
+    let url = format!("{}/fleet/a/-/merge_requests/{iid}", gl.url());
+    assert!(line(&out, "fleet/a").contains(&url), "{}", out.stdout);
     assert!(line(&out, "fleet/current").contains("up-to-date"));
     assert!(line(&out, "fleet/plain").contains("not enrolled"));
     for project in ["fleet/a", "fleet/sub/b"] {

@@ -79,6 +79,10 @@ fn branches_are_created_from_a_ref_once_and_the_default_and_protected_ones_stay(
     assert_eq!(created.body["name"], "tfw/template-2");
     assert_eq!(created.body["commit"]["id"], main.as_str());
     assert_eq!(created.body["protected"], false);
+    assert_eq!(
+        created.body["web_url"],
+        format!("{}/{APP}/-/tree/tfw/template-2", gl.url())
+    );
     assert_eq!(gl.file(APP, "tfw/template-2", "a.txt").unwrap(), b"a\n");
     // `Branches::ValidateNewService`, then an unknown ref.
     let again = send("POST", &url, DAVE_TOKEN, Some(body));
@@ -185,6 +189,10 @@ fn a_commit_of_several_actions_starts_a_branch_from_start_branch() {
     assert_eq!(answer.body["title"], "tfw: template 2");
     assert_eq!(answer.body["parent_ids"], json!([main]));
     let id = answer.body["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        answer.body["web_url"],
+        format!("{}/{APP}/-/commit/{id}", gl.url())
+    );
     assert_eq!(gl.branch_commit(APP, "tfw/template-2"), Some(id));
     let files = gl.files(APP, "tfw/template-2");
     let paths: Vec<&str> = files.keys().map(String::as_str).collect();

@@ -244,7 +244,11 @@ fn merge_requests_are_listed_by_state_source_branch_and_labels() {
         (true.into(), true.into())
     );
     assert_eq!(found["detailed_merge_status"], "draft_status");
-    assert_eq!(found["web_url"], "/fleet/app-1/-/merge_requests/2");
+    // Absolute, from the instance's own URL, as GitLab's `Gitlab::UrlBuilder` makes them.
+    assert_eq!(
+        found["web_url"],
+        format!("{}/fleet/app-1/-/merge_requests/2", gl.url())
+    );
     let paged = list("per_page=1");
     assert_eq!(
         (paged.header("X-Total"), paged.header("X-Next-Page")),

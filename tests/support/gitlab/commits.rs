@@ -248,7 +248,7 @@ pub(super) fn create(
             "project_id": project.id,
             "status": null,
             "stats": { "additions": 0, "deletions": 0, "total": 0 },
-            "web_url": format!("/{}/-/commit/{id}", project.full_path),
+            "web_url": world.web(&format!("{}/-/commit/{id}", project.full_path)),
         }),
     )
 }

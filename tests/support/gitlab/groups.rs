@@ -14,13 +14,7 @@ use super::server::Reply;
 
 /// `API::Entities::Project` (or `BasicProjectDetails` with `simple=true`), as far as a
 /// client of these routes reads it.
-pub(super) fn project_json(
-    world: &World,
-    auth: &Auth,
-    project: &Project,
-    origin: &str,
-    simple: bool,
-) -> Value {
+pub(super) fn project_json(world: &World, auth: &Auth, project: &Project, simple: bool) -> Value {
     let role = world.role_in(auth, project);
     let name = project.full_path.rsplit('/').next().unwrap_or_default();
     let mut value = json!({
@@ -29,8 +23,8 @@ pub(super) fn project_json(
         "path": name,
         "path_with_namespace": project.full_path,
         "name_with_namespace": project.full_path.replace('/', " / "),
-        "http_url_to_repo": format!("{origin}/{}.git", project.full_path),
-        "web_url": format!("{origin}/{}", project.full_path),
+        "http_url_to_repo": world.web(&format!("{}.git", project.full_path)),
+        "web_url": world.web(&project.full_path),
         "namespace": { "full_path": project.namespace(), "kind": "group" },
         "visibility": "private",
     });
@@ -86,7 +80,7 @@ pub(super) fn projects(
     let simple = query.flag("simple").unwrap_or(false);
     let items: Vec<Value> = found
         .iter()
-        .map(|p| project_json(world, auth, p, origin, simple))
+        .map(|p| project_json(world, auth, p, simple))
         .collect();
     let base = format!(
         "{origin}/api/v4/groups/{}/projects",

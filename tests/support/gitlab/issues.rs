@@ -124,7 +124,7 @@ fn entity(world: &World, project: &super::model::Project, issue: &IssueRec) -> V
         "closed_at": issue.closed_at.map(|t| world.time(t, true)),
         "labels": issue.labels,
         "author": { "username": issue.author },
-        "web_url": format!("{}/{}/-/issues/{}", world.web_url, project.full_path, issue.iid),
+        "web_url": world.web(&format!("{}/-/issues/{}", project.full_path, issue.iid)),
     })
 }
 

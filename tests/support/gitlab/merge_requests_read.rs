@@ -50,7 +50,7 @@ pub(super) fn json(world: &World, project: &Project, mr: &MergeRequest) -> Value
         "squash": mr.squash,
         "created_at": world.time(mr.created_at, true),
         "updated_at": world.time(mr.updated_at, true),
-        "web_url": format!("/{}/-/merge_requests/{}", project.full_path, mr.iid),
+        "web_url": world.web(&format!("{}/-/merge_requests/{}", project.full_path, mr.iid)),
     })
 }
 

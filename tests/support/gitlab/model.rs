@@ -42,7 +42,8 @@ pub(super) struct World {
     pub protection_rules_api: bool,
     /// Groups and the fleet routes' settings (`repo_model.rs`).
     pub fleet: Fleet,
-    /// `http://127.0.0.1:PORT`, for the `web_url` of issues.
+    /// `http://127.0.0.1:PORT`: the instance's own URL (`Gitlab.config.gitlab.url`), which
+    /// every `web_url` starts with (see `World::web`).
     pub web_url: String,
 }
 
@@ -345,6 +346,15 @@ impl StateRec {
 }
 
 impl World {
+    /// The absolute address of `path` (`group/project/-/merge_requests/1`) on this instance,
+    /// as every `web_url` is: GitLab builds them with `Gitlab::UrlBuilder.build` or the
+    /// routes' `*_url` helpers, from the configured host (`lib/api/entities/merge_request_basic.rb`,
+    /// `commit.rb`, `branch.rb`'s `project_tree_url`, `ci/job_basic.rb`'s `project_job_url`),
+    /// never relative and never from the request's `Host`.
+    pub fn web(&self, path: &str) -> String {
+        format!("{}/{path}", self.web_url)
+    }
+
     /// A time as GitLab prints it: ISO 8601 in the instance's zone, `Z` for UTC
     /// (`ActiveSupport::TimeWithZone#as_json`; GraphQL's `Types::TimeType` the same way).
     pub fn time(&self, t: SystemTime, millis: bool) -> String {

@@ -178,7 +178,7 @@ pub(super) fn branch(world: &World, auth: &Auth, key: &str, name: &str) -> Reply
             "developers_can_push": branch.protected.is_none_or(|p| p == Some(Role::Developer)),
             "developers_can_merge": branch.protected.is_none(),
             "can_push": can_push,
-            "web_url": format!("/{}/-/tree/{name}", project.full_path),
+            "web_url": world.web(&format!("{}/-/tree/{name}", project.full_path)),
             "commit": { "id": branch.commit, "short_id": &branch.commit[..8] },
         }),
     )

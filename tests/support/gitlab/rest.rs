@@ -249,7 +249,7 @@ pub(super) fn jobs(world: &World, auth: &Auth, key: &str, query: &str) -> Reply 
                 "status": j.status,
                 "pipeline": { "id": j.pipeline_id, "status": j.status },
                 "user": { "username": j.username },
-                "web_url": format!("/{}/-/jobs/{}", project.full_path, j.id),
+                "web_url": world.web(&format!("{}/-/jobs/{}", project.full_path, j.id)),
             })
         })
         .collect();
