@@ -73,7 +73,15 @@ pub struct Backend {
     pub(crate) password: Value,
 }
 
+/// The user name GitLab takes with CI's job token, and only with it.
+pub(crate) const JOB_TOKEN_USER: &str = "gitlab-ci-token";
+
 impl Backend {
+    /// Whether the credentials are CI's job token, which GitLab opens only a few routes to.
+    pub(crate) fn uses_job_token(&self) -> bool {
+        self.username.value == JOB_TOKEN_USER
+    }
+
     pub(crate) fn address(&self) -> String {
         format!("{}{}", self.base, encode_segment(&self.state.value))
     }

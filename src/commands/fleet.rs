@@ -29,7 +29,7 @@ pub(super) fn run(ctx: &Context, command: &FleetCommand) -> Result<ExitCode> {
 /// `TF_HTTP_PASSWORD` replaces the job token is dropped here: for fleet that is the only way.
 pub(crate) fn api(ctx: &Context, scope: &str) -> Result<Api> {
     let backend = ctx.backend_without(&[Kind::PasswordOverJobToken])?;
-    if backend.username.value == "gitlab-ci-token" {
+    if backend.uses_job_token() {
         return Err(Problem::error(
             "`tfw fleet` cannot use CI's job token: GitLab does not open other projects' files and merge requests to it",
         )

@@ -286,7 +286,7 @@ impl Settings {
                 }
                 None => (
                     Some(Value {
-                        value: "gitlab-ci-token".into(),
+                        value: crate::backend::JOB_TOKEN_USER.into(),
                         origin: Origin::Derived { from: "CI".into() },
                     }),
                     Some(Value {

@@ -89,7 +89,7 @@ pub(crate) fn refusal(
     action: &str,
 ) -> Option<Problem> {
     let state = backend.state_name();
-    let job_token = backend.username.value == "gitlab-ci-token";
+    let job_token = backend.uses_job_token();
     let protected_ref = ctx
         .settings
         .env

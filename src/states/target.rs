@@ -49,7 +49,7 @@ pub(crate) fn existence(ctx: &Context, backend: &Backend) -> Existence {
         ));
         Existence::Unknown
     };
-    if backend.username.value == "gitlab-ci-token" {
+    if backend.uses_job_token() {
         return skip("GitLab's GraphQL API does not take CI job tokens");
     }
     let spinner = ctx.printer.spinner("looking up the project's states");

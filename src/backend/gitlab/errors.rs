@@ -23,7 +23,7 @@ const JOB_TOKEN_FIX: &str = "in CI, set `TF_HTTP_PASSWORD` (and `TF_HTTP_USERNAM
 impl ApiError {
     /// A message for the user: cause and fix, never the token.
     pub(crate) fn problem(&self, what: &str, backend: &Backend) -> Problem {
-        let job_token = backend.username.value == "gitlab-ci-token";
+        let job_token = backend.uses_job_token();
         let project = &backend.project;
         match self {
             ApiError::JobToken { what: refused } => Problem::error(format!(

@@ -131,7 +131,7 @@ impl Client {
 
     /// Whether the credentials are CI's job token (`gitlab-ci-token`).
     pub(crate) fn is_job_token(&self) -> bool {
-        self.username == "gitlab-ci-token"
+        self.username == super::JOB_TOKEN_USER
     }
 
     /// GitLab opens only the state API and the jobs listing to job tokens: GraphQL refuses them
