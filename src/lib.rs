@@ -35,6 +35,7 @@ mod safety;
 mod screen;
 mod session;
 pub mod settings;
+mod startup;
 mod states;
 mod stopped;
 mod template;
@@ -48,6 +49,7 @@ use crate::cli::Cli;
 use crate::exit::ExitCode;
 use crate::printer::{Printer, StdoutError, Terminal};
 use crate::problem::Exit;
+pub use crate::startup::start;
 
 /// Runs tfw with these arguments and returns the process exit code.
 pub fn run(args: impl IntoIterator<Item = OsString>) -> i32 {

@@ -12,12 +12,17 @@ pub(crate) struct Levels {
     /// The folder holding `.git` (a folder, or the file of a worktree or submodule); `None`
     /// outside a repository, where the walk went up to the filesystem root.
     pub repo_root: Option<PathBuf>,
+    /// The working directory with symlinks resolved, when it could be: the parents in `dirs`
+    /// are its ancestors, so they are canonical too. Kept because resolving is a `readlink`
+    /// per path component, and `tfw prompt` runs before every shell prompt.
+    pub(crate) canonical: Option<PathBuf>,
 }
 
 impl Levels {
     /// Stats only: a few `stat` calls per level, no file is read.
     pub(crate) fn of(dir: &Path) -> Self {
-        let canonical = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+        let resolved = std::fs::canonicalize(dir).ok();
+        let canonical = resolved.as_deref().unwrap_or(dir);
         let mut dirs = vec![dir.to_path_buf()];
         let mut repo_root = None;
         for (index, level) in canonical.ancestors().enumerate() {
@@ -29,15 +34,30 @@ impl Levels {
                 break;
             }
         }
-        Self { dirs, repo_root }
+        Self {
+            dirs,
+            repo_root,
+            canonical: resolved,
+        }
+    }
+
+    /// The folder `dirs[index]` with symlinks resolved (itself when that fails).
+    pub(crate) fn canonical(&self, index: usize) -> PathBuf {
+        let level = &self.dirs[index];
+        match (&self.canonical, index) {
+            (Some(canonical), 0) => canonical.clone(),
+            (Some(_), _) => level.clone(),
+            (None, _) => std::fs::canonicalize(level).unwrap_or_else(|_| level.clone()),
+        }
     }
 
     /// The working directory's path relative to the repository root (`envs/prod`, `.` for
     /// the root itself); `None` outside a repository.
     pub(crate) fn relative(&self) -> Option<String> {
         let root = self.repo_root.as_ref()?;
-        let canonical = std::fs::canonicalize(self.dirs.first()?).ok()?;
-        Some(slash_path(canonical.strip_prefix(root).ok()?))
+        Some(slash_path(
+            self.canonical.as_ref()?.strip_prefix(root).ok()?,
+        ))
     }
 }
 

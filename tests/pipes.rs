@@ -79,3 +79,40 @@ fn fleet_status_and_sync_into_a_closed_pipe_exit_quietly() {
     quiet(&["fleet", "status", "--group", "fleet", "--json"]);
     quiet(&["fleet", "sync", "--group", "fleet", "--dry-run"]);
 }
+
+#[test]
+fn prompt_into_a_closed_pipe_exits_quietly() {
+    // The prompt skips clap and the printer's set-up: SIGPIPE is still ignored on that path.
+    let sandbox = Sandbox::new();
+    quiet_exit(&["prompt"], &sandbox);
+}
+
+/// tfw started with stdout closed (`tfw prompt >&-` in a shell) ends quietly with exit 0:
+/// `tfw::start` makes the descriptor `/dev/null` before anything is opened (as Rust's own
+/// `main` wrapper did), so no file tfw opens can take its place.
+#[test]
+fn a_closed_stdout_is_dev_null() {
+    use std::os::unix::process::CommandExt;
+    let sandbox = Sandbox::new();
+    for args in [&["prompt"][..], &["env"]] {
+        let mut cmd = sandbox.tfw(args);
+        // SAFETY: `close` is async-signal-safe.
+        unsafe {
+            cmd.command.pre_exec(|| {
+                libc::close(1);
+                Ok(())
+            });
+        }
+        let child = cmd
+            .command
+            .stdin(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start tfw");
+        drop(cmd);
+        wait_with_output(child, Duration::from_secs(120))
+            .lacks("panicked")
+            .lacks("error:")
+            .code(0);
+    }
+}

@@ -143,3 +143,79 @@ fn clap_and_the_fast_path_agree_and_bad_formats_are_usage_errors() {
     out.success();
     assert_eq!(out.stdout, "x?F{red}?(id)??\n");
 }
+
+/// The whole process as the kernel sees it, traced by strace (skipped where strace is not
+/// installed or may not trace): the prompt starts no process, opens no socket, and the only
+/// files it opens are `.env` and `tfw.toml` at each level, beside the dynamic loader's
+/// libraries. Counted, not timed, like the tests above.
+#[test]
+fn the_kernel_sees_no_process_no_socket_and_only_env_and_tfw_toml_opened() {
+    let sandbox = Sandbox::new();
+    std::fs::create_dir_all(sandbox.path(".git")).unwrap();
+    sandbox.write("tfw.toml", "protected = [\"prod\"]\n");
+    let Ok(strace) = which::which("strace") else {
+        println!("skipped: strace is not installed");
+        return;
+    };
+    // Tracing needs ptrace, which a container may forbid.
+    let traces = std::process::Command::new(&strace)
+        .args(["-qq", "-o", "/dev/null", "true"])
+        .output()
+        .is_ok_and(|out| out.status.success());
+    if !traces {
+        println!("skipped: strace cannot trace here");
+        return;
+    }
+    let trace = sandbox.home.path().join("prompt.trace");
+    let tfw = sandbox.tfw(&["prompt"]).command;
+    let mut command = std::process::Command::new(strace);
+    command
+        .args(["-f", "-qq", "-o"])
+        .arg(&trace)
+        .args(["-e", "trace=%process,%network,open,openat,openat2,creat"])
+        .arg(tfw.get_program())
+        .args(tfw.get_args())
+        .current_dir(tfw.get_current_dir().expect("the sandbox"))
+        .env_clear()
+        .envs(tfw.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let out = crate::support::wait_with_output(
+        command.spawn().expect("start strace"),
+        std::time::Duration::from_secs(120),
+    );
+    out.success();
+    assert_eq!(out.stdout, "dev-alice\n");
+    let trace = std::fs::read_to_string(&trace).unwrap();
+    let calls: Vec<&str> = trace.lines().collect();
+    let execs = calls.iter().filter(|line| line.contains("execve(")).count();
+    assert_eq!(execs, 1, "tfw's own exec and nothing else:\n{trace}");
+    for line in &calls {
+        let name = line.split_whitespace().nth(1).unwrap_or("");
+        let name = name.split('(').next().unwrap_or("");
+        assert!(
+            !matches!(
+                name,
+                "fork" | "vfork" | "clone" | "clone3" | "socket" | "connect" | "socketpair"
+            ),
+            "a prompt starts nothing and connects nowhere: {line}\n{trace}"
+        );
+        if let Some(path) = name
+            .starts_with("open")
+            .then(|| line.split('"').nth(1))
+            .flatten()
+        {
+            let loader = path == "/etc/ld.so.cache"
+                || ["/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/"]
+                    .iter()
+                    .any(|dir| path.starts_with(dir));
+            assert!(
+                loader || path.ends_with("/.env") || path.ends_with("/tfw.toml"),
+                "a prompt opened {path}:\n{trace}"
+            );
+        }
+    }
+    let opened = |file: &str| calls.iter().any(|l| l.contains(file) && l.contains("open"));
+    assert!(opened("/.env") && opened("/tfw.toml"), "{trace}");
+}

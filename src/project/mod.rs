@@ -99,17 +99,16 @@ impl Project {
     }
 
     pub(crate) fn load_levels(levels: Levels) -> Result<Self, Problem> {
-        let here =
-            std::fs::canonicalize(&levels.dirs[0]).unwrap_or_else(|_| levels.dirs[0].clone());
+        let here = levels.canonical(0);
         // Nearest first: a folder's own file, then a parent's `[roots]` entry for it, then
         // that parent's file...
         let mut layers: Vec<(PathBuf, ProjectFile)> = Vec::new();
-        for level in &levels.dirs {
+        for (index, level) in levels.dirs.iter().enumerate() {
             let path = level.join(FILE_NAME);
             let Some(mut file) = read(&path)? else {
                 continue;
             };
-            let canonical_level = std::fs::canonicalize(level).unwrap_or_else(|_| level.clone());
+            let canonical_level = levels.canonical(index);
             let relative = here
                 .strip_prefix(&canonical_level)
                 .map(slash_path)
