@@ -54,19 +54,8 @@ pub(crate) fn no_root_backend(template: &Template) -> BTreeMap<String, Entry> {
     template
         .files
         .iter()
-        .filter(|file| file.path.ends_with(".tf") && file.content.contains("backend \""))
-        .map(|file| {
-            (
-                file.path.clone(),
-                Entry {
-                    policy: file.policy,
-                    sha256: file.sha256.clone(),
-                    base: Some(file.content.clone()),
-                    skip: true,
-                    executable: file.executable,
-                },
-            )
-        })
+        .filter(|file| file.declares_backend())
+        .map(|file| (file.path.clone(), Entry::opted_out(file)))
         .collect()
 }
 

@@ -67,6 +67,20 @@ pub(crate) struct Entry {
     pub executable: bool,
 }
 
+impl Entry {
+    /// The template's `file` recorded as opted out of (`skip`), at its version: what `tfw new
+    /// --roots` and `tfw adopt` record for a backend file the repository must not get.
+    pub(crate) fn opted_out(file: &super::TemplateFile) -> Entry {
+        Entry {
+            policy: file.policy,
+            sha256: file.sha256.clone(),
+            base: Some(file.content.clone()),
+            skip: true,
+            executable: file.executable,
+        }
+    }
+}
+
 /// Why a lock cannot be used: unreadable or not a lock at all (an error), or a lock whose
 /// content contradicts itself (drift: someone edited it by hand).
 #[derive(Debug, Clone)]
@@ -171,6 +185,26 @@ impl TemplateLock {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_backend_file_opted_out_of_keeps_its_version_and_is_skipped() {
+        let file = |path: &str, content: &str| super::super::TemplateFile {
+            path: path.into(),
+            policy: Policy::Managed,
+            renamed_from: Vec::new(),
+            content: content.into(),
+            sha256: "abc".into(),
+            executable: false,
+        };
+        let backend = file("backend.tf", "terraform {\n  backend \"http\" {}\n}\n");
+        assert!(backend.declares_backend());
+        assert!(!file("main.tf", "resource \"null\" \"x\" {}\n").declares_backend());
+        assert!(!file("README.md", "backend \"http\"").declares_backend());
+        let entry = Entry::opted_out(&backend);
+        assert!(entry.skip);
+        assert_eq!(entry.sha256, "abc");
+        assert_eq!(entry.base.as_deref(), Some(backend.content.as_str()));
+    }
 
     fn sample() -> TemplateLock {
         let mut files = BTreeMap::new();

@@ -54,6 +54,14 @@ pub(crate) struct TemplateFile {
     pub executable: bool,
 }
 
+impl TemplateFile {
+    /// A `*.tf` file declaring a backend (of any type): a repository may hold one only, and
+    /// a repository of roots none at its top.
+    pub(crate) fn declares_backend(&self) -> bool {
+        self.path.ends_with(".tf") && self.content.contains("backend \"")
+    }
+}
+
 impl Template {
     /// How conflict markers and messages name this version: `template 2 (1a2b3c4d)`.
     pub(crate) fn label(&self) -> String {

@@ -337,10 +337,7 @@ fn readme_mentions_make(dir: &Path) -> bool {
 fn skip_second_backend(dir: &Path, template: &Template) -> BTreeMap<String, Entry> {
     let mut skipped = BTreeMap::new();
     for file in &template.files {
-        if !file.path.ends_with(".tf")
-            || !file.content.contains("backend \"")
-            || dir.join(&file.path).exists()
-        {
+        if !file.declares_backend() || dir.join(&file.path).exists() {
             continue;
         }
         let Ok(entries) = std::fs::read_dir(dir) else {
@@ -355,16 +352,7 @@ fn skip_second_backend(dir: &Path, template: &Template) -> BTreeMap<String, Entr
                     .is_ok_and(|text| text.contains("backend \""))
         });
         if declared {
-            skipped.insert(
-                file.path.clone(),
-                Entry {
-                    policy: file.policy,
-                    sha256: file.sha256.clone(),
-                    base: Some(file.content.clone()),
-                    skip: true,
-                    executable: file.executable,
-                },
-            );
+            skipped.insert(file.path.clone(), Entry::opted_out(file));
         }
     }
     skipped
