@@ -129,9 +129,9 @@ impl Summary {
     }
 }
 
-/// What a plan file does, read with `show -json` when it was made (terraform 1.0 reads the
-/// remote state to show a plan, so reading it again at apply time would be one more GitLab
-/// call, and fail as a stale plan would), bound to the file by its SHA-256.
+/// What a plan file does: terraform's own verdict (`show -json`), read by the process about
+/// to apply it, never taken from a file (`.tfw/plans/` is as writable as the plan), and bound
+/// to the bytes it judged by their SHA-256.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct PlanChanges {
     pub plan_sha256: String,
@@ -201,10 +201,15 @@ pub(crate) struct PlanMeta {
     pub summary: Summary,
     pub destroy: bool,
     pub tfw_version: String,
-    /// Absent in plans saved by an older tfw, or when `show -json` failed: the gate reads the
-    /// plan itself then.
+    /// The SHA-256 of the plan file as terraform wrote it: the file whose output was shown
+    /// is the file applied (empty in plans saved by an older tfw).
     #[serde(default)]
-    pub changes: Option<PlanChanges>,
+    pub plan_sha256: String,
+    /// terraform said "No changes." (or `-detailed-exitcode` exited 0): `tfw --all apply`
+    /// leaves the root alone without reading the plan. Anything else (an output, a `forget`,
+    /// which terraform 1.11 counts nowhere in "Plan: ...") is read and judged.
+    #[serde(default)]
+    pub no_changes: bool,
 }
 
 pub(crate) struct PlanFiles {

@@ -12,6 +12,9 @@ use crate::support::Sandbox;
 
 pub(crate) const TERRAFORM_1_11: &str = "/usr/local/bin/terraform";
 
+/// `terraform_data.r` no longer managed here but left running (Terraform 1.7+).
+pub(crate) const FORGET_ALL_TF: &str = "terraform {\n  backend \"http\" {}\n}\n\nremoved {\n  from = terraform_data.r\n  lifecycle {\n    destroy = false\n  }\n}\n";
+
 /// `n` resources; with `wait`, creating them waits (at most two minutes) for a file `go` in
 /// the working directory, so a test can act while the apply holds the lock.
 pub(crate) fn resources_tf(n: usize, wait: bool) -> String {
@@ -305,10 +308,7 @@ fn forgetting_resources_of_prod_needs_allow_protected() {
         return;
     };
     let before = sandbox.gitlab.versions("42", "prod");
-    sandbox.write(
-        "main.tf",
-        "terraform {\n  backend \"http\" {}\n}\n\nremoved {\n  from = terraform_data.r\n  lifecycle {\n    destroy = false\n  }\n}\n",
-    );
+    sandbox.write("main.tf", FORGET_ALL_TF);
     sandbox
         .tfw(&["--state", "prod", "apply", "--auto-approve"])
         .run()

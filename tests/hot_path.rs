@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use crate::support::{Sandbox, git};
 
 /// A logging stand-in for `name` on the sandbox PATH that runs the real program.
-fn counted(sandbox: &Sandbox, name: &str, real: &Path) -> PathBuf {
+pub(crate) fn counted(sandbox: &Sandbox, name: &str, real: &Path) -> PathBuf {
     let log = sandbox.home.path().join(format!("{name}.calls"));
     // The sandbox's terraform is a symlink to the shared real one: never write through it.
     let _ = std::fs::remove_file(sandbox.bin.join(name));
@@ -24,7 +24,7 @@ fn counted(sandbox: &Sandbox, name: &str, real: &Path) -> PathBuf {
     log
 }
 
-fn calls(log: &Path, needle: &str) -> usize {
+pub(crate) fn calls(log: &Path, needle: &str) -> usize {
     std::fs::read_to_string(log)
         .unwrap_or_default()
         .lines()

@@ -13,7 +13,7 @@ use crate::support::{Sandbox, git, gitlab};
 
 /// A repository with `envs/prod` (protected) and `envs/staging`, each on its own state
 /// (`{root}`), with `n` resources each; `None` without Terraform 1.4+.
-fn infra(test: &str, n: usize) -> Option<Sandbox> {
+pub(crate) fn infra(test: &str, n: usize) -> Option<Sandbox> {
     if terraform_minor().is_none_or(|m| m < 4) {
         eprintln!("skipped {test}: no Terraform >= 1.4 at {TERRAFORM_1_11}");
         return None;
@@ -40,12 +40,12 @@ fn infra(test: &str, n: usize) -> Option<Sandbox> {
 }
 
 /// The rows of the last table (`ROOT ...` up to the end), root first.
-fn last_table(stderr: &str) -> Vec<String> {
+pub(crate) fn last_table(stderr: &str) -> Vec<String> {
     let start = stderr.rfind("\nROOT ").map_or(0, |i| i + 1);
     stderr[start..].lines().skip(1).map(String::from).collect()
 }
 
-fn row<'a>(rows: &'a [String], root: &str) -> &'a str {
+pub(crate) fn row<'a>(rows: &'a [String], root: &str) -> &'a str {
     rows.iter()
         .find(|r| r.starts_with(root))
         .unwrap_or_else(|| panic!("no row for {root}: {rows:?}"))

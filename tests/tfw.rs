@@ -42,6 +42,7 @@ mod interrupts;
 mod locks;
 mod masking;
 mod pipes;
+mod plan_verdict;
 mod prompt;
 mod protection;
 mod roots;

@@ -37,6 +37,10 @@ pub(crate) struct ApplyArgs {
     /// and confirmed; any other file is refused
     #[arg(long, hide = true, value_name = "SHA256")]
     pub(crate) reviewed_plan: Option<String>,
+    /// Set by `tfw --all apply` before its question: print terraform's verdict (`show -json`)
+    /// of the saved plan file with this SHA-256 as JSON on stdout, and apply nothing
+    #[arg(long, hide = true, value_name = "SHA256", conflicts_with_all = ["reviewed_plan", "auto_approve"])]
+    pub(crate) verdict: Option<String>,
     #[command(flatten)]
     pub(crate) pass: PassThrough,
 }

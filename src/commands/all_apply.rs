@@ -48,6 +48,8 @@ pub(super) fn run(ctx: &Context, cli: &Cli, args: &ApplyArgs) -> Result<ExitCode
         }
     }
     let reviews: Vec<Review> = resolved.iter().map(review).collect();
+    // Only a plan that passed every check that needs no terraform is read by it.
+    let reviews = super::all_verdict::read_all(reviews, &resolved, cli, &printer)?;
     let state_of = |i: usize| {
         resolved[i]
             .state
@@ -63,6 +65,7 @@ pub(super) fn run(ctx: &Context, cli: &Cli, args: &ApplyArgs) -> Result<ExitCode
                 Review::Apply { .. } => "apply".into(),
                 Review::Skip { why, .. } => why.clone(),
                 Review::Stale(why) => format!("refused: {why}"),
+                Review::Unread { .. } => unreachable!("every saved plan was read"),
             };
             row(&resolved[i].root.path, state_of(i), one, plan)
         })

@@ -16,6 +16,10 @@ use crate::session::{Approval, Root, Session, rules};
 use crate::states::target;
 
 pub(super) fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
+    // `tfw --all apply`'s child that only reads its root's plan, before the question.
+    if let Some(sha256) = &args.verdict {
+        return super::all_verdict::child(ctx, sha256);
+    }
     // CI applies only a saved plan, and nobody can confirm there: refused before anything is
     // contacted. Elsewhere, without a terminal, the plan is still made and shown; the gate
     // then names the flag that confirms it.

@@ -4,6 +4,7 @@
 mod adopt;
 mod all;
 mod all_apply;
+mod all_verdict;
 mod apply;
 mod ci;
 mod clean;

@@ -9,6 +9,7 @@ use anyhow::Result;
 use crate::cli::PlanArgs;
 use crate::context::Context;
 use crate::exit::ExitCode;
+use crate::plans::Summary;
 use crate::session::{Root, Session};
 use crate::states::target;
 
@@ -29,6 +30,9 @@ pub(super) fn run(ctx: &Context, args: &PlanArgs) -> Result<ExitCode> {
     {
         ctx.printer
             .status(&format!("`{}` applies exactly this plan", ctx.tfw("apply")));
+    }
+    if let Some(meta) = &made.meta {
+        warn_protected(ctx, &meta.state, &meta.summary);
     }
     if let (Some(meta), Some(path)) = (&made.meta, &args.json) {
         // The counts come from terraform's own plan output (no second terraform run on the
@@ -53,4 +57,17 @@ fn lock_refused_by_rule(ctx: &Context, backend: &crate::backend::Backend) -> boo
         state = backend.state_name()
     ));
     true
+}
+
+/// Said when the plan is reviewed, from terraform's counts (a replace counts in "to destroy"):
+/// the gate will refuse it. The gate itself reads the plan file before any apply, since the
+/// counts are not a verdict of the file (and say nothing of a `forget`).
+fn warn_protected(ctx: &Context, state: &str, summary: &Summary) {
+    if summary.destroy == 0 || !ctx.settings.project.is_protected(state) {
+        return;
+    }
+    ctx.printer.warning(&format!(
+        "`{state}` is protected and this plan destroys or replaces {} resource(s): `tfw apply` refuses it without `--allow-protected`",
+        summary.destroy
+    ));
 }

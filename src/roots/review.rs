@@ -1,8 +1,12 @@
-//! Before `tfw --all apply` asks anything: what each root's saved plan is, judged from the
-//! verdict `tfw plan` recorded for those very bytes (its SHA-256). Only a plan that was
-//! saved, reviewed and is still fresh is applied, so the one question covers exactly what
-//! will run; a root whose plan cannot be applied stops the whole run before the question
-//! (the person approves all of it or nothing), and a root without a plan is left alone.
+//! Before `tfw --all apply` asks anything: what each root's saved plan is. First what needs
+//! no terraform (the plan's metadata: made by `tfw plan` for this state, binary and
+//! configuration; its file the one `tfw plan` saved, by SHA-256; terraform said "No
+//! changes."), then terraform's own verdict of each remaining plan file (`show -json`, one
+//! child `tfw -C ROOT apply --verdict SHA256` per root, `commands::all_verdict`). Only a
+//! plan that was saved, reviewed and is still fresh is applied, so the one question covers
+//! exactly what will run; a root whose plan cannot be applied stops the whole run before the
+//! question (the person approves all of it or nothing), and a root without a plan is left
+//! alone.
 
 use crate::plans::{self, PlanChanges, PlanMeta};
 use crate::roots::Resolved;
@@ -12,6 +16,13 @@ pub(crate) enum Review {
     Apply {
         meta: Box<PlanMeta>,
         changes: Box<PlanChanges>,
+        protected: bool,
+    },
+    /// Fresh and saved by `tfw plan`, with changes: terraform's verdict of the file with this
+    /// SHA-256 decides (then `Apply`, `Skip` or `Stale`).
+    Unread {
+        meta: Box<PlanMeta>,
+        sha256: String,
         protected: bool,
     },
     /// Not applied, and not a failure: no saved plan, or one with nothing to do.
@@ -26,7 +37,7 @@ pub(crate) enum Review {
 impl Review {
     pub(crate) fn meta(&self) -> Option<&PlanMeta> {
         match self {
-            Review::Apply { meta, .. } => Some(meta),
+            Review::Apply { meta, .. } | Review::Unread { meta, .. } => Some(meta),
             Review::Skip { meta, .. } => meta.as_deref(),
             Review::Stale(_) => None,
         }
@@ -34,7 +45,7 @@ impl Review {
 }
 
 /// One root's saved plan, judged without running terraform (its version comes from
-/// the engine's cache).
+/// the engine's cache): `Unread` when only terraform's verdict can tell.
 pub(crate) fn review(one: &Resolved) -> Review {
     let Some(state) = &one.state else {
         return skip("no state (see `tfw roots`): no saved plan", None);
@@ -52,18 +63,20 @@ pub(crate) fn review(one: &Resolved) -> Review {
             one.root.path
         ));
     }
-    let Some(changes) = meta.changes.clone() else {
+    if meta.plan_sha256.is_empty() {
         return Review::Stale(
-            "its plan was never read (`show -json` failed when it was made), so nobody saw what it does".into(),
+            "its plan was saved by an older tfw, which kept no hash of the file: plan it again"
+                .into(),
         );
-    };
-    if plans::plan_sha256(&files.plan).as_deref() != Some(changes.plan_sha256.as_str()) {
+    }
+    let Some(sha256) = plans::plan_sha256(&files.plan).filter(|sha| *sha == meta.plan_sha256)
+    else {
         return Review::Stale(format!(
             "its plan file changed after it was reviewed (made at {}): `{}`",
             meta.created,
             files.plan.display()
         ));
-    }
+    };
     let (Some(backend), _) = one.settings.backend() else {
         return Review::Stale("its GitLab settings are incomplete (see `tfw roots`)".into());
     };
@@ -75,13 +88,43 @@ pub(crate) fn review(one: &Resolved) -> Review {
     {
         return Review::Stale(format!("its plan is stale: {why}"));
     }
-    if changes.summary.is_empty() && changes.outputs.is_empty() {
+    if meta.no_changes {
         return skip("no changes: nothing to apply", Some(meta));
     }
-    Review::Apply {
+    Review::Unread {
         protected: one.settings.project.is_protected(&state.value),
         meta: Box::new(meta),
+        sha256,
+    }
+}
+
+/// An `Unread` plan once terraform has judged it (`changes`, for the file whose SHA-256
+/// the review found).
+pub(crate) fn judged(review: Review, changes: PlanChanges) -> Review {
+    let Review::Unread {
+        meta,
+        sha256,
+        protected,
+    } = review
+    else {
+        return review;
+    };
+    if changes.plan_sha256 != sha256 {
+        return Review::Stale(format!(
+            "its plan file changed while it was read (reviewed SHA-256 {sha256}, judged {})",
+            changes.plan_sha256
+        ));
+    }
+    if !changes.has_work() {
+        return Review::Skip {
+            why: "no changes: nothing to apply".into(),
+            meta: Some(meta),
+        };
+    }
+    Review::Apply {
+        meta,
         changes: Box::new(changes),
+        protected,
     }
 }
 

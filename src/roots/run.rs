@@ -68,6 +68,31 @@ pub(crate) fn run_all(
     printer: &Printer,
     failed: impl Fn(i32) -> bool + Sync,
 ) -> Result<(Vec<Ended>, Option<i32>)> {
+    let (ended, signal) = pool(jobs, options, printer, failed, false)?;
+    Ok((ended.into_iter().map(|(end, _)| end).collect(), signal))
+}
+
+/// The same for children whose stdout is data for tfw (a verdict as JSON): returned with
+/// how each ended, never printed; their stderr is shown, as a block, only for a child that
+/// failed (`--stream` does not apply).
+pub(crate) fn capture_all(
+    jobs: Vec<Job>,
+    options: &Options,
+    printer: &Printer,
+) -> Result<(Ends, Option<i32>)> {
+    pool(jobs, options, printer, |code| code != 0, true)
+}
+
+/// How each child ended, with its stdout when it was captured.
+pub(crate) type Ends = Vec<(Ended, Vec<u8>)>;
+
+fn pool(
+    jobs: Vec<Job>,
+    options: &Options,
+    printer: &Printer,
+    failed: impl Fn(i32) -> bool + Sync,
+    capture: bool,
+) -> Result<(Ends, Option<i32>)> {
     let program = std::env::current_exe()?;
     // This pool answers signals itself, and must not be cut short by tfw's own handler.
     crate::runner::signals::hand_over();
@@ -84,7 +109,11 @@ pub(crate) fn run_all(
         })
     };
     let next = AtomicUsize::new(0);
-    let ended: Vec<Mutex<Ended>> = jobs.iter().map(|_| Mutex::new(Ended::Skipped)).collect();
+    let ended: Vec<Mutex<(Ended, Vec<u8>)>> = jobs
+        .iter()
+        .map(|_| Mutex::new((Ended::Skipped, Vec::new())))
+        .collect();
+    let stream = options.stream && !capture;
     let out = Mutex::new(());
     std::thread::scope(|scope| {
         for _ in 0..options.jobs.max(1).min(jobs.len().max(1)) {
@@ -95,15 +124,16 @@ pub(crate) fn run_all(
                     if shared.stop.load(Ordering::SeqCst) {
                         continue;
                     }
-                    let Some(result) =
-                        run_one(&program, job, options.stream, &shared, printer, &out)
+                    let mode = Mode { stream, capture };
+                    let Some((result, stdout)) =
+                        run_one(&program, job, mode, &shared, printer, &out)
                     else {
                         continue;
                     };
                     if options.fail_fast && failed(result) {
                         shared.stop.store(true, Ordering::SeqCst);
                     }
-                    *ended[index].lock().unwrap() = Ended::Exited(result);
+                    *ended[index].lock().unwrap() = (Ended::Exited(result), stdout);
                 }
             });
         }
@@ -148,16 +178,25 @@ fn forward(shared: &Shared, signal: i32, printer: &Printer) {
     }
 }
 
-/// One root: the child tfw, its output kept (or streamed), its exit code; `None` when the
-/// run was stopped before it started.
+/// How a child's output is handled: streamed with its root as prefix, or kept and printed
+/// as one block; with `capture`, its stdout is returned instead of printed.
+#[derive(Clone, Copy)]
+struct Mode {
+    stream: bool,
+    capture: bool,
+}
+
+/// One root: the child tfw, its output kept (or streamed), its exit code and, when
+/// captured, its stdout; `None` when the run was stopped before it started.
 fn run_one(
     program: &PathBuf,
     job: &Job,
-    stream: bool,
+    mode: Mode,
     shared: &Shared,
     printer: &Printer,
     out: &Mutex<()>,
-) -> Option<i32> {
+) -> Option<(i32, Vec<u8>)> {
+    let Mode { stream, capture } = mode;
     let mut command = Command::new(program);
     command
         .args(&job.args)
@@ -176,7 +215,7 @@ fn run_one(
             drop(running);
             let _guard = out.lock().unwrap();
             printer.error(&format!("{}: cannot start tfw: {err}", job.label));
-            return Some(1);
+            return Some((1, Vec::new()));
         }
     };
     let pid = child.id();
@@ -234,14 +273,28 @@ fn run_one(
             .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)),
         Err(_) => 1,
     };
-    if !stream {
-        let _guard = out.lock().unwrap();
-        write(true, format!("\n==> {}\n", job.label).as_bytes());
-        for (is_err, line) in lines.lock().unwrap().iter() {
-            write(*is_err, line);
+    let lines = std::mem::take(&mut *lines.lock().unwrap());
+    if capture {
+        let (stdout, stderr): (Vec<Line>, Vec<Line>) =
+            lines.into_iter().partition(|(is_err, _)| !is_err);
+        if code != 0 {
+            print_block(&job.label, &stderr, out);
         }
+        return Some((code, stdout.into_iter().flat_map(|(_, l)| l).collect()));
     }
-    Some(code)
+    if !stream {
+        print_block(&job.label, &lines, out);
+    }
+    Some((code, Vec::new()))
+}
+
+/// A child's output as one block under its root's name, never interleaved with another's.
+fn print_block(label: &str, lines: &[Line], out: &Mutex<()>) {
+    let _guard = out.lock().unwrap();
+    write(true, format!("\n==> {label}\n").as_bytes());
+    for (is_err, line) in lines {
+        write(*is_err, line);
+    }
 }
 
 /// A closed terminal must not stop the run: write errors are ignored.

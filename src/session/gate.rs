@@ -33,7 +33,7 @@ pub(crate) struct Approval<'a> {
 impl Approval<'_> {
     /// The plan about to be applied is not the one `tfw --all apply` confirmed: a refusal
     /// naming both hashes. Checked by the gate and again just before terraform starts.
-    pub(crate) fn refuse_other_plan(&self, plan: &Path, state: &str) -> Result<()> {
+    fn refuse_other_plan(&self, plan: &Path, state: &str) -> Result<()> {
         let Some(reviewed) = self.reviewed else {
             return Ok(());
         };
@@ -51,11 +51,40 @@ impl Approval<'_> {
     }
 }
 
+/// Just before terraform applies the file: still the bytes the gate judged (and, under
+/// `tfw --all apply`, the ones that were confirmed). A refusal names both hashes.
+pub(crate) fn still_judged(
+    plan: &Path,
+    changes: &PlanChanges,
+    approval: &Approval,
+    state: &str,
+) -> Result<()> {
+    approval.refuse_other_plan(plan, state)?;
+    let actual = plans::plan_sha256(plan);
+    if actual.as_deref() == Some(changes.plan_sha256.as_str()) {
+        return Ok(());
+    }
+    let now = actual.map_or_else(|| "gone".to_string(), |sha| format!("SHA-256 {sha}"));
+    Err(Problem::error(format!(
+        "the plan file for `{state}` changed after the gate read it (judged SHA-256 {}, now {now}): refused, nothing was changed",
+        changes.plan_sha256
+    ))
+    .at(plan, None)
+    .hint("run `tfw plan` again, review it, then apply")
+    .into())
+}
+
 impl PlanChanges {
     /// Destroys, replaces, or stops managing (`forget`) anything: what a protected state
     /// must not undergo without `--allow-protected`.
     pub(crate) fn destructive(&self) -> bool {
         !self.destroyed.is_empty() || !self.replaced.is_empty() || !self.forgotten.is_empty()
+    }
+
+    /// Anything for `apply` to do: a resource, an output, or a resource to forget (which
+    /// terraform's "Plan: ..." line does not count).
+    pub(crate) fn has_work(&self) -> bool {
+        !self.summary.is_empty() || !self.outputs.is_empty() || !self.forgotten.is_empty()
     }
 
     /// "  destroy  a.b" lines, the first `LISTED`, then "  ... and N more".
@@ -85,19 +114,31 @@ impl PlanChanges {
     }
 }
 
-/// What the plan file does: as judged when it was made, if that judgement is for these very
-/// bytes; otherwise read now with `show -json`.
+/// What the plan file does, in terraform's own words: `show -json` of the file, now, by the
+/// process that will apply it. Never a verdict read from `.tfw/plans/` (a file anyone who
+/// can swap the plan can also write). The bytes are hashed before and after terraform reads
+/// them, so the verdict is bound to one content; `Session::apply` checks that content again
+/// just before terraform applies it.
 pub(crate) fn read(session: &Session, plan: &Path) -> Result<PlanChanges> {
     let state = session.state();
-    let sha = plans::plan_sha256(plan).unwrap_or_default();
-    let judged = plans::files_for(session.ctx.dir(), state)
-        .load_meta()
-        .and_then(|meta| meta.changes)
-        .filter(|changes| !sha.is_empty() && changes.plan_sha256 == sha);
-    if let Some(changes) = judged {
-        return Ok(changes);
-    }
-    match session.show_json(plan) {
+    let before = plans::plan_sha256(plan);
+    let shown = session.show_json(plan);
+    let after = plans::plan_sha256(plan);
+    let sha = match (before, after) {
+        (Some(before), Some(after)) if before == after => before,
+        _ => {
+            return Err(Problem::error(format!(
+                "the plan file for `{state}` changed while terraform was reading it: refused, nothing was changed"
+            ))
+            .at(plan, None)
+            .hint(format!(
+                "run `{}` again, review it, then apply",
+                session.ctx.tfw("plan")
+            ))
+            .into());
+        }
+    };
+    match shown {
         Ok(shown) => Ok(PlanChanges::from_show_json(&shown, sha)),
         // terraform said why (a stale plan, GitLab failing): explained, and the plan is
         // withdrawn, as the apply terraform refused would have consumed it.
@@ -119,6 +160,30 @@ pub(crate) fn read(session: &Session, plan: &Path) -> Result<PlanChanges> {
     }
 }
 
+/// The plan file is not the one `tfw plan` saved and showed: someone wrote another plan in
+/// its place (`tfw exec -- plan -out`, terraform itself, a copy). Refused rather than judged,
+/// since the counts printed for the saved plan would not be this file's.
+fn refuse_replaced(session: &Session, plan: &Path) -> Result<()> {
+    let state = session.state();
+    let Some(meta) = plans::files_for(session.ctx.dir(), state).load_meta() else {
+        return Ok(());
+    };
+    let actual = plans::plan_sha256(plan).unwrap_or_default();
+    if meta.plan_sha256.is_empty() || meta.plan_sha256 == actual {
+        return Ok(());
+    }
+    Err(Problem::error(format!(
+        "the plan file for `{state}` is not the one `tfw plan` saved at {} (SHA-256 {}, now {actual}): refused, nothing was changed",
+        meta.created, meta.plan_sha256
+    ))
+    .at(plan, None)
+    .hint(format!(
+        "run `{}` again and review it; a plan made another way is not applied by tfw",
+        session.ctx.tfw("plan")
+    ))
+    .into())
+}
+
 /// Whether the gate refused the plan (then it is withdrawn) or could not look at it.
 pub(crate) struct Refused;
 
@@ -134,6 +199,7 @@ pub(crate) fn check(
     approval
         .refuse_other_plan(plan, session.state())
         .map_err(|err| (err, Some(Refused)))?;
+    refuse_replaced(session, plan).map_err(|err| (err, Some(Refused)))?;
     let changes = read(session, plan).map_err(|err| (err, None))?;
     judge(session, changes, approval, action).map_err(|err| (err, Some(Refused)))
 }

@@ -100,7 +100,8 @@ impl<'a> Session<'a> {
     }
 
     /// `show -json PLAN`, parsed; terraform's outcome when it could not show it (terraform
-    /// 1.0 reads the remote state to show a plan, and fails on a stale one).
+    /// 1.0 reads the remote state to show a plan, and fails on a stale one; 1.11 reads the
+    /// file alone, and `apply` refuses a stale plan itself).
     pub(crate) fn show_json(&self, plan: &Path) -> Result<serde_json::Value, Option<Outcome>> {
         let args: Vec<OsString> = vec!["show".into(), "-json".into(), plan.into()];
         let outcome = self
@@ -123,12 +124,15 @@ impl<'a> Session<'a> {
             crate::screen::discard_on_interrupt(vec![files.plan.clone(), files.meta.clone()]);
         let judged = gate::check(self, &files.plan, approval, action);
         drop(discard);
-        if let Err((err, refused)) = judged {
-            if refused.is_some() {
-                files.remove();
+        let changes = match judged {
+            Ok(changes) => changes,
+            Err((err, refused)) => {
+                if refused.is_some() {
+                    files.remove();
+                }
+                return Err(err);
             }
-            return Err(err);
-        }
+        };
         self.backup()?;
         let mut args: Vec<OsString> = vec!["apply".into(), "-input=false".into()];
         args.extend(self.ctx.color_args());
@@ -139,7 +143,7 @@ impl<'a> Session<'a> {
         rules::refuse_unlocked_write(&self.ctx.settings, &self.backend, &["apply"], team, &what)?;
         args.extend(team.iter().map(OsString::from));
         // Again now, after the backup: the file terraform reads must still be the one judged.
-        if let Err(err) = approval.refuse_other_plan(&files.plan, self.state()) {
+        if let Err(err) = gate::still_judged(&files.plan, &changes, approval, self.state()) {
             files.remove();
             return Err(err);
         }

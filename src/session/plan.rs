@@ -1,6 +1,8 @@
 //! The plan step: `plan -out` for the session's state, its metadata saved next to it so
 //! `tfw apply` applies exactly what was reviewed, and the change summary read from
-//! terraform's own output (no second run).
+//! terraform's own output. One terraform process: the verdict the gate needs (`show -json`)
+//! is read by whichever command applies the plan, for the bytes it applies (see
+//! `session::gate`), not here, where most plans are only looked at.
 
 use std::ffi::OsString;
 
@@ -8,7 +10,7 @@ use anyhow::Result;
 use console::Style;
 
 use crate::context::Context;
-use crate::plans::{self, PlanChanges, PlanMeta, Summary};
+use crate::plans::{self, PlanMeta, Summary};
 use crate::runner::{Outcome, Output};
 use crate::safety;
 use crate::session::Session;
@@ -87,14 +89,9 @@ pub(crate) fn make(
         // wrong "0 changes" in a review is worse than one more terraform run.
         None => summary_from_show(session, &files.plan)?,
     };
-    // Judged now, while the state it was made against is the remote one (see PlanChanges).
-    let changes = session.show_json(&files.plan).ok().map(|shown| {
-        PlanChanges::from_show_json(&shown, plans::plan_sha256(&files.plan).unwrap_or_default())
-    });
-    if changes.is_none() {
-        ctx.printer
-            .debug("`show -json` could not read the plan: the gate reads it again before applying");
-    }
+    // The file whose output was just shown: `apply` refuses any other bytes in its place.
+    let plan_sha256 = plans::plan_sha256(&files.plan).unwrap_or_default();
+    let no_changes = (detailed && outcome.code == 0) || said_no_changes(&outcome.stdout);
     let info = engine.info()?;
     let meta = PlanMeta {
         state: backend.state_name().to_string(),
@@ -107,7 +104,8 @@ pub(crate) fn make(
         summary,
         destroy,
         tfw_version: env!("CARGO_PKG_VERSION").into(),
-        changes,
+        plan_sha256,
+        no_changes,
     };
     // Unflushed: losing it in a power cut means "no saved plan", so apply plans again.
     crate::fsutil::write_atomic_unflushed(&files.meta, &serde_json::to_vec_pretty(&meta)?, 0o600)?;
@@ -116,6 +114,14 @@ pub(crate) fn make(
         outcome,
         meta: Some(meta),
     })
+}
+
+/// terraform's own "No changes." line, at the start of a line as terraform prints it (a
+/// value in the diff that happens to say so is indented).
+fn said_no_changes(stdout: &str) -> bool {
+    crate::runner::strip_ansi(stdout)
+        .lines()
+        .any(|line| line.starts_with("No changes."))
 }
 
 fn summary_from_show(session: &Session, plan: &std::path::Path) -> Result<Summary> {
