@@ -6,7 +6,7 @@
 //! What the pipeline test cannot show: a plan with resources. Terraform 1.0.3 has no built-in
 //! managed resource and no provider can be downloaded here, so the pipeline's plan has output
 //! changes only and its report is `0/0/0`; the counting itself is unit-tested on real
-//! `show -json` output in `src/plans.rs`.
+//! `show -json` output in `src/plans/tests.rs`.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
