@@ -382,16 +382,28 @@ fn signals_to_a_hanging_apply_become_one_sigint_and_tfw_waits() {
 fn ctrl_c_during_tfws_own_call_stops_at_once_and_changes_nothing() {
     let (sandbox, before) = applied_once();
     sandbox.tfw(&["plan"]).run().success();
-    // The backup download (tfw's own call, before terraform applies) never gets an answer.
+    // The backup download (tfw's own call, before terraform applies) never gets an answer;
+    // the one before it is terraform 1.0 reading the state to show the plan to the gate.
+    sandbox
+        .gitlab
+        .fault(Fault::pass(Route::State).method("GET").times(1));
     sandbox
         .gitlab
         .fault(Fault::hang(Route::State, Duration::from_secs(60)).method("GET"));
     sandbox.gitlab.clear_requests();
     let child = sandbox.tfw(APPLY).env("TFW_HTTP_TIMEOUT", "60").spawn();
-    let seen = sandbox
-        .gitlab
-        .wait_for_request(Duration::from_secs(60), |r| r.method == "GET");
-    assert!(seen.is_some());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let state_gets = || {
+        let requests = sandbox.gitlab.requests();
+        requests
+            .iter()
+            .filter(|r| r.method == "GET" && r.url.contains("/terraform/state/"))
+            .count()
+    };
+    while state_gets() < 2 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(state_gets(), 2, "{:?}", sandbox.gitlab.requests());
     signal(child.id(), libc::SIGINT);
     let out = wait_with_output(child, Duration::from_secs(30));
     // No terraform to wait for: tfw stops as the shell expects, by the signal (or 130).

@@ -32,8 +32,9 @@ enum After {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Setup {
     Normal,
-    /// `tfw plan` ran first: `tfw apply` then uses the saved plan, so the first request is
-    /// tfw's own backup download.
+    /// `tfw plan` ran first: `tfw apply` then uses the saved plan, so the first state
+    /// download is terraform's (1.0 reads the state to show the plan to the gate) and the
+    /// second tfw's own backup.
     SavedPlan,
     UnknownToken,
     MissingProject,
@@ -269,6 +270,12 @@ fn terraform_cases() -> Vec<Case> {
     ]
 }
 
+/// The state download terraform 1.0 makes to show the saved plan (the gate's `show -json`)
+/// goes through; `fault` hits the next one, tfw's own backup.
+fn after_the_gates_read(fault: Fault) -> Vec<Fault> {
+    vec![Fault::pass(Route::State).method("GET").times(1), fault]
+}
+
 /// Faults on tfw's own calls: the backup before an apply, the lock holder lookup, doctor.
 fn tfw_cases() -> Vec<Case> {
     use After::*;
@@ -277,7 +284,7 @@ fn tfw_cases() -> Vec<Case> {
         case(
             "backup: no answer",
             SavedPlan,
-            vec![Fault::hang(Route::State, Duration::from_secs(30)).method("GET")],
+            after_the_gates_read(Fault::hang(Route::State, Duration::from_secs(30)).method("GET")),
             APPLY,
             ("did not answer in time", "TFW_HTTP_TIMEOUT"),
             Unchanged,
@@ -285,7 +292,7 @@ fn tfw_cases() -> Vec<Case> {
         case(
             "backup: truncated answer",
             SavedPlan,
-            vec![Fault::truncate(Route::State).method("GET")],
+            after_the_gates_read(Fault::truncate(Route::State).method("GET")),
             APPLY,
             ("broke before the whole answer arrived", "try again"),
             Unchanged,
@@ -293,7 +300,7 @@ fn tfw_cases() -> Vec<Case> {
         case(
             "backup: 500",
             SavedPlan,
-            vec![Fault::status(Route::State, 500).method("GET")],
+            after_the_gates_read(Fault::status(Route::State, 500).method("GET")),
             APPLY,
             ("GitLab answered 500", "try again in a moment"),
             Unchanged,
@@ -301,7 +308,7 @@ fn tfw_cases() -> Vec<Case> {
         case(
             "backup: 401",
             SavedPlan,
-            vec![Fault::status(Route::State, 401).method("GET")],
+            after_the_gates_read(Fault::status(Route::State, 401).method("GET")),
             APPLY,
             (
                 "does not know the token in `TF_HTTP_PASSWORD`",

@@ -140,12 +140,15 @@ pub(crate) fn read(session: &Session, plan: &Path) -> Result<PlanChanges> {
     };
     match shown {
         Ok(shown) => Ok(PlanChanges::from_show_json(&shown, sha)),
+        // Interrupted: nobody refused the plan, so it stays for the next try.
+        Err(Some(outcome)) if outcome.interrupted => {
+            Err(crate::problem::Exit(outcome.exit_code()).into())
+        }
         // terraform said why (a stale plan, GitLab failing): explained, and the plan is
         // withdrawn, as the apply terraform refused would have consumed it.
         Err(Some(outcome)) => {
-            if !outcome.interrupted {
-                crate::diagnose::report(&session.ctx.printer, &session.ctx.settings, &session.backend, &outcome, "apply");
-            }
+            let ctx = session.ctx;
+            crate::diagnose::report(&ctx.printer, &ctx.settings, &session.backend, &outcome, "apply");
             plans::files_for(session.ctx.dir(), state).remove();
             Err(crate::problem::Exit(outcome.exit_code()).into())
         }

@@ -81,6 +81,12 @@ impl Fault {
         Fault::new(route, FaultAction::Truncate)
     }
 
+    /// Handles the request normally: with `.times(n)`, lets the first n matching requests
+    /// through to a rule added after it (rules are tried in order).
+    pub fn pass(route: Route) -> Fault {
+        Fault::new(route, FaultAction::Delay(Duration::ZERO))
+    }
+
     /// Only requests with this HTTP method (case-insensitive).
     pub fn method(mut self, method: &str) -> Fault {
         self.method = Some(method.to_ascii_uppercase());
