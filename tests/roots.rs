@@ -69,6 +69,35 @@ fn protections_at_the_repository_root_hold_under_chdir() {
     assert_eq!(env_json(&out)["protected"], false, "{}", out.all());
 }
 
+/// A sub-folder's file (or a `[roots]` table) replacing the defaults would unprotect `prod`
+/// for that root alone: only the repository root's file may.
+#[test]
+fn a_nested_tfw_toml_never_drops_the_default_protections() {
+    let sandbox = repo();
+    let env = sandbox.seed_env_text("alice", gitlab::ALICE_TOKEN, "dev-alice");
+    sandbox.write("envs/prod/.env", env);
+    let protected = |state: &str| {
+        let out = sandbox
+            .tfw(&["-C", "envs/prod", "--state", state, "env", "--json"])
+            .run();
+        let _ = out.status();
+        env_json(&out)["protected"].clone()
+    };
+    for nested in ["protected = []\n", "protected = [\"dev-shared\"]\n"] {
+        sandbox.write("envs/prod/tfw.toml", nested);
+        assert_eq!(protected("prod"), true, "{nested}");
+        assert_eq!(protected("staging-eu"), true, "{nested}");
+    }
+    assert_eq!(protected("dev-shared"), true);
+    sandbox.write("envs/prod/tfw.toml", "");
+    sandbox.write("tfw.toml", "[roots.\"envs/prod\"]\nprotected = []\n");
+    assert_eq!(protected("prod"), true);
+    // The repository's own file still replaces them, as documented.
+    sandbox.write("tfw.toml", "protected = [\"live-*\"]\n");
+    assert_eq!(protected("prod"), false);
+    assert_eq!(protected("live-eu"), true);
+}
+
 #[test]
 fn ci_keeps_the_repository_rules_whatever_tf_root_is() {
     let sandbox = repo();

@@ -15,6 +15,8 @@ use serde::Deserialize;
 use crate::problem::Problem;
 use crate::repo::{Levels, slash_path};
 
+mod defaults;
+
 pub(crate) const FILE_NAME: &str = "tfw.toml";
 
 /// The keys `tfw.toml` knows, for the hint of an unknown one.
@@ -103,11 +105,16 @@ impl Project {
         // Nearest first: a folder's own file, then a parent's `[roots]` entry for it, then
         // that parent's file...
         let mut layers: Vec<(PathBuf, ProjectFile)> = Vec::new();
+        // The folders whose file sets `protected` at its top level.
+        let mut protecting: Vec<PathBuf> = Vec::new();
         for (index, level) in levels.dirs.iter().enumerate() {
             let path = level.join(FILE_NAME);
             let Some(mut file) = read(&path)? else {
                 continue;
             };
+            if file.protected.is_some() {
+                protecting.push(level.clone());
+            }
             let canonical_level = levels.canonical(index);
             let relative = here
                 .strip_prefix(&canonical_level)
@@ -122,6 +129,7 @@ impl Project {
             }
             layers.push((path, file));
         }
+        let replaces_defaults = defaults::team_protects(&levels, &layers, &protecting);
         let mut project = Project {
             path: layers.first().map(|(path, _)| path.clone()),
             levels,
@@ -132,6 +140,9 @@ impl Project {
                 project.files.push(path.clone());
             }
             project.take(path, layer);
+        }
+        if !replaces_defaults {
+            defaults::keep(&mut project.file.protected);
         }
         Ok(project)
     }
