@@ -184,3 +184,38 @@ fn exec_force_unlock_points_to_state_unlock() {
         "the lock was released"
     );
 }
+
+/// `-out` after `--` (or in tfw.toml's `[args] plan`) wins over tfw's own: terraform wrote the
+/// plan, the state in clear, outside the repository with its umask's mode.
+#[test]
+fn a_plan_is_never_written_where_out_says() {
+    let sandbox = crate::support::Sandbox::new();
+    let outside = tempfile::tempdir().unwrap();
+    let target = outside.path().join("p.tfplan");
+    let out = format!("-out={}", target.display());
+    for args in [
+        &["plan", "--", out.as_str()][..],
+        &["plan", "--", "-out", out.as_str()][..],
+        &["apply", "--auto-approve", "--", out.as_str()][..],
+    ] {
+        sandbox
+            .tfw(args)
+            .run()
+            .code(1)
+            .stderr_has("tfw saves the plan itself in `.tfw/plans/`")
+            .stderr_has("drop `-out`");
+    }
+    sandbox.write("tfw.toml", format!("[args]\nplan = [\"{out}\"]\n"));
+    sandbox
+        .tfw(&["plan"])
+        .run()
+        .code(1)
+        .stderr_has("tfw saves the plan itself");
+    assert!(
+        !target.exists(),
+        "a plan was written outside the repository"
+    );
+    sandbox.write("tfw.toml", "");
+    sandbox.tfw(&["plan"]).run().success();
+    assert!(sandbox.path(".tfw/plans/dev-alice.tfplan").exists());
+}

@@ -30,6 +30,10 @@ pub(crate) fn make(
     no_lock: bool,
 ) -> Result<Made> {
     let (ctx, backend, engine) = (session.ctx, &session.backend, &session.engine);
+    let team = &ctx.settings.project.file.args;
+    let team = if destroy { &team.destroy } else { &team.plan };
+    crate::session::rules::refuse_plan_out(extra)?;
+    crate::session::rules::refuse_plan_out(team)?;
     session.init_if_needed()?;
     let files = plans::files_for(ctx.dir(), backend.state_name());
     // A failed plan must not leave an older one looking like its result.

@@ -175,6 +175,23 @@ pub(crate) fn refuse_chdir(args: &[String]) -> Result<(), Problem> {
     .hint("use `tfw -C DIR exec -- ...` instead: tfw then reads that folder's `.env` and `tfw.toml` and checks its backend"))
 }
 
+/// Refuses `-out` among a plan's extra arguments (the command line's or tfw.toml's `[args]`):
+/// Go's flag package lets the last one win, so terraform would write the plan, the whole
+/// state in clear, wherever it names (outside the repository, mode 0644), and tfw's own
+/// plan file would be missing.
+pub(crate) fn refuse_plan_out(args: &[String]) -> Result<(), Problem> {
+    let Some(arg) = args.iter().find(|a| {
+        let name = a.trim_start_matches('-');
+        a.starts_with('-') && (name == "out" || name.starts_with("out="))
+    }) else {
+        return Ok(());
+    };
+    Err(Problem::error(format!(
+        "`{arg}`: tfw saves the plan itself in `.tfw/plans/` (private, applied by `tfw apply`): refused, nothing was run"
+    ))
+    .hint("drop `-out`; `tfw plan --json FILE` writes a report, and `.tfw/plans/` is the CI artifact"))
+}
+
 /// `Ok` when a `*.tf` or `*.tf.json` file of the root module declares `backend "http"`;
 /// otherwise the refusal naming the file to add it to. Comments are skipped, so a
 /// commented-out block does not count.
