@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::support::gitlab::{ALICE, ALICE_TOKEN, FileMode, GitLab, MergeRequestInfo, Role};
+use crate::support::gitlab::{ALICE, ALICE_TOKEN, FileMode, GitLab, MergeRequest, Role};
 use crate::support::{Cmd, Out, Sandbox, git};
 use crate::templates::{commit_all, json, new_repo, set_version, team_template, write};
 
@@ -160,11 +160,11 @@ fn status_reads_a_whole_group_and_says_who_is_behind_edited_or_not_enrolled() {
     fleet.project("fleet/empty");
     fleet.gl().add_merge_request(
         "fleet/behind",
-        &MergeRequestInfo::new("tfw/template-2", "main", "Draft: tfw: template 2"),
+        &MergeRequest::new("tfw/template-2", "main", "Draft: tfw: template 2"),
     );
     fleet.gl().add_merge_request(
         "fleet/current",
-        &MergeRequestInfo::new("feature", "main", "not tfw's"),
+        &MergeRequest::new("feature", "main", "not tfw's"),
     );
     fleet.gl().clear_requests();
 

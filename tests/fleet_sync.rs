@@ -74,7 +74,7 @@ fn sync_opens_one_merge_request_per_project_behind_and_a_rerun_opens_none() {
             "{}",
             mr.title
         );
-        assert!(!mr.draft);
+        assert!(!mr.draft());
         assert!(
             mr.description.contains("| `ci/pipeline.yml` | updated |"),
             "{}",
@@ -163,7 +163,7 @@ fn conflicts_make_a_draft_that_lists_the_files_and_how_to_resolve_them() {
     let out = sync(&fleet, &[]);
     out.code(3).stderr_has("1 draft(s) with conflicts");
     let mr = &fleet.gl().merge_requests("fleet/infra")[0];
-    assert!(mr.draft, "{}", mr.title);
+    assert!(mr.draft(), "{}", mr.title);
     assert!(mr.title.starts_with("Draft: tfw: update to template 2"));
     assert!(
         mr.description.contains("Conflict markers in `notes.md`"),
@@ -266,11 +266,11 @@ fn committed_conflict_markers_and_a_protected_default_branch() {
         out.stdout
     );
     let mr = &fleet.gl().merge_requests("fleet/protected")[0];
-    assert!(!mr.draft);
+    assert!(!mr.draft());
     // Markers already committed are never merged into: a draft that names the file, which
     // the branch leaves as it was, while the rest of the update is delivered.
     let mr = &fleet.gl().merge_requests("fleet/marked")[0];
-    assert!(mr.draft, "{}", mr.title);
+    assert!(mr.draft(), "{}", mr.title);
     assert!(mr.description.contains("`notes.md`"), "{}", mr.description);
     let notes = fleet.gl().file("fleet/marked", BRANCH, "notes.md").unwrap();
     assert_eq!(String::from_utf8(notes).unwrap(), marked);

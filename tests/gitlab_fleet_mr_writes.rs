@@ -46,7 +46,7 @@ fn one_open_merge_request_per_source_branch_and_drafts_by_title() {
     );
     let mrs = gl.merge_requests(APP);
     assert_eq!(
-        (mrs.len(), mrs[0].title.as_str(), mrs[0].draft),
+        (mrs.len(), mrs[0].title.as_str(), mrs[0].draft()),
         (1, "tfw template 2", false)
     );
     let nothing = send("PUT", &one, DAVE_TOKEN, Some(json!({})));

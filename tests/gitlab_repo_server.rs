@@ -6,7 +6,7 @@ use pretty_assertions::assert_eq;
 
 use crate::gitlab_fleet_server::{Answer, fleet, get};
 use crate::support::gitlab::{
-    ALICE_TOKEN, DAVE, DAVE_TOKEN, FileMode, MergeRequestInfo, Role, encode_component,
+    ALICE_TOKEN, DAVE, DAVE_TOKEN, FileMode, MergeRequest, Role, encode_component,
 };
 
 #[test]
@@ -202,15 +202,15 @@ fn merge_requests_are_listed_by_state_source_branch_and_labels() {
     gl.put_file(p, "main", "a", b"a");
     let old = gl.add_merge_request(
         p,
-        &MergeRequestInfo::new("tfw/template-1", "main", "tfw: template 1").state("merged"),
+        &MergeRequest::new("tfw/template-1", "main", "tfw: template 1").state("merged"),
     );
     let open = gl.add_merge_request(
         p,
-        &MergeRequestInfo::new("tfw/template-2", "main", "Draft: tfw: template 2")
+        &MergeRequest::new("tfw/template-2", "main", "Draft: tfw: template 2")
             .labels(&["tfw", "template"])
             .conflicts(),
     );
-    gl.add_merge_request(p, &MergeRequestInfo::new("feature", "main", "Feature"));
+    gl.add_merge_request(p, &MergeRequest::new("feature", "main", "Feature"));
     let list = |query: &str| {
         get(
             &format!("{}/projects/501/merge_requests?{query}", gl.api_url()),

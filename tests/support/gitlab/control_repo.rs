@@ -9,57 +9,6 @@ use super::model::World;
 use super::repo_model::{Branch, FileMode, Group, MergeRequest, RepoFile};
 use super::{GitLab, Role};
 
-/// A merge request as a test gives it (`MergeRequestInfo::new`) or reads it back.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MergeRequestInfo {
-    /// Given by the server; ignored when adding.
-    pub iid: u64,
-    pub title: String,
-    pub description: String,
-    /// `opened`, `closed`, `merged` or `locked`.
-    pub state: String,
-    pub source_branch: String,
-    pub target_branch: String,
-    pub labels: Vec<String>,
-    pub author: String,
-    pub has_conflicts: bool,
-    /// Read back only: whether GitLab takes it for a draft (its title).
-    pub draft: bool,
-}
-
-impl MergeRequestInfo {
-    /// An open merge request from `source` into `target`, by `alice`.
-    pub fn new(source: &str, target: &str, title: &str) -> MergeRequestInfo {
-        MergeRequestInfo {
-            iid: 0,
-            title: title.to_string(),
-            description: String::new(),
-            state: "opened".into(),
-            source_branch: source.to_string(),
-            target_branch: target.to_string(),
-            labels: Vec::new(),
-            author: super::ALICE.into(),
-            has_conflicts: false,
-            draft: false,
-        }
-    }
-
-    pub fn state(mut self, state: &str) -> Self {
-        self.state = state.to_string();
-        self
-    }
-
-    pub fn labels(mut self, labels: &[&str]) -> Self {
-        self.labels = labels.iter().map(|l| l.to_string()).collect();
-        self
-    }
-
-    pub fn conflicts(mut self) -> Self {
-        self.has_conflicts = true;
-        self
-    }
-}
-
 impl World {
     /// The branch `name` of `project`, created from the default branch (or empty, in an empty
     /// repository, which then gets it as its default branch, as a first push does).
@@ -226,8 +175,8 @@ impl GitLab {
         world.branch_mut(project, branch).protected = Some(push);
     }
 
-    /// Adds the merge request and returns its `iid`.
-    pub fn add_merge_request(&self, project: &str, mr: &MergeRequestInfo) -> u64 {
+    /// Adds the merge request (its `id`, `iid` and times given here) and returns its `iid`.
+    pub fn add_merge_request(&self, project: &str, mr: &MergeRequest) -> u64 {
         let mut world = self.shared.world();
         let id = world.id();
         let repo = &mut world.project_mut(project).repo;
@@ -236,41 +185,21 @@ impl GitLab {
         repo.merge_requests.push(MergeRequest {
             id,
             iid,
-            title: mr.title.clone(),
-            description: mr.description.clone(),
-            state: mr.state.clone(),
-            source_branch: mr.source_branch.clone(),
-            target_branch: mr.target_branch.clone(),
-            labels: mr.labels.clone(),
-            author: mr.author.clone(),
-            has_conflicts: mr.has_conflicts,
-            remove_source_branch: false,
-            squash: false,
             created_at: now,
             updated_at: now,
+            ..mr.clone()
         });
         iid
     }
 
     /// The project's merge requests, oldest first.
-    pub fn merge_requests(&self, project: &str) -> Vec<MergeRequestInfo> {
-        let world = self.shared.world();
-        let repo = &world.project(project).repo;
-        repo.merge_requests
-            .iter()
-            .map(|mr| MergeRequestInfo {
-                iid: mr.iid,
-                title: mr.title.clone(),
-                description: mr.description.clone(),
-                state: mr.state.clone(),
-                source_branch: mr.source_branch.clone(),
-                target_branch: mr.target_branch.clone(),
-                labels: mr.labels.clone(),
-                author: mr.author.clone(),
-                has_conflicts: mr.has_conflicts,
-                draft: mr.draft(),
-            })
-            .collect()
+    pub fn merge_requests(&self, project: &str) -> Vec<MergeRequest> {
+        self.shared
+            .world()
+            .project(project)
+            .repo
+            .merge_requests
+            .clone()
     }
 
     /// Paged answers without `X-Total`/`X-Total-Pages`, as GitLab sends for large listings.

@@ -61,8 +61,6 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 #[allow(unused_imports)]
 pub use control::JobIds;
-#[allow(unused_imports)]
-pub use control_repo::MergeRequestInfo;
 pub use fault::{Fault, FaultAction};
 use http::{accept_loop, base64_encode, lock_ignoring_poison};
 #[allow(unused_imports)]
@@ -71,6 +69,8 @@ pub use issues::IssueView;
 pub use meanwhile::Meanwhile;
 use model::World;
 pub use repo_model::FileMode;
+#[allow(unused_imports)]
+pub use repo_model::MergeRequest;
 use server::Shared;
 
 /// The project `GitLab::start()` creates.

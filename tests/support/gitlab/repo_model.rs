@@ -86,8 +86,10 @@ pub(super) struct Branch {
     pub protected: Option<Option<Role>>,
 }
 
-#[derive(Clone)]
-pub(super) struct MergeRequest {
+/// A merge request: as the routes keep it, and as a test gives it (`MergeRequest::new`,
+/// `GitLab::add_merge_request`, which sets `id`, `iid` and the times) or reads it back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MergeRequest {
     pub id: u64,
     pub iid: u64,
     pub title: String,
@@ -106,6 +108,42 @@ pub(super) struct MergeRequest {
 }
 
 impl MergeRequest {
+    /// An open merge request from `source` into `target`, by `alice`.
+    pub fn new(source: &str, target: &str, title: &str) -> MergeRequest {
+        let now = SystemTime::now();
+        MergeRequest {
+            id: 0,
+            iid: 0,
+            title: title.to_string(),
+            description: String::new(),
+            state: "opened".into(),
+            source_branch: source.to_string(),
+            target_branch: target.to_string(),
+            labels: Vec::new(),
+            author: super::ALICE.into(),
+            has_conflicts: false,
+            remove_source_branch: false,
+            squash: false,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    pub fn state(mut self, state: &str) -> Self {
+        self.state = state.to_string();
+        self
+    }
+
+    pub fn labels(mut self, labels: &[&str]) -> Self {
+        self.labels = labels.iter().map(|l| l.to_string()).collect();
+        self
+    }
+
+    pub fn conflicts(mut self) -> Self {
+        self.has_conflicts = true;
+        self
+    }
+
     /// `MergeRequest#draft?`: the title starts with `Draft:`, `[Draft]`, `(Draft)` or
     /// `Draft -`, case-insensitive (`Gitlab::Regex.merge_request_draft`).
     pub fn draft(&self) -> bool {
