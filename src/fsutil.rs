@@ -29,6 +29,7 @@ fn replace(path: &Path, contents: &[u8], new_mode: u32, flush: bool) -> Result<(
     // tests/file_safety.rs).
     let resolved = resolve_symlink(path);
     let path = resolved.as_deref().unwrap_or(path);
+    no_symlinked_tfw_folder(path)?;
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
         _ => Path::new("."),
@@ -104,6 +105,36 @@ pub(crate) fn fault_point(point: &str, path: &Path) {
     }
 }
 
+/// Refuses a `.tfw` folder, or a folder below it on the way to `path`, that is a symbolic
+/// link: plans and backups (states in clear), the run lock and `init.json` would be written
+/// wherever the link points, outside the repository. Checked where tfw creates folders and
+/// writes files, so every command that keeps something in `.tfw/` meets it.
+pub(crate) fn no_symlinked_tfw_folder(path: &Path) -> Result<()> {
+    let Some(parent) = path.parent() else {
+        return Ok(());
+    };
+    let mut below_tfw = false;
+    let mut walked = std::path::PathBuf::new();
+    for component in parent.components() {
+        walked.push(component);
+        below_tfw |= component.as_os_str() == crate::layout::DIR;
+        if below_tfw
+            && fs::symlink_metadata(&walked).is_ok_and(|meta| meta.file_type().is_symlink())
+        {
+            return Err(crate::problem::Problem::error(format!(
+                "`{}` is a symbolic link: tfw keeps plans, state backups and its run lock there, and writes nothing through a link",
+                walked.display()
+            ))
+            .hint(format!(
+                "remove the link (`rm {}`); tfw creates a real folder in its place",
+                walked.display()
+            ))
+            .into());
+        }
+    }
+    Ok(())
+}
+
 /// Creates `dir` and its missing parents as 0700, whatever the umask, and narrows `dir` and
 /// its parents below `.tfw` when someone widened them: the folders that hold states, plans
 /// and `.env` copies (`.tfw/plans`, `.tfw/backups/<state>`, `.tfw/env-backups`) are the
@@ -112,6 +143,7 @@ pub(crate) fn fault_point(point: &str, path: &Path) {
 /// holds the committed `template.lock`: an existing one is left as it is.)
 pub(crate) fn private_dir(dir: &Path) -> Result<()> {
     use std::os::unix::fs::DirBuilderExt;
+    no_symlinked_tfw_folder(&dir.join("_"))?;
     fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)

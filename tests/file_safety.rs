@@ -546,3 +546,47 @@ fn rewrites_keep_permissions_and_symlinks() {
     assert_eq!(mode(&sandbox.path(".tfw/plans/feature-x.json")), 0o600);
     let _ = MAIN_TF;
 }
+
+/// A `.tfw` that is a symbolic link (or a folder below it that is one) would take plans and
+/// state backups, both holding the state in clear, outside the repository: every command that
+/// keeps something there refuses, and nothing is written where the link points.
+#[test]
+fn a_symlinked_tfw_folder_is_refused_and_nothing_lands_where_it_points() {
+    let sandbox = Sandbox::new();
+    let elsewhere = sandbox.home.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, sandbox.path(".tfw")).unwrap();
+    for args in [&["plan"][..], &["apply", "--auto-approve"], &["init"]] {
+        sandbox
+            .tfw(args)
+            .run()
+            .code(1)
+            .stderr_has("is a symbolic link")
+            .stderr_has(".tfw");
+    }
+    let leaked: Vec<_> = walk(&elsewhere);
+    assert!(leaked.is_empty(), "written through the link: {leaked:?}");
+
+    // A link deeper down, where the saved plans go.
+    std::fs::remove_file(sandbox.path(".tfw")).unwrap();
+    std::fs::create_dir_all(sandbox.path(".tfw")).unwrap();
+    std::os::unix::fs::symlink(&elsewhere, sandbox.path(".tfw/plans")).unwrap();
+    sandbox
+        .tfw(&["plan"])
+        .run()
+        .code(1)
+        .stderr_has("plans` is a symbolic link");
+    assert!(walk(&elsewhere).is_empty(), "{:?}", walk(&elsewhere));
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        }
+        found.push(path);
+    }
+    found
+}

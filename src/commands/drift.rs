@@ -72,6 +72,7 @@ fn check(ctx: &Context, backend: Backend, json: bool) -> Result<Checked> {
     session.init_if_needed()?;
     let plan = crate::layout::drift_plans(ctx.dir())
         .join(format!("{}.tfplan", crate::backend::file_name(&state)));
+    crate::fsutil::no_symlinked_tfw_folder(&plan)?;
     std::fs::create_dir_all(plan.parent().expect("drift plans live in a folder"))?;
     let mut terraform_args: Vec<OsString> = [
         "plan",

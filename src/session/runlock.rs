@@ -109,6 +109,7 @@ pub(crate) fn try_acquire(ctx: &Context, state: Option<&str>) -> Option<Holder> 
 
 fn open(root: &Path) -> std::io::Result<File> {
     let path = crate::layout::run_lock(root);
+    crate::fsutil::no_symlinked_tfw_folder(&path).map_err(std::io::Error::other)?;
     if let Some(folder) = path.parent() {
         std::fs::create_dir_all(folder)?;
     }
