@@ -31,12 +31,7 @@ pub(super) fn run(ctx: &Context, cli: &Cli, args: &DriftArgs) -> Result<ExitCode
         .into());
     }
     let resolved = super::roots::selected(ctx, &cli.many)?;
-    let mut printer = ctx.printer.clone();
-    for one in &resolved {
-        for secret in one.settings.secrets() {
-            printer.add_secret(&secret);
-        }
-    }
+    let printer = super::roots::masking(ctx, &resolved);
     let jobs: Vec<Job> = resolved
         .iter()
         .map(|one| {

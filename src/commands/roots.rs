@@ -131,6 +131,18 @@ pub(super) fn run(ctx: &Context, args: &RootsArgs, many: &ManyRoots) -> Result<E
 }
 
 /// The roots `--roots` and `--changed` select (all without them), with their settings.
+/// The printer for a run over `resolved`: it masks every selected root's secrets, since each
+/// root's output passes through it.
+pub(crate) fn masking(ctx: &Context, resolved: &[Resolved]) -> crate::printer::Printer {
+    let mut printer = ctx.printer.clone();
+    for one in resolved {
+        for secret in one.settings.secrets() {
+            printer.add_secret(&secret);
+        }
+    }
+    printer
+}
+
 pub(crate) fn selected(ctx: &Context, many: &ManyRoots) -> Result<Vec<Resolved>> {
     Ok(selected_since(ctx, many)?.0)
 }
