@@ -14,7 +14,8 @@ use std::ffi::{c_char, c_int};
 
 #[cfg(not(test))]
 #[unsafe(no_mangle)]
-extern "C" fn main(_argc: c_int, _argv: *const *const c_char) -> c_int {
+extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     // `process::exit` flushes stdout as returning from Rust's `main` would.
-    std::process::exit(tfw::start())
+    // SAFETY: the C runtime's own `argc` and `argv`.
+    std::process::exit(unsafe { tfw::start(argc, argv) })
 }

@@ -56,6 +56,7 @@ mod state_source;
 mod state_target;
 mod states;
 mod states_admin;
+mod static_build;
 mod template_adopt;
 mod template_check;
 mod template_safety;

@@ -136,7 +136,12 @@ fn read_holder(file: &mut File) -> Holder {
 }
 
 fn write_record(ctx: &Context, mut file: &File, state: Option<&str>) {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // Lossy: clap refuses such a word today, but a lock record is no reason to panic.
+    let args: Vec<String> = crate::startup::command_line()
+        .iter()
+        .skip(1)
+        .map(|arg| arg.to_string_lossy().into_owned())
+        .collect();
     let pid = std::process::id();
     let record = format!(
         "tfw {} (pid {pid})\npid={pid}\nstate={}\n",

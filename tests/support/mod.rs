@@ -137,7 +137,12 @@ impl Sandbox {
 
     /// `tfw ARGS` in the sandbox, with an isolated environment.
     pub fn tfw(&self, args: &[&str]) -> Cmd {
-        let mut command = Command::new(TFW);
+        self.tfw_built(Path::new(TFW), args)
+    }
+
+    /// As `tfw`, with another build of it (tests/static_build.rs).
+    pub fn tfw_built(&self, binary: &Path, args: &[&str]) -> Cmd {
+        let mut command = Command::new(binary);
         command
             .args(args)
             .current_dir(self.dir.path())
