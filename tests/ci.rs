@@ -120,9 +120,19 @@ pub(crate) fn pipeline_repo(sandbox: &Sandbox) {
 /// copy of the repository (`--shell-isolation`) so the plan reaches apply only as an artifact.
 /// tfw is not on PATH: the install job downloads the test build and checks its SHA-256.
 pub(crate) fn run_pipeline(sandbox: &Sandbox, jobs: &[&str], extra: &[(&str, &str)]) -> Out {
+    run_pipeline_with(sandbox, Path::new(TFW), jobs, extra)
+}
+
+/// As `run_pipeline`, with this binary as the release the install job downloads.
+pub(crate) fn run_pipeline_with(
+    sandbox: &Sandbox,
+    tfw: &Path,
+    jobs: &[&str],
+    extra: &[(&str, &str)],
+) -> Out {
     // A copy, as a release would be: cargo may rebuild the test binary meanwhile.
     let release = sandbox.home.path().join("tfw-release");
-    std::fs::copy(TFW, &release).unwrap();
+    std::fs::copy(tfw, &release).unwrap();
     let binary = std::fs::read(&release).unwrap();
     let mut variables = vec![
         ("CI_API_V4_URL".to_string(), sandbox.gitlab.api_url()),

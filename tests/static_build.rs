@@ -11,6 +11,7 @@
 
 use std::path::PathBuf;
 
+use crate::ci::{assert_job, ci_sandbox, job_log, pipeline_repo, run_pipeline_with};
 use crate::support::Sandbox;
 use crate::support::gitlab::ALICE_TOKEN;
 
@@ -134,5 +135,48 @@ fn scripts_install_builds_static_on_glibc_linux_only() {
     assert_eq!(
         run("x86_64-unknown-linux-musl", &[]),
         "RUSTFLAGS= install --locked --path . --root /nowhere"
+    );
+}
+
+/// The shipped pipeline with the musl build as its tfw, as `rust:alpine` builds it: the
+/// install job checks the version it prints, and plan and apply do their work.
+#[test]
+fn the_shipped_pipeline_runs_the_musl_build() {
+    let Some((_, tfw)) = builds("the_shipped_pipeline_runs_the_musl_build")
+        .into_iter()
+        .find(|(name, _)| *name == "musl")
+    else {
+        return;
+    };
+    let sandbox = ci_sandbox();
+    pipeline_repo(&sandbox);
+    let jobs = ["install-tfw", "plan", "apply"];
+    let out = run_pipeline_with(&sandbox, &tfw, &jobs, &[]);
+    out.success();
+    for job in jobs {
+        assert_job(&out, job, "PASS");
+    }
+    let install = job_log(&sandbox, "install-tfw");
+    assert!(
+        install.contains(&format!("tfw {}", env!("CARGO_PKG_VERSION"))),
+        "{install}"
+    );
+    assert!(sandbox.gitlab.has_state("42", "gitlab-ci"));
+}
+
+/// A tfw that does not say its version (the musl build that read no command line printed
+/// the help and exited 0) fails the install job, so no later job "succeeds" doing nothing.
+#[test]
+fn the_install_job_refuses_a_tfw_that_prints_no_version() {
+    let sandbox = ci_sandbox();
+    pipeline_repo(&sandbox);
+    let broken = sandbox.fake_binary("broken-tfw", "echo 'Usage: tfw [OPTIONS] <COMMAND>'");
+    let out = run_pipeline_with(&sandbox, &broken, &["install-tfw", "plan"], &[]);
+    out.code(1);
+    assert_job(&out, "install-tfw", "FAIL");
+    let install = job_log(&sandbox, "install-tfw");
+    assert!(
+        install.contains("printed no version: not a working tfw"),
+        "{install}"
     );
 }
