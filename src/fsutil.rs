@@ -1,10 +1,22 @@
 //! Writing files so that nothing is ever torn: every file tfw writes (`.env` edits, the template
 //! lock, plans' metadata, backups) goes to a temporary file in the same directory, is flushed to
 //! disk, then renamed over the target. A kill -9 at any point leaves the old or the new file.
+//!
+//! The one place of tfw's file-system safety rules, since every command writes through here:
+//! nothing is written through a symbolic link (not even a `.env` linked from elsewhere: the
+//! write would land outside the repository, in `/dev/null`, or wherever a dangling link
+//! names), nothing replaces a directory, FIFO or device, and a file with other hard links is
+//! refused rather than silently split from them by the rename. Files tfw only reads (`.env`)
+//! are read without blocking on a FIFO and only when regular, so no command hangs on one.
+//!
+//! Residual risk, by choice: the checks and the write are separate system calls, so someone
+//! who can write to the repository could swap a folder for a link in between. Such a person
+//! can already edit `.env` and the `*.tf` files terraform runs; the checks are there against
+//! accidents and committed links, not against the owner's own account.
 
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
+use std::io::{Read, Write};
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::Path;
 
 use anyhow::{Context, Result};
@@ -24,11 +36,7 @@ pub(crate) fn write_atomic_unflushed(path: &Path, contents: &[u8], new_mode: u32
 }
 
 fn replace(path: &Path, contents: &[u8], new_mode: u32, flush: bool) -> Result<()> {
-    // A symlinked file (`.env -> ~/secrets/infra.env`) is written where it points: renaming
-    // over the link would replace it with a copy and leave the real file stale (found by
-    // tests/file_safety.rs).
-    let resolved = resolve_symlink(path);
-    let path = resolved.as_deref().unwrap_or(path);
+    replaceable(path)?;
     no_symlinked_tfw_folder(path)?;
     let dir = match path.parent() {
         Some(dir) if !dir.as_os_str().is_empty() => dir,
@@ -81,15 +89,100 @@ fn replace(path: &Path, contents: &[u8], new_mode: u32, flush: bool) -> Result<(
     Ok(())
 }
 
-fn resolve_symlink(path: &Path) -> Option<std::path::PathBuf> {
-    if !fs::symlink_metadata(path).ok()?.file_type().is_symlink() {
-        return None;
+/// What a file that is not a regular file or a directory is, for messages.
+pub(crate) fn special_kind(meta: &fs::Metadata) -> Option<&'static str> {
+    let t = meta.file_type();
+    if t.is_symlink() {
+        Some("a symbolic link")
+    } else if t.is_fifo() {
+        Some("a FIFO")
+    } else if t.is_socket() {
+        Some("a socket")
+    } else if t.is_block_device() || t.is_char_device() {
+        Some("a device")
+    } else {
+        None
     }
-    fs::canonicalize(path).ok().or_else(|| {
-        // A dangling link: create the file it names.
-        let target = fs::read_link(path).ok()?;
-        Some(path.parent().unwrap_or(Path::new(".")).join(target))
-    })
+}
+
+/// Refuses to replace `path` unless it is missing or a regular file of its own: a symbolic
+/// link (whatever it points to, dangling too), a directory, a FIFO or a device, or a file with
+/// other hard links (the rename would leave them holding the old contents). Nothing is
+/// written when it refuses, and the message says what to do.
+pub(crate) fn replaceable(path: &Path) -> Result<()> {
+    use crate::problem::Problem;
+    let shown = shown(path);
+    let meta = match fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(err) => return Err(anyhow::anyhow!("cannot read `{shown}`: {err}")),
+    };
+    if meta.file_type().is_symlink() {
+        let target = fs::read_link(path)
+            .map(|t| t.display().to_string())
+            .unwrap_or_default();
+        return Err(Problem::error(format!(
+            "`{shown}` is a symbolic link to `{target}`: tfw writes nothing through a link, and nothing was changed"
+        ))
+        .hint(format!(
+            "make the change in `{target}` yourself, or replace the link with a copy of the file (`cp --remove-destination {target} {shown}`) and run the command again"
+        ))
+        .into());
+    }
+    let what = special_kind(&meta).or(meta.is_dir().then_some("a directory"));
+    if let Some(what) = what {
+        return Err(Problem::error(format!(
+            "`{shown}` is {what}, not a regular file: tfw replaces only regular files, and nothing was changed"
+        ))
+        .hint(format!("move `{shown}` away, then run the command again"))
+        .into());
+    }
+    if meta.nlink() > 1 {
+        return Err(Problem::error(format!(
+            "`{shown}` has {} hard links: tfw writes a new file and renames it over the old one, which would leave the other names with the old contents; nothing was changed",
+            meta.nlink()
+        ))
+        .hint(format!(
+            "give it a file of its own (`cp -p {shown} {shown}.own && mv {shown}.own {shown}`), then run the command again"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// `path` as messages show it: relative to the working directory when below it (`.env`).
+fn shown(path: &Path) -> String {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    path.strip_prefix(&cwd)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// Reads a file tfw only reads (`.env`, a shared one, `env.example`), following a link (a
+/// `.env` shared from elsewhere is read, never written) but never blocking on a FIFO nor
+/// reading a device (`/dev/zero` never ends): anything but a regular file is an
+/// `InvalidInput` error saying what it is.
+pub(crate) fn read_regular(path: &Path) -> std::io::Result<Vec<u8>> {
+    let mut file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        let what = special_kind(&meta).unwrap_or(if meta.is_dir() {
+            "a directory"
+        } else {
+            "not a file"
+        });
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("it is {what}, not a regular file"),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
 }
 
 /// Test hook: `TFW_TEST_ABORT_AT=<point>[:<end of the path>]` kills the process at that point
@@ -204,26 +297,65 @@ mod tests {
     }
 
     #[test]
-    fn writes_through_a_symlink() {
+    fn refuses_links_special_files_and_hard_links_and_changes_nothing() {
         let dir = tempfile::tempdir().unwrap();
         let real = dir.path().join("secrets/infra.env");
         fs::create_dir_all(real.parent().unwrap()).unwrap();
         fs::write(&real, "A=1\n").unwrap();
-        fs::set_permissions(&real, fs::Permissions::from_mode(0o600)).unwrap();
         let link = dir.path().join(".env");
         std::os::unix::fs::symlink("secrets/infra.env", &link).unwrap();
-        write_atomic(&link, b"A=2\n", 0o644).unwrap();
+        let dangling = dir.path().join("dangling");
+        std::os::unix::fs::symlink("nowhere/x", &dangling).unwrap();
+        let null = dir.path().join("null");
+        std::os::unix::fs::symlink("/dev/null", &null).unwrap();
+        let hard = dir.path().join("hard");
+        fs::hard_link(&real, &hard).unwrap();
+        let sub = dir.path().join("sub");
+        fs::create_dir(&sub).unwrap();
+        for (path, says) in [
+            (&link, "is a symbolic link to `secrets/infra.env`"),
+            (&dangling, "is a symbolic link to `nowhere/x`"),
+            (&null, "is a symbolic link to `/dev/null`"),
+            (&hard, "has 2 hard links"),
+            (&sub, "is a directory"),
+        ] {
+            let err = write_atomic(path, b"A=2\n", 0o644).unwrap_err();
+            assert!(format!("{err:#}").contains(says), "{err:#}");
+        }
+        assert_eq!(fs::read_to_string(&real).unwrap(), "A=1\n");
+        assert!(!dir.path().join("nowhere").exists());
         assert!(
             fs::symlink_metadata(&link)
                 .unwrap()
                 .file_type()
                 .is_symlink()
         );
-        assert_eq!(fs::read_to_string(&real).unwrap(), "A=2\n");
-        assert_eq!(
-            fs::metadata(&real).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
+        let names: Vec<_> = fs::read_dir(dir.path()).unwrap().flatten().collect();
+        assert_eq!(names.len(), 6, "no temporary file left: {names:?}");
+    }
+
+    #[test]
+    fn reads_only_regular_files_and_never_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a NUL-terminated path this test owns.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&fifo, &link).unwrap();
+        for (path, says) in [
+            (fifo.as_path(), "a FIFO"),
+            (&link, "a FIFO"),
+            (dir.path(), "a directory"),
+            (Path::new("/dev/zero"), "a device"),
+        ] {
+            let err = read_regular(path).unwrap_err();
+            assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+            assert!(err.to_string().contains(says), "{err}");
+        }
+        fs::write(dir.path().join("f"), "A=1\n").unwrap();
+        std::os::unix::fs::symlink("f", dir.path().join("f-link")).unwrap();
+        assert_eq!(read_regular(&dir.path().join("f-link")).unwrap(), b"A=1\n");
     }
 
     #[test]

@@ -37,22 +37,7 @@ fn private_below(sandbox: &Sandbox, folder: &str) {
 /// A plan, a backup and a `.env` copy: the three kinds of private files tfw keeps.
 fn with_every_private_file() -> Sandbox {
     let sandbox = Sandbox::new();
-    let url = sandbox.gitlab.url();
-    sandbox
-        .tfw(&[
-            "setup",
-            "--force",
-            "--token-stdin",
-            "--url",
-            &url,
-            "--project",
-            "group/infra",
-            "--username",
-            "alice",
-        ])
-        .stdin(ALICE_TOKEN)
-        .run()
-        .success();
+    sandbox.setup_force(ALICE_TOKEN).run().success();
     let mut env = std::fs::OpenOptions::new()
         .append(true)
         .open(sandbox.path(".env"))

@@ -489,7 +489,8 @@ fn kill_9_at_arbitrary_moments() {
     assert!(sandbox.gitlab.lock("42", "dev-alice").is_none());
 }
 
-/// Normal runs keep a file's mode and a symlinked `.env` stays a symlink.
+/// Normal runs keep a file's mode; a symlinked `.env` stays a symlink because tfw refuses to
+/// write through it (path_safety.rs tries every kind of link).
 #[test]
 fn rewrites_keep_permissions_and_symlinks() {
     let sandbox = Sandbox::new();
@@ -502,19 +503,22 @@ fn rewrites_keep_permissions_and_symlinks() {
     std::fs::create_dir_all(real.parent().unwrap()).unwrap();
     std::fs::rename(sandbox.path(".env"), &real).unwrap();
     std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o400)).unwrap();
+    let before = std::fs::read(&real).unwrap();
     std::os::unix::fs::symlink(&real, sandbox.path(".env")).unwrap();
-    sandbox.tfw(&["use", "feature-x"]).run().success();
+    sandbox
+        .tfw(&["use", "feature-x"])
+        .run()
+        .code(1)
+        .stderr_has("is a symbolic link to")
+        .stderr_has("cp --remove-destination");
     let link = std::fs::symlink_metadata(sandbox.path(".env")).unwrap();
-    assert!(
-        link.file_type().is_symlink(),
-        "`.env` was replaced by a copy"
-    );
-    assert!(
-        std::fs::read_to_string(&real)
-            .unwrap()
-            .contains("TF_STATE_NAME=\"feature-x\"")
-    );
+    assert!(link.file_type().is_symlink(), "`.env` was replaced");
+    assert_eq!(std::fs::read(&real).unwrap(), before, "written through");
     assert_eq!(mode(&real), 0o400, "the real file keeps its mode");
+    std::fs::remove_file(sandbox.path(".env")).unwrap();
+    std::fs::rename(&real, sandbox.path(".env")).unwrap();
+    std::fs::set_permissions(sandbox.path(".env"), std::fs::Permissions::from_mode(0o600)).unwrap();
+    sandbox.tfw(&["use", "feature-x"]).run().success();
 
     for (file, args, odd) in [
         (".tfw/init.json", &["init"][..], 0o604),

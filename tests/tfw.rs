@@ -41,6 +41,7 @@ mod hot_path;
 mod interrupts;
 mod locks;
 mod masking;
+mod path_safety;
 mod pipes;
 mod plan_verdict;
 mod prompt;

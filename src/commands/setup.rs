@@ -80,6 +80,8 @@ fn setup(ctx: &Context, args: &SetupArgs, state_flag: bool) -> Result<()> {
             )
             .into());
     }
+    // Before any question: a `.env` that is a link, a FIFO or a hard link is refused anyway.
+    crate::fsutil::replaceable(path)?;
     let mut defaults = guess::gather(settings);
     if state_flag && settings.state_flag.is_some() {
         defaults.state.clone_from(&settings.state_flag);

@@ -57,11 +57,21 @@ pub struct DotEnv {
 
 impl DotEnv {
     pub fn load(path: &Path) -> Result<Self, LoadError> {
-        let bytes = std::fs::read(path).map_err(|err| {
+        // Never `std::fs::read`: a `.env` that is (or links to) a FIFO would hang every command.
+        let bytes = crate::fsutil::read_regular(path).map_err(|err| {
             if err.kind() == std::io::ErrorKind::NotFound {
                 LoadError::Missing(
                     Problem::error(format!("`{}` does not exist", path.display()))
                         .hint("copy `env.example` to `.env` and fill it in, or run `tfw setup`"),
+                )
+            } else if err.kind() == std::io::ErrorKind::InvalidInput {
+                LoadError::Broken(
+                    Problem::error(format!("cannot read `{}`: {err}", path.display())).hint(
+                        format!(
+                            "tfw reads its settings from a regular file only: move `{}` away and run `tfw setup`, or copy `env.example` there",
+                            path.display()
+                        ),
+                    ),
                 )
             } else {
                 LoadError::Broken(Problem::error(format!(

@@ -78,6 +78,8 @@ pub(crate) fn switch(ctx: &Context, name: &str) -> Result<Switch> {
     }
     let text = edited(dotenv, name)?;
     check(settings, &text, name)?;
+    // Checked before `previous-state` is written: a refused `.env` changes nothing at all.
+    crate::fsutil::replaceable(&dotenv.path)?;
     // `previous-state` first: a kill between the two writes then leaves `.env` on the old
     // state and `tfw use -` pointing at it (harmless), never `tfw use -` aiming further back.
     if let Some(from) = &from {

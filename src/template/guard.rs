@@ -8,7 +8,7 @@
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::Read;
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::problem::Problem;
@@ -20,20 +20,9 @@ pub(crate) enum Found {
     File { bytes: Vec<u8>, executable: bool },
 }
 
-/// What kind of thing a non-regular file is, for messages.
+/// What kind of thing a non-regular file is, for messages (the rule is fsutil's).
 fn kind(meta: &Metadata) -> Option<&'static str> {
-    let t = meta.file_type();
-    if t.is_symlink() {
-        Some("a symbolic link")
-    } else if t.is_fifo() {
-        Some("a FIFO")
-    } else if t.is_socket() {
-        Some("a socket")
-    } else if t.is_block_device() || t.is_char_device() {
-        Some("a device")
-    } else {
-        None
-    }
+    crate::fsutil::special_kind(meta)
 }
 
 fn symlink_refused(root: &Path, shown: &str, at: &Path) -> Problem {

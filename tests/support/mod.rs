@@ -161,6 +161,15 @@ impl Sandbox {
         }
     }
 
+    /// `tfw setup --force` for alice on project 42, unattended, with `token` on stdin.
+    pub fn setup_force(&self, token: &str) -> Cmd {
+        let url = self.gitlab.url();
+        let args = ["setup", "--force", "--token-stdin", "--url", &url];
+        self.tfw(&args)
+            .args(&["--project", "group/infra", "--username", "alice"])
+            .stdin(&format!("{token}\n"))
+    }
+
     /// The latest state stored on the server for project 42, parsed.
     pub fn remote_state(&self, name: &str) -> Option<serde_json::Value> {
         let bytes = self.gitlab.state("42", name)?;
@@ -212,6 +221,11 @@ pub struct Cmd {
 impl Cmd {
     pub fn env(mut self, key: &str, value: impl AsRef<std::ffi::OsStr>) -> Self {
         self.command.env(key, value);
+        self
+    }
+
+    pub fn args(mut self, args: &[&str]) -> Self {
+        self.command.args(args);
         self
     }
 

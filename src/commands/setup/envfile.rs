@@ -56,6 +56,8 @@ pub(super) fn quote(value: &str) -> String {
 /// 0600) and its permissions tightened, so the new token never sits in a readable file.
 /// Returns where the backup went.
 pub(super) fn write(path: &Path, text: &str, backup_dir: &Path) -> Result<Option<PathBuf>> {
+    // Before the copy and the chmod: a link's target (`/dev/null` even) is not ours to change.
+    crate::fsutil::replaceable(path)?;
     let backup = match std::fs::read(path) {
         Ok(old) if !old.is_empty() => {
             let name = path
