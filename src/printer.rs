@@ -17,15 +17,17 @@
 //! `StdoutError::Closed` and tfw stops quietly with exit 0, as ripgrep does (Rust ignores
 //! SIGPIPE, so a bare `println!` would panic there).
 
-use std::borrow::Cow;
 use std::io::{IsTerminal, Write};
 
 use console::Style;
 
 use crate::problem::{Problem, Problems, Severity};
 
+mod mask;
+mod panic;
 mod stdout;
 
+pub(crate) use panic::{install_hook as install_panic_hook, test_panic};
 pub(crate) use stdout::StdoutError;
 
 #[derive(Debug, Clone)]
@@ -208,42 +210,6 @@ impl Printer {
         self.verbose
     }
 
-    /// Registers a value that must never be printed. Short values are ignored: masking every
-    /// "a" in the output would make it unreadable and protects nothing.
-    pub fn add_secret(&mut self, secret: &str) {
-        if secret.len() >= 4 && !self.secrets.iter().any(|s| s == secret) {
-            self.secrets.push(secret.to_string());
-            // Longest first, so a secret containing another is masked whole.
-            self.secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-        }
-    }
-
-    pub fn mask<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        let mut out = Cow::Borrowed(text);
-        for secret in &self.secrets {
-            if out.contains(secret.as_str()) {
-                out = Cow::Owned(out.replace(secret.as_str(), "****"));
-            }
-        }
-        out
-    }
-
-    pub(crate) fn mask_bytes<'a>(&self, bytes: &'a [u8]) -> Cow<'a, [u8]> {
-        if self.secrets.is_empty() {
-            return Cow::Borrowed(bytes);
-        }
-        match std::str::from_utf8(bytes) {
-            Ok(text) => match self.mask(text) {
-                Cow::Borrowed(_) => Cow::Borrowed(bytes),
-                Cow::Owned(s) => Cow::Owned(s.into_bytes()),
-            },
-            Err(_) => {
-                let text = String::from_utf8_lossy(bytes);
-                Cow::Owned(self.mask(&text).into_owned().into_bytes())
-            }
-        }
-    }
-
     /// A problem as `error:` or `warning:` (hidden by `-q`), with its `hint:`: the one
     /// renderer of problems, whether they end the command (`lib::render_error`) or not.
     pub(crate) fn problem(&self, problem: &Problem) {
@@ -363,23 +329,3 @@ impl Printer {
 }
 
 pub(crate) use crate::progress::Spinner;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn masks_longest_secret_first() {
-        let mut printer = Printer::plain();
-        printer.add_secret("token");
-        printer.add_secret("token-long");
-        assert_eq!(printer.mask("a token-long b token"), "a **** b ****");
-    }
-
-    #[test]
-    fn ignores_tiny_secrets() {
-        let mut printer = Printer::plain();
-        printer.add_secret("a");
-        assert_eq!(printer.mask("banana"), "banana");
-    }
-}

@@ -1,7 +1,7 @@
 //! What Rust's `main` wrapper did for tfw before `src/main.rs` took `no_main` (see there for
 //! why): the standard descriptors are open before anything else is, SIGPIPE is ignored so a
 //! reader that went away is an error tfw handles (`printer::StdoutError::Closed`), the
-//! command line is kept, and a panic exits 101 after its message.
+//! command line is kept, and a panic exits 101 after its message (masked: `printer::panic`).
 
 use std::ffi::{CStr, OsString, c_char, c_int};
 use std::os::unix::ffi::OsStringExt;
@@ -23,6 +23,8 @@ pub unsafe fn start(argc: c_int, argv: *const *const c_char) -> i32 {
     unsafe { libc::signal(libc::SIGPIPE, libc::SIG_IGN) };
     // SAFETY: the caller's promise.
     let args = COMMAND_LINE.get_or_init(|| unsafe { from_argv(argc, argv) });
+    // Rust's own hook would print a panic's message unmasked.
+    crate::printer::install_panic_hook();
     // The panic hook has printed the message; 101 is the exit code Rust's wrapper gave.
     std::panic::catch_unwind(|| crate::run(args.iter().cloned())).unwrap_or(101)
 }

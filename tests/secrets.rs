@@ -55,8 +55,9 @@ fn leaked(haystack: &[u8]) -> Option<String> {
         .find(|secret| text.contains(secret.as_str()))
 }
 
-/// Polls `/proc` for the descendants of one process and records their argv while they run.
-struct Watcher {
+/// Polls `/proc` for the descendants of one process and records their argv while they run
+/// (also used by tests/leaks.rs).
+pub(crate) struct Watcher {
     stop: Arc<AtomicBool>,
     seen: Arc<Mutex<BTreeSet<String>>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -98,7 +99,7 @@ fn descendants(root: u32) -> Vec<String> {
 }
 
 impl Watcher {
-    fn start(root: u32) -> Watcher {
+    pub(crate) fn start(root: u32) -> Watcher {
         let stop = Arc::new(AtomicBool::new(false));
         let seen = Arc::new(Mutex::new(BTreeSet::new()));
         let thread = {
@@ -124,7 +125,7 @@ impl Watcher {
         }
     }
 
-    fn finish(mut self) -> BTreeSet<String> {
+    pub(crate) fn finish(mut self) -> BTreeSet<String> {
         self.stop.store(true, Ordering::SeqCst);
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();

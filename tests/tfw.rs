@@ -39,6 +39,7 @@ mod guard_bypass;
 mod guards;
 mod hot_path;
 mod interrupts;
+mod leaks;
 mod locks;
 mod masking;
 mod path_safety;

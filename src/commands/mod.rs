@@ -77,6 +77,7 @@ pub(crate) fn dispatch(
     for secret in settings.secrets() {
         printer.add_secret(&secret);
     }
+    crate::printer::test_panic();
     // `drift --json` prints its report on stdout, and init may run first.
     if matches!(&cli.command, Command::Drift(args) if args.json) {
         printer.set_stdout_is_data();

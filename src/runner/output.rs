@@ -44,7 +44,8 @@ pub(super) fn capture_file(dir: &Path) -> Option<(File, File)> {
 
 /// Follows a file terraform writes until `done` (terraform was reaped) and nothing more is
 /// there. A line that stays unfinished for a moment is shown anyway: it is a question
-/// ("Enter a value: ") waiting for an answer.
+/// ("Enter a value: ") waiting for an answer; all but an end that may begin a secret, which
+/// waits for the rest (`Printer::held_back`).
 pub(super) fn follow(file: File, sink: Sink, done: Arc<AtomicBool>) -> std::thread::JoinHandle<()> {
     std::thread::spawn(move || {
         let mut offset = 0u64;
@@ -70,7 +71,12 @@ pub(super) fn follow(file: File, sink: Sink, done: Arc<AtomicBool>) -> std::thre
                 break;
             }
             if !pending.is_empty() && last_data.elapsed() > Duration::from_millis(150) {
-                sink.line(&std::mem::take(&mut pending));
+                // What may be the start of a secret waits for the rest of the line.
+                let shown = pending.len() - sink.printer.held_back(&pending);
+                if shown > 0 {
+                    let line: Vec<u8> = pending.drain(..shown).collect();
+                    sink.line(&line);
+                }
             }
             // Woken early by `wake` when terraform has exited.
             std::thread::park_timeout(idle);

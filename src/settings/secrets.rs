@@ -46,20 +46,15 @@ fn trivial(value: &str) -> bool {
     WORDS.iter().any(|w| value.eq_ignore_ascii_case(w))
 }
 
-/// What to mask for one secret value: the value, its escaped form (`--json` output and
-/// terraform print `"` and `\` escaped), and each line of a multi-line one (a PEM key),
-/// since output is masked line by line.
+/// What to mask for one secret value: the value, and each line of a multi-line one (a PEM
+/// key), since output is masked line by line. (The forms a value takes in text, escaped or
+/// encoded, are the printer's to find: `printer::mask`.)
 fn mask_forms(value: &str, out: &mut Vec<String>) {
     let value = value.trim();
     if value.is_empty() || trivial(value) {
         return;
     }
     out.push(value.to_string());
-    let escaped = serde_json::to_string(value).unwrap_or_default();
-    let escaped = &escaped[1..escaped.len().saturating_sub(1).max(1)];
-    if escaped != value {
-        out.push(escaped.to_string());
-    }
     if value.contains('\n') {
         out.extend(
             value
@@ -90,7 +85,29 @@ impl Settings {
             // very error that reports it: mask it all the same (found by tests/dotenv_fuzz.rs).
             secrets.extend(embedded_tokens(value));
         }
+        secrets.extend(self.basic_auth_forms());
         secrets
+    }
+
+    /// The `Authorization: Basic` value tfw and terraform send (base64 of `user:token`, for
+    /// the user of `.env` and CI's `gitlab-ci-token`): a server or a proxy that echoes the
+    /// request's headers in an error body would otherwise show the token in that form.
+    fn basic_auth_forms(&self) -> Vec<String> {
+        use base64::Engine;
+        let username = self.lookup("TF_HTTP_USERNAME").map(|v| v.value);
+        let users: Vec<&str> = username
+            .iter()
+            .map(String::as_str)
+            .chain([crate::backend::JOB_TOKEN_USER])
+            .collect();
+        self.token_values()
+            .iter()
+            .flat_map(|token| {
+                users.iter().map(move |user| {
+                    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{token}"))
+                })
+            })
+            .collect()
     }
 
     /// The values of the credentials tfw sends, for the rules that refuse a token where it
@@ -303,9 +320,19 @@ mod tests {
         assert!(out.is_empty());
         mask_forms("hunter22", &mut out);
         assert_eq!(out, ["hunter22"]);
-        out.clear();
-        mask_forms(r#"pa"ss\word"#, &mut out);
-        assert_eq!(out, [r#"pa"ss\word"#, r#"pa\"ss\\word"#]);
+    }
+
+    #[test]
+    fn the_authorization_header_is_a_secret() {
+        let settings = crate::settings::for_tests(
+            "TF_HTTP_USERNAME=alice\nTF_HTTP_PASSWORD=hunter22-secret\n",
+            &[],
+            None,
+        );
+        let secrets = settings.secrets();
+        // base64 of `alice:hunter22-secret` and of `gitlab-ci-token:hunter22-secret`.
+        assert!(secrets.contains(&"YWxpY2U6aHVudGVyMjItc2VjcmV0".to_string()));
+        assert!(secrets.contains(&"Z2l0bGFiLWNpLXRva2VuOmh1bnRlcjIyLXNlY3JldA==".to_string()));
     }
 
     #[test]

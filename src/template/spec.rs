@@ -190,9 +190,25 @@ fn url_has_path(text: &str) -> bool {
         .is_some_and(|(_, path)| !path.is_empty())
 }
 
-/// A token in a URL would end up in the committed lock and in every message.
+/// A token in a URL would end up in git's command line, the mirror's config, the committed
+/// lock and every message: a password, or a user name that is a token
+/// (`https://glpat-...@host/...`, which GitHub and others accept), scp-like forms included.
 pub(crate) fn check_no_password(text: &str) -> Result<(), Problem> {
-    if url::Url::parse(text).is_ok_and(|url| url.password().is_some()) {
+    let user = match url::Url::parse(text) {
+        Ok(url) if url.password().is_some() => None,
+        Ok(url) => Some(
+            percent_encoding::percent_decode_str(url.username())
+                .decode_utf8_lossy()
+                .into_owned(),
+        ),
+        // scp-like `user@host:path`.
+        Err(_) => Some(
+            text.split_once(':')
+                .and_then(|(authority, _)| authority.rsplit_once('@'))
+                .map_or(String::new(), |(user, _)| user.to_string()),
+        ),
+    };
+    if user.is_none_or(|user| crate::settings::token_like(&user, &[])) {
         return Err(Problem::error("the template URL holds a password or token")
             .hint("drop it from the URL: git's credential helper (or an SSH key) supplies it"));
     }
@@ -268,6 +284,14 @@ mod tests {
         }
         assert!(Spec::parse("missing-dir", base).is_err());
         assert!(Spec::parse("https://u:glpat-x@host/g/t.git", base).is_err());
+        for with_token in [
+            "https://glpat-aB3dE5fG7hJ9kL1mN3pQ@host/g/t.git",
+            "https://ghp_0123456789abcdefABCDEF0123456789abcd@host/g/t.git@v1",
+            "https://aB3dE5fG7hJ9kL1mN3pQ@host/g/t.git",
+            "glpat-aB3dE5fG7hJ9kL1mN3pQ@host:g/t.git",
+        ] {
+            assert!(Spec::parse(with_token, base).is_err(), "{with_token}");
+        }
     }
 
     #[test]
