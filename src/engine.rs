@@ -183,7 +183,7 @@ fn pin(settings: &Settings) -> Option<(String, PathBuf)> {
         .iter()
         .flat_map(|level| [".opentofu-version", ".terraform-version"].map(|file| level.join(file)));
     for path in files {
-        if let Ok(text) = std::fs::read_to_string(&path) {
+        if let Ok(text) = crate::fsutil::read_regular_text(&path) {
             let line = text
                 .lines()
                 .map(str::trim)

@@ -34,27 +34,32 @@ fn private_below(sandbox: &Sandbox, folder: &str) {
     }
 }
 
-/// A plan, a backup and a `.env` copy: the three kinds of private files tfw keeps.
-fn with_every_private_file() -> Sandbox {
+/// A plan, a backup and a `.env` copy: the three kinds of private files tfw keeps, made by
+/// tfw (and terraform) running under `umask`.
+fn with_every_private_file(umask: u32) -> Sandbox {
     let sandbox = Sandbox::new();
-    sandbox.setup_force(ALICE_TOKEN).run().success();
+    sandbox
+        .setup_force(ALICE_TOKEN)
+        .umask(umask)
+        .run()
+        .success();
     let mut env = std::fs::OpenOptions::new()
         .append(true)
         .open(sandbox.path(".env"))
         .unwrap();
     std::io::Write::write_all(&mut env, b"TF_STATE_NAME=dev-alice\n").unwrap();
-    sandbox.tfw(&["apply", "--auto-approve"]).run().success();
-    sandbox
-        .tfw(&["apply", "--auto-approve", "--", "-var", "greeting=x"])
-        .run()
-        .success();
-    sandbox.tfw(&["plan"]).run().success();
+    let tfw = |args: &[&str]| {
+        sandbox.tfw(args).umask(umask).run().success();
+    };
+    tfw(&["apply", "--auto-approve"]);
+    tfw(&["apply", "--auto-approve", "--", "-var", "greeting=x"]);
+    tfw(&["plan"]);
     sandbox
 }
 
 #[test]
 fn states_plans_and_secrets_are_private_under_umask_022() {
-    let sandbox = with_every_private_file();
+    let sandbox = with_every_private_file(0o022);
     private_below(&sandbox, "plans");
     private_below(&sandbox, "backups");
     private_below(&sandbox, "env-backups");
@@ -70,9 +75,19 @@ fn states_plans_and_secrets_are_private_under_umask_022() {
         .lacks("--fix-modes");
 }
 
+/// umask 000 (a shared build box) widens nothing: tfw sets modes, never leaves them to it.
+#[test]
+fn states_plans_and_secrets_are_private_under_umask_000() {
+    let sandbox = with_every_private_file(0);
+    for folder in ["plans", "backups", "env-backups"] {
+        private_below(&sandbox, folder);
+    }
+    assert_eq!(mode(&sandbox.path(".env")), 0o600);
+}
+
 #[test]
 fn doctor_names_wider_ones_and_fix_modes_narrows_them() {
-    let sandbox = with_every_private_file();
+    let sandbox = with_every_private_file(0o022);
     let backups = sandbox.path(".tfw/backups/dev-alice");
     let backup = files_below(&backups).remove(0);
     let plan = sandbox.path(".tfw/plans/dev-alice.tfplan");
@@ -124,7 +139,7 @@ fn doctor_names_wider_ones_and_fix_modes_narrows_them() {
 
 #[test]
 fn the_next_write_repairs_its_folder() {
-    let sandbox = with_every_private_file();
+    let sandbox = with_every_private_file(0o022);
     chmod(&sandbox.path(".tfw/plans"), 0o755);
     chmod(&sandbox.path(".tfw/backups"), 0o775);
     chmod(&sandbox.path(".tfw/backups/dev-alice"), 0o755);

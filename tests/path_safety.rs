@@ -107,6 +107,11 @@ fn a_fifo_or_a_folder_as_env_never_hangs_and_is_named() {
     setup_force(&sandbox)
         .code(1)
         .stderr_has("is a FIFO, not a regular file");
+    // `tfw adopt` never rewrites `.env`, and reading it must not hang it either.
+    let adopt = sandbox.tfw(&["adopt", "--dry-run"]).timeout(QUICK).run();
+    adopt.success();
+    let meta = std::fs::symlink_metadata(sandbox.path(".env")).unwrap();
+    assert!(meta.file_type().is_fifo());
     std::fs::remove_file(sandbox.path(".env")).unwrap();
     std::fs::create_dir(sandbox.path(".env")).unwrap();
     use_new(&sandbox).code(1).stderr_has("is a directory");

@@ -47,6 +47,7 @@ mod pipes;
 mod plan_verdict;
 mod prompt;
 mod protection;
+mod repo_paths;
 mod roots;
 mod roots_apply;
 mod roots_changed;

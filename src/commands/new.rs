@@ -22,6 +22,18 @@ pub(super) fn run(args: &NewArgs, printer: &Printer) -> Result<ExitCode> {
     let dir = cwd.join(&args.dir);
     let shown = args.dir.display().to_string();
     let mut has_git = false;
+    // `tfw new infra` with `infra -> ~/elsewhere`: the files would land where the link points.
+    if let Ok(target) = std::fs::read_link(&dir) {
+        return Err(Problem::error(format!(
+            "`{shown}` is a symbolic link to `{}`: tfw writes nothing through a link",
+            target.display()
+        ))
+        .hint(format!(
+            "name the folder itself (`tfw new {}`), or remove the link",
+            target.display()
+        ))
+        .into());
+    }
     if dir.exists() {
         if !dir.is_dir() {
             return Err(Problem::error(format!("`{shown}` exists and is not a directory")).into());

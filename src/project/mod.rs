@@ -321,7 +321,7 @@ pub(crate) fn declared_roots(path: &Path) -> Result<Vec<String>, Problem> {
 
 /// One file, parsed; `None` when it does not exist.
 fn read(path: &Path) -> Result<Option<ProjectFile>, Problem> {
-    let text = match std::fs::read_to_string(path) {
+    let text = match crate::fsutil::read_regular_text(path) {
         Ok(text) => text,
         Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(err) => {
@@ -369,7 +369,7 @@ fn check_root_key(path: &Path, key: &str, entry: &ProjectFile) -> Result<(), Pro
 
 /// The line a `[roots."KEY"]` header is on, for messages about it.
 fn line_of(path: &Path, key: &str) -> Option<usize> {
-    let text = std::fs::read_to_string(path).ok()?;
+    let text = crate::fsutil::read_regular_text(path).ok()?;
     text.lines()
         .position(|line| line.contains(key) && line.trim_start().starts_with('['))
         .map(|index| index + 1)

@@ -31,6 +31,13 @@ pub(crate) fn since(repo: &Path, reference: Option<&str>) -> Result<Since, Probl
         .hint("run it in the repository, or select roots with `--roots GLOB`"));
     }
     let reference = match reference.filter(|r| !r.is_empty()) {
+        // git would read it as one of its options, not as a revision.
+        Some(reference) if reference.starts_with('-') => {
+            return Err(Problem::error(format!(
+                "`--changed={reference}`: a revision never starts with `-`"
+            ))
+            .hint("name a branch, tag or commit (`--changed=origin/main`)"));
+        }
         Some(reference) => reference.to_string(),
         None => default_branch(repo)?,
     };

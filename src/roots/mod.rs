@@ -65,6 +65,18 @@ pub(crate) fn find(base: &Path) -> Result<Vec<Root>, Problem> {
             .at(&file, None)
             .hint("fix the path (relative to this file's folder) or delete the table"));
         }
+        // `[roots."shared"]` with `shared -> ~/elsewhere` (or `-> .`, the root twice) would
+        // run terraform and keep `.tfw/` (plans, backups) outside the repository.
+        if let Some(link) = crate::fsutil::first_symlink(base, &dir) {
+            let target = std::fs::read_link(&link).unwrap_or_default();
+            return Err(Problem::error(format!(
+                "`[roots.\"{key}\"]` reaches its folder through the symbolic link `{}` (to `{}`): tfw runs roots only in the repository's own folders",
+                slash_path(link.strip_prefix(base).unwrap_or(&link)),
+                target.display()
+            ))
+            .at(&file, None)
+            .hint("name the real folder in the table, or replace the link with the folder itself"));
+        }
         roots
             .entry(path.clone())
             .or_insert(Root {

@@ -23,7 +23,7 @@ pub(crate) fn previous_path(ctx: &Context) -> PathBuf {
 }
 
 pub(crate) fn previous(ctx: &Context) -> Option<String> {
-    let text = std::fs::read_to_string(previous_path(ctx)).ok()?;
+    let text = crate::fsutil::read_regular_text(&previous_path(ctx)).ok()?;
     let name = text.trim_end_matches(['\r', '\n']);
     (!name.is_empty()).then(|| name.to_string())
 }

@@ -126,11 +126,7 @@ pub(crate) fn read(root: &Path, rel: &str) -> Result<Found, Problem> {
 
 /// Whether some component of `rel` is a symlink (what `--replace-symlinks` would replace).
 pub(crate) fn has_symlink(root: &Path, rel: &str) -> bool {
-    let mut path = root.to_path_buf();
-    rel.split('/').any(|part| {
-        path.push(part);
-        std::fs::symlink_metadata(&path).is_ok_and(|m| m.file_type().is_symlink())
-    })
+    crate::fsutil::first_symlink(root, &root.join(rel)).is_some()
 }
 
 /// Makes `rel` safe to write, rename or remove: every existing component a real directory,

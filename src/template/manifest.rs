@@ -2,7 +2,7 @@
 //! source file and earlier destinations. Validated before anything is written, so a broken
 //! team template stops every repository at the same clear error instead of half-syncing them.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -59,16 +59,26 @@ impl Manifest {
 
     fn validate(&self, origin: &Path) -> Result<(), Problem> {
         let invalid = |message: String| Problem::error(message).at(origin, None);
-        let mut seen = HashSet::new();
+        // Keyed by the lower-case path: `CI/jobs.yml` and `ci/jobs.yml` are one file on a
+        // case-insensitive file system (macOS, Windows), and the second write would take the
+        // first one's place.
+        let mut seen: HashMap<String, &str> = HashMap::new();
         for file in &self.files {
             for path in std::iter::once(&file.path).chain(&file.renamed_from) {
-                if !is_repo_path(path) || path.starts_with(".tfw/") {
+                if !is_repo_path(path) || path.to_lowercase().starts_with(".tfw/") {
                     return Err(invalid(format!(
                         "`{path}` is not a destination inside the repository (relative, no `..`, not under .tfw/)"
                     )));
                 }
-                if !seen.insert(path.as_str()) {
-                    return Err(invalid(format!("`{path}` is listed twice")));
+                if let Some(other) = seen.insert(path.to_lowercase(), path) {
+                    return Err(if other == path {
+                        invalid(format!("`{path}` is listed twice"))
+                    } else {
+                        invalid(format!(
+                            "`{other}` and `{path}` differ only in case: on a case-insensitive file system (macOS, Windows) they are one file"
+                        ))
+                        .hint("give them names that differ in more than case")
+                    });
                 }
             }
             if !is_repo_path(file.source()) || file.source() == MANIFEST {

@@ -224,6 +224,19 @@ impl Cmd {
         self
     }
 
+    /// Another umask than `started_clean`'s 022 (this hook runs after that one).
+    pub fn umask(mut self, mask: u32) -> Self {
+        use std::os::unix::process::CommandExt;
+        // SAFETY: umask is async-signal-safe.
+        unsafe {
+            self.command.pre_exec(move || {
+                libc::umask(mask as libc::mode_t);
+                Ok(())
+            });
+        }
+        self
+    }
+
     pub fn args(mut self, args: &[&str]) -> Self {
         self.command.args(args);
         self
