@@ -5,9 +5,8 @@
 
 use anyhow::Result;
 
-use crate::exit::ExitCode;
 use crate::printer::{NoPrompt, Printer};
-use crate::problem::{Exit, Problem};
+use crate::problem::Problem;
 
 /// What is being confirmed: `command` as the user typed it (`tfw state unlock`), `action`
 /// as the end of "Type ... to {action}" (`release bob's lock on \`prod\``).
@@ -64,11 +63,8 @@ impl Ask<'_> {
             .with_prompt(prompt)
             .allow_empty(true)
             .interact_text()
-            .map_err(|_| {
-                // Ctrl-C (or a closed terminal): the half-typed answer goes with it.
-                crate::screen::restore();
-                anyhow::Error::new(Exit(ExitCode::Interrupted))
-            })?;
+            // Ctrl-C (or a closed terminal): the half-typed answer goes with it.
+            .map_err(|_| crate::screen::question_ended())?;
         if answer.trim() == expected {
             Ok(())
         } else {

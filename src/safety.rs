@@ -58,6 +58,8 @@ pub(crate) fn ask_gitlab(client: &Client, state: &str) -> Option<LockNow> {
             id: None,
         });
     }
+    // A lock of tfw's own, if the attempt succeeds: a signal waits until it is released.
+    let _held = crate::runner::signals::hold();
     match client.lock(state, "OperationTypeInvalid").ok()? {
         Ok(our_id) => {
             let _ = client.unlock(state, Some(&our_id));

@@ -61,6 +61,17 @@ impl Drop for Discard {
     }
 }
 
+/// A question's read failed: Ctrl-C typed, the terminal closed, or a signal interrupted the
+/// read. For a signal, its handler is ending tfw with that signal's code (143 for SIGTERM,
+/// not a question's 130): it is given the moment it needs.
+pub(crate) fn question_ended() -> anyhow::Error {
+    if crate::runner::signals::received() {
+        std::thread::sleep(std::time::Duration::from_secs(2));
+    }
+    restore();
+    crate::problem::Exit(crate::exit::ExitCode::Interrupted).into()
+}
+
 /// Puts the terminal back: its modes as at start-up, whatever was drawn cleared (at least the
 /// current line: a spinner, a half-typed answer), the cursor shown.
 pub(crate) fn restore() {

@@ -30,7 +30,7 @@ fn held_by_the_pipeline_user() -> (Sandbox, JobIds) {
     (sandbox, ids)
 }
 
-fn in_ci(sandbox: &Sandbox, ids: JobIds, args: &[&str]) -> Cmd {
+pub(crate) fn in_ci(sandbox: &Sandbox, ids: JobIds, args: &[&str]) -> Cmd {
     sandbox
         .tfw(args)
         .env("CI", "true")

@@ -252,3 +252,47 @@ fn destroying_every_root_is_a_reviewed_destroy_plan_and_prod_needs_allow_protect
         assert!(instances(&sandbox, state).is_empty(), "{state}");
     }
 }
+
+/// A SIGTERM (a CI cancel, `kill`) at the question, which comes after the saved plans were
+/// read by child tfws: the pool that answered signals while they ran gives them back when they
+/// end. It kept them for good: the SIGTERM only broke the question's read, ended with 130.
+/// And console raises SIGINT on tfw itself when a signal interrupts its read: the signal that
+/// did is handled first now (143 for SIGTERM, 129 for SIGHUP). Ctrl-C there is a key (the
+/// question reads the terminal raw) and ends it with 130 as before.
+#[test]
+fn a_signal_at_the_question_after_the_plans_were_read_ends_tfw() {
+    let Some(sandbox) = infra(
+        "a_signal_at_the_question_after_the_plans_were_read_ends_tfw",
+        1,
+    ) else {
+        return;
+    };
+    sandbox.tfw(&["--all", "plan"]).run().success();
+    for (signal, code) in [
+        (None, 130),
+        (Some(libc::SIGTERM), 143),
+        (Some(libc::SIGHUP), 129),
+    ] {
+        let mut session = pty(&sandbox, &["--all", "apply"]);
+        session.expect("Reading 2 saved plan(s)").unwrap();
+        session
+            .expect("Type `yes` to apply 2 root(s): envs/prod, envs/staging")
+            .unwrap();
+        match signal {
+            // SAFETY: kill(2) on the tfw this test started.
+            Some(signal) => unsafe {
+                libc::kill(session.get_process().pid().as_raw(), signal);
+            },
+            None => session.send(expectrl::ControlCode::EndOfText).unwrap(),
+        }
+        session.expect(Eof).unwrap();
+        let status = session.get_process().wait().unwrap();
+        assert!(
+            matches!(status, expectrl::process::unix::WaitStatus::Exited(_, c) if c == code),
+            "{signal:?}: {status:?}"
+        );
+        for state in ["prod", "staging"] {
+            assert!(instances(&sandbox, state).is_empty(), "{state}");
+        }
+    }
+}

@@ -54,6 +54,7 @@ mod roots_changed;
 mod roots_new;
 mod safety;
 mod secrets;
+mod signal_windows;
 mod state_diff;
 mod state_source;
 mod state_target;

@@ -29,6 +29,8 @@ struct Stop {
     signal: Arc<AtomicI32>,
     stopped: Arc<AtomicBool>,
     handle: signal_hook::iterator::Handle,
+    /// Given back, before `handle` closes, when the command is done.
+    handed_over: Option<crate::runner::signals::HandedOver>,
     /// The progress bar on the terminal now, if any: the warning is printed above it, or it
     /// would be written into the bar's line and left there when the bar is cleared.
     bar: Arc<Mutex<Option<indicatif::ProgressBar>>>,
@@ -37,7 +39,7 @@ struct Stop {
 impl Stop {
     fn install(printer: &Printer) -> Result<Stop> {
         // This command answers signals itself (tfw's own handler would exit at once).
-        crate::runner::signals::hand_over();
+        let handed_over = Some(crate::runner::signals::hand_over());
         let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP])?;
         let handle = signals.handle();
         let (signal, stopped) = (
@@ -69,6 +71,7 @@ impl Stop {
             signal,
             stopped,
             handle,
+            handed_over,
             bar,
         })
     }
@@ -87,6 +90,7 @@ impl Stop {
 
 impl Drop for Stop {
     fn drop(&mut self) {
+        self.handed_over.take();
         self.handle.close();
     }
 }

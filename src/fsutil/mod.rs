@@ -43,6 +43,8 @@ pub(crate) fn write_atomic_unflushed(path: &Path, contents: &[u8], new_mode: u32
 }
 
 fn replace(path: &Path, contents: &[u8], new_mode: u32, flush: bool) -> Result<()> {
+    // A signal waits for the rename: an exit before it left the temporary file behind.
+    let _held = crate::runner::signals::hold();
     replaceable(path)?;
     no_symlinked_tfw_folder(path)?;
     let dir = match path.parent() {

@@ -94,8 +94,9 @@ fn pool(
     capture: bool,
 ) -> Result<(Ends, Option<i32>)> {
     let program = std::env::current_exe()?;
-    // This pool answers signals itself, and must not be cut short by tfw's own handler.
-    crate::runner::signals::hand_over();
+    // This pool answers signals itself, and must not be cut short by tfw's own handler;
+    // until its last child ended (a question asked afterwards is ended by Ctrl-C again).
+    let handed_over = crate::runner::signals::hand_over();
     let shared = Arc::new(Shared::default());
     let mut signals = Signals::new([SIGINT, SIGTERM, SIGHUP])?;
     let handle = signals.handle();
@@ -138,6 +139,8 @@ fn pool(
             });
         }
     });
+    // Given back before the pool stops listening: a signal in between is not lost.
+    drop(handed_over);
     handle.close();
     let _ = watcher.join();
     let signal = match shared.signal.load(Ordering::SeqCst) {

@@ -37,7 +37,8 @@ pub(crate) enum Output {
 #[derive(Debug, Default)]
 pub(crate) struct Outcome {
     pub code: i32,
-    /// tfw received SIGINT/SIGTERM while terraform ran.
+    /// tfw received SIGINT/SIGTERM/SIGHUP while terraform ran, or before it had shown all
+    /// terraform printed.
     pub interrupted: bool,
     /// The first signal tfw received while terraform ran (when `interrupted`).
     pub interrupt: i32,
@@ -141,6 +142,9 @@ impl Run<'_> {
             },
             None => None,
         };
+        // From here until all terraform printed is shown, a signal with no terraform running
+        // waits (it would cut terraform's last lines), then counts as an interrupt.
+        let held = signals::hold();
         signals::starting();
         let spawned = command.spawn();
         // The child's copies of the files are not tfw's to keep open.
@@ -173,8 +177,10 @@ impl Run<'_> {
                 }
             }
         }
+        // Exited, not yet reaped: the signal thread cannot signal another process by its pid.
+        exited(child.id());
+        let (mut interrupted, mut interrupt) = signals::finished();
         let status = child.wait();
-        let (interrupted, interrupt) = signals::finished();
         done.store(true, std::sync::atomic::Ordering::SeqCst);
         output::wake(&readers);
         for reader in readers {
@@ -182,6 +188,11 @@ impl Run<'_> {
         }
         output::finish(piped, printer);
         crate::modes::protect_after_terraform(self.dir);
+        if let Some(signal) = held.release()
+            && !interrupted
+        {
+            (interrupted, interrupt) = (true, signal);
+        }
         let status = status.context("waiting for terraform failed")?;
         let killed_by = {
             use std::os::unix::process::ExitStatusExt;
@@ -197,6 +208,21 @@ impl Run<'_> {
             stdout: take(stdout_buf),
             stderr: take(stderr_buf),
         })
+    }
+}
+
+/// Waits until terraform has exited, leaving it to be reaped.
+fn exited(pid: u32) {
+    loop {
+        // SAFETY: waitid(2) with WNOWAIT on tfw's own child only reads its status.
+        let answer = unsafe {
+            let mut info: libc::siginfo_t = std::mem::zeroed();
+            libc::waitid(libc::P_PID, pid, &mut info, libc::WEXITED | libc::WNOWAIT)
+        };
+        if answer == 0 || std::io::Error::last_os_error().kind() != std::io::ErrorKind::Interrupted
+        {
+            return;
+        }
     }
 }
 

@@ -49,6 +49,9 @@ pub(crate) fn run(remote: &Remote, file: &Path, confirm: Option<&str>) -> Result
     }
     .typed(&ctx.printer, &name, confirm)?;
 
+    // From the lock to its release and the report of what was done, a signal waits: an exit
+    // in between left tfw's lock on the state.
+    let held = crate::runner::signals::hold();
     let lock_id = match remote.call(&name, &format!("lock `{name}`"), |c| {
         c.lock(&name, "OperationTypeRestore")
     })? {
@@ -82,15 +85,24 @@ pub(crate) fn run(remote: &Remote, file: &Path, confirm: Option<&str>) -> Result
             &remote.backend.for_state(&name),
         ));
     }
-    let (serial, saved) = result?;
-    let saved = saved.map_or(String::new(), |p| {
-        format!("; the version it replaced is backed up at {}", p.display())
-    });
-    printer.status(&format!(
-        "restored serial {} of `{name}` as serial {serial}{saved}",
-        show(backup.serial)
-    ));
-    Ok(ExitCode::Success)
+    if let Ok((serial, saved)) = &result {
+        let saved = saved.as_ref().map_or(String::new(), |p| {
+            format!("; the version it replaced is backed up at {}", p.display())
+        });
+        printer.status(&format!(
+            "restored serial {} of `{name}` as serial {serial}{saved}",
+            show(backup.serial)
+        ));
+    }
+    match (held.release(), result) {
+        (Some(signal), result) => {
+            if let Err(err) = result {
+                printer.failure(&err);
+            }
+            Err(crate::problem::Exit(ExitCode::Passed(128 + signal)).into())
+        }
+        (None, result) => result.map(|_| ExitCode::Success),
+    }
 }
 
 fn show(serial: Option<u64>) -> String {

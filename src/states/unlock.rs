@@ -70,7 +70,9 @@ pub(crate) fn run(remote: &Remote, options: &Options) -> Result<ExitCode> {
         }
     };
     // The lock attempt either fails with the holder's LockInfo (the usual case) or succeeds
-    // because the lock went away since GraphQL answered: then we release our own at once.
+    // because the lock went away since GraphQL answered: then we release our own at once,
+    // before a signal may end tfw.
+    let held = crate::runner::signals::hold();
     let attempt = remote.call(&name, &format!("read the lock of `{name}`"), |client| {
         client.lock(&name, "OperationTypeInvalid")
     })?;
@@ -88,6 +90,7 @@ pub(crate) fn run(remote: &Remote, options: &Options) -> Result<ExitCode> {
         }
         Err(holder) => holder,
     };
+    drop(held);
     // The 409 carries the holder's ID, Who and Created; its other fields echo our request.
     let text = |key: &str| {
         holder_info

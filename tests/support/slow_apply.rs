@@ -88,6 +88,11 @@ pub fn start(sandbox: &Sandbox, wrap: &[&str]) -> Running {
         crate::support::started_clean(&mut wrapped);
         cmd.command = wrapped;
     }
+    collected(cmd)
+}
+
+/// Any tfw command, in a process group of its own, its output collected as it comes.
+pub fn collected(mut cmd: crate::support::Cmd) -> Running {
     cmd.command.process_group(0);
     let mut child = cmd.spawn();
     let stdout = Arc::new(Mutex::new(Vec::new()));

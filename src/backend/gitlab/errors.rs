@@ -295,6 +295,8 @@ pub(crate) fn role_name(level: u32) -> &'static str {
 /// from a protection rule); a lock that unexpectedly succeeds is released at once.
 pub(crate) fn lock_refusal(backend: &Backend) -> String {
     let client = Client::new(backend);
+    // A signal waits until a lock that unexpectedly succeeded is released.
+    let _held = crate::runner::signals::hold();
     match client.lock(backend.state_name(), "OperationTypeInvalid") {
         Ok(Ok(id)) => {
             let _ = client.unlock(backend.state_name(), Some(&id));

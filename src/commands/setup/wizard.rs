@@ -10,9 +10,8 @@ use super::guess::{Defaults, normalize_project, normalize_url};
 use super::{shown, state_for, with_secret};
 use crate::cli::SetupArgs;
 use crate::context::Context;
-use crate::exit::ExitCode;
 use crate::printer::Printer;
-use crate::problem::{Exit, Problem};
+use crate::problem::Problem;
 
 /// The wizard: asks what the flags did not say, checks, names what is wrong, asks again.
 pub(super) fn ask(
@@ -161,6 +160,5 @@ fn non_empty(value: &str) -> Option<&str> {
 
 /// A prompt ended by Ctrl-C or a closed terminal: stop quietly, as a shell would.
 pub(super) fn interrupted(_: dialoguer::Error) -> anyhow::Error {
-    crate::screen::restore();
-    Exit(ExitCode::Interrupted).into()
+    crate::screen::question_ended()
 }

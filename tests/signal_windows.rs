@@ -1,0 +1,150 @@
+//! Signals in the moments around terraform (issue: a hostile-user audit of signals): with no
+//! terraform running, a signal ends tfw at once, except while tfw holds a GitLab lock of its
+//! own or finishes a write (then it waits for the release), and a hand-over to `tfw --all`'s
+//! pool ends with the pool. Each case is timed by a request the GitLab test server holds
+//! back, never by a sleep. What is checked is what GitLab holds afterwards.
+
+use std::time::Duration;
+
+use crate::gitlab_ci_locks::in_ci;
+use crate::support::Sandbox;
+use crate::support::gitlab::{CI_JOB_TOKEN, Fault, RequestRecord, Route};
+use crate::support::slow_apply::{
+    clean_afterwards, collected, kill, sandbox, wait_until_nothing_runs,
+};
+
+const PROJECT: &str = "42";
+
+fn from_tfw(request: &RequestRecord) -> bool {
+    request
+        .headers
+        .iter()
+        .any(|(k, v)| k.eq_ignore_ascii_case("user-agent") && v.starts_with("tfw/"))
+}
+
+/// Waits until tfw's own request (not terraform's) matching `what` reached the server.
+#[track_caller]
+fn tfw_sent(sandbox: &Sandbox, what: impl Fn(&RequestRecord) -> bool) {
+    let found = sandbox
+        .gitlab
+        .wait_for_request(Duration::from_secs(120), |r| from_tfw(r) && what(r));
+    assert!(found.is_some(), "{:#?}", sandbox.gitlab.requests());
+}
+
+/// Waits until the server has answered every request it got, a held-back one too (a client
+/// that went away does not stop GitLab from carrying a request out).
+fn settled(sandbox: &Sandbox) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while sandbox.gitlab.requests().iter().any(|r| r.status == 0) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "a request never ended"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn lock_request(request: &RequestRecord) -> bool {
+    request.method == "POST" && request.path().ends_with("/lock")
+}
+
+/// `tfw state unlock` in CI asks GitLab by taking the lock (GraphQL refuses job tokens) and
+/// releases it at once: a SIGTERM meanwhile used to end tfw with GitLab granting the lock
+/// after it had gone, the state locked by the pipeline user for good.
+#[test]
+fn a_signal_while_tfw_holds_its_own_probe_lock_waits_for_the_release() {
+    let sandbox = Sandbox::new();
+    std::fs::remove_file(sandbox.path(".env")).unwrap();
+    sandbox.gitlab.put_state(
+        PROJECT,
+        "prod",
+        br#"{"version":4,"terraform_version":"1.0.3","serial":1,"lineage":"l-1","outputs":{},"resources":[]}"#,
+    );
+    let ids = sandbox.gitlab.job_ids(CI_JOB_TOKEN).unwrap();
+    sandbox.gitlab.fault(
+        Fault::delay(Route::Lock, Duration::from_secs(3))
+            .method("POST")
+            .times(1),
+    );
+    let run = collected(in_ci(&sandbox, ids, &["state", "unlock"]));
+    tfw_sent(&sandbox, lock_request);
+    kill(run.pid(), libc::SIGTERM);
+    let out = run.wait();
+    settled(&sandbox);
+    assert_eq!(sandbox.gitlab.lock(PROJECT, "prod"), None, "{}", out.all());
+    out.code(143);
+}
+
+/// `tfw state restore` writes under a lock of its own: a SIGTERM during the write ends tfw
+/// once the lock is released and what was restored is said.
+#[test]
+fn a_signal_during_a_restore_ends_tfw_after_its_lock_is_released() {
+    let sandbox = crate::states::seeded();
+    let backup = ".tfw/backups/dev-alice/0000000002-20240101T000000Z.tfstate";
+    sandbox.write(backup, crate::states::doc(2, "restored"));
+    sandbox
+        .gitlab
+        .fault(Fault::delay(Route::State, Duration::from_secs(3)).method("POST"));
+    let run = collected(sandbox.tfw(&["state", "restore", backup, "--confirm", "dev-alice"]));
+    tfw_sent(&sandbox, |r| {
+        r.method == "POST" && !r.path().ends_with("/lock")
+    });
+    kill(run.pid(), libc::SIGTERM);
+    let out = run.wait();
+    settled(&sandbox);
+    assert_eq!(
+        sandbox.gitlab.lock(PROJECT, "dev-alice"),
+        None,
+        "{}",
+        out.all()
+    );
+    out.code(143).stderr_has("as serial 4");
+    let now = sandbox.remote_state("dev-alice").unwrap();
+    assert_eq!(now["outputs"]["greeting"]["value"], "restored", "{now}");
+}
+
+/// A signal after the run lock is taken and before terraform starts (tfw backing up the state
+/// before the apply): tfw stops at once with 128+n, terraform never starts, GitLab holds no
+/// lock, no temporary file is left, and the directory is free for the next run.
+#[test]
+fn a_signal_before_terraform_starts_leaves_nothing_behind() {
+    for (signal, code) in [(libc::SIGTERM, 143), (libc::SIGINT, 130)] {
+        let label = format!("signal {signal} during the backup");
+        let Some(sandbox) = sandbox(&label, 1) else {
+            return;
+        };
+        sandbox
+            .gitlab
+            .fault(Fault::delay(Route::State, Duration::from_secs(2)).method("GET"));
+        let run = collected(sandbox.tfw(&["apply", "--auto-approve"]));
+        tfw_sent(&sandbox, |r| {
+            r.method == "GET" && r.path().ends_with("/dev-alice")
+        });
+        kill(run.pid(), signal);
+        let out = run.wait();
+        let all = out.all();
+        out.code(code);
+        wait_until_nothing_runs(&sandbox);
+        assert!(!all.contains("terraform_data.slow: Creating"), "{all}");
+        assert!(!clean_afterwards(&sandbox, &label, &all), "nothing applied");
+        let temporary: Vec<_> = walk(&sandbox.path(".tfw"))
+            .into_iter()
+            .filter(|p| p.to_string_lossy().contains("tfw-tmp"))
+            .collect();
+        assert!(temporary.is_empty(), "{temporary:?}");
+        sandbox.gitlab.clear_faults();
+        sandbox.tfw(&["apply", "--auto-approve"]).run().success();
+    }
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(walk(&path));
+        }
+        found.push(path);
+    }
+    found
+}
