@@ -138,19 +138,29 @@ impl Diff {
             lines.push(format!("- {address}"));
         }
         for changed in &self.resources.changed {
-            lines.push(format!("~ {}", changed.address));
-            lines.extend(
-                changed
-                    .attributes
-                    .iter()
-                    .map(|c| format!("    {}", c.line())),
+            push_resource(
+                &mut lines,
+                format!("~ {}", changed.address),
+                &changed.attributes,
             );
         }
-        if !self.outputs.is_empty() {
-            lines.push("outputs".into());
-            lines.extend(self.outputs.iter().map(|c| format!("  {}", c.line())));
-        }
+        push_outputs(&mut lines, &self.outputs);
         lines
+    }
+}
+
+/// A changed resource's line, then its attributes under it (as `state diff` and `drift`
+/// print them).
+pub(crate) fn push_resource(lines: &mut Vec<String>, head: String, attributes: &[Change]) {
+    lines.push(head);
+    lines.extend(attributes.iter().map(|c| format!("    {}", c.line())));
+}
+
+/// The changed outputs, under an `outputs` line when there are any.
+pub(crate) fn push_outputs(lines: &mut Vec<String>, outputs: &[Change]) {
+    if !outputs.is_empty() {
+        lines.push("outputs".into());
+        lines.extend(outputs.iter().map(|c| format!("  {}", c.line())));
     }
 }
 

@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::states::diff::{Change, changes};
+use crate::states::diff::{Change, changes, push_outputs, push_resource};
 use crate::states::snapshot::plan_leaves;
 
 /// How a state's check ended (`in_sync`, `drifted`, `failed` in JSON).
@@ -167,22 +167,10 @@ impl Report {
             )],
         };
         for drifted in &self.resources {
-            lines.push(format!(
-                "~ {} ({})",
-                drifted.address,
-                drifted.actions.join(", ")
-            ));
-            lines.extend(
-                drifted
-                    .attributes
-                    .iter()
-                    .map(|c| format!("    {}", c.line())),
-            );
+            let head = format!("~ {} ({})", drifted.address, drifted.actions.join(", "));
+            push_resource(&mut lines, head, &drifted.attributes);
         }
-        if !self.outputs.is_empty() {
-            lines.push("outputs".into());
-            lines.extend(self.outputs.iter().map(|c| format!("  {}", c.line())));
-        }
+        push_outputs(&mut lines, &self.outputs);
         lines
     }
 }
