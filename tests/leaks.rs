@@ -36,7 +36,7 @@ fn token_forms() -> Vec<String> {
     ]
 }
 
-fn all_forms() -> Vec<String> {
+pub(crate) fn all_forms() -> Vec<String> {
     let mut forms = token_forms();
     forms.extend([
         AWS_SECRET.to_string(),
@@ -48,13 +48,13 @@ fn all_forms() -> Vec<String> {
 }
 
 #[track_caller]
-fn assert_clean(label: &str, text: &str, forms: &[String]) {
+pub(crate) fn assert_clean(label: &str, text: &str, forms: &[String]) {
     if let Some(form) = forms.iter().find(|f| text.contains(f.as_str())) {
         panic!("[{label}] `{form}` shown:\n{text}");
     }
 }
 
-fn sandbox(main_tf: &str) -> Sandbox {
+pub(crate) fn sandbox(main_tf: &str) -> Sandbox {
     let sandbox = Sandbox::empty();
     sandbox.gitlab.add_user(USER, TOKEN, Role::Maintainer);
     sandbox.write("main.tf", main_tf);

@@ -40,6 +40,7 @@ mod guards;
 mod hot_path;
 mod interrupts;
 mod leaks;
+mod leaks_values;
 mod locks;
 mod masking;
 mod path_safety;

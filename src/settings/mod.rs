@@ -5,11 +5,12 @@
 //!
 //! One concern per file: `lookup` (values and their origins), `backend` (the validated
 //! backend), `checks` (the rules a `.env` must keep), `names` (the state name's rules),
-//! `placeholders` (values nobody filled in), `secrets` (what is masked), `git` (whether
+//! `placeholders` (values nobody filled in), `secrets` (what is masked), `credentials` (credentials inside other values), `git` (whether
 //! `.env` is tracked or ignored).
 
 mod backend;
 mod checks;
+mod credentials;
 mod git;
 mod lookup;
 mod mapping;

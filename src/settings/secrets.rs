@@ -49,7 +49,7 @@ fn trivial(value: &str) -> bool {
 /// What to mask for one secret value: the value, and each line of a multi-line one (a PEM
 /// key), since output is masked line by line. (The forms a value takes in text, escaped or
 /// encoded, are the printer's to find: `printer::mask`.)
-fn mask_forms(value: &str, out: &mut Vec<String>) {
+pub(super) fn mask_forms(value: &str, out: &mut Vec<String>) {
     let value = value.trim();
     if value.is_empty() || trivial(value) {
         return;
@@ -69,7 +69,7 @@ fn mask_forms(value: &str, out: &mut Vec<String>) {
 impl Settings {
     /// Every secret value known, to be masked wherever tfw prints: the values of secret keys
     /// in `.env` and in the process environment (terraform inherits both), and every token
-    /// found in any value of either.
+    /// or credential (`settings::credentials`) found in any value of either.
     pub fn secrets(&self) -> Vec<String> {
         let mut secrets = Vec::new();
         let dotenv = self
@@ -84,6 +84,7 @@ impl Settings {
             // A token pasted under the wrong key (`GITLAB_URL=glpat-...`) is echoed by the
             // very error that reports it: mask it all the same (found by tests/dotenv_fuzz.rs).
             secrets.extend(embedded_tokens(value));
+            secrets.extend(super::credentials::embedded_credentials(value));
         }
         secrets.extend(self.basic_auth_forms());
         secrets
