@@ -156,6 +156,143 @@ pub(crate) fn no_symlinked_tfw_folder(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Opens the folder `dir` for `*at` calls. From a `.tfw` component down, each part is opened
+/// with `O_NOFOLLOW` relative to the one before, so no link there is followed even if it
+/// appeared after `no_symlinked_tfw_folder` looked. Above `.tfw` (where the repository is,
+/// perhaps through the user's own links) the path is opened as given.
+pub(super) fn open_dir(dir: &Path) -> std::io::Result<fs::File> {
+    let directory = |path: &Path| {
+        fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_DIRECTORY | libc::O_CLOEXEC)
+            .open(path)
+    };
+    let parts: Vec<_> = dir.components().collect();
+    let Some(at) = parts
+        .iter()
+        .position(|c| c.as_os_str() == crate::layout::DIR)
+    else {
+        return directory(dir);
+    };
+    let above: std::path::PathBuf = parts[..at].iter().collect();
+    let mut folder = directory(if above.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        &above
+    })?;
+    for part in &parts[at..] {
+        let flags = libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+        folder = openat(&folder, part.as_os_str(), flags, 0)?;
+    }
+    Ok(folder)
+}
+
+fn c_name(name: &std::ffi::OsStr) -> std::io::Result<std::ffi::CString> {
+    use std::os::unix::ffi::OsStrExt;
+    std::ffi::CString::new(name.as_bytes())
+        .map_err(|err| std::io::Error::new(std::io::ErrorKind::InvalidInput, err))
+}
+
+fn openat(
+    folder: &fs::File,
+    name: &std::ffi::OsStr,
+    flags: libc::c_int,
+    mode: libc::mode_t,
+) -> std::io::Result<fs::File> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    let name = c_name(name)?;
+    // SAFETY: a valid directory descriptor and a NUL-terminated name; the new descriptor is
+    // owned by the returned File alone.
+    let fd = unsafe {
+        libc::openat(
+            folder.as_raw_fd(),
+            name.as_ptr(),
+            flags,
+            mode as libc::c_uint,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: `fd` was just opened and is not owned elsewhere.
+    Ok(unsafe { fs::File::from_raw_fd(fd) })
+}
+
+/// A temporary file made in an opened folder (`O_EXCL | O_NOFOLLOW`, mode set before any
+/// content), removed unless renamed.
+pub(super) struct Temp<'a> {
+    folder: &'a fs::File,
+    name: std::ffi::OsString,
+    pub(super) file: fs::File,
+    renamed: bool,
+}
+
+impl<'a> Temp<'a> {
+    pub(super) fn create(folder: &'a fs::File, prefix: &str, mode: u32) -> std::io::Result<Self> {
+        use std::os::unix::fs::PermissionsExt;
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0)
+            ^ std::process::id().rotate_left(16);
+        let flags =
+            libc::O_WRONLY | libc::O_CREAT | libc::O_EXCL | libc::O_NOFOLLOW | libc::O_CLOEXEC;
+        for attempt in 0u32..100 {
+            let suffix = seed
+                .wrapping_mul(2_654_435_761)
+                .wrapping_add(attempt.wrapping_mul(40_503));
+            let name = std::ffi::OsString::from(format!("{prefix}{suffix:08x}"));
+            match openat(folder, &name, flags, 0o600) {
+                Ok(file) => {
+                    let temp = Self {
+                        folder,
+                        name,
+                        file,
+                        renamed: false,
+                    };
+                    // Permissions first, so the content never exists with looser ones.
+                    temp.file
+                        .set_permissions(fs::Permissions::from_mode(mode))?;
+                    return Ok(temp);
+                }
+                Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(err) => return Err(err),
+            }
+        }
+        Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "no free temporary file name",
+        ))
+    }
+
+    /// Renames the file over `target` in the same folder (a link there is replaced, never
+    /// followed).
+    pub(super) fn rename_to(mut self, target: &std::ffi::OsStr) -> std::io::Result<()> {
+        use std::os::fd::AsRawFd;
+        let (from, to) = (c_name(&self.name)?, c_name(target)?);
+        let fd = self.folder.as_raw_fd();
+        // SAFETY: a valid directory descriptor and NUL-terminated names.
+        if unsafe { libc::renameat(fd, from.as_ptr(), fd, to.as_ptr()) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        self.renamed = true;
+        Ok(())
+    }
+}
+
+impl Drop for Temp<'_> {
+    fn drop(&mut self) {
+        use std::os::fd::AsRawFd;
+        if self.renamed {
+            return;
+        }
+        if let Ok(name) = c_name(&self.name) {
+            // SAFETY: a valid directory descriptor and a NUL-terminated name.
+            unsafe { libc::unlinkat(self.folder.as_raw_fd(), name.as_ptr(), 0) };
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -220,5 +357,36 @@ mod tests {
         fs::write(dir.path().join("f"), "A=1\n").unwrap();
         std::os::unix::fs::symlink("f", dir.path().join("f-link")).unwrap();
         assert_eq!(read_regular(&dir.path().join("f-link")).unwrap(), b"A=1\n");
+    }
+
+    #[test]
+    fn a_folder_swapped_for_a_link_below_tfw_is_never_opened_through() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = dir.path().join("elsewhere");
+        fs::create_dir_all(&elsewhere).unwrap();
+        let repo = dir.path().join("repo");
+        fs::create_dir_all(repo.join(".tfw")).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, repo.join(".tfw/plans")).unwrap();
+        let err = open_dir(&repo.join(".tfw/plans")).unwrap_err();
+        // ENOTDIR on Linux (O_DIRECTORY is checked first), ELOOP elsewhere.
+        assert!(
+            matches!(err.raw_os_error(), Some(libc::ELOOP | libc::ENOTDIR)),
+            "{err}"
+        );
+        fs::remove_dir(repo.join(".tfw")).unwrap_err();
+        fs::remove_file(repo.join(".tfw/plans")).unwrap();
+        fs::remove_dir(repo.join(".tfw")).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, repo.join(".tfw")).unwrap();
+        assert!(open_dir(&repo.join(".tfw")).is_err());
+        // Above `.tfw` the user's own links are fine, and a temporary file made there
+        // disappears unless renamed.
+        let linked = dir.path().join("linked");
+        std::os::unix::fs::symlink(&repo, &linked).unwrap();
+        let folder = open_dir(&linked).unwrap();
+        let temp = Temp::create(&folder, ".x.tfw-tmp-", 0o600).unwrap();
+        assert_eq!(fs::read_dir(&repo).unwrap().count(), 2);
+        drop(temp);
+        assert_eq!(fs::read_dir(&repo).unwrap().count(), 1);
+        assert!(fs::read_dir(&elsewhere).unwrap().next().is_none());
     }
 }

@@ -52,6 +52,11 @@ fn replace(path: &Path, contents: &[u8], new_mode: u32, flush: bool) -> Result<(
         _ => Path::new("."),
     };
     fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    // Opened once, not following a link from `.tfw` down, and the temporary file is made and
+    // renamed relative to it: a folder swapped for a link after the checks above makes this
+    // fail instead of sending a state where the link points.
+    let folder = checks::open_dir(dir)
+        .with_context(|| format!("cannot open `{}` without following a link", dir.display()))?;
     let mode = match fs::metadata(path) {
         Ok(meta) => meta.permissions().mode() & 0o7777,
         Err(_) => new_mode,
@@ -59,41 +64,34 @@ fn replace(path: &Path, contents: &[u8], new_mode: u32, flush: bool) -> Result<(
     // Named after the file, so a temporary file a kill -9 leaves behind falls under the same
     // ignore rules: `.env.tfw-tmp-*` (it holds the token) is matched by `.env.*`,
     // `x.tfstate.tfw-tmp-*` by `*.tfstate.*` (found by tests/file_safety.rs).
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let prefix = if name.starts_with('.') {
-        format!("{name}{}", crate::layout::TEMP_MARK)
+    let name = path.file_name().unwrap_or_default();
+    let shown_name = name.to_string_lossy();
+    let prefix = if shown_name.starts_with('.') {
+        format!("{shown_name}{}", crate::layout::TEMP_MARK)
     } else {
-        format!(".{name}{}", crate::layout::TEMP_MARK)
+        format!(".{shown_name}{}", crate::layout::TEMP_MARK)
     };
-    let mut temp = tempfile::Builder::new()
-        .prefix(&prefix)
-        .tempfile_in(dir)
+    let mut temp = checks::Temp::create(&folder, &prefix, mode)
         .with_context(|| format!("cannot create a temporary file in `{}`", dir.display()))?;
-    // Permissions first, so the content never exists on disk with looser ones.
-    temp.as_file()
-        .set_permissions(fs::Permissions::from_mode(mode))
-        .context("cannot set permissions on a temporary file")?;
     let (first, rest) = contents.split_at(contents.len() / 2);
-    temp.write_all(first)
+    temp.file
+        .write_all(first)
         .and_then(|()| {
             fault_point("mid-write", path);
-            temp.write_all(rest)
+            temp.file.write_all(rest)
         })
         .and_then(|()| match flush {
-            true => temp.as_file().sync_all(),
+            true => temp.file.sync_all(),
             false => Ok(()),
         })
         .with_context(|| format!("cannot write `{}`", path.display()))?;
     fault_point("before-rename", path);
-    temp.persist(path)
+    temp.rename_to(name)
         .with_context(|| format!("cannot replace `{}`", path.display()))?;
     fault_point("after-rename", path);
     if flush {
         // The rename itself reaches the disk with the directory.
-        let _ = fs::File::open(dir).and_then(|d| d.sync_all());
+        let _ = folder.sync_all();
     }
     Ok(())
 }
