@@ -111,6 +111,7 @@ impl Context {
             env: &env,
             output,
             tfw: self.tfw("").trim_end().to_string(),
+            started: crate::session::runlock::terraform_started,
         }
         .execute(&self.printer)
     }

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 use expectrl::Expect;
 
 use crate::support::slow_apply::{
-    MARKER, clean_afterwards, existing_state, kill, one_interrupt, pty, rest_and_status,
-    running_in, sandbox, start, wait_until_nothing_runs,
+    MARKER, clean_afterwards, existing_state, kill, killed_mid_apply, one_interrupt, pty,
+    rest_and_status, running_in, sandbox, start, wait_until_nothing_runs,
 };
 
 /// One signal, or a signal to the whole group, while terraform sleeps in the apply.
@@ -126,12 +126,7 @@ fn kill_9_of_tfw_alone_lets_terraform_finish_the_apply() {
     let Some(sandbox) = sandbox(label, 3) else {
         return;
     };
-    let run = start(&sandbox, &[]);
-    run.wait_for_marker();
-    kill(run.pid(), libc::SIGKILL);
-    let out = run.wait();
-    assert_eq!(out.status(), None, "tfw was killed");
-    let all = out.all();
+    let all = killed_mid_apply(&sandbox).all();
     assert!(
         clean_afterwards(&sandbox, label, &all),
         "the apply finished"

@@ -10,7 +10,8 @@ use crate::gitlab_ci_locks::in_ci;
 use crate::support::Sandbox;
 use crate::support::gitlab::{CI_JOB_TOKEN, Fault, RequestRecord, Route};
 use crate::support::slow_apply::{
-    clean_afterwards, collected, kill, sandbox, wait_until_nothing_runs,
+    clean_afterwards, collected, kill, killed_mid_apply, running_in, sandbox,
+    wait_until_nothing_runs,
 };
 
 const PROJECT: &str = "42";
@@ -147,4 +148,56 @@ fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
         found.push(path);
     }
     found
+}
+
+/// `kill -9` of tfw mid-apply leaves terraform running in its own session (it finishes or
+/// stops on its own), and the kernel frees tfw's run lock. The next tfw here found the
+/// directory free: `tfw state unlock` released the running apply's own lock (your own lock
+/// goes without ceremony) and a plan re-initialised under it. The run lock's record names
+/// that terraform: both are refused until it has ended, and the refusal says how to stop it.
+#[test]
+fn a_terraform_left_running_by_a_killed_tfw_keeps_the_directory() {
+    let label = "kill -9 of tfw, then another tfw";
+    let Some(sandbox) = sandbox(label, 600) else {
+        return;
+    };
+    killed_mid_apply(&sandbox);
+    let terraform = terraform_in(&sandbox);
+    assert!(sandbox.gitlab.lock(PROJECT, "dev-alice").is_some());
+    sandbox
+        .tfw(&["state", "unlock", "dev-alice"])
+        .run()
+        .code(1)
+        .stderr_has(&format!("terraform (pid {terraform})"))
+        .stderr_has("still running in this directory")
+        .stderr_has(&format!("kill -INT {terraform}"));
+    assert!(
+        sandbox.gitlab.lock(PROJECT, "dev-alice").is_some(),
+        "released"
+    );
+    sandbox
+        .tfw(&["plan"])
+        .run()
+        .code(1)
+        .stderr_has(&format!("terraform (pid {terraform})"))
+        .stderr_has("is running in this directory; nothing was changed");
+    // As the refusal says: terraform stops gracefully, releases its lock and writes its state.
+    kill(terraform as i32, libc::SIGINT);
+    wait_until_nothing_runs(&sandbox);
+    clean_afterwards(&sandbox, label, "");
+    sandbox.tfw(&["plan"]).run().success();
+}
+
+/// The pid of the one terraform running in the sandbox.
+fn terraform_in(sandbox: &Sandbox) -> u32 {
+    let found: Vec<u32> = running_in(sandbox.dir.path())
+        .into_iter()
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.trim() == "terraform")
+        })
+        .filter_map(|pid| pid.parse().ok())
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    found[0]
 }

@@ -73,6 +73,8 @@ pub(crate) struct Run<'a> {
     pub output: Output,
     /// `tfw` or `tfw --state NAME`: terraform's advice shown is rewritten to it.
     pub tfw: String,
+    /// Told terraform's pid once it runs (the run lock's record names it).
+    pub started: fn(u32),
 }
 
 impl Run<'_> {
@@ -157,6 +159,7 @@ impl Run<'_> {
             }
         };
         signals::started(child.id() as i32);
+        (self.started)(child.id());
 
         let done = Arc::new(AtomicBool::new(false));
         let mut readers = Vec::new();

@@ -34,8 +34,12 @@ fn held_here(remote: &Remote, name: &str) -> Result<()> {
             holder.describe()
         ))
         .hint(format!(
-            "wait for it to finish, or stop it (Ctrl-C in its terminal{}): it releases its lock itself",
-            holder.pid.map_or(String::new(), |pid| format!(", or `kill -INT {pid}`"))
+            "wait for it to finish, or stop it ({}): it releases its lock itself",
+            match (holder.orphan(), holder.pid) {
+                (Some(pid), _) => format!("`kill -INT {pid}`: terraform stops gracefully"),
+                (None, Some(pid)) => format!("Ctrl-C in its terminal, or `kill -INT {pid}`"),
+                (None, None) => "Ctrl-C in its terminal".into(),
+            }
         ))
         .into());
     }

@@ -158,6 +158,17 @@ impl Running {
     }
 }
 
+/// `tfw apply` killed by `kill -9` while terraform sleeps in the apply (which goes on).
+#[track_caller]
+pub fn killed_mid_apply(sandbox: &Sandbox) -> Out {
+    let run = start(sandbox, &[]);
+    run.wait_for_marker();
+    kill(run.pid(), libc::SIGKILL);
+    let out = run.wait();
+    assert_eq!(out.status(), None, "tfw was killed");
+    out
+}
+
 pub fn kill(pid: i32, signal: i32) {
     // SAFETY: signalling a process (or with a negative pid, a process group) this test started.
     unsafe {
