@@ -14,7 +14,7 @@ use expectrl::Expect;
 
 use crate::support::slow_apply::{
     MARKER, clean_afterwards, existing_state, kill, killed_mid_apply, one_interrupt, pty,
-    rest_and_status, running_in, sandbox, start, wait_until_nothing_runs,
+    rest_and_status, sandbox, start, terraform_ran_past, what_is_left,
 };
 
 /// One signal, or a signal to the whole group, while terraform sleeps in the apply.
@@ -191,30 +191,7 @@ fn ctrl_c_twice_on_a_terminal_stops_hard_and_says_what_is_left() {
     eprintln!("{output}");
     assert_eq!(code, 130, "{output}");
     assert!(output.contains("Two interrupts received"), "{output}");
-    // A hard stop may leave the provisioner's sleep behind: the test's own, ended here.
-    for pid in running_in(sandbox.dir.path()) {
-        kill(pid.parse().unwrap(), libc::SIGKILL);
-    }
-    wait_until_nothing_runs(&sandbox);
-    match sandbox.gitlab.lock("42", "dev-alice") {
-        Some(lock) => {
-            assert_eq!(lock["Who"], "alice");
-            assert!(
-                output.contains("GitLab shows the state still locked by alice")
-                    && output.contains("`tfw state unlock dev-alice`"),
-                "{output}"
-            );
-            sandbox
-                .tfw(&["state", "unlock", "dev-alice"])
-                .run()
-                .success();
-            assert!(sandbox.gitlab.lock("42", "dev-alice").is_none());
-        }
-        None => assert!(
-            output.contains("GitLab shows the state unlocked"),
-            "{output}"
-        ),
-    }
+    what_is_left(&sandbox, &output);
 }
 
 /// The terminal closes (an SSH connection drops) while terraform applies: the kernel hangs
@@ -313,4 +290,32 @@ fn the_terminal_closing_stops_terraform_once_and_cleanly() {
         state["resources"][0]["instances"][0]["status"], "tainted",
         "stopped by its interrupt inside the provisioner's sleep: {state}"
     );
+}
+
+/// Ctrl-C three times in quick succession, as an impatient person does: each reaches
+/// terraform as the terminal would give it (the first is its graceful stop; what it makes of
+/// the others is its choice), tfw exits only once terraform has, with 130, and what it says
+/// about the lock is what GitLab shows.
+#[test]
+fn ctrl_c_three_times_quickly_on_a_terminal() {
+    let label = "Ctrl-C three times";
+    let Some(sandbox) = sandbox(label, 600) else {
+        return;
+    };
+    let mut session = pty(&sandbox);
+    session.expect(MARKER).unwrap();
+    let watch = terraform_ran_past(&sandbox, session.get_process().pid().as_raw());
+    for _ in 0..3 {
+        session.send(expectrl::ControlCode::EndOfText).unwrap();
+    }
+    let (output, code) = rest_and_status(session);
+    eprintln!("{output}");
+    assert_eq!(code, 130, "{output}");
+    assert!(output.contains("Interrupt received"), "{output}");
+    let left = watch.join().unwrap();
+    assert!(
+        left.is_empty(),
+        "tfw exited while terraform ran: {left:?}\n{output}"
+    );
+    what_is_left(&sandbox, &output);
 }

@@ -301,3 +301,59 @@ pub fn rest_and_status(mut session: expectrl::session::OsSession) -> (String, i3
     };
     (String::from_utf8_lossy(&output).into_owned(), code)
 }
+
+/// After a hard stop: the provisioner's sleep it may leave behind is ended (the test's own),
+/// then tfw's words about the lock must match the server, and the command they name releases
+/// a lock left behind.
+#[track_caller]
+pub fn what_is_left(sandbox: &Sandbox, output: &str) {
+    // A hard stop may leave the provisioner's sleep behind: the test's own, ended here.
+    for pid in running_in(sandbox.dir.path()) {
+        kill(pid.parse().unwrap(), libc::SIGKILL);
+    }
+    wait_until_nothing_runs(sandbox);
+    match sandbox.gitlab.lock("42", "dev-alice") {
+        Some(lock) => {
+            assert_eq!(lock["Who"], "alice");
+            assert!(
+                output.contains("GitLab shows the state still locked by alice")
+                    && output.contains("`tfw state unlock dev-alice`"),
+                "{output}"
+            );
+            sandbox
+                .tfw(&["state", "unlock", "dev-alice"])
+                .run()
+                .success();
+            assert!(sandbox.gitlab.lock("42", "dev-alice").is_none());
+        }
+        None => assert!(
+            output.contains("GitLab shows the state unlocked"),
+            "{output}"
+        ),
+    }
+}
+
+/// Watches tfw (`pid`) until it has exited; then returns the terraform processes still
+/// running in the sandbox (none: tfw waited for terraform).
+pub fn terraform_ran_past(sandbox: &Sandbox, pid: i32) -> std::thread::JoinHandle<Vec<String>> {
+    let dir = sandbox.dir.path().to_path_buf();
+    std::thread::spawn(move || {
+        let deadline = Instant::now() + Duration::from_secs(240);
+        // Exited: a zombie until the test reaps it, or reaped already.
+        while std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            !stat
+                .rsplit_once(')')
+                .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
+        }) {
+            assert!(Instant::now() < deadline, "tfw never exited");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        running_in(&dir)
+            .into_iter()
+            .filter(|p| {
+                std::fs::read_to_string(format!("/proc/{p}/comm"))
+                    .is_ok_and(|comm| comm.trim() == "terraform")
+            })
+            .collect()
+    })
+}
