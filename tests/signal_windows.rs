@@ -201,3 +201,50 @@ fn terraform_in(sandbox: &Sandbox) -> u32 {
     assert_eq!(found.len(), 1, "{found:?}");
     found[0]
 }
+
+/// A CI runner's cancel of `tfw --all apply`: SIGTERM to the job's whole process group while
+/// both roots' terraforms sleep in their applies. The child tfws and their terraforms are in
+/// groups of their own, so only the parent tfw gets it; it passes it once to each root's tfw,
+/// which gives its terraform its one SIGINT. Each stops cleanly, exit 143.
+#[test]
+fn a_group_sigterm_stops_every_root_of_all_apply_once() {
+    let label = "group SIGTERM to tfw --all apply";
+    let Some(sandbox) = crate::roots_apply::infra(label, 1) else {
+        return;
+    };
+    for root in ["prod", "staging"] {
+        sandbox.write(
+            &format!("envs/{root}/main.tf"),
+            crate::support::slow_apply::slow_config(600),
+        );
+    }
+    sandbox.tfw(&["--all", "plan"]).run().success();
+    let run = collected(sandbox.tfw(&["--all", "--stream", "-j", "2", "apply", "--auto-approve"]));
+    let deadline = std::time::Instant::now() + Duration::from_secs(240);
+    while run
+        .text()
+        .matches(crate::support::slow_apply::MARKER)
+        .count()
+        < 2
+    {
+        assert!(std::time::Instant::now() < deadline, "{}", run.text());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    kill(-run.pid(), libc::SIGTERM);
+    let out = run.wait();
+    let all = out.all();
+    eprintln!("{all}");
+    out.code(143);
+    assert_eq!(all.matches("Interrupt received").count(), 2, "{all}");
+    assert!(!all.contains("Two interrupts received"), "{all}");
+    for root in ["prod", "staging"] {
+        let left = running_in(&sandbox.path(&format!("envs/{root}")));
+        assert!(left.is_empty(), "{root}: {left:?}");
+        assert_eq!(sandbox.gitlab.lock(PROJECT, root), None, "{root}\n{all}");
+        assert!(
+            !sandbox
+                .path(&format!("envs/{root}/errored.tfstate"))
+                .exists()
+        );
+    }
+}
