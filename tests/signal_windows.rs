@@ -248,3 +248,37 @@ fn a_group_sigterm_stops_every_root_of_all_apply_once() {
         );
     }
 }
+
+/// `nohup tfw apply` and then the terminal closes (a hangup to tfw and to its group): the
+/// person asked for the run to outlive the terminal. tfw keeps SIGHUP ignored, terraform (in
+/// a session of its own) gets nothing, and the apply finishes: exit 0, the resource created.
+#[test]
+fn under_nohup_a_hangup_lets_the_apply_finish() {
+    use std::os::unix::process::CommandExt;
+    let label = "nohup, then SIGHUP";
+    let Some(sandbox) = sandbox(label, 3) else {
+        return;
+    };
+    let mut cmd = sandbox.tfw(&["apply", "--auto-approve"]);
+    // SAFETY: signal(2) is async-signal-safe; after `started_clean`'s own pre-exec step.
+    unsafe {
+        cmd.command.pre_exec(|| {
+            libc::signal(libc::SIGHUP, libc::SIG_IGN);
+            Ok(())
+        });
+    }
+    let run = collected(cmd);
+    run.wait_for_marker();
+    kill(run.pid(), libc::SIGHUP);
+    kill(-run.pid(), libc::SIGHUP);
+    let out = run.wait();
+    let all = out.all();
+    out.code(0);
+    assert!(!all.contains("Interrupt received"), "{all}");
+    assert!(clean_afterwards(&sandbox, label, &all), "applied");
+    let state = sandbox.remote_state("dev-alice").unwrap();
+    assert!(
+        state["resources"][0]["instances"][0]["status"].is_null(),
+        "created, not tainted: {state}"
+    );
+}
